@@ -1,0 +1,24 @@
+//! The ports: what the use cases need from the outside world, as traits. Each has a real
+//! adapter and an in-memory one in `gatehouse-infrastructure`, and a mockall mock here (behind
+//! the `mock` feature for other crates).
+
+mod clock;
+mod health;
+mod password_hasher;
+mod token_codec;
+mod token_store;
+mod user_repository;
+
+pub use clock::Clock;
+pub use health::HealthProbe;
+pub use password_hasher::PasswordHasher;
+pub use token_codec::{TokenClaims, TokenCodec, TokenDecodeError, TokenKind};
+pub use token_store::{RefreshFamily, Rotation, RotationRequest, TokenStore};
+pub use user_repository::{InsertUserError, UserRepository};
+
+#[cfg(any(test, feature = "mock"))]
+pub use {
+    clock::MockClock, health::MockHealthProbe, password_hasher::MockPasswordHasher,
+    token_codec::MockTokenCodec, token_store::MockTokenStore,
+    user_repository::MockUserRepository,
+};

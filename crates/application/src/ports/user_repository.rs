@@ -1,0 +1,34 @@
+use async_trait::async_trait;
+use gatehouse_domain::{Email, User, UserId, Username};
+
+/// Why a user could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum InsertUserError {
+    /// Another user has this email.
+    #[error("email is taken")]
+    EmailTaken,
+    /// Another user has this username (ignoring case).
+    #[error("username is taken")]
+    UsernameTaken,
+    /// The store failed.
+    #[error(transparent)]
+    Unavailable(#[from] anyhow::Error),
+}
+
+/// Persistent users.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Stores a new user; uniqueness of email and username is enforced by the store, so two
+    /// concurrent registrations of one email cannot both succeed.
+    async fn insert(&self, user: &User) -> Result<(), InsertUserError>;
+
+    /// The user with this id.
+    async fn find_by_id(&self, id: UserId) -> anyhow::Result<Option<User>>;
+
+    /// The user with this (normalised) email.
+    async fn find_by_email(&self, email: &Email) -> anyhow::Result<Option<User>>;
+
+    /// The user with this username, ignoring case.
+    async fn find_by_username(&self, username: &Username) -> anyhow::Result<Option<User>>;
+}

@@ -1,0 +1,331 @@
+use std::sync::Arc;
+
+use gatehouse_domain::{Email, User, Username};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::ports::{PasswordHasher, UserRepository};
+use crate::{AppError, Principal, TokenPair, TokenService};
+
+/// How the user names their account at login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginIdentifier {
+    /// By email address.
+    Email(String),
+    /// By username.
+    Username(String),
+}
+
+/// A login attempt.
+#[derive(Debug)]
+pub struct LoginInput {
+    /// Which account.
+    pub identifier: LoginIdentifier,
+    /// The password offered.
+    pub password: SecretString,
+}
+
+/// A successful login.
+#[derive(Debug, Clone)]
+pub struct LoginOutcome {
+    /// The account.
+    pub user: User,
+    /// Its new tokens.
+    pub tokens: TokenPair,
+}
+
+/// Credentials in, tokens out; and the ways tokens end.
+pub struct AuthService {
+    users: Arc<dyn UserRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<TokenService>,
+}
+
+impl AuthService {
+    /// Builds the service from its ports.
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        tokens: Arc<TokenService>,
+    ) -> Self {
+        Self { users, hasher, tokens }
+    }
+
+    /// Checks a password and returns the account it opens. An unknown account and a wrong
+    /// password give the same error after the same work, so neither timing nor answer tells
+    /// whether an account exists.
+    #[tracing::instrument(skip_all)]
+    pub async fn verify_credentials(&self, input: &LoginInput) -> Result<User, AppError> {
+        let candidate = input.password.expose_secret();
+        let Some(user) = self.find(&input.identifier).await? else {
+            self.hasher.verify_dummy(candidate).await?;
+            return Err(AppError::InvalidCredentials);
+        };
+        if !self.hasher.verify(candidate, &user.password_hash).await? {
+            return Err(AppError::InvalidCredentials);
+        }
+        if !user.is_active {
+            return Err(AppError::AccountDisabled);
+        }
+        Ok(user)
+    }
+
+    /// Password login: a new refresh family and its first token pair.
+    #[tracing::instrument(skip_all)]
+    pub async fn login(&self, input: LoginInput) -> Result<LoginOutcome, AppError> {
+        let user = self.verify_credentials(&input).await?;
+        let tokens = self.tokens.issue_new_family(user.id).await?;
+        tracing::info!(user = %user.id, "login succeeded");
+        Ok(LoginOutcome { user, tokens })
+    }
+
+    /// Exchanges a refresh token for a new pair, if its account is still active.
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AppError> {
+        let (user_id, pair) = self.tokens.rotate(refresh_token).await?;
+        match self.users.find_by_id(user_id).await? {
+            Some(user) if user.is_active => Ok(pair),
+            _ => Err(AppError::TokenInvalid),
+        }
+    }
+
+    /// Ends the caller's access token and, if given, the refresh family it came with.
+    #[tracing::instrument(skip_all, fields(user = %principal.user_id))]
+    pub async fn logout(
+        &self,
+        principal: &Principal,
+        refresh_token: Option<&str>,
+    ) -> Result<(), AppError> {
+        self.tokens.revoke_credential(principal).await?;
+        if let Some(token) = refresh_token {
+            self.tokens.revoke_refresh_token(principal.user_id, token).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends every token of the caller, everywhere.
+    #[tracing::instrument(skip_all, fields(user = %principal.user_id))]
+    pub async fn logout_all(&self, principal: &Principal) -> Result<(), AppError> {
+        self.tokens.revoke_user(principal.user_id).await
+    }
+
+    async fn find(&self, identifier: &LoginIdentifier) -> Result<Option<User>, AppError> {
+        // Input that cannot name an account finds none, through the same dummy-hash path.
+        Ok(match identifier {
+            LoginIdentifier::Email(raw) => match Email::parse(raw) {
+                Ok(email) => self.users.find_by_email(&email).await?,
+                Err(_) => None,
+            },
+            LoginIdentifier::Username(raw) => match Username::parse(raw) {
+                Ok(username) => self.users.find_by_username(&username).await?,
+                Err(_) => None,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TokenSettings;
+    use crate::ports::{
+        MockPasswordHasher, MockTokenCodec, MockTokenStore, MockUserRepository, Rotation,
+        TokenClaims, TokenKind,
+    };
+    use crate::services::test_support::{fixed_clock, sample_user};
+    use uuid::Uuid;
+
+    fn login_input(email: &str) -> LoginInput {
+        LoginInput {
+            identifier: LoginIdentifier::Email(email.into()),
+            password: "violet-tractor-42".into(),
+        }
+    }
+
+    fn codec() -> MockTokenCodec {
+        let mut codec = MockTokenCodec::new();
+        codec.expect_encode().returning(|c| Ok(format!("{}:{}", c.kind.as_str(), c.token_id)));
+        codec
+    }
+
+    fn service(
+        users: MockUserRepository,
+        hasher: MockPasswordHasher,
+        codec: MockTokenCodec,
+        store: MockTokenStore,
+    ) -> AuthService {
+        let tokens = TokenService::new(
+            Arc::new(codec),
+            Arc::new(store),
+            fixed_clock(),
+            TokenSettings::default(),
+        );
+        AuthService::new(Arc::new(users), Arc::new(hasher), Arc::new(tokens))
+    }
+
+    #[tokio::test]
+    async fn unknown_user_burns_a_dummy_hash_and_gets_invalid_credentials() {
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_email().returning(|_| Ok(None));
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify_dummy().times(1).returning(|_| Ok(()));
+        hasher.expect_verify().never();
+        let err = service(users, hasher, codec(), MockTokenStore::new())
+            .login(login_input("ghost@example.com"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AppError::InvalidCredentials));
+    }
+
+    #[tokio::test]
+    async fn malformed_identifier_takes_the_same_path_as_an_unknown_user() {
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify_dummy().times(1).returning(|_| Ok(()));
+        let err = service(MockUserRepository::new(), hasher, codec(), MockTokenStore::new())
+            .login(login_input("no at sign"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AppError::InvalidCredentials));
+    }
+
+    #[tokio::test]
+    async fn wrong_password_is_invalid_credentials_and_issues_nothing() {
+        let user = sample_user();
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_email().returning(move |_| Ok(Some(user.clone())));
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify().returning(|_, _| Ok(false));
+        let mut store = MockTokenStore::new();
+        store.expect_create_family().never();
+        let err = service(users, hasher, codec(), store)
+            .login(login_input("jane@example.com"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AppError::InvalidCredentials));
+    }
+
+    #[tokio::test]
+    async fn deactivated_account_is_refused_even_with_the_right_password() {
+        let mut user = sample_user();
+        user.is_active = false;
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_email().returning(move |_| Ok(Some(user.clone())));
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify().returning(|_, _| Ok(true));
+        let err = service(users, hasher, codec(), MockTokenStore::new())
+            .login(login_input("jane@example.com"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AppError::AccountDisabled));
+    }
+
+    #[tokio::test]
+    async fn login_starts_a_family_and_returns_a_pair() {
+        let user = sample_user();
+        let id = user.id;
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_email().returning(move |_| Ok(Some(user.clone())));
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify().returning(|_, _| Ok(true));
+        let mut store = MockTokenStore::new();
+        store.expect_create_family().withf(move |f| f.user == id).times(1).returning(|_| Ok(()));
+        let outcome = service(users, hasher, codec(), store)
+            .login(login_input("JANE@example.com"))
+            .await
+            .unwrap();
+        assert!(outcome.tokens.access_token.starts_with("access:"));
+        assert!(outcome.tokens.refresh_token.starts_with("refresh:"));
+        assert_eq!(outcome.tokens.expires_in, 900);
+    }
+
+    fn refresh_claims(subject: gatehouse_domain::UserId) -> TokenClaims {
+        TokenClaims {
+            subject,
+            token_id: Uuid::new_v4(),
+            kind: TokenKind::Refresh,
+            family: Some(Uuid::new_v4()),
+            issued_at: time::OffsetDateTime::UNIX_EPOCH,
+            expires_at: time::OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[tokio::test]
+    async fn reused_refresh_token_is_invalid() {
+        let user = sample_user();
+        let claims = refresh_claims(user.id);
+        let mut codec = codec();
+        codec.expect_decode().returning(move |_, _| Ok(claims.clone()));
+        let mut store = MockTokenStore::new();
+        store.expect_rotate().returning(|_| Ok(Rotation::ReuseDetected));
+        let err = service(MockUserRepository::new(), MockPasswordHasher::new(), codec, store)
+            .refresh("token")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AppError::TokenInvalid));
+    }
+
+    #[tokio::test]
+    async fn refresh_for_a_deactivated_user_is_refused() {
+        let mut user = sample_user();
+        user.is_active = false;
+        let claims = refresh_claims(user.id);
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_id().returning(move |_| Ok(Some(user.clone())));
+        let mut codec = codec();
+        codec.expect_decode().returning(move |_, _| Ok(claims.clone()));
+        let mut store = MockTokenStore::new();
+        store.expect_rotate().returning(|_| Ok(Rotation::Rotated));
+        let err = service(users, MockPasswordHasher::new(), codec, store)
+            .refresh("token")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AppError::TokenInvalid));
+    }
+
+    #[tokio::test]
+    async fn logout_denies_the_access_token_and_revokes_only_the_callers_family() {
+        let user = sample_user();
+        let own = refresh_claims(user.id);
+        let family = own.family;
+        let mut codec = codec();
+        codec.expect_decode().returning(move |_, _| Ok(own.clone()));
+        let mut store = MockTokenStore::new();
+        store.expect_deny_access_token().times(1).returning(|_, _| Ok(()));
+        store
+            .expect_revoke_family()
+            .withf(move |f| Some(*f) == family)
+            .times(1)
+            .returning(|_| Ok(()));
+        let principal = Principal {
+            user_id: user.id,
+            credential: crate::Credential::AccessToken {
+                token_id: Uuid::new_v4(),
+                expires_at: time::OffsetDateTime::UNIX_EPOCH,
+            },
+        };
+        service(MockUserRepository::new(), MockPasswordHasher::new(), codec, store)
+            .logout(&principal, Some("refresh"))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn logout_ignores_someone_elses_refresh_token() {
+        let other = refresh_claims(gatehouse_domain::UserId::generate());
+        let mut codec = codec();
+        codec.expect_decode().returning(move |_, _| Ok(other.clone()));
+        let mut store = MockTokenStore::new();
+        store.expect_deny_access_token().returning(|_, _| Ok(()));
+        store.expect_revoke_family().never();
+        let principal = Principal {
+            user_id: sample_user().id,
+            credential: crate::Credential::AccessToken {
+                token_id: Uuid::new_v4(),
+                expires_at: time::OffsetDateTime::UNIX_EPOCH,
+            },
+        };
+        service(MockUserRepository::new(), MockPasswordHasher::new(), codec, store)
+            .logout(&principal, Some("refresh"))
+            .await
+            .unwrap();
+    }
+}

@@ -1,0 +1,14 @@
+//! The use cases.
+
+mod auth;
+mod health;
+mod tokens;
+mod users;
+
+pub use auth::{AuthService, LoginIdentifier, LoginInput, LoginOutcome};
+pub use health::{HealthReport, HealthService};
+pub use tokens::{Credential, Principal, TokenPair, TokenService, TokenSettings};
+pub use users::{NewUserInput, UserService};
+
+#[cfg(test)]
+mod test_support;

@@ -1,0 +1,222 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_domain::UserId;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::AppError;
+use crate::ports::{
+    Clock, RefreshFamily, Rotation, RotationRequest, TokenClaims, TokenCodec, TokenDecodeError,
+    TokenKind, TokenStore,
+};
+
+/// Token lifetimes and the reuse grace window.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenSettings {
+    /// Access token lifetime (default 15 min).
+    pub access_ttl: Duration,
+    /// Refresh token lifetime (default 7 days).
+    pub refresh_ttl: Duration,
+    /// How long a just-rotated refresh token is refused without revoking its family.
+    pub reuse_grace: Duration,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self {
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(7 * 24 * 3600),
+            reuse_grace: Duration::ZERO,
+        }
+    }
+}
+
+/// A freshly issued access + refresh token pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPair {
+    /// The access token.
+    pub access_token: String,
+    /// The refresh token.
+    pub refresh_token: String,
+    /// Access token lifetime in seconds.
+    pub expires_in: u64,
+}
+
+/// Who is making a request, and with what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The authenticated user.
+    pub user_id: UserId,
+    /// The credential that proved it.
+    pub credential: Credential,
+}
+
+/// The credential behind a [`Principal`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A bearer access token.
+    AccessToken {
+        /// Its `jti`.
+        token_id: Uuid,
+        /// Its expiry, so a denylist entry can expire with it.
+        expires_at: OffsetDateTime,
+    },
+}
+
+/// Issues, verifies, rotates and revokes tokens.
+pub struct TokenService {
+    codec: Arc<dyn TokenCodec>,
+    store: Arc<dyn TokenStore>,
+    clock: Arc<dyn Clock>,
+    settings: TokenSettings,
+}
+
+impl TokenService {
+    /// Builds the service from its ports.
+    pub fn new(
+        codec: Arc<dyn TokenCodec>,
+        store: Arc<dyn TokenStore>,
+        clock: Arc<dyn Clock>,
+        settings: TokenSettings,
+    ) -> Self {
+        Self { codec, store, clock, settings }
+    }
+
+    /// The configured lifetimes.
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    /// Starts a new refresh family for `user` and issues its first pair.
+    #[tracing::instrument(skip(self))]
+    pub async fn issue_new_family(&self, user: UserId) -> Result<TokenPair, AppError> {
+        let now = self.clock.now();
+        let family = RefreshFamily {
+            id: Uuid::new_v4(),
+            user,
+            current_token: Uuid::new_v4(),
+            expires_at: now + self.settings.refresh_ttl,
+        };
+        self.store.create_family(&family).await?;
+        self.encode_pair(user, family.id, family.current_token, now)
+    }
+
+    /// Exchanges a refresh token for a new pair. The presented token dies; presenting it
+    /// again later revokes the whole family.
+    #[tracing::instrument(skip_all)]
+    pub async fn rotate(&self, refresh_token: &str) -> Result<(UserId, TokenPair), AppError> {
+        let claims = self.decode(refresh_token, TokenKind::Refresh)?;
+        let family = claims.family.ok_or(AppError::TokenInvalid)?;
+        let now = self.clock.now();
+        let next = Uuid::new_v4();
+        let request = RotationRequest {
+            family,
+            presented: claims.token_id,
+            next,
+            next_expires_at: now + self.settings.refresh_ttl,
+            now,
+            grace: self.settings.reuse_grace,
+        };
+        match self.store.rotate(&request).await? {
+            Rotation::Rotated => {
+                Ok((claims.subject, self.encode_pair(claims.subject, family, next, now)?))
+            }
+            Rotation::ReuseDetected => {
+                tracing::warn!(user = %claims.subject, %family, "refresh token reuse detected; family revoked");
+                Err(AppError::TokenInvalid)
+            }
+            Rotation::WithinGrace | Rotation::Revoked => Err(AppError::TokenInvalid),
+        }
+    }
+
+    /// Verifies a bearer access token, including server-side revocation.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AppError> {
+        let claims = self.decode(access_token, TokenKind::Access)?;
+        let revoked = self
+            .store
+            .is_access_token_revoked(claims.subject, claims.token_id, claims.issued_at)
+            .await?;
+        if revoked {
+            return Err(AppError::TokenInvalid);
+        }
+        Ok(Principal {
+            user_id: claims.subject,
+            credential: Credential::AccessToken {
+                token_id: claims.token_id,
+                expires_at: claims.expires_at,
+            },
+        })
+    }
+
+    /// Revokes the credential of `principal` (its access token).
+    pub async fn revoke_credential(&self, principal: &Principal) -> Result<(), AppError> {
+        match &principal.credential {
+            Credential::AccessToken { token_id, expires_at } => {
+                self.store.deny_access_token(*token_id, *expires_at).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Revokes the family of `refresh_token` if it is a live-looking token of `owner`.
+    /// Anything else (garbage, expired, someone else's) cannot be used by the caller anyway
+    /// and is ignored, so logout always succeeds.
+    pub async fn revoke_refresh_token(
+        &self,
+        owner: UserId,
+        refresh_token: &str,
+    ) -> Result<(), AppError> {
+        let Ok(claims) = self.codec.decode(refresh_token, TokenKind::Refresh) else {
+            return Ok(());
+        };
+        if let (true, Some(family)) = (claims.subject == owner, claims.family) {
+            self.store.revoke_family(family).await?;
+        }
+        Ok(())
+    }
+
+    /// Revokes every token of `user` issued until now.
+    pub async fn revoke_user(&self, user: UserId) -> Result<(), AppError> {
+        let now = self.clock.now();
+        self.store.revoke_user(user, now, now + self.settings.access_ttl).await?;
+        Ok(())
+    }
+
+    fn decode(&self, token: &str, kind: TokenKind) -> Result<TokenClaims, AppError> {
+        self.codec.decode(token, kind).map_err(|e| match e {
+            TokenDecodeError::Expired => AppError::TokenExpired,
+            TokenDecodeError::Invalid => AppError::TokenInvalid,
+        })
+    }
+
+    fn encode_pair(
+        &self,
+        user: UserId,
+        family: Uuid,
+        refresh_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<TokenPair, AppError> {
+        let access = TokenClaims {
+            subject: user,
+            token_id: Uuid::new_v4(),
+            kind: TokenKind::Access,
+            family: None,
+            issued_at: now,
+            expires_at: now + self.settings.access_ttl,
+        };
+        let refresh = TokenClaims {
+            subject: user,
+            token_id: refresh_id,
+            kind: TokenKind::Refresh,
+            family: Some(family),
+            issued_at: now,
+            expires_at: now + self.settings.refresh_ttl,
+        };
+        Ok(TokenPair {
+            access_token: self.codec.encode(&access).map_err(AppError::Internal)?,
+            refresh_token: self.codec.encode(&refresh).map_err(AppError::Internal)?,
+            expires_in: self.settings.access_ttl.as_secs(),
+        })
+    }
+}
