@@ -1,1 +1,16 @@
+//! Gatehouse schema migrations. One set serves PostgreSQL and SQLite: only portable column
+//! types and plain SQL that both accept.
 
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_create_users;
+
+/// Every migration, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_create_users::Migration)]
+    }
+}

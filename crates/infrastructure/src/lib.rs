@@ -1,1 +1,15 @@
+//! Gatehouse adapters: the real and in-memory implementations of the application's ports.
+//!
+//! - [`database`]: sea-orm on PostgreSQL or SQLite (the URL picks), migrations, health probe.
+//! - [`redis`]: the shared fred connection pool and its health probe.
+//! - [`tokens`]: the JWT codec and the token stores (in-memory, Redis).
+//! - [`BcryptHasher`]: password hashing on the blocking pool, with bounded concurrency.
 
+mod clock;
+pub mod database;
+mod hasher;
+pub mod redis;
+pub mod tokens;
+
+pub use clock::SystemClock;
+pub use hasher::BcryptHasher;

@@ -24,6 +24,8 @@ pub struct RefreshFamily {
 pub struct RotationRequest {
     /// Family of the presented token.
     pub family: Uuid,
+    /// The family's owner (the token's subject).
+    pub user: UserId,
     /// The presented token id.
     pub presented: Uuid,
     /// The id of the token that replaces it.

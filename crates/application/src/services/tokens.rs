@@ -112,6 +112,7 @@ impl TokenService {
         let next = Uuid::new_v4();
         let request = RotationRequest {
             family,
+            user: claims.subject,
             presented: claims.token_id,
             next,
             next_expires_at: now + self.settings.refresh_ttl,

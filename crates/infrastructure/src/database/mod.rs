@@ -1,0 +1,60 @@
+//! sea-orm persistence. One code path for PostgreSQL and SQLite: the URL picks the driver.
+
+mod user_entity;
+mod user_repository;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use gatehouse_application::ports::HealthProbe;
+use gatehouse_migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+
+pub use sea_orm::DatabaseConnection as Connection;
+pub use user_repository::SeaOrmUserRepository;
+
+/// Opens a pool on `url` (`postgres://...` or `sqlite://...`).
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    let db = Database::connect(options).await.context("cannot connect to the database")?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        // WAL lets readers proceed during a write; the embedded default serves concurrent
+        // requests from one file.
+        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;")
+            .await
+            .context("cannot configure SQLite")?;
+    }
+    Ok(db)
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("migrations failed")
+}
+
+/// `/health` probe for the database.
+pub struct DatabaseProbe(DatabaseConnection);
+
+impl DatabaseProbe {
+    /// A probe on this pool.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self(db)
+    }
+}
+
+#[async_trait]
+impl HealthProbe for DatabaseProbe {
+    fn name(&self) -> &'static str {
+        "database"
+    }
+
+    async fn check(&self) -> anyhow::Result<()> {
+        self.0.ping().await.context("database ping failed")
+    }
+}

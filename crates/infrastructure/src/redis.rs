@@ -1,0 +1,51 @@
+//! The shared Redis connection pool (fred).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use fred::prelude::{Builder, ClientLike, Config, Pool, ReconnectPolicy};
+use gatehouse_application::ports::HealthProbe;
+
+/// How long any Redis command may take before it fails. Requests that depend on Redis fail
+/// closed (503) after this, instead of hanging while Redis is away.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Connects a pool of `size` connections to `url` (`redis://` or `rediss://`). Fails if Redis
+/// cannot be reached now; once connected, the pool reconnects by itself for ever.
+pub async fn connect(url: &str, size: usize) -> anyhow::Result<Pool> {
+    let config = Config::from_url(url).context("invalid Redis URL")?;
+    let pool = Builder::from_config(config)
+        .with_connection_config(|c| {
+            c.connection_timeout = COMMAND_TIMEOUT;
+            c.internal_command_timeout = COMMAND_TIMEOUT;
+        })
+        .with_performance_config(|c| c.default_command_timeout = COMMAND_TIMEOUT)
+        .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
+        .build_pool(size.max(1))
+        .context("cannot build the Redis pool")?;
+    pool.init().await.context("cannot connect to Redis")?;
+    Ok(pool)
+}
+
+/// `/health` probe for Redis, reported as `cache`.
+pub struct RedisProbe(Pool);
+
+impl RedisProbe {
+    /// A probe on this pool.
+    pub fn new(pool: Pool) -> Self {
+        Self(pool)
+    }
+}
+
+#[async_trait]
+impl HealthProbe for RedisProbe {
+    fn name(&self) -> &'static str {
+        "cache"
+    }
+
+    async fn check(&self) -> anyhow::Result<()> {
+        let _: String = self.0.next().ping(None).await.context("Redis ping failed")?;
+        Ok(())
+    }
+}

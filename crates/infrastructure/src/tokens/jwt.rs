@@ -1,0 +1,196 @@
+use anyhow::Context;
+use gatehouse_application::ports::{TokenClaims, TokenCodec, TokenDecodeError, TokenKind};
+use gatehouse_domain::UserId;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Who signs tokens and for whom.
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    /// The HS256 key.
+    pub secret: SecretString,
+    /// `iss` claim, checked on decode.
+    pub issuer: String,
+    /// `aud` claim, checked on decode.
+    pub audience: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: Uuid,
+    jti: Uuid,
+    typ: String,
+    iat: i64,
+    /// `iat` to the millisecond. Per-user revocation ("every token issued before now") must
+    /// not catch a token issued a few milliseconds after it, in the same second.
+    iat_ms: i64,
+    exp: i64,
+    iss: String,
+    aud: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fam: Option<Uuid>,
+}
+
+/// HS256 JWTs. The algorithm is pinned: `none`, RS*, ES* and every other header are refused.
+pub struct JwtCodec {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+}
+
+impl JwtCodec {
+    /// A codec with this key and these names.
+    pub fn new(settings: &JwtSettings) -> Self {
+        let key = settings.secret.expose_secret().as_bytes();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[&settings.issuer]);
+        validation.set_audience(&[&settings.audience]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        // Instances share one clock source in practice; a leeway would only extend the life
+        // of every token.
+        validation.leeway = 0;
+        Self {
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            validation,
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+        }
+    }
+}
+
+impl TokenCodec for JwtCodec {
+    fn encode(&self, claims: &TokenClaims) -> anyhow::Result<String> {
+        let iat_ms = i64::try_from(claims.issued_at.unix_timestamp_nanos() / 1_000_000)
+            .context("issue time out of range")?;
+        let wire = Claims {
+            sub: claims.subject.as_uuid(),
+            jti: claims.token_id,
+            typ: claims.kind.as_str().to_owned(),
+            iat: claims.issued_at.unix_timestamp(),
+            iat_ms,
+            exp: claims.expires_at.unix_timestamp(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            fam: claims.family,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &wire, &self.encoding)
+            .context("token signing failed")
+    }
+
+    fn decode(&self, token: &str, expected: TokenKind) -> Result<TokenClaims, TokenDecodeError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => TokenDecodeError::Expired,
+                _ => TokenDecodeError::Invalid,
+            })?;
+        let claims = data.claims;
+        if claims.typ != expected.as_str() || (expected == TokenKind::Refresh) != claims.fam.is_some()
+        {
+            return Err(TokenDecodeError::Invalid);
+        }
+        let instant = |nanos: i128| {
+            OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| TokenDecodeError::Invalid)
+        };
+        Ok(TokenClaims {
+            subject: UserId::from_uuid(claims.sub),
+            token_id: claims.jti,
+            kind: expected,
+            family: claims.fam,
+            issued_at: instant(i128::from(claims.iat_ms) * 1_000_000)?,
+            expires_at: instant(i128::from(claims.exp) * 1_000_000_000)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use time::Duration;
+
+    fn settings(secret: &str) -> JwtSettings {
+        JwtSettings {
+            secret: secret.to_owned().into(),
+            issuer: "gatehouse".into(),
+            audience: "gatehouse-api".into(),
+        }
+    }
+
+    fn claims(kind: TokenKind, lifetime: Duration) -> TokenClaims {
+        let now = OffsetDateTime::now_utc();
+        TokenClaims {
+            subject: UserId::generate(),
+            token_id: Uuid::new_v4(),
+            kind,
+            family: (kind == TokenKind::Refresh).then(Uuid::new_v4),
+            issued_at: now,
+            expires_at: now + lifetime,
+        }
+    }
+
+    fn codec() -> JwtCodec {
+        JwtCodec::new(&settings("test-secret-0123456789-0123456789"))
+    }
+
+    #[test]
+    fn round_trips_with_millisecond_issue_time() {
+        let original = claims(TokenKind::Refresh, Duration::minutes(5));
+        let token = codec().encode(&original).unwrap();
+        let decoded = codec().decode(&token, TokenKind::Refresh).unwrap();
+        assert_eq!(decoded.subject, original.subject);
+        assert_eq!(decoded.family, original.family);
+        let drift = (decoded.issued_at - original.issued_at).abs();
+        assert!(drift < Duration::milliseconds(1), "{drift}");
+    }
+
+    #[test]
+    fn a_token_is_only_accepted_as_its_own_kind() {
+        let access = codec().encode(&claims(TokenKind::Access, Duration::minutes(5))).unwrap();
+        let refresh = codec().encode(&claims(TokenKind::Refresh, Duration::minutes(5))).unwrap();
+        assert_eq!(codec().decode(&access, TokenKind::Refresh), Err(TokenDecodeError::Invalid));
+        assert_eq!(codec().decode(&refresh, TokenKind::Access), Err(TokenDecodeError::Invalid));
+    }
+
+    #[test]
+    fn expired_is_told_apart_from_invalid() {
+        let token = codec().encode(&claims(TokenKind::Access, Duration::seconds(-10))).unwrap();
+        assert_eq!(codec().decode(&token, TokenKind::Access), Err(TokenDecodeError::Expired));
+    }
+
+    #[test]
+    fn another_key_issuer_or_audience_is_refused() {
+        let original = claims(TokenKind::Access, Duration::minutes(5));
+        let foreign = JwtCodec::new(&settings("another-secret-0123456789-012345")).encode(&original).unwrap();
+        assert_eq!(codec().decode(&foreign, TokenKind::Access), Err(TokenDecodeError::Invalid));
+        let mut other = settings("test-secret-0123456789-0123456789");
+        other.audience = "someone-else".into();
+        let token = JwtCodec::new(&other).encode(&original).unwrap();
+        assert_eq!(codec().decode(&token, TokenKind::Access), Err(TokenDecodeError::Invalid));
+    }
+
+    #[test]
+    fn alg_none_and_tampered_payloads_are_refused() {
+        let token = codec().encode(&claims(TokenKind::Access, Duration::minutes(5))).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let unsigned = format!("{none_header}.{}.", parts[1]);
+        assert_eq!(codec().decode(&unsigned, TokenKind::Access), Err(TokenDecodeError::Invalid));
+        let hs512 = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS512","typ":"JWT"}"#);
+        let swapped = format!("{hs512}.{}.{}", parts[1], parts[2]);
+        assert_eq!(codec().decode(&swapped, TokenKind::Access), Err(TokenDecodeError::Invalid));
+        let mut payload = URL_SAFE_NO_PAD.decode(parts[1]).unwrap();
+        let last = payload.len() - 2;
+        payload[last] ^= 1;
+        let tampered = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(payload), parts[2]);
+        assert_eq!(codec().decode(&tampered, TokenKind::Access), Err(TokenDecodeError::Invalid));
+        assert_eq!(codec().decode("garbage", TokenKind::Access), Err(TokenDecodeError::Invalid));
+    }
+}

@@ -1,0 +1,150 @@
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use gatehouse_application::ports::{RefreshFamily, Rotation, RotationRequest, TokenStore};
+use gatehouse_domain::UserId;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Every this many writes, expired entries are swept, so memory stays bounded by live state.
+const SWEEP_EVERY: u64 = 512;
+
+#[derive(Debug)]
+struct Family {
+    user: UserId,
+    current: Uuid,
+    previous: Option<Uuid>,
+    rotated_at: OffsetDateTime,
+    revoked: bool,
+    expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    families: HashMap<Uuid, Family>,
+    denied: HashMap<Uuid, OffsetDateTime>,
+    /// user -> (revoked before, remember until)
+    revoked_before: HashMap<UserId, (OffsetDateTime, OffsetDateTime)>,
+    writes: u64,
+}
+
+impl State {
+    fn wrote(&mut self) {
+        self.writes += 1;
+        if self.writes % SWEEP_EVERY == 0 {
+            let now = OffsetDateTime::now_utc();
+            self.families.retain(|_, f| f.expires_at > now);
+            self.denied.retain(|_, until| *until > now);
+            self.revoked_before.retain(|_, (_, until)| *until > now);
+        }
+    }
+}
+
+/// [`TokenStore`] in process memory, for the single-instance embedded default and tests.
+/// One mutex makes every operation atomic; nothing here awaits while holding it.
+#[derive(Debug, Default)]
+pub struct InMemoryTokenStore {
+    state: Mutex<State>,
+}
+
+impl InMemoryTokenStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> anyhow::Result<T> {
+        let mut state = self.state.lock().map_err(|_| anyhow::anyhow!("token store poisoned"))?;
+        Ok(f(&mut state))
+    }
+}
+
+#[async_trait]
+impl TokenStore for InMemoryTokenStore {
+    async fn create_family(&self, family: &RefreshFamily) -> anyhow::Result<()> {
+        self.with(|s| {
+            s.families.insert(
+                family.id,
+                Family {
+                    user: family.user,
+                    current: family.current_token,
+                    previous: None,
+                    rotated_at: OffsetDateTime::UNIX_EPOCH,
+                    revoked: false,
+                    expires_at: family.expires_at,
+                },
+            );
+            s.wrote();
+        })
+    }
+
+    async fn rotate(&self, request: &RotationRequest) -> anyhow::Result<Rotation> {
+        self.with(|s| {
+            let Some(family) = s.families.get_mut(&request.family) else {
+                return Rotation::Revoked;
+            };
+            if family.revoked || family.expires_at <= request.now {
+                Rotation::Revoked
+            } else if family.current == request.presented {
+                family.previous = Some(request.presented);
+                family.current = request.next;
+                family.rotated_at = request.now;
+                family.expires_at = request.next_expires_at;
+                Rotation::Rotated
+            } else if family.previous == Some(request.presented)
+                && request.now - family.rotated_at < request.grace
+            {
+                Rotation::WithinGrace
+            } else {
+                family.revoked = true;
+                Rotation::ReuseDetected
+            }
+        })
+    }
+
+    async fn revoke_family(&self, family: Uuid) -> anyhow::Result<()> {
+        self.with(|s| {
+            if let Some(f) = s.families.get_mut(&family) {
+                f.revoked = true;
+            }
+        })
+    }
+
+    async fn revoke_user(
+        &self,
+        user: UserId,
+        before: OffsetDateTime,
+        remember_until: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        self.with(|s| {
+            s.families.values_mut().filter(|f| f.user == user).for_each(|f| f.revoked = true);
+            let entry = s.revoked_before.entry(user).or_insert((before, remember_until));
+            *entry = (entry.0.max(before), entry.1.max(remember_until));
+            s.wrote();
+        })
+    }
+
+    async fn deny_access_token(
+        &self,
+        token_id: Uuid,
+        expires_at: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        self.with(|s| {
+            s.denied.insert(token_id, expires_at);
+            s.wrote();
+        })
+    }
+
+    async fn is_access_token_revoked(
+        &self,
+        user: UserId,
+        token_id: Uuid,
+        issued_at: OffsetDateTime,
+    ) -> anyhow::Result<bool> {
+        self.with(|s| {
+            s.denied.contains_key(&token_id)
+                || s.revoked_before.get(&user).is_some_and(|(before, _)| issued_at < *before)
+        })
+    }
+}

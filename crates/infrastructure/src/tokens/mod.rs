@@ -1,0 +1,9 @@
+//! Tokens: the JWT codec and the token stores.
+
+mod jwt;
+mod memory_store;
+mod redis_store;
+
+pub use jwt::{JwtCodec, JwtSettings};
+pub use memory_store::InMemoryTokenStore;
+pub use redis_store::RedisTokenStore;
