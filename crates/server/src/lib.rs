@@ -1,1 +1,9 @@
+//! The Gatehouse service: configuration, telemetry, and the composition root that picks
+//! adapters from configuration and wires them into the HTTP application.
 
+pub mod config;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::{Config, ConfigError, Environment};
+pub use startup::{Application, Components};

@@ -1,1 +1,125 @@
-fn main(){}
+use std::io::{IsTerminal, Write};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use gatehouse::startup::{Application, Components};
+use gatehouse::{Config, telemetry};
+use gatehouse_application::NewUserInput;
+use secrecy::SecretString;
+
+/// Gatehouse: user management and authentication.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default).
+    Serve {
+        /// Do not apply pending migrations at start.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Create an admin account.
+    CreateSuperuser {
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        username: Option<String>,
+        /// Prompted for (without echo) when missing and a terminal is attached.
+        #[arg(long, env = "GATEHOUSE_SUPERUSER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("configuration error: {error}");
+            std::process::exit(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    if let Err(error) = run(cli, config).await {
+        tracing::error!(error = format!("{error:#}"), "gatehouse stopped");
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve { no_migrate: false }) {
+        Command::Serve { no_migrate } => {
+            let app = Application::build(&config, !no_migrate).await?;
+            tracing::info!(addr = %app.addr(), "gatehouse listening");
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            Components::build(&config, true).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::CreateSuperuser { email, username, password } => {
+            let components = Components::build(&config, true).await?;
+            let email = value_or_prompt(email, "Email")?;
+            let username = value_or_prompt(username, "Username")?;
+            let password: SecretString = match password {
+                Some(p) => p.into(),
+                None => prompt_password()?,
+            };
+            let input = NewUserInput {
+                email,
+                username,
+                password: password.clone(),
+                password_confirm: password,
+                first_name: None,
+                last_name: None,
+            };
+            let user = components
+                .state
+                .users
+                .create_superuser(input)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+            println!("created admin {} <{}> ({})", user.username, user.email, user.id);
+        }
+    }
+    Ok(())
+}
+
+fn describe(error: &gatehouse_application::AppError) -> String {
+    match error {
+        gatehouse_application::AppError::Validation(errors) => errors
+            .fields()
+            .iter()
+            .map(|(field, messages)| format!("{field}: {}", messages.join("; ")))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => other.to_string(),
+    }
+}
+
+fn value_or_prompt(value: Option<String>, label: &str) -> anyhow::Result<String> {
+    if let Some(value) = value {
+        return Ok(value);
+    }
+    anyhow::ensure!(std::io::stdin().is_terminal(), "--{} is required", label.to_lowercase());
+    print!("{label}: ");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
+}
+
+fn prompt_password() -> anyhow::Result<SecretString> {
+    anyhow::ensure!(std::io::stdin().is_terminal(), "--password is required");
+    let password = rpassword::prompt_password("Password: ").context("cannot read the password")?;
+    Ok(password.into())
+}

@@ -1,0 +1,205 @@
+//! The one place where errors become HTTP responses.
+
+use std::time::Duration;
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use gatehouse_application::AppError;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+
+/// The standard error body of every non-2xx response (API.md "Errors").
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Human-readable message.
+    pub error: String,
+    /// Machine-readable code, e.g. `validation_error`.
+    pub code: &'static str,
+    /// Messages by field; may be empty.
+    #[schema(value_type = Object)]
+    pub details: Value,
+    /// The `X-Request-Id` of the request, for support.
+    pub request_id: String,
+    /// Endpoint-specific fields (e.g. `/health` adds `status` and `checks`).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extra: Map<String, Value>,
+}
+
+impl ErrorBody {
+    /// The generic body for a status that no handler described (unknown route, 405, ...).
+    pub(crate) fn for_status(status: StatusCode) -> Self {
+        let (code, message) = match status.as_u16() {
+            400 => ("bad_request", "The request is malformed."),
+            401 => ("not_authenticated", "Authentication credentials were not provided."),
+            403 => ("permission_denied", "You do not have permission to perform this action."),
+            404 => ("not_found", "Not found."),
+            405 => ("method_not_allowed", "Method not allowed."),
+            413 => ("payload_too_large", "The request body is too large."),
+            415 => ("unsupported_media_type", "Unsupported media type."),
+            429 => ("rate_limited", "Too many requests."),
+            503 => ("service_unavailable", "A required service is unavailable."),
+            s if s >= 500 => ("internal_error", "Internal server error."),
+            _ => ("bad_request", "The request could not be processed."),
+        };
+        Self {
+            error: message.to_owned(),
+            code,
+            details: json!({}),
+            request_id: String::new(),
+            extra: Map::new(),
+        }
+    }
+}
+
+/// An error on its way to the client: status, code, message, details.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+    retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        let mut body = ErrorBody::for_status(status);
+        body.code = code;
+        body.error = message.into();
+        Self { status, body, retry_after: None }
+    }
+
+    fn with_details(mut self, details: Value) -> Self {
+        self.body.details = details;
+        self
+    }
+
+    /// Adds endpoint-specific top-level fields to the body.
+    pub fn with_extra(mut self, extra: Map<String, Value>) -> Self {
+        self.body.extra = extra;
+        self
+    }
+
+    /// 400 `validation_error` with one message for one field.
+    pub fn validation(field: &str, message: &str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "validation_error", "The request is invalid.")
+            .with_details(json!({ field: [message] }))
+    }
+
+    /// 503 `service_unavailable`.
+    pub fn unavailable(message: &str) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", message)
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found.")
+    }
+
+    /// 415 `unsupported_media_type`.
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Content-Type must be application/json.",
+        )
+    }
+
+    /// 400 `invalid_json`, or `validation_error` when the JSON is well-formed but the data
+    /// does not fit (wrong type, unknown enum value, missing field).
+    pub fn from_json(error: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        match error.classify() {
+            Category::Data => Self::validation("body", &error.to_string()),
+            Category::Syntax | Category::Eof | Category::Io => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_json", "The request body is not valid JSON.")
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.body.code)
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        use StatusCode as S;
+        let message = error.to_string();
+        match error {
+            AppError::Validation(errors) => {
+                Self::new(S::BAD_REQUEST, "validation_error", "The request is invalid.")
+                    .with_details(json!(errors.fields()))
+            }
+            AppError::InvalidCredentials => Self::new(S::UNAUTHORIZED, "invalid_credentials", message),
+            AppError::NotAuthenticated => Self::new(S::UNAUTHORIZED, "not_authenticated", message),
+            AppError::TokenInvalid => Self::new(S::UNAUTHORIZED, "token_invalid", message),
+            AppError::TokenExpired => Self::new(S::UNAUTHORIZED, "token_expired", message),
+            AppError::AccountDisabled | AppError::PermissionDenied => {
+                Self::new(S::FORBIDDEN, "permission_denied", message)
+            }
+            AppError::NotFound(_) => Self::new(S::NOT_FOUND, "not_found", message),
+            AppError::Conflict { field, message } => Self::new(S::CONFLICT, "conflict", message.clone())
+                .with_details(json!({ field: [message] })),
+            AppError::RateLimited { retry_after } => {
+                let mut error = Self::new(S::TOO_MANY_REQUESTS, "rate_limited", message);
+                error.retry_after = Some(retry_after);
+                error
+            }
+            AppError::Unavailable(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "dependency unavailable");
+                Self::new(S::SERVICE_UNAVAILABLE, "service_unavailable", message)
+            }
+            AppError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "internal error");
+                Self::new(S::INTERNAL_SERVER_ERROR, "internal_error", message)
+            }
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The body is written by the envelope middleware, which knows the request id; the
+    /// response carries the [`ErrorBody`] to it in its extensions.
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        if let Some(wait) = self.retry_after {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response.insert_header((header::RETRY_AFTER, seconds.max(1)));
+        }
+        let mut response = response.finish();
+        response.extensions_mut().insert(self.body.clone());
+        response
+    }
+}
+
+pub(crate) fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let api = match &error {
+        JsonPayloadError::ContentType => ApiError::unsupported_media_type(),
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large.")
+        }
+        JsonPayloadError::Deserialize(e) => ApiError::from_json(e),
+        _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "The request body could not be read."),
+    };
+    api.into()
+}
+
+pub(crate) fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::validation("query", &error.to_string()).into()
+}
+
+pub(crate) fn path_error(error: PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::validation("path", &error.to_string()).into()
+}

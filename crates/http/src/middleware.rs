@@ -1,0 +1,82 @@
+//! Request id, and the envelope that gives every error response the standard body.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpResponse};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::error::ErrorBody;
+
+/// The id of one request, echoed in `X-Request-Id` and every error body and log line.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A client or proxy may supply the id (to correlate across services) if it is short and
+/// plain; anything else is replaced, so ids are safe to log and echo.
+fn incoming_id(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get(&REQUEST_ID)?.to_str().ok()?;
+    let plain = !value.is_empty()
+        && value.len() <= 64
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    plain.then(|| value.to_owned())
+}
+
+/// Assigns the request id, runs the request inside a span that carries it, logs the outcome.
+pub async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let id = incoming_id(&req).unwrap_or_else(|| Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+    let started = Instant::now();
+    let mut response = next.call(req).instrument(span.clone()).await?;
+    span.in_scope(|| {
+        tracing::info!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "request finished");
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(response)
+}
+
+/// Rewrites every error response (4xx, 5xx) into the standard error body, whatever produced
+/// it: a handler, an extractor, the router (404, 405) or actix itself.
+pub async fn error_envelope(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    // Handlers and extractors report errors as responses, so an `Err` here can only come
+    // from middleware further in, which does not produce any.
+    let response = next.call(req).await?.map_into_boxed_body();
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(response);
+    }
+    let mut body = response
+        .response()
+        .extensions()
+        .get::<ErrorBody>()
+        .cloned()
+        .unwrap_or_else(|| ErrorBody::for_status(status));
+    body.request_id = request_id;
+    let json = serde_json::to_vec(&body).unwrap_or_default();
+    Ok(response.map_body(|head, _| {
+        head.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        head.headers.remove(header::CONTENT_LENGTH);
+        BoxBody::new(json)
+    }))
+}
+
+/// Used where a handler wants an empty success.
+pub(crate) fn no_content() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}

@@ -1,0 +1,52 @@
+use actix_web::{HttpResponse, web};
+use serde_json::{Map, json};
+
+use crate::dto::{CheckStatus, HealthResponse};
+use crate::error::ErrorBody;
+use crate::{ApiError, AppState};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/health").route(web::get().to(health)))
+        .service(web::resource("/health/live").route(web::get().to(live)))
+        .service(web::resource("/health/ready").route(web::get().to(ready)));
+}
+
+/// Every dependency's state; 503 naming the failed ones when any is down.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses(
+        (status = 200, description = "All dependencies answer", body = HealthResponse),
+        (status = 503, description = "A dependency is down; body also has `status` and `checks`", body = ErrorBody),
+    ))]
+pub async fn health(state: web::Data<AppState>) -> Result<web::Json<HealthResponse>, ApiError> {
+    let report = state.health.check().await;
+    let checks = report
+        .checks
+        .iter()
+        .map(|(name, up)| (*name, CheckStatus { status: if *up { "ok" } else { "unavailable" } }))
+        .collect();
+    if report.is_healthy() {
+        return Ok(web::Json(HealthResponse { status: "ok", checks }));
+    }
+    let down: Vec<_> = report.checks.iter().filter(|(_, up)| !up).map(|(name, _)| *name).collect();
+    let mut extra = Map::new();
+    extra.insert("status".into(), json!("unhealthy"));
+    extra.insert("checks".into(), json!(checks));
+    Err(ApiError::unavailable(&format!("unavailable: {}", down.join(", "))).with_extra(extra))
+}
+
+/// The process is up and serving.
+#[utoipa::path(get, path = "/health/live", tag = "operations",
+    responses((status = 200, description = "Alive", body = HealthResponse)))]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok", "checks": {}}))
+}
+
+/// Ready for traffic: every dependency answers.
+#[utoipa::path(get, path = "/health/ready", tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = HealthResponse),
+        (status = 503, description = "Not ready", body = ErrorBody),
+    ))]
+pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<HealthResponse>, ApiError> {
+    health(state).await
+}

@@ -1,0 +1,237 @@
+//! Configuration: read once from the environment (and `.env`), validated into typed values.
+//! A bad value stops the process with a message naming the variable.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// Where the service runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// Local work: generated secrets allowed, text logs.
+    Development,
+    /// Real deployments: real secret, PostgreSQL and Redis required; JSON logs.
+    Production,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A configuration variable with a bad value.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub variable: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+fn error(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { variable, message: message.into() }
+}
+
+/// Everything the service reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `GATEHOUSE_ADDR`.
+    pub addr: SocketAddr,
+    /// `GATEHOUSE_DATABASE_URL`.
+    pub database_url: String,
+    /// `GATEHOUSE_REDIS_URL`; `None`: in-memory stores.
+    pub redis_url: Option<String>,
+    /// `GATEHOUSE_REDIS_PREFIX`: prefix of every Redis key.
+    pub redis_prefix: String,
+    /// `GATEHOUSE_PUBLIC_URL`: base of links in emails.
+    pub public_url: String,
+    /// `GATEHOUSE_JWT_SECRET`; `None`: a random one per start (development only).
+    pub jwt_secret: Option<SecretString>,
+    /// `GATEHOUSE_ACCESS_TOKEN_TTL` (seconds).
+    pub access_token_ttl: Duration,
+    /// `GATEHOUSE_REFRESH_TOKEN_TTL` (seconds).
+    pub refresh_token_ttl: Duration,
+    /// `GATEHOUSE_REFRESH_REUSE_GRACE` (seconds).
+    pub refresh_reuse_grace: Duration,
+    /// `GATEHOUSE_BCRYPT_COST`.
+    pub bcrypt_cost: u32,
+    /// `GATEHOUSE_HASH_CONCURRENCY`: bcrypt hashes run at once.
+    pub hash_concurrency: usize,
+    /// `GATEHOUSE_DATABASE_MAX_CONNECTIONS`.
+    pub database_max_connections: u32,
+    /// `GATEHOUSE_WORKERS`: HTTP worker threads.
+    pub http_workers: usize,
+    /// `GATEHOUSE_ENV`.
+    pub environment: Environment,
+    /// `GATEHOUSE_LOG_FORMAT`.
+    pub log_format: LogFormat,
+}
+
+/// Shortest accepted JWT secret, in bytes (HS256 wants at least its output size).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+impl Config {
+    /// Reads the process environment, after loading `.env` if there is one.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let seconds = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
+            match get(name) {
+                None => Ok(Duration::from_secs(default)),
+                Some(raw) => raw
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|s| *s > 0 || name == "GATEHOUSE_REFRESH_REUSE_GRACE")
+                    .map(Duration::from_secs)
+                    .ok_or_else(|| error(name, format!("expected a whole number of seconds, got {raw:?}"))),
+            }
+        };
+        let number = |name: &'static str, default: usize, range: std::ops::RangeInclusive<usize>| {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| range.contains(n))
+                    .ok_or_else(|| error(name, format!("expected a number in {range:?}, got {raw:?}"))),
+            }
+        };
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+
+        let environment = match get("GATEHOUSE_ENV").as_deref() {
+            None | Some("development") | Some("dev") | Some("test") => Environment::Development,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => return Err(error("GATEHOUSE_ENV", format!("expected development or production, got {other:?}"))),
+        };
+        let log_format = match get("GATEHOUSE_LOG_FORMAT").as_deref() {
+            None if environment == Environment::Production => LogFormat::Json,
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(error("GATEHOUSE_LOG_FORMAT", format!("expected text or json, got {other:?}"))),
+        };
+        let addr_raw = get("GATEHOUSE_ADDR").unwrap_or_else(|| "127.0.0.1:8000".into());
+        let addr = addr_raw
+            .parse()
+            .map_err(|_| error("GATEHOUSE_ADDR", format!("expected host:port, got {addr_raw:?}")))?;
+        let database_url = get("GATEHOUSE_DATABASE_URL").unwrap_or_else(|| "sqlite://gatehouse.db?mode=rwc".into());
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(error("GATEHOUSE_DATABASE_URL", "expected a sqlite:// or postgres:// URL"));
+        }
+        let redis_url = get("GATEHOUSE_REDIS_URL");
+        if let Some(url) = &redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(error("GATEHOUSE_REDIS_URL", "expected a redis:// or rediss:// URL"));
+            }
+        }
+        let jwt_secret = get("GATEHOUSE_JWT_SECRET").map(SecretString::from);
+        if let Some(secret) = &jwt_secret {
+            if secret.expose_secret().len() < MIN_SECRET_BYTES {
+                return Err(error("GATEHOUSE_JWT_SECRET", format!("must be at least {MIN_SECRET_BYTES} bytes")));
+            }
+        }
+        let bcrypt_cost = number("GATEHOUSE_BCRYPT_COST", 12, 4..=31)? as u32;
+
+        let config = Config {
+            addr,
+            database_url,
+            redis_url,
+            redis_prefix: get("GATEHOUSE_REDIS_PREFIX").unwrap_or_else(|| "gatehouse:".into()),
+            public_url: get("GATEHOUSE_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8000".into()),
+            jwt_secret,
+            access_token_ttl: seconds("GATEHOUSE_ACCESS_TOKEN_TTL", 900)?,
+            refresh_token_ttl: seconds("GATEHOUSE_REFRESH_TOKEN_TTL", 604_800)?,
+            refresh_reuse_grace: seconds("GATEHOUSE_REFRESH_REUSE_GRACE", 0)?,
+            bcrypt_cost,
+            hash_concurrency: number("GATEHOUSE_HASH_CONCURRENCY", cores, 1..=1024)?,
+            database_max_connections: number("GATEHOUSE_DATABASE_MAX_CONNECTIONS", 10, 1..=1000)? as u32,
+            http_workers: number("GATEHOUSE_WORKERS", cores, 1..=1024)?,
+            environment,
+            log_format,
+        };
+        config.check_production()?;
+        Ok(config)
+    }
+
+    /// Production refuses the conveniences of the embedded default.
+    fn check_production(&self) -> Result<(), ConfigError> {
+        if self.environment != Environment::Production {
+            return Ok(());
+        }
+        if self.jwt_secret.is_none() {
+            return Err(error("GATEHOUSE_JWT_SECRET", "is required in production"));
+        }
+        if self.database_url.starts_with("sqlite:") {
+            return Err(error("GATEHOUSE_DATABASE_URL", "SQLite is not allowed in production; use PostgreSQL"));
+        }
+        if self.redis_url.is_none() {
+            return Err(error("GATEHOUSE_REDIS_URL", "is required in production (instances share state through Redis)"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.addr.to_string(), "127.0.0.1:8000");
+        assert_eq!(config.database_url, "sqlite://gatehouse.db?mode=rwc");
+        assert!(config.redis_url.is_none() && config.jwt_secret.is_none());
+        assert_eq!(config.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(config.refresh_token_ttl, Duration::from_secs(604_800));
+        assert_eq!(config.bcrypt_cost, 12);
+        assert_eq!(config.environment, Environment::Development);
+        assert_eq!(config.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [
+            ("GATEHOUSE_ADDR", "nowhere"),
+            ("GATEHOUSE_ACCESS_TOKEN_TTL", "ten"),
+            ("GATEHOUSE_ACCESS_TOKEN_TTL", "0"),
+            ("GATEHOUSE_BCRYPT_COST", "3"),
+            ("GATEHOUSE_ENV", "staging"),
+            ("GATEHOUSE_JWT_SECRET", "short"),
+            ("GATEHOUSE_DATABASE_URL", "mysql://x"),
+            ("GATEHOUSE_REDIS_URL", "http://x"),
+        ] {
+            let err = load(&[(var, value)]).unwrap_err();
+            assert_eq!(err.variable, var, "{value}");
+        }
+    }
+
+    #[test]
+    fn production_refuses_missing_secret_sqlite_and_no_redis() {
+        let secret = "s".repeat(32);
+        let pg = "postgres://localhost/gatehouse";
+        let err = load(&[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_DATABASE_URL", pg), ("GATEHOUSE_REDIS_URL", "redis://x")]).unwrap_err();
+        assert_eq!(err.variable, "GATEHOUSE_JWT_SECRET");
+        let err = load(&[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_JWT_SECRET", &secret), ("GATEHOUSE_REDIS_URL", "redis://x")]).unwrap_err();
+        assert_eq!(err.variable, "GATEHOUSE_DATABASE_URL");
+        let err = load(&[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_JWT_SECRET", &secret), ("GATEHOUSE_DATABASE_URL", pg)]).unwrap_err();
+        assert_eq!(err.variable, "GATEHOUSE_REDIS_URL");
+        let ok = load(&[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_JWT_SECRET", &secret), ("GATEHOUSE_DATABASE_URL", pg), ("GATEHOUSE_REDIS_URL", "redis://x")]).unwrap();
+        assert_eq!(ok.log_format, LogFormat::Json);
+    }
+}

@@ -1,0 +1,122 @@
+//! The composition root: configuration in, running service out.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::HttpServer;
+use actix_web::dev::Server;
+use anyhow::Context;
+use base64::Engine;
+use gatehouse_application::ports::{Clock, HealthProbe, PasswordHasher, TokenStore, UserRepository};
+use gatehouse_application::{AuthService, HealthService, TokenService, TokenSettings, UserService};
+use gatehouse_domain::PasswordPolicy;
+use gatehouse_http::AppState;
+use gatehouse_infrastructure::database::{self, DatabaseProbe, SeaOrmUserRepository};
+use gatehouse_infrastructure::redis::{self as redis_adapter, RedisProbe};
+use gatehouse_infrastructure::tokens::{InMemoryTokenStore, JwtCodec, JwtSettings, RedisTokenStore};
+use gatehouse_infrastructure::{BcryptHasher, SystemClock};
+use rand::RngCore;
+use secrecy::SecretString;
+
+use crate::Config;
+
+/// Every service, built from configuration: what `serve` and the CLI commands share.
+pub struct Components {
+    /// The services the HTTP layer calls.
+    pub state: AppState,
+}
+
+impl Components {
+    /// Connects to the configured stores and builds the services. Applies pending migrations
+    /// when `migrate` is set.
+    pub async fn build(config: &Config, migrate: bool) -> anyhow::Result<Self> {
+        let db = database::connect(&config.database_url, config.database_max_connections).await?;
+        if migrate {
+            database::migrate(&db).await?;
+        }
+        let mut probes: Vec<Arc<dyn HealthProbe>> = vec![Arc::new(DatabaseProbe::new(db.clone()))];
+        let token_store: Arc<dyn TokenStore> = match &config.redis_url {
+            Some(url) => {
+                let pool = redis_adapter::connect(url, redis_pool_size(config)).await?;
+                probes.push(Arc::new(RedisProbe::new(pool.clone())));
+                Arc::new(RedisTokenStore::new(pool, config.redis_prefix.clone()))
+            }
+            None => Arc::new(InMemoryTokenStore::new()),
+        };
+        let users: Arc<dyn UserRepository> = Arc::new(SeaOrmUserRepository::new(db));
+        let hasher: Arc<dyn PasswordHasher> =
+            Arc::new(BcryptHasher::new(config.bcrypt_cost, config.hash_concurrency)?);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let codec = Arc::new(JwtCodec::new(&JwtSettings {
+            secret: jwt_secret(config),
+            issuer: "gatehouse".into(),
+            audience: "gatehouse".into(),
+        }));
+        let tokens = Arc::new(TokenService::new(
+            codec,
+            token_store,
+            clock.clone(),
+            TokenSettings {
+                access_ttl: config.access_token_ttl,
+                refresh_ttl: config.refresh_token_ttl,
+                reuse_grace: config.refresh_reuse_grace,
+            },
+        ));
+        let state = AppState {
+            auth: Arc::new(AuthService::new(users.clone(), hasher.clone(), tokens.clone())),
+            users: Arc::new(UserService::new(users, hasher, clock, PasswordPolicy::default())),
+            tokens,
+            health: Arc::new(HealthService::new(probes)),
+        };
+        Ok(Self { state })
+    }
+}
+
+fn redis_pool_size(config: &Config) -> usize {
+    (config.http_workers * 2).clamp(2, 32)
+}
+
+/// The configured secret, or (development only; production config refuses to load without
+/// one) a random one: tokens then die with the process.
+fn jwt_secret(config: &Config) -> SecretString {
+    config.jwt_secret.clone().unwrap_or_else(|| {
+        tracing::warn!("GATEHOUSE_JWT_SECRET is not set: using a random secret; tokens will not survive a restart");
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        base64::engine::general_purpose::STANDARD.encode(bytes).into()
+    })
+}
+
+/// A bound, not yet running HTTP server.
+pub struct Application {
+    server: Server,
+    addr: SocketAddr,
+}
+
+impl Application {
+    /// Builds everything and binds `config.addr` (port 0 picks a free port).
+    pub async fn build(config: &Config, migrate: bool) -> anyhow::Result<Self> {
+        let components = Components::build(config, migrate).await?;
+        let listener = TcpListener::bind(config.addr)
+            .with_context(|| format!("cannot bind {}", config.addr))?;
+        let addr = listener.local_addr()?;
+        let state = components.state;
+        let server = HttpServer::new(move || gatehouse_http::build_app(state.clone()))
+            .workers(config.http_workers)
+            // On SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to 30 s).
+            .shutdown_timeout(30)
+            .listen(listener)?
+            .run();
+        Ok(Self { server, addr })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until a shutdown signal, then drains.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
