@@ -1,1 +1,192 @@
+//! Test support: real PostgreSQL and Redis for the contract and end-to-end suites.
+//!
+//! Services come from `GATEHOUSE_TEST_DATABASE_URL` / `GATEHOUSE_TEST_REDIS_URL`, else from
+//! testcontainers when a Docker engine answers. When neither is available a suite says loudly
+//! that it did not run, and with `GATEHOUSE_TEST_REQUIRE_SERVICES=1` (set by CI) it fails.
 
+use std::sync::OnceLock;
+
+use sea_orm::{ConnectionTrait, Database};
+use testcontainers::ContainerAsync;
+use testcontainers::runners::AsyncRunner;
+use testcontainers_modules::{postgres::Postgres, redis::Redis};
+use uuid::Uuid;
+
+/// Whether missing services fail the suite instead of skipping it.
+pub fn services_required() -> bool {
+    std::env::var("GATEHOUSE_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+fn not_run(service: &str, variable: &str) {
+    let message = format!(
+        "{service} suite NOT RUN: {variable} is unset and no Docker engine is available"
+    );
+    if services_required() {
+        panic!("{message} (GATEHOUSE_TEST_REQUIRE_SERVICES=1)");
+    }
+    eprintln!("WARNING: {message}");
+}
+
+/// A PostgreSQL database of its own for one test, dropped when this value is.
+pub struct TestDatabase {
+    /// URL of the fresh database.
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs outside any async context we could borrow; a short-lived runtime on its
+        // own thread does the cleanup.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let admin = Database::connect(&admin_url).await.ok()?;
+                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                admin.execute_unprepared(&sql).await.ok()?;
+                admin.close().await.ok()
+            })
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// Replaces the database name in a `postgres://.../name?params` URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let root = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+/// A fresh PostgreSQL database, or `None` (after a loud warning) when none can be had.
+pub async fn postgres() -> Option<TestDatabase> {
+    let admin_url = match std::env::var("GATEHOUSE_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => match container_postgres().await {
+            Some(url) => url,
+            None => {
+                not_run("PostgreSQL", "GATEHOUSE_TEST_DATABASE_URL");
+                return None;
+            }
+        },
+    };
+    let name = format!("gatehouse_test_{}", Uuid::new_v4().simple());
+    let admin = Database::connect(&admin_url).await.expect("cannot reach the test PostgreSQL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("cannot create a test database");
+    let _ = admin.close().await;
+    Some(TestDatabase { url: with_database(&admin_url, &name), admin_url, name })
+}
+
+/// Redis for one test: the URL and a key prefix no other test uses.
+pub struct TestRedis {
+    /// Server URL.
+    pub url: String,
+    /// Unique key prefix.
+    pub prefix: String,
+}
+
+/// A Redis server and a fresh key prefix, or `None` (after a loud warning).
+pub async fn redis() -> Option<TestRedis> {
+    let url = match std::env::var("GATEHOUSE_TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => match container_redis().await {
+            Some(url) => url,
+            None => {
+                not_run("Redis", "GATEHOUSE_TEST_REDIS_URL");
+                return None;
+            }
+        },
+    };
+    Some(TestRedis { url, prefix: format!("gatehouse-test:{}:", Uuid::new_v4().simple()) })
+}
+
+// Containers are started once per test binary and kept for its lifetime (leaked on
+// purpose: the process exit is their end, and the engine's reaper removes them).
+static POSTGRES_CONTAINER: OnceLock<Option<String>> = OnceLock::new();
+static REDIS_CONTAINER: OnceLock<Option<String>> = OnceLock::new();
+
+async fn container_postgres() -> Option<String> {
+    if let Some(url) = POSTGRES_CONTAINER.get() {
+        return url.clone();
+    }
+    let url = match Postgres::default().start().await {
+        Ok(container) => host_port(container, 5432)
+            .await
+            .map(|port| format!("postgres://postgres:postgres@127.0.0.1:{port}/postgres")),
+        Err(_) => None,
+    };
+    POSTGRES_CONTAINER.get_or_init(|| url).clone()
+}
+
+async fn container_redis() -> Option<String> {
+    if let Some(url) = REDIS_CONTAINER.get() {
+        return url.clone();
+    }
+    let url = match Redis::default().start().await {
+        Ok(container) => host_port(container, 6379).await.map(|port| format!("redis://127.0.0.1:{port}")),
+        Err(_) => None,
+    };
+    REDIS_CONTAINER.get_or_init(|| url).clone()
+}
+
+async fn host_port<I: testcontainers::Image>(container: ContainerAsync<I>, port: u16) -> Option<u16> {
+    let host_port = container.get_host_port_ipv4(port).await.ok();
+    Box::leak(Box::new(container));
+    host_port
+}
+
+/// A SQLite database file of its own for one test, removed (with its WAL files) on drop.
+pub struct TempSqlite(std::path::PathBuf);
+
+impl TempSqlite {
+    /// A fresh path in the temp directory; the file is created on first connect.
+    pub fn new() -> Self {
+        let name = format!("gatehouse-test-{}.db", Uuid::new_v4().simple());
+        Self(std::env::temp_dir().join(name))
+    }
+
+    /// The sea-orm URL that creates and opens it.
+    pub fn url(&self) -> String {
+        format!("sqlite://{}?mode=rwc", self.0.display())
+    }
+}
+
+impl Default for TempSqlite {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TempSqlite {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn swaps_the_database_name_keeping_credentials_and_parameters() {
+        assert_eq!(with_database("postgres://u:p@h:5432/postgres", "x"), "postgres://u:p@h:5432/x");
+        assert_eq!(with_database("postgres://h/db?sslmode=disable", "x"), "postgres://h/x?sslmode=disable");
+        assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+    }
+}
