@@ -77,6 +77,28 @@ impl PasswordPolicy {
         email: &Email,
         username: &Username,
     ) -> Result<Password, DomainError> {
+        let mut messages = self.intrinsic_problems(candidate);
+        if self.too_similar(&candidate.trim().to_lowercase(), email, username) {
+            messages.push("is too similar to the email or username".to_owned());
+        }
+        Self::verdict(candidate, messages)
+    }
+
+    /// Checks the rules that need no account (length, numeric, common): for reporting
+    /// password problems even when the email or username is itself invalid.
+    pub fn check_standalone(&self, candidate: &str) -> Result<Password, DomainError> {
+        Self::verdict(candidate, self.intrinsic_problems(candidate))
+    }
+
+    fn verdict(candidate: &str, messages: Vec<String>) -> Result<Password, DomainError> {
+        if messages.is_empty() {
+            Ok(Password(candidate.to_owned()))
+        } else {
+            Err(DomainError { field: "password", messages })
+        }
+    }
+
+    fn intrinsic_problems(&self, candidate: &str) -> Vec<String> {
         let mut messages = Vec::new();
         if candidate.chars().count() < self.min_chars {
             messages.push(format!("must be at least {} characters", self.min_chars));
@@ -87,18 +109,10 @@ impl PasswordPolicy {
         if !candidate.is_empty() && candidate.chars().all(char::is_numeric) {
             messages.push("must not be entirely numeric".to_owned());
         }
-        let folded = candidate.trim().to_lowercase();
-        if COMMON_PASSWORDS.contains(folded.as_str()) {
+        if COMMON_PASSWORDS.contains(candidate.trim().to_lowercase().as_str()) {
             messages.push("is too common".to_owned());
         }
-        if self.too_similar(&folded, email, username) {
-            messages.push("is too similar to the email or username".to_owned());
-        }
-        if messages.is_empty() {
-            Ok(Password(candidate.to_owned()))
-        } else {
-            Err(DomainError { field: "password", messages })
-        }
+        messages
     }
 
     fn too_similar(&self, folded: &str, email: &Email, username: &Username) -> bool {

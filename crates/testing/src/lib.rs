@@ -24,7 +24,10 @@ fn not_run(service: &str, variable: &str) {
     if services_required() {
         panic!("{message} (GATEHOUSE_TEST_REQUIRE_SERVICES=1)");
     }
-    eprintln!("WARNING: {message}");
+    // Written to the stderr handle itself, which the test harness does not capture: a
+    // skipped suite must be visible in every run's output.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "WARNING: {message}");
 }
 
 /// A PostgreSQL database of its own for one test, dropped when this value is.

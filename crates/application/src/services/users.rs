@@ -88,7 +88,7 @@ impl UserService {
             (Some(email), Some(username)) => {
                 errors.check(self.policy.check(password, email, username))
             }
-            _ => None,
+            _ => errors.check(self.policy.check_standalone(password)),
         };
         let (Some(email), Some(username), Some(first_name), Some(last_name), Some(password)) =
             (email, username, first_name, last_name, password)
@@ -180,7 +180,7 @@ mod tests {
             .unwrap_err();
         let AppError::Validation(errors) = err else { panic!("expected validation, got {err:?}") };
         let fields: Vec<_> = errors.fields().keys().copied().collect();
-        assert_eq!(fields, vec!["email", "password_confirm", "username"]);
+        assert_eq!(fields, vec!["email", "password", "password_confirm", "username"]);
     }
 
     #[tokio::test]

@@ -1,0 +1,120 @@
+use std::collections::HashMap;
+
+use gatehouse::{Application, Config};
+use gatehouse_testing::{TempSqlite, TestDatabase};
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+
+/// A running Gatehouse and a client for it. Keeps its database alive while it lives.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    _sqlite: Option<TempSqlite>,
+    _postgres: Option<TestDatabase>,
+}
+
+pub const PASSWORD: &str = "violet-tractor-42";
+
+fn base_vars() -> HashMap<&'static str, String> {
+    HashMap::from([
+        ("GATEHOUSE_ADDR", "127.0.0.1:0".to_owned()),
+        ("GATEHOUSE_BCRYPT_COST", "4".to_owned()),
+        ("GATEHOUSE_WORKERS", "2".to_owned()),
+        ("GATEHOUSE_JWT_SECRET", "end-to-end-test-secret-0123456789abcdef".to_owned()),
+    ])
+}
+
+impl TestApp {
+    /// The embedded default: a SQLite file of its own and in-memory stores.
+    pub async fn embedded() -> Self {
+        Self::embedded_with(&[]).await
+    }
+
+    /// The embedded default with extra configuration.
+    pub async fn embedded_with(extra: &[(&'static str, &str)]) -> Self {
+        let sqlite = TempSqlite::new();
+        let mut vars = base_vars();
+        vars.insert("GATEHOUSE_DATABASE_URL", sqlite.url());
+        vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        let mut app = Self::start(vars).await;
+        app._sqlite = Some(sqlite);
+        app
+    }
+
+    /// PostgreSQL (a database of its own) and Redis (a key prefix of its own).
+    pub async fn shared() -> Option<Self> {
+        let postgres = gatehouse_testing::postgres().await?;
+        let redis = gatehouse_testing::redis().await?;
+        let mut vars = base_vars();
+        vars.insert("GATEHOUSE_DATABASE_URL", postgres.url.clone());
+        vars.insert("GATEHOUSE_REDIS_URL", redis.url);
+        vars.insert("GATEHOUSE_REDIS_PREFIX", redis.prefix);
+        let mut app = Self::start(vars).await;
+        app._postgres = Some(postgres);
+        Some(app)
+    }
+
+    async fn start(vars: HashMap<&'static str, String>) -> Self {
+        let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration");
+        let app = Application::build(&config, true).await.expect("application starts");
+        let base = format!("http://{}", app.addr());
+        tokio::spawn(app.run_until_stopped());
+        Self { base, client: reqwest::Client::new(), _sqlite: None, _postgres: None }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("request sent")
+    }
+
+    pub async fn register(&self, email: &str, username: &str) -> Response {
+        let body = json!({"email": email, "username": username, "password": PASSWORD, "password_confirm": PASSWORD});
+        self.post_json("/api/v1/auth/register", &body).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post_json("/api/v1/auth/login", &json!({"email": email, "password": password})).await
+    }
+
+    /// Registers and logs in a fresh user; returns the login body.
+    pub async fn signed_up_user(&self, name: &str) -> Value {
+        let email = format!("{name}@example.com");
+        assert_eq!(self.register(&email, name).await.status(), StatusCode::CREATED);
+        let response = self.login(&email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("login body")
+    }
+
+    pub async fn me(&self, access_token: &str) -> Response {
+        self.client.get(self.url("/api/v1/users/me")).bearer_auth(access_token).send().await.expect("request sent")
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/refresh"))
+            .header("X-Refresh-Token", refresh_token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+}
+
+pub fn token(body: &Value, name: &str) -> String {
+    body[name].as_str().unwrap_or_else(|| panic!("{name} missing in {body}")).to_owned()
+}
+
+/// Asserts the standard error body with this status and code; returns the body.
+pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    let request_id = response.headers().get("x-request-id").cloned();
+    let body: Value = response.json().await.expect("error body is JSON");
+    assert_eq!(body["code"], code, "{body}");
+    assert!(body["error"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(body["details"].is_object(), "{body}");
+    let id = request_id.expect("X-Request-Id header");
+    assert_eq!(body["request_id"], id.to_str().unwrap(), "{body}");
+    body
+}

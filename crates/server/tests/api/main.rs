@@ -1,0 +1,29 @@
+//! End-to-end: the real application on a random port, on the embedded default (SQLite +
+//! in-memory stores) and on PostgreSQL + Redis. Every scenario runs on both.
+
+mod helpers;
+
+mod auth_story;
+mod bad_input;
+mod operations;
+mod tokens;
+
+/// Declares each scenario once per backend. A scenario is `async fn(TestApp)`.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                super::$case($crate::helpers::TestApp::embedded().await).await;
+            })*
+        }
+        mod postgres_redis {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(app) = $crate::helpers::TestApp::shared().await else { return };
+                super::$case(app).await;
+            })*
+        }
+    };
+}
