@@ -1,0 +1,111 @@
+//! The `gatehouse` binary: commands, configuration errors, graceful shutdown.
+
+use std::net::TcpListener;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use gatehouse_testing::TempSqlite;
+
+fn gatehouse(db: &TempSqlite, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GATEHOUSE_DATABASE_URL", db.url())
+        .env("GATEHOUSE_BCRYPT_COST", "4")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("binary runs")
+}
+
+#[test]
+fn migrate_then_create_superuser() {
+    let db = TempSqlite::new();
+    assert!(gatehouse(&db, &["migrate"], &[]).status.success());
+    let created = gatehouse(
+        &db,
+        &["create-superuser", "--email", "Root@Example.com", "--username", "root", "--password", "violet-tractor-42"],
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&created.stdout);
+    assert!(created.status.success(), "{stdout} {}", String::from_utf8_lossy(&created.stderr));
+    assert!(stdout.contains("root@example.com"), "{stdout}");
+
+    let again = gatehouse(
+        &db,
+        &["create-superuser", "--email", "root@example.com", "--username", "root2", "--password", "violet-tractor-42"],
+        &[],
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("email"));
+
+    let weak = gatehouse(&db, &["create-superuser", "--email", "w@example.com", "--username", "weak", "--password", "password"], &[]);
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
+
+    // No terminal, missing flags: a clear refusal instead of a hang.
+    let missing = gatehouse(&db, &["create-superuser"], &[]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--email"));
+}
+
+#[test]
+fn bad_configuration_stops_the_process_naming_the_variable() {
+    let db = TempSqlite::new();
+    let output = gatehouse(&db, &["migrate"], &[("GATEHOUSE_ACCESS_TOKEN_TTL", "soon")]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("GATEHOUSE_ACCESS_TOKEN_TTL"));
+
+    let output = gatehouse(&db, &["serve"], &[("GATEHOUSE_ENV", "production")]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("GATEHOUSE_JWT_SECRET"));
+}
+
+/// SIGTERM while a login is hashing: the login still gets its answer, then the process exits
+/// cleanly.
+#[test]
+fn sigterm_lets_in_flight_requests_finish() {
+    let db = TempSqlite::new();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("serve")
+        .env_clear()
+        .env("GATEHOUSE_DATABASE_URL", db.url())
+        .env("GATEHOUSE_ADDR", &addr)
+        // A slow hash keeps the request in flight long enough to signal during it.
+        .env("GATEHOUSE_BCRYPT_COST", "15")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let live = format!("http://{addr}/health/live");
+        let mut up = false;
+        for _ in 0..300 {
+            if client.get(&live).send().await.is_ok() {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(up, "server did not come up");
+        let login = tokio::spawn({
+            let client = client.clone();
+            let url = format!("http://{addr}/api/v1/auth/login");
+            async move {
+                client.post(url).json(&serde_json::json!({"email": "x@example.com", "password": "whatever-123"})).send().await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let killed = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+        assert!(killed.success());
+        let response = login.await.unwrap().expect("in-flight request answered");
+        assert_eq!(response.status(), 401);
+    });
+    let status = server.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+}
