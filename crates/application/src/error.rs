@@ -20,7 +20,10 @@ impl ValidationErrors {
 
     /// Records a domain rule violation.
     pub fn record(&mut self, error: DomainError) {
-        self.0.entry(error.field).or_default().extend(error.messages);
+        self.0
+            .entry(error.field)
+            .or_default()
+            .extend(error.messages);
     }
 
     /// Keeps the value of `result`, or records its error and yields `None`.
@@ -30,7 +33,11 @@ impl ValidationErrors {
 
     /// `Ok(())` when nothing was recorded, else the whole collection as an [`AppError`].
     pub fn into_result(self) -> Result<(), AppError> {
-        if self.0.is_empty() { Ok(()) } else { Err(AppError::Validation(self)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self))
+        }
     }
 
     /// The messages by field.

@@ -12,6 +12,9 @@ pub struct DomainError {
 impl DomainError {
     /// An error with a single message.
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self { field, messages: vec![message.into()] }
+        Self {
+            field,
+            messages: vec![message.into()],
+        }
     }
 }

@@ -5,8 +5,11 @@ use std::sync::LazyLock;
 use crate::{DomainError, Email, Username};
 
 /// The common-password list, lower case (see `data/README.md` for its source).
-static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| include_str!("../data/common-passwords.txt").lines().collect());
+static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("../data/common-passwords.txt")
+        .lines()
+        .collect()
+});
 
 /// A plain-text password that passed the [`PasswordPolicy`]. Its `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -64,7 +67,11 @@ pub struct PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        Self { min_chars: 8, max_bytes: 72, max_similarity: 0.7 }
+        Self {
+            min_chars: 8,
+            max_bytes: 72,
+            max_similarity: 0.7,
+        }
     }
 }
 
@@ -94,7 +101,10 @@ impl PasswordPolicy {
         if messages.is_empty() {
             Ok(Password(candidate.to_owned()))
         } else {
-            Err(DomainError { field: "password", messages })
+            Err(DomainError {
+                field: "password",
+                messages,
+            })
         }
     }
 
@@ -152,7 +162,10 @@ mod tests {
     fn length_bounds() {
         assert!(check("x7#kq!p").unwrap_err().messages[0].contains("at least 8"));
         assert!(check("x7#kq!pz").is_ok());
-        assert!(check(&"ab1!".repeat(18)).is_ok(), "72 bytes is the maximum, inclusive");
+        assert!(
+            check(&"ab1!".repeat(18)).is_ok(),
+            "72 bytes is the maximum, inclusive"
+        );
         let err = check(&format!("{}z", "ab1!".repeat(18))).unwrap_err();
         assert!(err.messages.iter().any(|m| m.contains("72 bytes")));
     }
@@ -166,11 +179,22 @@ mod tests {
 
     #[test]
     fn refuses_common_and_numeric_passwords() {
-        assert!(check("password").unwrap_err().messages.contains(&"is too common".to_owned()));
-        assert!(check("PassWord").is_err(), "the list is matched ignoring case");
+        assert!(
+            check("password")
+                .unwrap_err()
+                .messages
+                .contains(&"is too common".to_owned())
+        );
+        assert!(
+            check("PassWord").is_err(),
+            "the list is matched ignoring case"
+        );
         assert!(check("iloveyou").is_err());
         let err = check("8294710364").unwrap_err();
-        assert!(err.messages.contains(&"must not be entirely numeric".to_owned()));
+        assert!(
+            err.messages
+                .contains(&"must not be entirely numeric".to_owned())
+        );
     }
 
     #[test]

@@ -52,7 +52,10 @@ impl Email {
         if candidate.is_empty() || candidate.len() > Self::MAX_LEN {
             return Err(invalid());
         }
-        if candidate.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if candidate
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(invalid());
         }
         let (local, domain) = candidate.split_once('@').ok_or_else(invalid)?;
@@ -76,7 +79,9 @@ impl Email {
 
     /// The part before the `@`.
     pub fn local_part(&self) -> &str {
-        self.0.split_once('@').map_or(self.0.as_str(), |(local, _)| local)
+        self.0
+            .split_once('@')
+            .map_or(self.0.as_str(), |(local, _)| local)
     }
 }
 
@@ -108,7 +113,10 @@ impl Username {
                 format!("must be {} to {} characters", Self::MIN_LEN, Self::MAX_LEN),
             ));
         }
-        if !candidate.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c)) {
+        if !candidate
+            .chars()
+            .all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+        {
             return Err(DomainError::new(
                 "username",
                 "may contain only letters, digits and @ . + - _",
@@ -263,7 +271,10 @@ impl User {
             ));
         }
         if name.chars().any(char::is_control) {
-            return Err(DomainError::new(field, "must not contain control characters"));
+            return Err(DomainError::new(
+                field,
+                "must not contain control characters",
+            ));
         }
         Ok(name.to_owned())
     }
@@ -289,8 +300,16 @@ mod tests {
     #[test]
     fn email_rejects_structural_garbage() {
         for bad in [
-            "", "plain", "@example.com", "a@", "a@b", "a@@b.com", "a b@c.com", "a@-x.com",
-            "a@x..com", "a\u{0}@x.com",
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "a@-x.com",
+            "a@x..com",
+            "a\u{0}@x.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
@@ -302,7 +321,10 @@ mod tests {
 
     #[test]
     fn username_rules() {
-        assert_eq!(Username::parse("Alice_01").unwrap().normalized(), "alice_01");
+        assert_eq!(
+            Username::parse("Alice_01").unwrap().normalized(),
+            "alice_01"
+        );
         assert!(Username::parse("ab").is_err());
         assert!(Username::parse(&"a".repeat(151)).is_err());
         assert!(Username::parse("has space").is_err());
@@ -316,7 +338,10 @@ mod tests {
             assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
         }
         assert!("root".parse::<Role>().is_err());
-        assert_eq!("can_create_user".parse::<Permission>().unwrap(), Permission::CanCreateUser);
+        assert_eq!(
+            "can_create_user".parse::<Permission>().unwrap(),
+            Permission::CanCreateUser
+        );
         assert!("can_fly".parse::<Permission>().is_err());
     }
 

@@ -34,8 +34,14 @@ impl ErrorBody {
     pub(crate) fn for_status(status: StatusCode) -> Self {
         let (code, message) = match status.as_u16() {
             400 => ("bad_request", "The request is malformed."),
-            401 => ("not_authenticated", "Authentication credentials were not provided."),
-            403 => ("permission_denied", "You do not have permission to perform this action."),
+            401 => (
+                "not_authenticated",
+                "Authentication credentials were not provided.",
+            ),
+            403 => (
+                "permission_denied",
+                "You do not have permission to perform this action.",
+            ),
             404 => ("not_found", "Not found."),
             405 => ("method_not_allowed", "Method not allowed."),
             413 => ("payload_too_large", "The request body is too large."),
@@ -59,16 +65,20 @@ impl ErrorBody {
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    body: ErrorBody,
+    body: Box<ErrorBody>,
     retry_after: Option<Duration>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        let mut body = ErrorBody::for_status(status);
+        let mut body = Box::new(ErrorBody::for_status(status));
         body.code = code;
         body.error = message.into();
-        Self { status, body, retry_after: None }
+        Self {
+            status,
+            body,
+            retry_after: None,
+        }
     }
 
     fn with_details(mut self, details: Value) -> Self {
@@ -84,13 +94,21 @@ impl ApiError {
 
     /// 400 `validation_error` with one message for one field.
     pub fn validation(field: &str, message: &str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "validation_error", "The request is invalid.")
-            .with_details(json!({ field: [message] }))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "validation_error",
+            "The request is invalid.",
+        )
+        .with_details(json!({ field: [message] }))
     }
 
     /// 503 `service_unavailable`.
     pub fn unavailable(message: &str) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", message)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            message,
+        )
     }
 
     /// 404 `not_found`.
@@ -113,9 +131,11 @@ impl ApiError {
         use serde_json::error::Category;
         match error.classify() {
             Category::Data => Self::validation("body", &error.to_string()),
-            Category::Syntax | Category::Eof | Category::Io => {
-                Self::new(StatusCode::BAD_REQUEST, "invalid_json", "The request body is not valid JSON.")
-            }
+            Category::Syntax | Category::Eof | Category::Io => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                "The request body is not valid JSON.",
+            ),
         }
     }
 }
@@ -131,11 +151,15 @@ impl From<AppError> for ApiError {
         use StatusCode as S;
         let message = error.to_string();
         match error {
-            AppError::Validation(errors) => {
-                Self::new(S::BAD_REQUEST, "validation_error", "The request is invalid.")
-                    .with_details(json!(errors.fields()))
+            AppError::Validation(errors) => Self::new(
+                S::BAD_REQUEST,
+                "validation_error",
+                "The request is invalid.",
+            )
+            .with_details(json!(errors.fields())),
+            AppError::InvalidCredentials => {
+                Self::new(S::UNAUTHORIZED, "invalid_credentials", message)
             }
-            AppError::InvalidCredentials => Self::new(S::UNAUTHORIZED, "invalid_credentials", message),
             AppError::NotAuthenticated => Self::new(S::UNAUTHORIZED, "not_authenticated", message),
             AppError::TokenInvalid => Self::new(S::UNAUTHORIZED, "token_invalid", message),
             AppError::TokenExpired => Self::new(S::UNAUTHORIZED, "token_expired", message),
@@ -143,8 +167,10 @@ impl From<AppError> for ApiError {
                 Self::new(S::FORBIDDEN, "permission_denied", message)
             }
             AppError::NotFound(_) => Self::new(S::NOT_FOUND, "not_found", message),
-            AppError::Conflict { field, message } => Self::new(S::CONFLICT, "conflict", message.clone())
-                .with_details(json!({ field: [message] })),
+            AppError::Conflict { field, message } => {
+                Self::new(S::CONFLICT, "conflict", message.clone())
+                    .with_details(json!({ field: [message] }))
+            }
             AppError::RateLimited { retry_after } => {
                 let mut error = Self::new(S::TOO_MANY_REQUESTS, "rate_limited", message);
                 error.retry_after = Some(retry_after);
@@ -179,7 +205,9 @@ impl ResponseError for ApiError {
             response.insert_header((header::RETRY_AFTER, seconds.max(1)));
         }
         let mut response = response.finish();
-        response.extensions_mut().insert(self.body.clone());
+        response
+            .extensions_mut()
+            .insert(ErrorBody::clone(&self.body));
         response
     }
 }
@@ -188,10 +216,18 @@ pub(crate) fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web:
     let api = match &error {
         JsonPayloadError::ContentType => ApiError::unsupported_media_type(),
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large.")
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "The request body is too large.",
+            )
         }
         JsonPayloadError::Deserialize(e) => ApiError::from_json(e),
-        _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "The request body could not be read."),
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "The request body could not be read.",
+        ),
     };
     api.into()
 }

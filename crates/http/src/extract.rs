@@ -51,7 +51,9 @@ pub const REFRESH_TOKEN_HEADER: &str = "X-Refresh-Token";
 /// `Ok(None)` when neither is present; a body that is there must be proper JSON.
 pub fn refresh_token(req: &HttpRequest, body: &[u8]) -> Result<Option<String>, ApiError> {
     if let Some(value) = req.headers().get(REFRESH_TOKEN_HEADER) {
-        let token = value.to_str().map_err(|_| ApiError::validation("refresh_token", "not a valid token"))?;
+        let token = value
+            .to_str()
+            .map_err(|_| ApiError::validation("refresh_token", "not a valid token"))?;
         return Ok(Some(token.trim().to_owned()));
     }
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -61,10 +63,15 @@ pub fn refresh_token(req: &HttpRequest, body: &[u8]) -> Result<Option<String>, A
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
     if !is_json {
         return Err(ApiError::unsupported_media_type());
     }
-    let parsed: RefreshRequest = serde_json::from_slice(body).map_err(|e| ApiError::from_json(&e))?;
+    let parsed: RefreshRequest =
+        serde_json::from_slice(body).map_err(|e| ApiError::from_json(&e))?;
     Ok(parsed.refresh_token.filter(|t| !t.trim().is_empty()))
 }

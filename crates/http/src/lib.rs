@@ -35,7 +35,11 @@ pub fn build_app(
 > {
     App::new()
         .app_data(web::Data::new(state))
-        .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(error::json_error))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(MAX_BODY_BYTES)
+                .error_handler(error::json_error),
+        )
         .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
         .app_data(web::QueryConfig::default().error_handler(error::query_error))
         .app_data(web::PathConfig::default().error_handler(error::path_error))

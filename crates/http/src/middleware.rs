@@ -24,7 +24,9 @@ fn incoming_id(req: &ServiceRequest) -> Option<String> {
     let value = req.headers().get(&REQUEST_ID)?.to_str().ok()?;
     let plain = !value.is_empty()
         && value.len() <= 64
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     plain.then(|| value.to_owned())
 }
 
@@ -39,7 +41,11 @@ pub async fn request_id(
     let started = Instant::now();
     let mut response = next.call(req).instrument(span.clone()).await?;
     span.in_scope(|| {
-        tracing::info!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "request finished");
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request finished"
+        );
     });
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
@@ -53,7 +59,11 @@ pub async fn error_envelope(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
     // Handlers and extractors report errors as responses, so an `Err` here can only come
     // from middleware further in, which does not produce any.
     let response = next.call(req).await?.map_into_boxed_body();
@@ -70,7 +80,10 @@ pub async fn error_envelope(
     body.request_id = request_id;
     let json = serde_json::to_vec(&body).unwrap_or_default();
     Ok(response.map_body(|head, _| {
-        head.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        head.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         head.headers.remove(header::CONTENT_LENGTH);
         BoxBody::new(json)
     }))

@@ -19,7 +19,11 @@ impl BcryptHasher {
     pub fn new(cost: u32, max_concurrent: usize) -> anyhow::Result<Self> {
         let dummy_hash = bcrypt::hash("gatehouse dummy password for timing", cost)
             .context("bcrypt cost out of range")?;
-        Ok(Self { cost, permits: Arc::new(Semaphore::new(max_concurrent.max(1))), dummy_hash })
+        Ok(Self {
+            cost,
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            dummy_hash,
+        })
     }
 
     async fn run<T: Send + 'static>(
@@ -28,7 +32,9 @@ impl BcryptHasher {
     ) -> anyhow::Result<T> {
         let _permit = self.permits.acquire().await.context("hasher closed")?;
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(work)).await.context("hashing task failed")
+        tokio::task::spawn_blocking(move || span.in_scope(work))
+            .await
+            .context("hashing task failed")
     }
 }
 
@@ -64,7 +70,11 @@ mod tests {
 
     fn password(raw: &str) -> Password {
         PasswordPolicy::default()
-            .check(raw, &Email::parse("a@example.com").unwrap(), &Username::parse("abc").unwrap())
+            .check(
+                raw,
+                &Email::parse("a@example.com").unwrap(),
+                &Username::parse("abc").unwrap(),
+            )
             .unwrap()
     }
 

@@ -45,7 +45,12 @@ impl HealthProbe for RedisProbe {
     }
 
     async fn check(&self) -> anyhow::Result<()> {
-        let _: String = self.0.next().ping(None).await.context("Redis ping failed")?;
+        let _: String = self
+            .0
+            .next()
+            .ping(None)
+            .await
+            .context("Redis ping failed")?;
         Ok(())
     }
 }

@@ -52,7 +52,10 @@ async fn reuse_revokes_the_whole_family(store: Store) {
     let first = rotation(&family, family.current_token, Duration::ZERO);
     assert_eq!(store.rotate(&first).await.unwrap(), Rotation::Rotated);
     let replay = rotation(&family, family.current_token, Duration::ZERO);
-    assert_eq!(store.rotate(&replay).await.unwrap(), Rotation::ReuseDetected);
+    assert_eq!(
+        store.rotate(&replay).await.unwrap(),
+        Rotation::ReuseDetected
+    );
     // The descendant the thief or the victim holds is dead too.
     let descendant = rotation(&family, first.next, Duration::ZERO);
     assert_eq!(store.rotate(&descendant).await.unwrap(), Rotation::Revoked);
@@ -63,7 +66,10 @@ async fn a_just_rotated_token_within_grace_is_refused_without_revoking(store: St
     let first = rotation(&family, family.current_token, Duration::from_secs(30));
     assert_eq!(store.rotate(&first).await.unwrap(), Rotation::Rotated);
     let concurrent = rotation(&family, family.current_token, Duration::from_secs(30));
-    assert_eq!(store.rotate(&concurrent).await.unwrap(), Rotation::WithinGrace);
+    assert_eq!(
+        store.rotate(&concurrent).await.unwrap(),
+        Rotation::WithinGrace
+    );
     let next = rotation(&family, first.next, Duration::from_secs(30));
     assert_eq!(store.rotate(&next).await.unwrap(), Rotation::Rotated);
 }
@@ -92,7 +98,10 @@ async fn concurrent_double_refresh_admits_exactly_one(store: Store) {
     let family = new_family(&store, UserId::generate()).await;
     let attempts: Vec<_> = (0..16)
         .map(|_| {
-            let (store, request) = (store.clone(), rotation(&family, family.current_token, Duration::ZERO));
+            let (store, request) = (
+                store.clone(),
+                rotation(&family, family.current_token, Duration::ZERO),
+            );
             tokio::spawn(async move { store.rotate(&request).await.unwrap() })
         })
         .collect();
@@ -107,12 +116,18 @@ async fn concurrent_double_refresh_admits_exactly_one(store: Store) {
 
 async fn revoke_user_kills_every_family_and_older_access_tokens_only(store: Store) {
     let (alice, bob) = (UserId::generate(), UserId::generate());
-    let alice_families = [new_family(&store, alice).await, new_family(&store, alice).await];
+    let alice_families = [
+        new_family(&store, alice).await,
+        new_family(&store, alice).await,
+    ];
     let bob_family = new_family(&store, bob).await;
     let before = now();
     let token = Uuid::new_v4();
     let cutoff = before + Duration::from_millis(5);
-    store.revoke_user(alice, cutoff, cutoff + Duration::from_secs(900)).await.unwrap();
+    store
+        .revoke_user(alice, cutoff, cutoff + Duration::from_secs(900))
+        .await
+        .unwrap();
 
     for family in &alice_families {
         let request = rotation(family, family.current_token, Duration::ZERO);
@@ -121,32 +136,73 @@ async fn revoke_user_kills_every_family_and_older_access_tokens_only(store: Stor
     let request = rotation(&bob_family, bob_family.current_token, Duration::ZERO);
     assert_eq!(store.rotate(&request).await.unwrap(), Rotation::Rotated);
 
-    assert!(store.is_access_token_revoked(alice, token, before).await.unwrap());
+    assert!(
+        store
+            .is_access_token_revoked(alice, token, before)
+            .await
+            .unwrap()
+    );
     let issued_after = cutoff + Duration::from_millis(1);
-    assert!(!store.is_access_token_revoked(alice, token, issued_after).await.unwrap());
-    assert!(!store.is_access_token_revoked(bob, token, before).await.unwrap());
+    assert!(
+        !store
+            .is_access_token_revoked(alice, token, issued_after)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_access_token_revoked(bob, token, before)
+            .await
+            .unwrap()
+    );
 }
 
 async fn revocation_instant_never_moves_back(store: Store) {
     let user = UserId::generate();
     let later = now() + Duration::from_secs(60);
-    store.revoke_user(user, later, later + Duration::from_secs(900)).await.unwrap();
-    store.revoke_user(user, now(), now() + Duration::from_secs(900)).await.unwrap();
+    store
+        .revoke_user(user, later, later + Duration::from_secs(900))
+        .await
+        .unwrap();
+    store
+        .revoke_user(user, now(), now() + Duration::from_secs(900))
+        .await
+        .unwrap();
     let issued = later - Duration::from_secs(1);
-    assert!(store.is_access_token_revoked(user, Uuid::new_v4(), issued).await.unwrap());
+    assert!(
+        store
+            .is_access_token_revoked(user, Uuid::new_v4(), issued)
+            .await
+            .unwrap()
+    );
 }
 
 async fn denied_access_tokens_are_revoked_and_others_are_not(store: Store) {
     let user = UserId::generate();
     let (denied, other) = (Uuid::new_v4(), Uuid::new_v4());
-    store.deny_access_token(denied, now() + Duration::from_secs(900)).await.unwrap();
-    assert!(store.is_access_token_revoked(user, denied, now()).await.unwrap());
-    assert!(!store.is_access_token_revoked(user, other, now()).await.unwrap());
+    store
+        .deny_access_token(denied, now() + Duration::from_secs(900))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .is_access_token_revoked(user, denied, now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_access_token_revoked(user, other, now())
+            .await
+            .unwrap()
+    );
 }
 
 async fn redis_store() -> Option<Store> {
     let redis = gatehouse_testing::redis().await?;
-    let pool = redis_adapter::connect(&redis.url, 4).await.expect("cannot reach the test Redis");
+    let pool = redis_adapter::connect(&redis.url, 4)
+        .await
+        .expect("cannot reach the test Redis");
     Some(Arc::new(RedisTokenStore::new(pool, redis.prefix)))
 }
 

@@ -33,34 +33,63 @@ async fn round_trips_every_field(repo: SeaOrmUserRepository) {
 async fn finds_by_email_and_by_username_ignoring_case(repo: SeaOrmUserRepository) {
     let jane = user("jane@example.com", "Jane_Doe");
     repo.insert(&jane).await.unwrap();
-    let by_email = repo.find_by_email(&Email::parse("JANE@example.com").unwrap()).await.unwrap();
+    let by_email = repo
+        .find_by_email(&Email::parse("JANE@example.com").unwrap())
+        .await
+        .unwrap();
     assert_eq!(by_email.map(|u| u.id), Some(jane.id));
-    let by_name = repo.find_by_username(&Username::parse("jane_doe").unwrap()).await.unwrap();
+    let by_name = repo
+        .find_by_username(&Username::parse("jane_doe").unwrap())
+        .await
+        .unwrap();
     assert_eq!(by_name.map(|u| u.id), Some(jane.id));
 }
 
 async fn unknown_users_are_none(repo: SeaOrmUserRepository) {
     assert!(repo.find_by_id(UserId::generate()).await.unwrap().is_none());
-    assert!(repo.find_by_email(&Email::parse("nobody@example.com").unwrap()).await.unwrap().is_none());
-    assert!(repo.find_by_username(&Username::parse("nobody").unwrap()).await.unwrap().is_none());
+    assert!(
+        repo.find_by_email(&Email::parse("nobody@example.com").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        repo.find_by_username(&Username::parse("nobody").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn duplicate_email_is_refused(repo: SeaOrmUserRepository) {
-    repo.insert(&user("jane@example.com", "jane")).await.unwrap();
-    let err = repo.insert(&user("Jane@Example.com", "other")).await.unwrap_err();
+    repo.insert(&user("jane@example.com", "jane"))
+        .await
+        .unwrap();
+    let err = repo
+        .insert(&user("Jane@Example.com", "other"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, InsertUserError::EmailTaken), "{err:?}");
 }
 
 async fn duplicate_username_ignoring_case_is_refused(repo: SeaOrmUserRepository) {
-    repo.insert(&user("jane@example.com", "jane")).await.unwrap();
-    let err = repo.insert(&user("other@example.com", "JANE")).await.unwrap_err();
+    repo.insert(&user("jane@example.com", "jane"))
+        .await
+        .unwrap();
+    let err = repo
+        .insert(&user("other@example.com", "JANE"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, InsertUserError::UsernameTaken), "{err:?}");
 }
 
 async fn concurrent_registrations_of_one_email_admit_one(repo: SeaOrmUserRepository) {
     let attempts = (0..8).map(|i| {
         let repo = repo.clone();
-        tokio::spawn(async move { repo.insert(&user("race@example.com", &format!("racer{i}"))).await })
+        tokio::spawn(async move {
+            repo.insert(&user("race@example.com", &format!("racer{i}")))
+                .await
+        })
     });
     let mut admitted = 0;
     for attempt in attempts {

@@ -35,7 +35,10 @@ pub struct ConfigError {
 }
 
 fn error(variable: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError { variable, message: message.into() }
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
 }
 
 /// Everything the service reads from its environment.
@@ -85,7 +88,11 @@ impl Config {
 
     /// Reads configuration through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let seconds = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
             match get(name) {
                 None => Ok(Duration::from_secs(default)),
@@ -94,51 +101,84 @@ impl Config {
                     .ok()
                     .filter(|s| *s > 0 || name == "GATEHOUSE_REFRESH_REUSE_GRACE")
                     .map(Duration::from_secs)
-                    .ok_or_else(|| error(name, format!("expected a whole number of seconds, got {raw:?}"))),
+                    .ok_or_else(|| {
+                        error(
+                            name,
+                            format!("expected a whole number of seconds, got {raw:?}"),
+                        )
+                    }),
             }
         };
-        let number = |name: &'static str, default: usize, range: std::ops::RangeInclusive<usize>| {
-            match get(name) {
-                None => Ok(default),
-                Some(raw) => raw
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| range.contains(n))
-                    .ok_or_else(|| error(name, format!("expected a number in {range:?}, got {raw:?}"))),
-            }
+        let number = |name: &'static str,
+                      default: usize,
+                      range: std::ops::RangeInclusive<usize>| match get(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .parse::<usize>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| error(name, format!("expected a number in {range:?}, got {raw:?}"))),
         };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
 
         let environment = match get("GATEHOUSE_ENV").as_deref() {
             None | Some("development") | Some("dev") | Some("test") => Environment::Development,
             Some("production") | Some("prod") => Environment::Production,
-            Some(other) => return Err(error("GATEHOUSE_ENV", format!("expected development or production, got {other:?}"))),
+            Some(other) => {
+                return Err(error(
+                    "GATEHOUSE_ENV",
+                    format!("expected development or production, got {other:?}"),
+                ));
+            }
         };
         let log_format = match get("GATEHOUSE_LOG_FORMAT").as_deref() {
             None if environment == Environment::Production => LogFormat::Json,
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
-            Some(other) => return Err(error("GATEHOUSE_LOG_FORMAT", format!("expected text or json, got {other:?}"))),
+            Some(other) => {
+                return Err(error(
+                    "GATEHOUSE_LOG_FORMAT",
+                    format!("expected text or json, got {other:?}"),
+                ));
+            }
         };
         let addr_raw = get("GATEHOUSE_ADDR").unwrap_or_else(|| "127.0.0.1:8000".into());
-        let addr = addr_raw
-            .parse()
-            .map_err(|_| error("GATEHOUSE_ADDR", format!("expected host:port, got {addr_raw:?}")))?;
-        let database_url = get("GATEHOUSE_DATABASE_URL").unwrap_or_else(|| "sqlite://gatehouse.db?mode=rwc".into());
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(error("GATEHOUSE_DATABASE_URL", "expected a sqlite:// or postgres:// URL"));
+        let addr = addr_raw.parse().map_err(|_| {
+            error(
+                "GATEHOUSE_ADDR",
+                format!("expected host:port, got {addr_raw:?}"),
+            )
+        })?;
+        let database_url = get("GATEHOUSE_DATABASE_URL")
+            .unwrap_or_else(|| "sqlite://gatehouse.db?mode=rwc".into());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(error(
+                "GATEHOUSE_DATABASE_URL",
+                "expected a sqlite:// or postgres:// URL",
+            ));
         }
         let redis_url = get("GATEHOUSE_REDIS_URL");
-        if let Some(url) = &redis_url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                return Err(error("GATEHOUSE_REDIS_URL", "expected a redis:// or rediss:// URL"));
-            }
+        if redis_url
+            .as_deref()
+            .is_some_and(|url| !(url.starts_with("redis://") || url.starts_with("rediss://")))
+        {
+            return Err(error(
+                "GATEHOUSE_REDIS_URL",
+                "expected a redis:// or rediss:// URL",
+            ));
         }
         let jwt_secret = get("GATEHOUSE_JWT_SECRET").map(SecretString::from);
-        if let Some(secret) = &jwt_secret {
-            if secret.expose_secret().len() < MIN_SECRET_BYTES {
-                return Err(error("GATEHOUSE_JWT_SECRET", format!("must be at least {MIN_SECRET_BYTES} bytes")));
-            }
+        if jwt_secret
+            .as_ref()
+            .is_some_and(|secret| secret.expose_secret().len() < MIN_SECRET_BYTES)
+        {
+            return Err(error(
+                "GATEHOUSE_JWT_SECRET",
+                format!("must be at least {MIN_SECRET_BYTES} bytes"),
+            ));
         }
         let bcrypt_cost = number("GATEHOUSE_BCRYPT_COST", 12, 4..=31)? as u32;
 
@@ -147,14 +187,16 @@ impl Config {
             database_url,
             redis_url,
             redis_prefix: get("GATEHOUSE_REDIS_PREFIX").unwrap_or_else(|| "gatehouse:".into()),
-            public_url: get("GATEHOUSE_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8000".into()),
+            public_url: get("GATEHOUSE_PUBLIC_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:8000".into()),
             jwt_secret,
             access_token_ttl: seconds("GATEHOUSE_ACCESS_TOKEN_TTL", 900)?,
             refresh_token_ttl: seconds("GATEHOUSE_REFRESH_TOKEN_TTL", 604_800)?,
             refresh_reuse_grace: seconds("GATEHOUSE_REFRESH_REUSE_GRACE", 0)?,
             bcrypt_cost,
             hash_concurrency: number("GATEHOUSE_HASH_CONCURRENCY", cores, 1..=1024)?,
-            database_max_connections: number("GATEHOUSE_DATABASE_MAX_CONNECTIONS", 10, 1..=1000)? as u32,
+            database_max_connections: number("GATEHOUSE_DATABASE_MAX_CONNECTIONS", 10, 1..=1000)?
+                as u32,
             http_workers: number("GATEHOUSE_WORKERS", cores, 1..=1024)?,
             environment,
             log_format,
@@ -172,10 +214,16 @@ impl Config {
             return Err(error("GATEHOUSE_JWT_SECRET", "is required in production"));
         }
         if self.database_url.starts_with("sqlite:") {
-            return Err(error("GATEHOUSE_DATABASE_URL", "SQLite is not allowed in production; use PostgreSQL"));
+            return Err(error(
+                "GATEHOUSE_DATABASE_URL",
+                "SQLite is not allowed in production; use PostgreSQL",
+            ));
         }
         if self.redis_url.is_none() {
-            return Err(error("GATEHOUSE_REDIS_URL", "is required in production (instances share state through Redis)"));
+            return Err(error(
+                "GATEHOUSE_REDIS_URL",
+                "is required in production (instances share state through Redis)",
+            ));
         }
         Ok(())
     }
@@ -187,7 +235,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -225,13 +276,34 @@ mod tests {
     fn production_refuses_missing_secret_sqlite_and_no_redis() {
         let secret = "s".repeat(32);
         let pg = "postgres://localhost/gatehouse";
-        let err = load(&[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_DATABASE_URL", pg), ("GATEHOUSE_REDIS_URL", "redis://x")]).unwrap_err();
+        let err = load(&[
+            ("GATEHOUSE_ENV", "production"),
+            ("GATEHOUSE_DATABASE_URL", pg),
+            ("GATEHOUSE_REDIS_URL", "redis://x"),
+        ])
+        .unwrap_err();
         assert_eq!(err.variable, "GATEHOUSE_JWT_SECRET");
-        let err = load(&[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_JWT_SECRET", &secret), ("GATEHOUSE_REDIS_URL", "redis://x")]).unwrap_err();
+        let err = load(&[
+            ("GATEHOUSE_ENV", "production"),
+            ("GATEHOUSE_JWT_SECRET", &secret),
+            ("GATEHOUSE_REDIS_URL", "redis://x"),
+        ])
+        .unwrap_err();
         assert_eq!(err.variable, "GATEHOUSE_DATABASE_URL");
-        let err = load(&[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_JWT_SECRET", &secret), ("GATEHOUSE_DATABASE_URL", pg)]).unwrap_err();
+        let err = load(&[
+            ("GATEHOUSE_ENV", "production"),
+            ("GATEHOUSE_JWT_SECRET", &secret),
+            ("GATEHOUSE_DATABASE_URL", pg),
+        ])
+        .unwrap_err();
         assert_eq!(err.variable, "GATEHOUSE_REDIS_URL");
-        let ok = load(&[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_JWT_SECRET", &secret), ("GATEHOUSE_DATABASE_URL", pg), ("GATEHOUSE_REDIS_URL", "redis://x")]).unwrap();
+        let ok = load(&[
+            ("GATEHOUSE_ENV", "production"),
+            ("GATEHOUSE_JWT_SECRET", &secret),
+            ("GATEHOUSE_DATABASE_URL", pg),
+            ("GATEHOUSE_REDIS_URL", "redis://x"),
+        ])
+        .unwrap();
         assert_eq!(ok.log_format, LogFormat::Json);
     }
 }

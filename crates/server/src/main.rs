@@ -66,7 +66,11 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Components::build(&config, true).await?;
             tracing::info!("migrations applied");
         }
-        Command::CreateSuperuser { email, username, password } => {
+        Command::CreateSuperuser {
+            email,
+            username,
+            password,
+        } => {
             let components = Components::build(&config, true).await?;
             let email = value_or_prompt(email, "Email")?;
             let username = value_or_prompt(username, "Username")?;
@@ -88,7 +92,10 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 .create_superuser(input)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
-            println!("created admin {} <{}> ({})", user.username, user.email, user.id);
+            println!(
+                "created admin {} <{}> ({})",
+                user.username, user.email, user.id
+            );
         }
     }
     Ok(())
@@ -110,7 +117,11 @@ fn value_or_prompt(value: Option<String>, label: &str) -> anyhow::Result<String>
     if let Some(value) = value {
         return Ok(value);
     }
-    anyhow::ensure!(std::io::stdin().is_terminal(), "--{} is required", label.to_lowercase());
+    anyhow::ensure!(
+        std::io::stdin().is_terminal(),
+        "--{} is required",
+        label.to_lowercase()
+    );
     print!("{label}: ");
     std::io::stdout().flush()?;
     let mut line = String::new();

@@ -7,13 +7,17 @@ use actix_web::HttpServer;
 use actix_web::dev::Server;
 use anyhow::Context;
 use base64::Engine;
-use gatehouse_application::ports::{Clock, HealthProbe, PasswordHasher, TokenStore, UserRepository};
+use gatehouse_application::ports::{
+    Clock, HealthProbe, PasswordHasher, TokenStore, UserRepository,
+};
 use gatehouse_application::{AuthService, HealthService, TokenService, TokenSettings, UserService};
 use gatehouse_domain::PasswordPolicy;
 use gatehouse_http::AppState;
 use gatehouse_infrastructure::database::{self, DatabaseProbe, SeaOrmUserRepository};
 use gatehouse_infrastructure::redis::{self as redis_adapter, RedisProbe};
-use gatehouse_infrastructure::tokens::{InMemoryTokenStore, JwtCodec, JwtSettings, RedisTokenStore};
+use gatehouse_infrastructure::tokens::{
+    InMemoryTokenStore, JwtCodec, JwtSettings, RedisTokenStore,
+};
 use gatehouse_infrastructure::{BcryptHasher, SystemClock};
 use rand::RngCore;
 use secrecy::SecretString;
@@ -44,8 +48,10 @@ impl Components {
             None => Arc::new(InMemoryTokenStore::new()),
         };
         let users: Arc<dyn UserRepository> = Arc::new(SeaOrmUserRepository::new(db));
-        let hasher: Arc<dyn PasswordHasher> =
-            Arc::new(BcryptHasher::new(config.bcrypt_cost, config.hash_concurrency)?);
+        let hasher: Arc<dyn PasswordHasher> = Arc::new(BcryptHasher::new(
+            config.bcrypt_cost,
+            config.hash_concurrency,
+        )?);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let codec = Arc::new(JwtCodec::new(&JwtSettings {
             secret: jwt_secret(config),
@@ -63,8 +69,17 @@ impl Components {
             },
         ));
         let state = AppState {
-            auth: Arc::new(AuthService::new(users.clone(), hasher.clone(), tokens.clone())),
-            users: Arc::new(UserService::new(users, hasher, clock, PasswordPolicy::default())),
+            auth: Arc::new(AuthService::new(
+                users.clone(),
+                hasher.clone(),
+                tokens.clone(),
+            )),
+            users: Arc::new(UserService::new(
+                users,
+                hasher,
+                clock,
+                PasswordPolicy::default(),
+            )),
             tokens,
             health: Arc::new(HealthService::new(probes)),
         };

@@ -25,22 +25,54 @@ fn migrate_then_create_superuser() {
     assert!(gatehouse(&db, &["migrate"], &[]).status.success());
     let created = gatehouse(
         &db,
-        &["create-superuser", "--email", "Root@Example.com", "--username", "root", "--password", "violet-tractor-42"],
+        &[
+            "create-superuser",
+            "--email",
+            "Root@Example.com",
+            "--username",
+            "root",
+            "--password",
+            "violet-tractor-42",
+        ],
         &[],
     );
     let stdout = String::from_utf8_lossy(&created.stdout);
-    assert!(created.status.success(), "{stdout} {}", String::from_utf8_lossy(&created.stderr));
+    assert!(
+        created.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&created.stderr)
+    );
     assert!(stdout.contains("root@example.com"), "{stdout}");
 
     let again = gatehouse(
         &db,
-        &["create-superuser", "--email", "root@example.com", "--username", "root2", "--password", "violet-tractor-42"],
+        &[
+            "create-superuser",
+            "--email",
+            "root@example.com",
+            "--username",
+            "root2",
+            "--password",
+            "violet-tractor-42",
+        ],
         &[],
     );
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("email"));
 
-    let weak = gatehouse(&db, &["create-superuser", "--email", "w@example.com", "--username", "weak", "--password", "password"], &[]);
+    let weak = gatehouse(
+        &db,
+        &[
+            "create-superuser",
+            "--email",
+            "w@example.com",
+            "--username",
+            "weak",
+            "--password",
+            "password",
+        ],
+        &[],
+    );
     assert!(!weak.status.success());
     assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
 
@@ -67,7 +99,11 @@ fn bad_configuration_stops_the_process_naming_the_variable() {
 #[test]
 fn sigterm_lets_in_flight_requests_finish() {
     let db = TempSqlite::new();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let addr = format!("127.0.0.1:{port}");
     let mut server = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .arg("serve")
@@ -97,11 +133,20 @@ fn sigterm_lets_in_flight_requests_finish() {
             let client = client.clone();
             let url = format!("http://{addr}/api/v1/auth/login");
             async move {
-                client.post(url).json(&serde_json::json!({"email": "x@example.com", "password": "whatever-123"})).send().await
+                client
+                    .post(url)
+                    .json(
+                        &serde_json::json!({"email": "x@example.com", "password": "whatever-123"}),
+                    )
+                    .send()
+                    .await
             }
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let killed = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+        let killed = Command::new("kill")
+            .args(["-TERM", &server.id().to_string()])
+            .status()
+            .unwrap();
         assert!(killed.success());
         let response = login.await.unwrap().expect("in-flight request answered");
         assert_eq!(response.status(), 401);

@@ -18,9 +18,8 @@ pub fn services_required() -> bool {
 }
 
 fn not_run(service: &str, variable: &str) {
-    let message = format!(
-        "{service} suite NOT RUN: {variable} is unset and no Docker engine is available"
-    );
+    let message =
+        format!("{service} suite NOT RUN: {variable} is unset and no Docker engine is available");
     if services_required() {
         panic!("{message} (GATEHOUSE_TEST_REQUIRE_SERVICES=1)");
     }
@@ -44,7 +43,10 @@ impl Drop for TestDatabase {
         // Drop runs outside any async context we could borrow; a short-lived runtime on its
         // own thread does the cleanup.
         let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             runtime.block_on(async {
                 let admin = Database::connect(&admin_url).await.ok()?;
                 let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
@@ -58,7 +60,9 @@ impl Drop for TestDatabase {
 
 /// Replaces the database name in a `postgres://.../name?params` URL.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let root = match base[scheme_end..].find('/') {
         Some(slash) => &base[..scheme_end + slash],
@@ -83,13 +87,19 @@ pub async fn postgres() -> Option<TestDatabase> {
         },
     };
     let name = format!("gatehouse_test_{}", Uuid::new_v4().simple());
-    let admin = Database::connect(&admin_url).await.expect("cannot reach the test PostgreSQL");
+    let admin = Database::connect(&admin_url)
+        .await
+        .expect("cannot reach the test PostgreSQL");
     admin
         .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
         .await
         .expect("cannot create a test database");
     let _ = admin.close().await;
-    Some(TestDatabase { url: with_database(&admin_url, &name), admin_url, name })
+    Some(TestDatabase {
+        url: with_database(&admin_url, &name),
+        admin_url,
+        name,
+    })
 }
 
 /// Redis for one test: the URL and a key prefix no other test uses.
@@ -112,7 +122,10 @@ pub async fn redis() -> Option<TestRedis> {
             }
         },
     };
-    Some(TestRedis { url, prefix: format!("gatehouse-test:{}:", Uuid::new_v4().simple()) })
+    Some(TestRedis {
+        url,
+        prefix: format!("gatehouse-test:{}:", Uuid::new_v4().simple()),
+    })
 }
 
 // Containers are started once per test binary and kept for its lifetime (leaked on
@@ -138,13 +151,18 @@ async fn container_redis() -> Option<String> {
         return url.clone();
     }
     let url = match Redis::default().start().await {
-        Ok(container) => host_port(container, 6379).await.map(|port| format!("redis://127.0.0.1:{port}")),
+        Ok(container) => host_port(container, 6379)
+            .await
+            .map(|port| format!("redis://127.0.0.1:{port}")),
         Err(_) => None,
     };
     REDIS_CONTAINER.get_or_init(|| url).clone()
 }
 
-async fn host_port<I: testcontainers::Image>(container: ContainerAsync<I>, port: u16) -> Option<u16> {
+async fn host_port<I: testcontainers::Image>(
+    container: ContainerAsync<I>,
+    port: u16,
+) -> Option<u16> {
     let host_port = container.get_host_port_ipv4(port).await.ok();
     Box::leak(Box::new(container));
     host_port
@@ -188,8 +206,17 @@ mod tests {
 
     #[test]
     fn swaps_the_database_name_keeping_credentials_and_parameters() {
-        assert_eq!(with_database("postgres://u:p@h:5432/postgres", "x"), "postgres://u:p@h:5432/x");
-        assert_eq!(with_database("postgres://h/db?sslmode=disable", "x"), "postgres://h/x?sslmode=disable");
-        assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+        assert_eq!(
+            with_database("postgres://u:p@h:5432/postgres", "x"),
+            "postgres://u:p@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://h/db?sslmode=disable", "x"),
+            "postgres://h/x?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://h:5432", "x"),
+            "postgres://h:5432/x"
+        );
     }
 }

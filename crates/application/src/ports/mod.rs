@@ -19,6 +19,5 @@ pub use user_repository::{InsertUserError, UserRepository};
 #[cfg(any(test, feature = "mock"))]
 pub use {
     clock::MockClock, health::MockHealthProbe, password_hasher::MockPasswordHasher,
-    token_codec::MockTokenCodec, token_store::MockTokenStore,
-    user_repository::MockUserRepository,
+    token_codec::MockTokenCodec, token_store::MockTokenStore, user_repository::MockUserRepository,
 };

@@ -47,7 +47,11 @@ impl AuthService {
         hasher: Arc<dyn PasswordHasher>,
         tokens: Arc<TokenService>,
     ) -> Self {
-        Self { users, hasher, tokens }
+        Self {
+            users,
+            hasher,
+            tokens,
+        }
     }
 
     /// Checks a password and returns the account it opens. An unknown account and a wrong
@@ -97,7 +101,9 @@ impl AuthService {
     ) -> Result<(), AppError> {
         self.tokens.revoke_credential(principal).await?;
         if let Some(token) = refresh_token {
-            self.tokens.revoke_refresh_token(principal.user_id, token).await?;
+            self.tokens
+                .revoke_refresh_token(principal.user_id, token)
+                .await?;
         }
         Ok(())
     }
@@ -143,7 +149,9 @@ mod tests {
 
     fn codec() -> MockTokenCodec {
         let mut codec = MockTokenCodec::new();
-        codec.expect_encode().returning(|c| Ok(format!("{}:{}", c.kind.as_str(), c.token_id)));
+        codec
+            .expect_encode()
+            .returning(|c| Ok(format!("{}:{}", c.kind.as_str(), c.token_id)));
         codec
     }
 
@@ -180,10 +188,15 @@ mod tests {
     async fn malformed_identifier_takes_the_same_path_as_an_unknown_user() {
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify_dummy().times(1).returning(|_| Ok(()));
-        let err = service(MockUserRepository::new(), hasher, codec(), MockTokenStore::new())
-            .login(login_input("no at sign"))
-            .await
-            .unwrap_err();
+        let err = service(
+            MockUserRepository::new(),
+            hasher,
+            codec(),
+            MockTokenStore::new(),
+        )
+        .login(login_input("no at sign"))
+        .await
+        .unwrap_err();
         assert!(matches!(err, AppError::InvalidCredentials));
     }
 
@@ -191,7 +204,9 @@ mod tests {
     async fn wrong_password_is_invalid_credentials_and_issues_nothing() {
         let user = sample_user();
         let mut users = MockUserRepository::new();
-        users.expect_find_by_email().returning(move |_| Ok(Some(user.clone())));
+        users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(user.clone())));
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().returning(|_, _| Ok(false));
         let mut store = MockTokenStore::new();
@@ -208,7 +223,9 @@ mod tests {
         let mut user = sample_user();
         user.is_active = false;
         let mut users = MockUserRepository::new();
-        users.expect_find_by_email().returning(move |_| Ok(Some(user.clone())));
+        users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(user.clone())));
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().returning(|_, _| Ok(true));
         let err = service(users, hasher, codec(), MockTokenStore::new())
@@ -223,11 +240,17 @@ mod tests {
         let user = sample_user();
         let id = user.id;
         let mut users = MockUserRepository::new();
-        users.expect_find_by_email().returning(move |_| Ok(Some(user.clone())));
+        users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(user.clone())));
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().returning(|_, _| Ok(true));
         let mut store = MockTokenStore::new();
-        store.expect_create_family().withf(move |f| f.user == id).times(1).returning(|_| Ok(()));
+        store
+            .expect_create_family()
+            .withf(move |f| f.user == id)
+            .times(1)
+            .returning(|_| Ok(()));
         let outcome = service(users, hasher, codec(), store)
             .login(login_input("JANE@example.com"))
             .await
@@ -253,13 +276,22 @@ mod tests {
         let user = sample_user();
         let claims = refresh_claims(user.id);
         let mut codec = codec();
-        codec.expect_decode().returning(move |_, _| Ok(claims.clone()));
+        codec
+            .expect_decode()
+            .returning(move |_, _| Ok(claims.clone()));
         let mut store = MockTokenStore::new();
-        store.expect_rotate().returning(|_| Ok(Rotation::ReuseDetected));
-        let err = service(MockUserRepository::new(), MockPasswordHasher::new(), codec, store)
-            .refresh("token")
-            .await
-            .unwrap_err();
+        store
+            .expect_rotate()
+            .returning(|_| Ok(Rotation::ReuseDetected));
+        let err = service(
+            MockUserRepository::new(),
+            MockPasswordHasher::new(),
+            codec,
+            store,
+        )
+        .refresh("token")
+        .await
+        .unwrap_err();
         assert!(matches!(err, AppError::TokenInvalid));
     }
 
@@ -269,9 +301,13 @@ mod tests {
         user.is_active = false;
         let claims = refresh_claims(user.id);
         let mut users = MockUserRepository::new();
-        users.expect_find_by_id().returning(move |_| Ok(Some(user.clone())));
+        users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(user.clone())));
         let mut codec = codec();
-        codec.expect_decode().returning(move |_, _| Ok(claims.clone()));
+        codec
+            .expect_decode()
+            .returning(move |_, _| Ok(claims.clone()));
         let mut store = MockTokenStore::new();
         store.expect_rotate().returning(|_| Ok(Rotation::Rotated));
         let err = service(users, MockPasswordHasher::new(), codec, store)
@@ -289,7 +325,10 @@ mod tests {
         let mut codec = codec();
         codec.expect_decode().returning(move |_, _| Ok(own.clone()));
         let mut store = MockTokenStore::new();
-        store.expect_deny_access_token().times(1).returning(|_, _| Ok(()));
+        store
+            .expect_deny_access_token()
+            .times(1)
+            .returning(|_, _| Ok(()));
         store
             .expect_revoke_family()
             .withf(move |f| Some(*f) == family)
@@ -302,17 +341,24 @@ mod tests {
                 expires_at: time::OffsetDateTime::UNIX_EPOCH,
             },
         };
-        service(MockUserRepository::new(), MockPasswordHasher::new(), codec, store)
-            .logout(&principal, Some("refresh"))
-            .await
-            .unwrap();
+        service(
+            MockUserRepository::new(),
+            MockPasswordHasher::new(),
+            codec,
+            store,
+        )
+        .logout(&principal, Some("refresh"))
+        .await
+        .unwrap();
     }
 
     #[tokio::test]
     async fn logout_ignores_someone_elses_refresh_token() {
         let other = refresh_claims(gatehouse_domain::UserId::generate());
         let mut codec = codec();
-        codec.expect_decode().returning(move |_, _| Ok(other.clone()));
+        codec
+            .expect_decode()
+            .returning(move |_, _| Ok(other.clone()));
         let mut store = MockTokenStore::new();
         store.expect_deny_access_token().returning(|_, _| Ok(()));
         store.expect_revoke_family().never();
@@ -323,9 +369,14 @@ mod tests {
                 expires_at: time::OffsetDateTime::UNIX_EPOCH,
             },
         };
-        service(MockUserRepository::new(), MockPasswordHasher::new(), codec, store)
-            .logout(&principal, Some("refresh"))
-            .await
-            .unwrap();
+        service(
+            MockUserRepository::new(),
+            MockPasswordHasher::new(),
+            codec,
+            store,
+        )
+        .logout(&principal, Some("refresh"))
+        .await
+        .unwrap();
     }
 }

@@ -53,7 +53,11 @@ mod tests {
         let mut probe = MockHealthProbe::new();
         probe.expect_name().return_const(name);
         probe.expect_check().returning(move || {
-            if up { Ok(()) } else { Err(anyhow::anyhow!("connection refused")) }
+            if up {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!("connection refused"))
+            }
         });
         Arc::new(probe)
     }

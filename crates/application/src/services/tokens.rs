@@ -80,7 +80,12 @@ impl TokenService {
         clock: Arc<dyn Clock>,
         settings: TokenSettings,
     ) -> Self {
-        Self { codec, store, clock, settings }
+        Self {
+            codec,
+            store,
+            clock,
+            settings,
+        }
     }
 
     /// The configured lifetimes.
@@ -120,9 +125,10 @@ impl TokenService {
             grace: self.settings.reuse_grace,
         };
         match self.store.rotate(&request).await? {
-            Rotation::Rotated => {
-                Ok((claims.subject, self.encode_pair(claims.subject, family, next, now)?))
-            }
+            Rotation::Rotated => Ok((
+                claims.subject,
+                self.encode_pair(claims.subject, family, next, now)?,
+            )),
             Rotation::ReuseDetected => {
                 tracing::warn!(user = %claims.subject, %family, "refresh token reuse detected; family revoked");
                 Err(AppError::TokenInvalid)
@@ -153,7 +159,10 @@ impl TokenService {
     /// Revokes the credential of `principal` (its access token).
     pub async fn revoke_credential(&self, principal: &Principal) -> Result<(), AppError> {
         match &principal.credential {
-            Credential::AccessToken { token_id, expires_at } => {
+            Credential::AccessToken {
+                token_id,
+                expires_at,
+            } => {
                 self.store.deny_access_token(*token_id, *expires_at).await?;
             }
         }
@@ -180,7 +189,9 @@ impl TokenService {
     /// Revokes every token of `user` issued until now.
     pub async fn revoke_user(&self, user: UserId) -> Result<(), AppError> {
         let now = self.clock.now();
-        self.store.revoke_user(user, now, now + self.settings.access_ttl).await?;
+        self.store
+            .revoke_user(user, now, now + self.settings.access_ttl)
+            .await?;
         Ok(())
     }
 

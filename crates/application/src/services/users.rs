@@ -39,7 +39,12 @@ impl UserService {
         clock: Arc<dyn Clock>,
         policy: PasswordPolicy,
     ) -> Self {
-        Self { users, hasher, clock, policy }
+        Self {
+            users,
+            hasher,
+            clock,
+            policy,
+        }
     }
 
     /// Self-service registration: a regular, unverified user.
@@ -76,10 +81,14 @@ impl UserService {
         let mut errors = ValidationErrors::new();
         let email = errors.check(Email::parse(&input.email));
         let username = errors.check(Username::parse(&input.username));
-        let first_name = errors
-            .check(User::parse_name("first_name", input.first_name.as_deref().unwrap_or("")));
-        let last_name =
-            errors.check(User::parse_name("last_name", input.last_name.as_deref().unwrap_or("")));
+        let first_name = errors.check(User::parse_name(
+            "first_name",
+            input.first_name.as_deref().unwrap_or(""),
+        ));
+        let last_name = errors.check(User::parse_name(
+            "last_name",
+            input.last_name.as_deref().unwrap_or(""),
+        ));
         let password = input.password.expose_secret();
         if password != input.password_confirm.expose_secret() {
             errors.add("password_confirm", "the two passwords do not match");
@@ -139,12 +148,19 @@ mod tests {
 
     fn hasher() -> MockPasswordHasher {
         let mut hasher = MockPasswordHasher::new();
-        hasher.expect_hash().returning(|_| Ok(PasswordHash::new("$2b$04$hash".into())));
+        hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash::new("$2b$04$hash".into())));
         hasher
     }
 
     fn service(users: MockUserRepository, hasher: MockPasswordHasher) -> UserService {
-        UserService::new(Arc::new(users), Arc::new(hasher), fixed_clock(), PasswordPolicy::default())
+        UserService::new(
+            Arc::new(users),
+            Arc::new(hasher),
+            fixed_clock(),
+            PasswordPolicy::default(),
+        )
     }
 
     #[tokio::test]
@@ -161,7 +177,12 @@ mod tests {
             .times(1)
             .returning(|_| Ok(()));
         let user = service(users, hasher())
-            .register(input("Jane@Example.com", "jane", "violet-tractor-42", "violet-tractor-42"))
+            .register(input(
+                "Jane@Example.com",
+                "jane",
+                "violet-tractor-42",
+                "violet-tractor-42",
+            ))
             .await
             .unwrap();
         assert_eq!(user.email.as_str(), "jane@example.com");
@@ -178,9 +199,14 @@ mod tests {
             .register(input("not-an-email", "x", "short", "other"))
             .await
             .unwrap_err();
-        let AppError::Validation(errors) = err else { panic!("expected validation, got {err:?}") };
+        let AppError::Validation(errors) = err else {
+            panic!("expected validation, got {err:?}")
+        };
         let fields: Vec<_> = errors.fields().keys().copied().collect();
-        assert_eq!(fields, vec!["email", "password", "password_confirm", "username"]);
+        assert_eq!(
+            fields,
+            vec!["email", "password", "password_confirm", "username"]
+        );
     }
 
     #[tokio::test]
@@ -190,16 +216,25 @@ mod tests {
             .register(input("jane@example.com", "jane", "password", "password"))
             .await
             .unwrap_err();
-        let AppError::Validation(errors) = err else { panic!("expected validation") };
+        let AppError::Validation(errors) = err else {
+            panic!("expected validation")
+        };
         assert!(errors.fields().contains_key("password"));
     }
 
     #[tokio::test]
     async fn duplicate_email_is_a_conflict() {
         let mut users = MockUserRepository::new();
-        users.expect_insert().returning(|_| Err(InsertUserError::EmailTaken));
+        users
+            .expect_insert()
+            .returning(|_| Err(InsertUserError::EmailTaken));
         let err = service(users, hasher())
-            .register(input("jane@example.com", "jane", "violet-tractor-42", "violet-tractor-42"))
+            .register(input(
+                "jane@example.com",
+                "jane",
+                "violet-tractor-42",
+                "violet-tractor-42",
+            ))
             .await
             .unwrap_err();
         assert!(matches!(err, AppError::Conflict { field: "email", .. }));
@@ -210,7 +245,12 @@ mod tests {
         let mut users = MockUserRepository::new();
         users.expect_insert().returning(|_| Ok(()));
         let user = service(users, hasher())
-            .create_superuser(input("root@example.com", "root", "violet-tractor-42", "violet-tractor-42"))
+            .create_superuser(input(
+                "root@example.com",
+                "root",
+                "violet-tractor-42",
+                "violet-tractor-42",
+            ))
             .await
             .unwrap();
         assert_eq!(user.role, Role::Admin);
@@ -223,7 +263,9 @@ mod tests {
         inactive.is_active = false;
         let id = inactive.id;
         let mut users = MockUserRepository::new();
-        users.expect_find_by_id().returning(move |_| Ok(Some(inactive.clone())));
+        users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(inactive.clone())));
         let principal = Principal {
             user_id: id,
             credential: crate::Credential::AccessToken {
@@ -231,7 +273,10 @@ mod tests {
                 expires_at: time::OffsetDateTime::UNIX_EPOCH,
             },
         };
-        let err = service(users, MockPasswordHasher::new()).me(&principal).await.unwrap_err();
+        let err = service(users, MockPasswordHasher::new())
+            .me(&principal)
+            .await
+            .unwrap_err();
         assert!(matches!(err, AppError::NotAuthenticated));
     }
 }

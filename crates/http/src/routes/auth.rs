@@ -2,7 +2,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_application::{LoginIdentifier, LoginInput, NewUserInput};
 
-use crate::dto::{LoginRequest, LoginResponse, RegisterRequest, TokenResponse, UserEnvelope, UserResponse};
+use crate::dto::{
+    LoginRequest, LoginResponse, RegisterRequest, TokenResponse, UserEnvelope, UserResponse,
+};
 use crate::error::ErrorBody;
 use crate::extract::{Authenticated, refresh_token};
 use crate::middleware::no_content;
@@ -40,7 +42,9 @@ pub async fn register(
         last_name: body.last_name,
     };
     let user = state.users.register(input).await?;
-    Ok(HttpResponse::build(StatusCode::CREATED).json(UserEnvelope { user: (&user).into() }))
+    Ok(HttpResponse::build(StatusCode::CREATED).json(UserEnvelope {
+        user: (&user).into(),
+    }))
 }
 
 /// Exchange a password for a token pair.
@@ -59,10 +63,24 @@ pub async fn login(
     let identifier = match (body.email, body.username) {
         (Some(email), _) => LoginIdentifier::Email(email),
         (None, Some(username)) => LoginIdentifier::Username(username),
-        (None, None) => return Err(ApiError::validation("email", "email or username is required")),
+        (None, None) => {
+            return Err(ApiError::validation(
+                "email",
+                "email or username is required",
+            ));
+        }
     };
-    let outcome = state.auth.login(LoginInput { identifier, password: body.password.into() }).await?;
-    Ok(web::Json(LoginResponse { tokens: outcome.tokens.into(), user: UserResponse::from(&outcome.user) }))
+    let outcome = state
+        .auth
+        .login(LoginInput {
+            identifier,
+            password: body.password.into(),
+        })
+        .await?;
+    Ok(web::Json(LoginResponse {
+        tokens: outcome.tokens.into(),
+        user: UserResponse::from(&outcome.user),
+    }))
 }
 
 /// Exchange a refresh token for a new pair; the old refresh token dies. Presenting a

@@ -22,12 +22,27 @@ pub async fn health(state: web::Data<AppState>) -> Result<web::Json<HealthRespon
     let checks = report
         .checks
         .iter()
-        .map(|(name, up)| (*name, CheckStatus { status: if *up { "ok" } else { "unavailable" } }))
+        .map(|(name, up)| {
+            (
+                *name,
+                CheckStatus {
+                    status: if *up { "ok" } else { "unavailable" },
+                },
+            )
+        })
         .collect();
     if report.is_healthy() {
-        return Ok(web::Json(HealthResponse { status: "ok", checks }));
+        return Ok(web::Json(HealthResponse {
+            status: "ok",
+            checks,
+        }));
     }
-    let down: Vec<_> = report.checks.iter().filter(|(_, up)| !up).map(|(name, _)| *name).collect();
+    let down: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|(_, up)| !up)
+        .map(|(name, _)| *name)
+        .collect();
     let mut extra = Map::new();
     extra.insert("status".into(), json!("unhealthy"));
     extra.insert("checks".into(), json!(checks));

@@ -9,7 +9,9 @@ use actix_web::web;
 
 use crate::ApiError;
 
-pub(crate) use auth::{__path_login, __path_logout, __path_logout_all, __path_refresh, __path_register};
+pub(crate) use auth::{
+    __path_login, __path_logout, __path_logout_all, __path_refresh, __path_register,
+};
 pub(crate) use health::{__path_health, __path_live, __path_ready};
 pub(crate) use users::__path_me;
 

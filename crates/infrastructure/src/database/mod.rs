@@ -22,7 +22,9 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .acquire_timeout(Duration::from_secs(5))
         .connect_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
-    let db = Database::connect(options).await.context("cannot connect to the database")?;
+    let db = Database::connect(options)
+        .await
+        .context("cannot connect to the database")?;
     if db.get_database_backend() == DbBackend::Sqlite {
         // WAL lets readers proceed during a write; the embedded default serves concurrent
         // requests from one file.

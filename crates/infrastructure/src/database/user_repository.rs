@@ -20,7 +20,11 @@ impl SeaOrmUserRepository {
     }
 
     async fn find_one(&self, condition: Expr) -> anyhow::Result<Option<User>> {
-        let row = Entity::find().filter(condition).one(&self.db).await.context("user query failed")?;
+        let row = Entity::find()
+            .filter(condition)
+            .one(&self.db)
+            .await
+            .context("user query failed")?;
         row.map(to_domain).transpose()
     }
 }
@@ -28,12 +32,16 @@ impl SeaOrmUserRepository {
 #[async_trait]
 impl UserRepository for SeaOrmUserRepository {
     async fn insert(&self, user: &User) -> Result<(), InsertUserError> {
-        let result = Entity::insert(to_active(user)).exec_without_returning(&self.db).await;
+        let result = Entity::insert(to_active(user))
+            .exec_without_returning(&self.db)
+            .await;
         match result {
             Ok(_) => Ok(()),
             Err(error) => match error.sql_err() {
                 // The message names the violated index on both backends.
-                Some(SqlErr::UniqueConstraintViolation(message)) if message.contains("username") => {
+                Some(SqlErr::UniqueConstraintViolation(message))
+                    if message.contains("username") =>
+                {
                     Err(InsertUserError::UsernameTaken)
                 }
                 Some(SqlErr::UniqueConstraintViolation(_)) => Err(InsertUserError::EmailTaken),
@@ -45,12 +53,16 @@ impl UserRepository for SeaOrmUserRepository {
     }
 
     async fn find_by_id(&self, id: UserId) -> anyhow::Result<Option<User>> {
-        let row = Entity::find_by_id(id.as_uuid()).one(&self.db).await.context("user query failed")?;
+        let row = Entity::find_by_id(id.as_uuid())
+            .one(&self.db)
+            .await
+            .context("user query failed")?;
         row.map(to_domain).transpose()
     }
 
     async fn find_by_email(&self, email: &Email) -> anyhow::Result<Option<User>> {
-        self.find_one(Expr::col(Column::Email).eq(email.as_str())).await
+        self.find_one(Expr::col(Column::Email).eq(email.as_str()))
+            .await
     }
 
     async fn find_by_username(&self, username: &Username) -> anyhow::Result<Option<User>> {

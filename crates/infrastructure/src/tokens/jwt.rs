@@ -91,7 +91,8 @@ impl TokenCodec for JwtCodec {
                 _ => TokenDecodeError::Invalid,
             })?;
         let claims = data.claims;
-        if claims.typ != expected.as_str() || (expected == TokenKind::Refresh) != claims.fam.is_some()
+        if claims.typ != expected.as_str()
+            || (expected == TokenKind::Refresh) != claims.fam.is_some()
         {
             return Err(TokenDecodeError::Invalid);
         }
@@ -153,44 +154,86 @@ mod tests {
 
     #[test]
     fn a_token_is_only_accepted_as_its_own_kind() {
-        let access = codec().encode(&claims(TokenKind::Access, Duration::minutes(5))).unwrap();
-        let refresh = codec().encode(&claims(TokenKind::Refresh, Duration::minutes(5))).unwrap();
-        assert_eq!(codec().decode(&access, TokenKind::Refresh), Err(TokenDecodeError::Invalid));
-        assert_eq!(codec().decode(&refresh, TokenKind::Access), Err(TokenDecodeError::Invalid));
+        let access = codec()
+            .encode(&claims(TokenKind::Access, Duration::minutes(5)))
+            .unwrap();
+        let refresh = codec()
+            .encode(&claims(TokenKind::Refresh, Duration::minutes(5)))
+            .unwrap();
+        assert_eq!(
+            codec().decode(&access, TokenKind::Refresh),
+            Err(TokenDecodeError::Invalid)
+        );
+        assert_eq!(
+            codec().decode(&refresh, TokenKind::Access),
+            Err(TokenDecodeError::Invalid)
+        );
     }
 
     #[test]
     fn expired_is_told_apart_from_invalid() {
-        let token = codec().encode(&claims(TokenKind::Access, Duration::seconds(-10))).unwrap();
-        assert_eq!(codec().decode(&token, TokenKind::Access), Err(TokenDecodeError::Expired));
+        let token = codec()
+            .encode(&claims(TokenKind::Access, Duration::seconds(-10)))
+            .unwrap();
+        assert_eq!(
+            codec().decode(&token, TokenKind::Access),
+            Err(TokenDecodeError::Expired)
+        );
     }
 
     #[test]
     fn another_key_issuer_or_audience_is_refused() {
         let original = claims(TokenKind::Access, Duration::minutes(5));
-        let foreign = JwtCodec::new(&settings("another-secret-0123456789-012345")).encode(&original).unwrap();
-        assert_eq!(codec().decode(&foreign, TokenKind::Access), Err(TokenDecodeError::Invalid));
+        let foreign = JwtCodec::new(&settings("another-secret-0123456789-012345"))
+            .encode(&original)
+            .unwrap();
+        assert_eq!(
+            codec().decode(&foreign, TokenKind::Access),
+            Err(TokenDecodeError::Invalid)
+        );
         let mut other = settings("test-secret-0123456789-0123456789");
         other.audience = "someone-else".into();
         let token = JwtCodec::new(&other).encode(&original).unwrap();
-        assert_eq!(codec().decode(&token, TokenKind::Access), Err(TokenDecodeError::Invalid));
+        assert_eq!(
+            codec().decode(&token, TokenKind::Access),
+            Err(TokenDecodeError::Invalid)
+        );
     }
 
     #[test]
     fn alg_none_and_tampered_payloads_are_refused() {
-        let token = codec().encode(&claims(TokenKind::Access, Duration::minutes(5))).unwrap();
+        let token = codec()
+            .encode(&claims(TokenKind::Access, Duration::minutes(5)))
+            .unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let unsigned = format!("{none_header}.{}.", parts[1]);
-        assert_eq!(codec().decode(&unsigned, TokenKind::Access), Err(TokenDecodeError::Invalid));
+        assert_eq!(
+            codec().decode(&unsigned, TokenKind::Access),
+            Err(TokenDecodeError::Invalid)
+        );
         let hs512 = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS512","typ":"JWT"}"#);
         let swapped = format!("{hs512}.{}.{}", parts[1], parts[2]);
-        assert_eq!(codec().decode(&swapped, TokenKind::Access), Err(TokenDecodeError::Invalid));
+        assert_eq!(
+            codec().decode(&swapped, TokenKind::Access),
+            Err(TokenDecodeError::Invalid)
+        );
         let mut payload = URL_SAFE_NO_PAD.decode(parts[1]).unwrap();
         let last = payload.len() - 2;
         payload[last] ^= 1;
-        let tampered = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(payload), parts[2]);
-        assert_eq!(codec().decode(&tampered, TokenKind::Access), Err(TokenDecodeError::Invalid));
-        assert_eq!(codec().decode("garbage", TokenKind::Access), Err(TokenDecodeError::Invalid));
+        let tampered = format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(payload),
+            parts[2]
+        );
+        assert_eq!(
+            codec().decode(&tampered, TokenKind::Access),
+            Err(TokenDecodeError::Invalid)
+        );
+        assert_eq!(
+            codec().decode("garbage", TokenKind::Access),
+            Err(TokenDecodeError::Invalid)
+        );
     }
 }

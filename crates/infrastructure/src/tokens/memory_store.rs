@@ -32,7 +32,7 @@ struct State {
 impl State {
     fn wrote(&mut self) {
         self.writes += 1;
-        if self.writes % SWEEP_EVERY == 0 {
+        if self.writes.is_multiple_of(SWEEP_EVERY) {
             let now = OffsetDateTime::now_utc();
             self.families.retain(|_, f| f.expires_at > now);
             self.denied.retain(|_, until| *until > now);
@@ -55,7 +55,10 @@ impl InMemoryTokenStore {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> anyhow::Result<T> {
-        let mut state = self.state.lock().map_err(|_| anyhow::anyhow!("token store poisoned"))?;
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| anyhow::anyhow!("token store poisoned"))?;
         Ok(f(&mut state))
     }
 }
@@ -118,8 +121,14 @@ impl TokenStore for InMemoryTokenStore {
         remember_until: OffsetDateTime,
     ) -> anyhow::Result<()> {
         self.with(|s| {
-            s.families.values_mut().filter(|f| f.user == user).for_each(|f| f.revoked = true);
-            let entry = s.revoked_before.entry(user).or_insert((before, remember_until));
+            s.families
+                .values_mut()
+                .filter(|f| f.user == user)
+                .for_each(|f| f.revoked = true);
+            let entry = s
+                .revoked_before
+                .entry(user)
+                .or_insert((before, remember_until));
             *entry = (entry.0.max(before), entry.1.max(remember_until));
             s.wrote();
         })
@@ -144,7 +153,9 @@ impl TokenStore for InMemoryTokenStore {
     ) -> anyhow::Result<bool> {
         self.with(|s| {
             s.denied.contains_key(&token_id)
-                || s.revoked_before.get(&user).is_some_and(|(before, _)| issued_at < *before)
+                || s.revoked_before
+                    .get(&user)
+                    .is_some_and(|(before, _)| issued_at < *before)
         })
     }
 }

@@ -100,7 +100,12 @@ impl RedisTokenStore {
         format!("{}at:before:{user}", self.prefix)
     }
 
-    async fn run(&self, script: &Script, keys: Vec<String>, args: Vec<String>) -> anyhow::Result<String> {
+    async fn run(
+        &self,
+        script: &Script,
+        keys: Vec<String>,
+        args: Vec<String>,
+    ) -> anyhow::Result<String> {
         script
             .evalsha_with_reload(self.pool.next(), keys, args)
             .await
@@ -115,7 +120,10 @@ fn unix_ms(at: OffsetDateTime) -> i128 {
 #[async_trait]
 impl TokenStore for RedisTokenStore {
     async fn create_family(&self, family: &RefreshFamily) -> anyhow::Result<()> {
-        let keys = vec![self.family_key(family.id), self.user_families_key(family.user)];
+        let keys = vec![
+            self.family_key(family.id),
+            self.user_families_key(family.user),
+        ];
         let args = vec![
             family.user.to_string(),
             family.current_token.to_string(),
@@ -127,7 +135,10 @@ impl TokenStore for RedisTokenStore {
     }
 
     async fn rotate(&self, request: &RotationRequest) -> anyhow::Result<Rotation> {
-        let keys = vec![self.family_key(request.family), self.user_families_key(request.user)];
+        let keys = vec![
+            self.family_key(request.family),
+            self.user_families_key(request.user),
+        ];
         let args = vec![
             request.presented.to_string(),
             request.next.to_string(),
@@ -147,7 +158,11 @@ impl TokenStore for RedisTokenStore {
     async fn revoke_family(&self, family: Uuid) -> anyhow::Result<()> {
         // HSET on a missing key would resurrect it without an expiry; only mark live ones.
         let key = self.family_key(family);
-        let exists: i64 = self.pool.exists(&key).await.context("Redis EXISTS failed")?;
+        let exists: i64 = self
+            .pool
+            .exists(&key)
+            .await
+            .context("Redis EXISTS failed")?;
         if exists == 1 {
             let _: i64 = fred::prelude::HashesInterface::hset(&self.pool, &key, ("revoked", "1"))
                 .await
@@ -180,7 +195,13 @@ impl TokenStore for RedisTokenStore {
         let until = i64::try_from(unix_ms(expires_at)).context("expiry out of range")?;
         let _: Option<String> = self
             .pool
-            .set(self.denied_key(token_id), "1", Some(Expiration::PXAT(until)), None, false)
+            .set(
+                self.denied_key(token_id),
+                "1",
+                Some(Expiration::PXAT(until)),
+                None,
+                false,
+            )
             .await
             .context("Redis SET failed")?;
         Ok(())

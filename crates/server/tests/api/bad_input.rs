@@ -5,41 +5,121 @@ use crate::helpers::{TestApp, assert_error};
 
 async fn malformed_bodies_get_a_clear_4xx(app: TestApp) {
     let send = |content_type: &'static str, body: Vec<u8>| {
-        app.client.post(app.url("/api/v1/auth/login")).header("content-type", content_type).body(body).send()
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
     };
-    assert_error(send("application/json", b"{not json".to_vec()).await.unwrap(), StatusCode::BAD_REQUEST, "invalid_json").await;
-    assert_error(send("application/json", b"".to_vec()).await.unwrap(), StatusCode::BAD_REQUEST, "invalid_json").await;
-    assert_error(send("text/plain", b"{}".to_vec()).await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
-    let huge = format!("{{\"email\":\"{}\",\"password\":\"x\"}}", "a".repeat(1_100_000));
-    assert_error(send("application/json", huge.into_bytes()).await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    assert_error(
+        send("application/json", b"{not json".to_vec())
+            .await
+            .unwrap(),
+        StatusCode::BAD_REQUEST,
+        "invalid_json",
+    )
+    .await;
+    assert_error(
+        send("application/json", b"".to_vec()).await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "invalid_json",
+    )
+    .await;
+    assert_error(
+        send("text/plain", b"{}".to_vec()).await.unwrap(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+    let huge = format!(
+        "{{\"email\":\"{}\",\"password\":\"x\"}}",
+        "a".repeat(1_100_000)
+    );
+    assert_error(
+        send("application/json", huge.into_bytes()).await.unwrap(),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    )
+    .await;
     // Well-formed JSON with the wrong shape.
-    for body in [json!({"password": 5, "email": "a@b.co"}), json!({"email": "a@b.co"}), json!([1, 2])] {
+    for body in [
+        json!({"password": 5, "email": "a@b.co"}),
+        json!({"email": "a@b.co"}),
+        json!([1, 2]),
+    ] {
         let response = app.post_json("/api/v1/auth/login", &body).await;
-        assert!(response.status().is_client_error(), "{body}: {}", response.status());
+        assert!(
+            response.status().is_client_error(),
+            "{body}: {}",
+            response.status()
+        );
         assert!(response.json::<serde_json::Value>().await.unwrap()["code"].is_string());
     }
-    assert_error(app.post_json("/api/v1/auth/login", &json!({"password": "x"})).await, StatusCode::BAD_REQUEST, "validation_error").await;
+    assert_error(
+        app.post_json("/api/v1/auth/login", &json!({"password": "x"}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "validation_error",
+    )
+    .await;
 }
 
 async fn huge_values_are_refused_not_crashed_on(app: TestApp) {
     let long = "a".repeat(200_000);
     let body = json!({"email": format!("{long}@example.com"), "username": long, "password": long, "password_confirm": long});
-    let error = assert_error(app.post_json("/api/v1/auth/register", &body).await, StatusCode::BAD_REQUEST, "validation_error").await;
+    let error = assert_error(
+        app.post_json("/api/v1/auth/register", &body).await,
+        StatusCode::BAD_REQUEST,
+        "validation_error",
+    )
+    .await;
     for field in ["email", "username", "password"] {
         assert!(error["details"][field].is_array(), "{field}");
     }
     let numbers = r#"{"email": 1e999999, "username": 123456789012345678901234567890, "password": -1, "password_confirm": null}"#;
-    let response = app.client.post(app.url("/api/v1/auth/register")).header("content-type", "application/json").body(numbers).send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/register"))
+        .header("content-type", "application/json")
+        .body(numbers)
+        .send()
+        .await
+        .unwrap();
     assert!(response.status().is_client_error());
 }
 
 async fn unknown_routes_and_wrong_methods_answer_in_json(app: TestApp) {
-    let missing = app.client.get(app.url("/api/v1/nothing-here")).send().await.unwrap();
+    let missing = app
+        .client
+        .get(app.url("/api/v1/nothing-here"))
+        .send()
+        .await
+        .unwrap();
     assert_error(missing, StatusCode::NOT_FOUND, "not_found").await;
-    let wrong_method = app.client.get(app.url("/api/v1/auth/login")).send().await.unwrap();
-    assert_error(wrong_method, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
-    let wrong_method = app.client.delete(app.url("/api/v1/users/me")).send().await.unwrap();
-    assert_error(wrong_method, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    let wrong_method = app
+        .client
+        .get(app.url("/api/v1/auth/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        wrong_method,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
+    let wrong_method = app
+        .client
+        .delete(app.url("/api/v1/users/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        wrong_method,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
 }
 
 crate::on_every_backend!(

@@ -20,7 +20,10 @@ fn base_vars() -> HashMap<&'static str, String> {
         ("GATEHOUSE_ADDR", "127.0.0.1:0".to_owned()),
         ("GATEHOUSE_BCRYPT_COST", "4".to_owned()),
         ("GATEHOUSE_WORKERS", "2".to_owned()),
-        ("GATEHOUSE_JWT_SECRET", "end-to-end-test-secret-0123456789abcdef".to_owned()),
+        (
+            "GATEHOUSE_JWT_SECRET",
+            "end-to-end-test-secret-0123456789abcdef".to_owned(),
+        ),
     ])
 }
 
@@ -55,11 +58,19 @@ impl TestApp {
     }
 
     async fn start(vars: HashMap<&'static str, String>) -> Self {
-        let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration");
-        let app = Application::build(&config, true).await.expect("application starts");
+        let config =
+            Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration");
+        let app = Application::build(&config, true)
+            .await
+            .expect("application starts");
         let base = format!("http://{}", app.addr());
         tokio::spawn(app.run_until_stopped());
-        Self { base, client: reqwest::Client::new(), _sqlite: None, _postgres: None }
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            _sqlite: None,
+            _postgres: None,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -67,7 +78,12 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
-        self.client.post(self.url(path)).json(body).send().await.expect("request sent")
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
     }
 
     pub async fn register(&self, email: &str, username: &str) -> Response {
@@ -76,20 +92,32 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.post_json("/api/v1/auth/login", &json!({"email": email, "password": password})).await
+        self.post_json(
+            "/api/v1/auth/login",
+            &json!({"email": email, "password": password}),
+        )
+        .await
     }
 
     /// Registers and logs in a fresh user; returns the login body.
     pub async fn signed_up_user(&self, name: &str) -> Value {
         let email = format!("{name}@example.com");
-        assert_eq!(self.register(&email, name).await.status(), StatusCode::CREATED);
+        assert_eq!(
+            self.register(&email, name).await.status(),
+            StatusCode::CREATED
+        );
         let response = self.login(&email, PASSWORD).await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.expect("login body")
     }
 
     pub async fn me(&self, access_token: &str) -> Response {
-        self.client.get(self.url("/api/v1/users/me")).bearer_auth(access_token).send().await.expect("request sent")
+        self.client
+            .get(self.url("/api/v1/users/me"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("request sent")
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> Response {
@@ -103,7 +131,10 @@ impl TestApp {
 }
 
 pub fn token(body: &Value, name: &str) -> String {
-    body[name].as_str().unwrap_or_else(|| panic!("{name} missing in {body}")).to_owned()
+    body[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name} missing in {body}"))
+        .to_owned()
 }
 
 /// Asserts the standard error body with this status and code; returns the body.
@@ -112,7 +143,10 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) ->
     let request_id = response.headers().get("x-request-id").cloned();
     let body: Value = response.json().await.expect("error body is JSON");
     assert_eq!(body["code"], code, "{body}");
-    assert!(body["error"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
     assert!(body["details"].is_object(), "{body}");
     let id = request_id.expect("X-Request-Id header");
     assert_eq!(body["request_id"], id.to_str().unwrap(), "{body}");

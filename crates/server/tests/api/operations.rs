@@ -7,14 +7,29 @@ async fn every_response_has_a_request_id_and_security_headers(app: TestApp) {
     for path in ["/health/live", "/api/v1/users/me", "/nowhere"] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         let headers = response.headers();
-        assert!(headers.get("x-request-id").is_some_and(|v| !v.is_empty()), "{path}");
+        assert!(
+            headers.get("x-request-id").is_some_and(|v| !v.is_empty()),
+            "{path}"
+        );
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(headers["x-frame-options"], "DENY", "{path}");
     }
     // A sane incoming id is kept for correlation; an unsafe one is replaced.
-    let kept = app.client.get(app.url("/health/live")).header("X-Request-Id", "trace-123").send().await.unwrap();
+    let kept = app
+        .client
+        .get(app.url("/health/live"))
+        .header("X-Request-Id", "trace-123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(kept.headers()["x-request-id"], "trace-123");
-    let replaced = app.client.get(app.url("/health/live")).header("X-Request-Id", "bad id\twith spaces").send().await.unwrap();
+    let replaced = app
+        .client
+        .get(app.url("/health/live"))
+        .header("X-Request-Id", "bad id\twith spaces")
+        .send()
+        .await
+        .unwrap();
     assert_ne!(replaced.headers()["x-request-id"], "bad id\twith spaces");
 }
 
@@ -25,12 +40,28 @@ async fn health_reports_each_dependency(app: TestApp) {
     assert_eq!(body["status"], "ok");
     assert_eq!(body["checks"]["database"]["status"], "ok");
     for probe in ["/health/live", "/health/ready"] {
-        assert_eq!(app.client.get(app.url(probe)).send().await.unwrap().status(), StatusCode::OK);
+        assert_eq!(
+            app.client
+                .get(app.url(probe))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::OK
+        );
     }
 }
 
 async fn the_schema_describes_every_endpoint(app: TestApp) {
-    let schema: Value = app.client.get(app.url("/api/schema")).send().await.unwrap().json().await.unwrap();
+    let schema: Value = app
+        .client
+        .get(app.url("/api/schema"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(schema["openapi"].as_str().unwrap().starts_with("3."));
     let paths = schema["paths"].as_object().unwrap();
     for (path, method) in [
@@ -44,7 +75,10 @@ async fn the_schema_describes_every_endpoint(app: TestApp) {
         ("/health/live", "get"),
         ("/health/ready", "get"),
     ] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} missing"
+        );
     }
     assert!(schema["components"]["securitySchemes"]["bearer"].is_object());
 }
@@ -58,15 +92,34 @@ crate::on_every_backend!(
 /// A Redis of our own that we can kill: the app must report it by name, and stay alive.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_is_503_naming_the_cache_when_redis_dies() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let spawned = std::process::Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .stdout(std::process::Stdio::null())
         .spawn();
     let Ok(mut redis) = spawned else {
-        assert!(!gatehouse_testing::services_required(), "redis-server is required");
+        assert!(
+            !gatehouse_testing::services_required(),
+            "redis-server is required"
+        );
         use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "WARNING: redis-server not installed; Redis outage test NOT RUN");
+        let _ = writeln!(
+            std::io::stderr(),
+            "WARNING: redis-server not installed; Redis outage test NOT RUN"
+        );
         return;
     };
     let url = format!("redis://127.0.0.1:{port}");
@@ -77,18 +130,44 @@ async fn health_is_503_naming_the_cache_when_redis_dies() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let app = TestApp::embedded_with(&[("GATEHOUSE_REDIS_URL", &url)]).await;
-    let healthy: Value = app.client.get(app.url("/health")).send().await.unwrap().json().await.unwrap();
+    let healthy: Value = app
+        .client
+        .get(app.url("/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(healthy["checks"]["cache"]["status"], "ok", "{healthy}");
 
     redis.kill().unwrap();
     redis.wait().unwrap();
     let response = app.client.get(app.url("/health")).send().await.unwrap();
-    let body = crate::helpers::assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "service_unavailable").await;
+    let body = crate::helpers::assert_error(
+        response,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+    )
+    .await;
     assert_eq!(body["status"], "unhealthy");
     assert_eq!(body["checks"]["cache"]["status"], "unavailable");
     assert_eq!(body["checks"]["database"]["status"], "ok");
     assert!(body["error"].as_str().unwrap().contains("cache"));
-    let ready = app.client.get(app.url("/health/ready")).send().await.unwrap();
+    let ready = app
+        .client
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(app.client.get(app.url("/health/live")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        app.client
+            .get(app.url("/health/live"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
 }

@@ -23,40 +23,105 @@ async fn forged_and_unsigned_tokens_are_refused(app: TestApp) {
     // Claim to be the victim, keeping the attacker's signature.
     payload["sub"] = victim["user"]["id"].clone();
     let tampered = format!("{header}.{}.{signature}", encode(&payload));
-    assert_error(app.me(&tampered).await, StatusCode::UNAUTHORIZED, "token_invalid").await;
+    assert_error(
+        app.me(&tampered).await,
+        StatusCode::UNAUTHORIZED,
+        "token_invalid",
+    )
+    .await;
     // alg: none, no signature.
-    let none = format!("{}.{}.", encode(&json!({"alg": "none", "typ": "JWT"})), encode(&payload));
-    assert_error(app.me(&none).await, StatusCode::UNAUTHORIZED, "token_invalid").await;
+    let none = format!(
+        "{}.{}.",
+        encode(&json!({"alg": "none", "typ": "JWT"})),
+        encode(&payload)
+    );
+    assert_error(
+        app.me(&none).await,
+        StatusCode::UNAUTHORIZED,
+        "token_invalid",
+    )
+    .await;
     // Another HMAC algorithm announced over the same signature.
-    let hs512 = format!("{}.{}.{signature}", encode(&json!({"alg": "HS512", "typ": "JWT"})), encode(&payload));
-    assert_error(app.me(&hs512).await, StatusCode::UNAUTHORIZED, "token_invalid").await;
+    let hs512 = format!(
+        "{}.{}.{signature}",
+        encode(&json!({"alg": "HS512", "typ": "JWT"})),
+        encode(&payload)
+    );
+    assert_error(
+        app.me(&hs512).await,
+        StatusCode::UNAUTHORIZED,
+        "token_invalid",
+    )
+    .await;
     for garbage in ["garbage", "a.b.c", ""] {
-        let response = app.client.get(app.url("/api/v1/users/me")).header("Authorization", format!("Bearer {garbage}")).send().await.unwrap();
+        let response = app
+            .client
+            .get(app.url("/api/v1/users/me"))
+            .header("Authorization", format!("Bearer {garbage}"))
+            .send()
+            .await
+            .unwrap();
         assert_error(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
     }
 }
 
 async fn tokens_are_never_accepted_in_each_others_place(app: TestApp) {
     let login = app.signed_up_user("kinds").await;
-    assert_error(app.me(&token(&login, "refresh_token")).await, StatusCode::UNAUTHORIZED, "token_invalid").await;
-    assert_error(app.refresh(&token(&login, "access_token")).await, StatusCode::UNAUTHORIZED, "token_invalid").await;
+    assert_error(
+        app.me(&token(&login, "refresh_token")).await,
+        StatusCode::UNAUTHORIZED,
+        "token_invalid",
+    )
+    .await;
+    assert_error(
+        app.refresh(&token(&login, "access_token")).await,
+        StatusCode::UNAUTHORIZED,
+        "token_invalid",
+    )
+    .await;
 }
 
 async fn missing_or_foreign_credentials_are_not_authenticated(app: TestApp) {
-    let none = app.client.get(app.url("/api/v1/users/me")).send().await.unwrap();
+    let none = app
+        .client
+        .get(app.url("/api/v1/users/me"))
+        .send()
+        .await
+        .unwrap();
     let body = assert_error(none, StatusCode::UNAUTHORIZED, "not_authenticated").await;
     assert!(body["error"].as_str().unwrap().contains("not provided"));
-    let basic = app.client.get(app.url("/api/v1/users/me")).basic_auth("a", Some("b")).send().await.unwrap();
+    let basic = app
+        .client
+        .get(app.url("/api/v1/users/me"))
+        .basic_auth("a", Some("b"))
+        .send()
+        .await
+        .unwrap();
     assert_error(basic, StatusCode::UNAUTHORIZED, "not_authenticated").await;
-    let logout = app.client.post(app.url("/api/v1/auth/logout")).send().await.unwrap();
+    let logout = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .send()
+        .await
+        .unwrap();
     assert_error(logout, StatusCode::UNAUTHORIZED, "not_authenticated").await;
 }
 
 async fn refresh_accepts_the_body_and_requires_a_token(app: TestApp) {
     let login = app.signed_up_user("bodyrefresh").await;
-    let response = app.post_json("/api/v1/auth/refresh", &json!({"refresh_token": token(&login, "refresh_token")})).await;
+    let response = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": token(&login, "refresh_token")}),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let missing = app.client.post(app.url("/api/v1/auth/refresh")).send().await.unwrap();
+    let missing = app
+        .client
+        .post(app.url("/api/v1/auth/refresh"))
+        .send()
+        .await
+        .unwrap();
     let body = assert_error(missing, StatusCode::BAD_REQUEST, "validation_error").await;
     assert!(body["details"]["refresh_token"].is_array());
     let empty = app.post_json("/api/v1/auth/refresh", &json!({})).await;
@@ -76,7 +141,15 @@ async fn an_expired_access_token_is_token_expired() {
     let login = app.signed_up_user("shortlived").await;
     assert_eq!(login["expires_in"], 1);
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    assert_error(app.me(&token(&login, "access_token")).await, StatusCode::UNAUTHORIZED, "token_expired").await;
+    assert_error(
+        app.me(&token(&login, "access_token")).await,
+        StatusCode::UNAUTHORIZED,
+        "token_expired",
+    )
+    .await;
     // The refresh token outlives it.
-    assert_eq!(app.refresh(&token(&login, "refresh_token")).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.refresh(&token(&login, "refresh_token")).await.status(),
+        StatusCode::OK
+    );
 }
