@@ -1,0 +1,73 @@
+//! `TokenService` on the real codec and the in-memory store: the revocation rules that
+//! depend on both, without HTTP.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_application::{AppError, TokenService, TokenSettings};
+use gatehouse_domain::UserId;
+use gatehouse_infrastructure::SystemClock;
+use gatehouse_infrastructure::tokens::{InMemoryTokenStore, JwtCodec, JwtSettings};
+
+fn service() -> TokenService {
+    let codec = JwtCodec::new(&JwtSettings {
+        secret: "service-test-secret-0123456789abcdef".to_owned().into(),
+        issuer: "gatehouse".into(),
+        audience: "gatehouse".into(),
+    });
+    TokenService::new(
+        Arc::new(codec),
+        Arc::new(InMemoryTokenStore::new()),
+        Arc::new(SystemClock),
+        TokenSettings::default(),
+    )
+}
+
+#[tokio::test]
+async fn revoking_a_user_spares_tokens_issued_a_moment_later_in_the_same_second() {
+    let tokens = service();
+    let user = UserId::generate();
+    let before = tokens.issue_new_family(user).await.unwrap();
+    tokens.revoke_user(user).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    let after = tokens.issue_new_family(user).await.unwrap();
+
+    assert!(matches!(
+        tokens.authenticate(&before.access_token).await,
+        Err(AppError::TokenInvalid)
+    ));
+    assert!(matches!(
+        tokens.rotate(&before.refresh_token).await,
+        Err(AppError::TokenInvalid)
+    ));
+    assert_eq!(
+        tokens
+            .authenticate(&after.access_token)
+            .await
+            .unwrap()
+            .user_id,
+        user
+    );
+    assert_eq!(tokens.rotate(&after.refresh_token).await.unwrap().0, user);
+}
+
+#[tokio::test]
+async fn revoking_one_credential_leaves_the_users_other_tokens_alone() {
+    let tokens = service();
+    let user = UserId::generate();
+    let (first, second) = (
+        tokens.issue_new_family(user).await.unwrap(),
+        tokens.issue_new_family(user).await.unwrap(),
+    );
+    let principal = tokens.authenticate(&first.access_token).await.unwrap();
+    tokens.revoke_credential(&principal).await.unwrap();
+    tokens
+        .revoke_refresh_token(user, &first.refresh_token)
+        .await
+        .unwrap();
+
+    assert!(tokens.authenticate(&first.access_token).await.is_err());
+    assert!(tokens.rotate(&first.refresh_token).await.is_err());
+    assert!(tokens.authenticate(&second.access_token).await.is_ok());
+    assert!(tokens.rotate(&second.refresh_token).await.is_ok());
+}

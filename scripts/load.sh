@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Load figures for docs/performance.md, against a release build.
+#
+#   scripts/load.sh                 # embedded default (SQLite + in-memory stores)
+#   GATEHOUSE_DATABASE_URL=postgres://... GATEHOUSE_REDIS_URL=redis://... scripts/load.sh
+#
+# Needs wrk (Debian: apt-get install wrk). DURATION and CONNECTIONS tune the runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-15s}
+CONNECTIONS=${CONNECTIONS:-64}
+PORT=${PORT:-18080}
+B="http://127.0.0.1:$PORT"
+WORK=$(mktemp -d)
+trap 'kill "${SERVER:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
+cargo build --release -p gatehouse >/dev/null
+
+export GATEHOUSE_ADDR="127.0.0.1:$PORT"
+export GATEHOUSE_DATABASE_URL="${GATEHOUSE_DATABASE_URL:-sqlite://$WORK/load.db?mode=rwc}"
+export GATEHOUSE_JWT_SECRET="${GATEHOUSE_JWT_SECRET:-load-test-secret-0123456789abcdefghij}"
+export RUST_LOG=warn
+target/release/gatehouse serve &
+SERVER=$!
+for _ in $(seq 1 100); do curl -fsS "$B/health/live" >/dev/null 2>&1 && break; sleep 0.1; done
+
+echo "RSS at idle: $(ps -o rss= -p "$SERVER") KiB"
+
+EMAIL="load-$RANDOM-$$@example.com"
+PASSWORD="violet-tractor-42"
+curl -fsS -X POST "$B/api/v1/auth/register" -H 'content-type: application/json' \
+  -d "{\"email\":\"$EMAIL\",\"username\":\"load$RANDOM$$\",\"password\":\"$PASSWORD\",\"password_confirm\":\"$PASSWORD\"}" >/dev/null
+ACCESS=$(curl -fsS -X POST "$B/api/v1/auth/login" -H 'content-type: application/json' \
+  -d "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+
+run() { # title, wrk args...
+    local title=$1; shift
+    echo; echo "### $title"
+    wrk --latency -t2 -d"$DURATION" "$@" | grep -E 'Requests/sec|50%|99%|Non-2xx|Socket errors'
+}
+
+run "GET /health/live" -c"$CONNECTIONS" "$B/health/live"
+run "GET /api/v1/users/me (bearer)" -c"$CONNECTIONS" -H "Authorization: Bearer $ACCESS" "$B/api/v1/users/me"
+echo "RSS after load: $(ps -o rss= -p "$SERVER") KiB"
+
+cat > "$WORK/login.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"email":"$EMAIL","password":"$PASSWORD"}'
+LUA
+echo; echo "### POST /api/v1/auth/login, with GET /health/live measured during the flood"
+wrk --latency -t1 -c16 -d"$DURATION" -s "$WORK/login.lua" "$B/api/v1/auth/login" > "$WORK/login.txt" &
+FLOOD=$!
+sleep 1
+wrk --latency -t1 -c4 -d"$DURATION" "$B/health/live" | grep -E 'Requests/sec|50%|99%' | sed 's/^/  live during flood: /'
+wait "$FLOOD"
+grep -E 'Requests/sec|50%|99%|Non-2xx' "$WORK/login.txt" | sed 's/^/  login: /'
+echo "RSS after login flood: $(ps -o rss= -p "$SERVER") KiB"
