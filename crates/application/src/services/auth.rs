@@ -137,7 +137,7 @@ mod tests {
         MockPasswordHasher, MockTokenCodec, MockTokenStore, MockUserRepository, Rotation,
         TokenClaims, TokenKind,
     };
-    use crate::services::test_support::{fixed_clock, sample_user};
+    use crate::services::test_support::{bearer_principal, fixed_clock, sample_user};
     use uuid::Uuid;
 
     fn login_input(email: &str) -> LoginInput {
@@ -334,13 +334,7 @@ mod tests {
             .withf(move |f| Some(*f) == family)
             .times(1)
             .returning(|_| Ok(()));
-        let principal = Principal {
-            user_id: user.id,
-            credential: crate::Credential::AccessToken {
-                token_id: Uuid::new_v4(),
-                expires_at: time::OffsetDateTime::UNIX_EPOCH,
-            },
-        };
+        let principal = bearer_principal(user.id);
         service(
             MockUserRepository::new(),
             MockPasswordHasher::new(),
@@ -362,13 +356,7 @@ mod tests {
         let mut store = MockTokenStore::new();
         store.expect_deny_access_token().returning(|_, _| Ok(()));
         store.expect_revoke_family().never();
-        let principal = Principal {
-            user_id: sample_user().id,
-            credential: crate::Credential::AccessToken {
-                token_id: Uuid::new_v4(),
-                expires_at: time::OffsetDateTime::UNIX_EPOCH,
-            },
-        };
+        let principal = bearer_principal(sample_user().id);
         service(
             MockUserRepository::new(),
             MockPasswordHasher::new(),

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use crate::ports::{Clock, MockClock};
+use crate::{Credential, Principal};
 
 pub(crate) const NOW: OffsetDateTime = datetime!(2026-11-21 12:00 UTC);
 
@@ -21,4 +22,14 @@ pub(crate) fn sample_user() -> User {
         PasswordHash::new("$2b$04$hash".into()),
         NOW,
     )
+}
+
+pub(crate) fn bearer_principal(user_id: gatehouse_domain::UserId) -> Principal {
+    Principal {
+        user_id,
+        credential: Credential::AccessToken {
+            token_id: uuid::Uuid::new_v4(),
+            expires_at: NOW,
+        },
+    }
 }

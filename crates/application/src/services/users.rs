@@ -132,7 +132,7 @@ impl UserService {
 mod tests {
     use super::*;
     use crate::ports::{MockPasswordHasher, MockUserRepository};
-    use crate::services::test_support::{fixed_clock, sample_user};
+    use crate::services::test_support::{bearer_principal, fixed_clock, sample_user};
     use gatehouse_domain::PasswordHash;
 
     fn input(email: &str, username: &str, password: &str, confirm: &str) -> NewUserInput {
@@ -266,13 +266,7 @@ mod tests {
         users
             .expect_find_by_id()
             .returning(move |_| Ok(Some(inactive.clone())));
-        let principal = Principal {
-            user_id: id,
-            credential: crate::Credential::AccessToken {
-                token_id: uuid::Uuid::nil(),
-                expires_at: time::OffsetDateTime::UNIX_EPOCH,
-            },
-        };
+        let principal = bearer_principal(id);
         let err = service(users, MockPasswordHasher::new())
             .me(&principal)
             .await

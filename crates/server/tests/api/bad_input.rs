@@ -89,19 +89,9 @@ async fn huge_values_are_refused_not_crashed_on(app: TestApp) {
 }
 
 async fn unknown_routes_and_wrong_methods_answer_in_json(app: TestApp) {
-    let missing = app
-        .client
-        .get(app.url("/api/v1/nothing-here"))
-        .send()
-        .await
-        .unwrap();
+    let missing = app.get("/api/v1/nothing-here").await;
     assert_error(missing, StatusCode::NOT_FOUND, "not_found").await;
-    let wrong_method = app
-        .client
-        .get(app.url("/api/v1/auth/login"))
-        .send()
-        .await
-        .unwrap();
+    let wrong_method = app.get("/api/v1/auth/login").await;
     assert_error(
         wrong_method,
         StatusCode::METHOD_NOT_ALLOWED,

@@ -5,7 +5,7 @@ use crate::helpers::TestApp;
 
 async fn every_response_has_a_request_id_and_security_headers(app: TestApp) {
     for path in ["/health/live", "/api/v1/users/me", "/nowhere"] {
-        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let response = app.get(path).await;
         let headers = response.headers();
         assert!(
             headers.get("x-request-id").is_some_and(|v| !v.is_empty()),
@@ -34,34 +34,18 @@ async fn every_response_has_a_request_id_and_security_headers(app: TestApp) {
 }
 
 async fn health_reports_each_dependency(app: TestApp) {
-    let response = app.client.get(app.url("/health")).send().await.unwrap();
+    let response = app.get("/health").await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["checks"]["database"]["status"], "ok");
     for probe in ["/health/live", "/health/ready"] {
-        assert_eq!(
-            app.client
-                .get(app.url(probe))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            StatusCode::OK
-        );
+        assert_eq!(app.get(probe).await.status(), StatusCode::OK);
     }
 }
 
 async fn the_schema_describes_every_endpoint(app: TestApp) {
-    let schema: Value = app
-        .client
-        .get(app.url("/api/schema"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let schema: Value = app.get("/api/schema").await.json().await.unwrap();
     assert!(schema["openapi"].as_str().unwrap().starts_with("3."));
     let paths = schema["paths"].as_object().unwrap();
     for (path, method) in [
@@ -130,20 +114,12 @@ async fn health_is_503_naming_the_cache_when_redis_dies() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let app = TestApp::embedded_with(&[("GATEHOUSE_REDIS_URL", &url)]).await;
-    let healthy: Value = app
-        .client
-        .get(app.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let healthy: Value = app.get("/health").await.json().await.unwrap();
     assert_eq!(healthy["checks"]["cache"]["status"], "ok", "{healthy}");
 
     redis.kill().unwrap();
     redis.wait().unwrap();
-    let response = app.client.get(app.url("/health")).send().await.unwrap();
+    let response = app.get("/health").await;
     let body = crate::helpers::assert_error(
         response,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -154,20 +130,7 @@ async fn health_is_503_naming_the_cache_when_redis_dies() {
     assert_eq!(body["checks"]["cache"]["status"], "unavailable");
     assert_eq!(body["checks"]["database"]["status"], "ok");
     assert!(body["error"].as_str().unwrap().contains("cache"));
-    let ready = app
-        .client
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.get("/health/ready").await;
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(
-        app.client
-            .get(app.url("/health/live"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.get("/health/live").await.status(), StatusCode::OK);
 }

@@ -82,12 +82,7 @@ async fn tokens_are_never_accepted_in_each_others_place(app: TestApp) {
 }
 
 async fn missing_or_foreign_credentials_are_not_authenticated(app: TestApp) {
-    let none = app
-        .client
-        .get(app.url("/api/v1/users/me"))
-        .send()
-        .await
-        .unwrap();
+    let none = app.get("/api/v1/users/me").await;
     let body = assert_error(none, StatusCode::UNAUTHORIZED, "not_authenticated").await;
     assert!(body["error"].as_str().unwrap().contains("not provided"));
     let basic = app
