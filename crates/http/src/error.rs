@@ -130,7 +130,11 @@ impl ApiError {
     pub fn from_json(error: &serde_json::Error) -> Self {
         use serde_json::error::Category;
         match error.classify() {
-            Category::Data => Self::validation("body", &error.to_string()),
+            // serde names a missing field; report it under that field, like any other rule.
+            Category::Data => match missing_field(error) {
+                Some(field) => Self::validation(&field, "this field is required"),
+                None => Self::validation("body", &error.to_string()),
+            },
             Category::Syntax | Category::Eof | Category::Io => Self::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_json",
@@ -138,6 +142,12 @@ impl ApiError {
             ),
         }
     }
+}
+
+fn missing_field(error: &serde_json::Error) -> Option<String> {
+    let message = error.to_string();
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split_once('`').map(|(field, _)| field.to_owned())
 }
 
 impl std::fmt::Display for ApiError {

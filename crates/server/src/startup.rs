@@ -16,7 +16,7 @@ use gatehouse_http::AppState;
 use gatehouse_infrastructure::database::{self, DatabaseProbe, SeaOrmUserRepository};
 use gatehouse_infrastructure::redis::{self as redis_adapter, RedisProbe};
 use gatehouse_infrastructure::tokens::{
-    InMemoryTokenStore, JwtCodec, JwtSettings, RedisTokenStore,
+    InMemoryStoreProbe, InMemoryTokenStore, JwtCodec, JwtSettings, RedisTokenStore,
 };
 use gatehouse_infrastructure::{BcryptHasher, SystemClock};
 use rand::RngCore;
@@ -45,7 +45,11 @@ impl Components {
                 probes.push(Arc::new(RedisProbe::new(pool.clone())));
                 Arc::new(RedisTokenStore::new(pool, config.redis_prefix.clone()))
             }
-            None => Arc::new(InMemoryTokenStore::new()),
+            None => {
+                let store = Arc::new(InMemoryTokenStore::new());
+                probes.push(Arc::new(InMemoryStoreProbe(store.clone())));
+                store
+            }
         };
         let users: Arc<dyn UserRepository> = Arc::new(SeaOrmUserRepository::new(db));
         let hasher: Arc<dyn PasswordHasher> = Arc::new(BcryptHasher::new(

@@ -27,8 +27,9 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .context("cannot connect to the database")?;
     if db.get_database_backend() == DbBackend::Sqlite {
         // WAL lets readers proceed during a write; the embedded default serves concurrent
-        // requests from one file.
-        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;")
+        // requests from one file. The mode is stored in the file, so one connection sets it
+        // for all (sqlx already gives every connection a busy timeout).
+        db.execute_unprepared("PRAGMA journal_mode=WAL;")
             .await
             .context("cannot configure SQLite")?;
     }

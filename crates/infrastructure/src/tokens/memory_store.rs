@@ -63,6 +63,21 @@ impl InMemoryTokenStore {
     }
 }
 
+/// `/health` entry for the in-process stores, reported as `cache` like Redis would be: it
+/// is up exactly when its lock is usable.
+pub struct InMemoryStoreProbe(pub std::sync::Arc<InMemoryTokenStore>);
+
+#[async_trait]
+impl gatehouse_application::ports::HealthProbe for InMemoryStoreProbe {
+    fn name(&self) -> &'static str {
+        "cache"
+    }
+
+    async fn check(&self) -> anyhow::Result<()> {
+        self.0.with(|_| ())
+    }
+}
+
 #[async_trait]
 impl TokenStore for InMemoryTokenStore {
     async fn create_family(&self, family: &RefreshFamily) -> anyhow::Result<()> {

@@ -62,6 +62,19 @@ async fn malformed_bodies_get_a_clear_4xx(app: TestApp) {
         "validation_error",
     )
     .await;
+    // A missing field is reported under its own name.
+    let partial =
+        json!({"email": "x@example.com", "username": "xyz", "password": "violet-tractor-42"});
+    let body = assert_error(
+        app.post_json("/api/v1/auth/register", &partial).await,
+        StatusCode::BAD_REQUEST,
+        "validation_error",
+    )
+    .await;
+    assert_eq!(
+        body["details"]["password_confirm"][0],
+        "this field is required"
+    );
 }
 
 async fn huge_values_are_refused_not_crashed_on(app: TestApp) {

@@ -39,6 +39,7 @@ async fn health_reports_each_dependency(app: TestApp) {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["checks"]["database"]["status"], "ok");
+    assert_eq!(body["checks"]["cache"]["status"], "ok");
     for probe in ["/health/live", "/health/ready"] {
         assert_eq!(app.get(probe).await.status(), StatusCode::OK);
     }
