@@ -72,18 +72,20 @@ impl Components {
                 reuse_grace: config.refresh_reuse_grace,
             },
         ));
+        let accounts = Arc::new(UserService::new(
+            users.clone(),
+            hasher.clone(),
+            clock,
+            PasswordPolicy::default(),
+        ));
         let state = AppState {
             auth: Arc::new(AuthService::new(
-                users.clone(),
-                hasher.clone(),
-                tokens.clone(),
-            )),
-            users: Arc::new(UserService::new(
                 users,
                 hasher,
-                clock,
-                PasswordPolicy::default(),
+                tokens.clone(),
+                accounts.clone(),
             )),
+            users: accounts,
             tokens,
             health: Arc::new(HealthService::new(probes)),
         };

@@ -4,7 +4,7 @@ use gatehouse_domain::{Email, User, Username};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::ports::{PasswordHasher, UserRepository};
-use crate::{AppError, Principal, TokenPair, TokenService};
+use crate::{AppError, NewUserInput, Principal, TokenPair, TokenService, UserService};
 
 /// How the user names their account at login.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,20 +38,28 @@ pub struct AuthService {
     users: Arc<dyn UserRepository>,
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<TokenService>,
+    accounts: Arc<UserService>,
 }
 
 impl AuthService {
-    /// Builds the service from its ports.
+    /// Builds the service from its ports and the account service it signs users up with.
     pub fn new(
         users: Arc<dyn UserRepository>,
         hasher: Arc<dyn PasswordHasher>,
         tokens: Arc<TokenService>,
+        accounts: Arc<UserService>,
     ) -> Self {
         Self {
             users,
             hasher,
             tokens,
+            accounts,
         }
+    }
+
+    /// Self-service sign-up: a regular, unverified account (see [`UserService::register`]).
+    pub async fn register(&self, input: NewUserInput) -> Result<User, AppError> {
+        self.accounts.register(input).await
     }
 
     /// Checks a password and returns the account it opens. An unknown account and a wrong
@@ -167,7 +175,15 @@ mod tests {
             fixed_clock(),
             TokenSettings::default(),
         );
-        AuthService::new(Arc::new(users), Arc::new(hasher), Arc::new(tokens))
+        let users: Arc<dyn UserRepository> = Arc::new(users);
+        let hasher: Arc<dyn PasswordHasher> = Arc::new(hasher);
+        let accounts = UserService::new(
+            users.clone(),
+            hasher.clone(),
+            fixed_clock(),
+            gatehouse_domain::PasswordPolicy::default(),
+        );
+        AuthService::new(users, hasher, Arc::new(tokens), Arc::new(accounts))
     }
 
     #[tokio::test]

@@ -41,7 +41,7 @@ pub async fn register(
         first_name: body.first_name,
         last_name: body.last_name,
     };
-    let user = state.users.register(input).await?;
+    let user = state.auth.register(input).await?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(UserEnvelope {
         user: (&user).into(),
     }))
