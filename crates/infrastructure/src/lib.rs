@@ -3,12 +3,14 @@
 //! - [`database`]: sea-orm on PostgreSQL or SQLite (the URL picks), migrations, health probe.
 //! - [`redis`]: the shared fred connection pool and its health probe.
 //! - [`tokens`]: the JWT codec and the token stores (in-memory, Redis).
+//! - [`sessions`]: the session stores (in-memory, Redis).
 //! - [`BcryptHasher`]: password hashing on the blocking pool, with bounded concurrency.
 
 mod clock;
 pub mod database;
 mod hasher;
 pub mod redis;
+pub mod sessions;
 pub mod tokens;
 
 pub use clock::SystemClock;

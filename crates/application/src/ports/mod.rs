@@ -5,6 +5,7 @@
 mod clock;
 mod health;
 mod password_hasher;
+mod session_store;
 mod token_codec;
 mod token_store;
 mod user_repository;
@@ -12,6 +13,7 @@ mod user_repository;
 pub use clock::Clock;
 pub use health::HealthProbe;
 pub use password_hasher::PasswordHasher;
+pub use session_store::{SessionKey, SessionRecord, SessionStore};
 pub use token_codec::{TokenClaims, TokenCodec, TokenDecodeError, TokenKind};
 pub use token_store::{RefreshFamily, Rotation, RotationRequest, TokenStore};
 pub use user_repository::{InsertUserError, UserRepository};
@@ -19,5 +21,6 @@ pub use user_repository::{InsertUserError, UserRepository};
 #[cfg(any(test, feature = "mock"))]
 pub use {
     clock::MockClock, health::MockHealthProbe, password_hasher::MockPasswordHasher,
-    token_codec::MockTokenCodec, token_store::MockTokenStore, user_repository::MockUserRepository,
+    session_store::MockSessionStore, token_codec::MockTokenCodec, token_store::MockTokenStore,
+    user_repository::MockUserRepository,
 };

@@ -1,0 +1,61 @@
+use async_trait::async_trait;
+use gatehouse_domain::UserId;
+use time::OffsetDateTime;
+
+/// The key a session is stored under: the SHA-256 of its id, hex. The raw id lives only in
+/// the client's cookie, so a copy of the store opens no session.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionKey(String);
+
+impl SessionKey {
+    /// Wraps an already hashed key (from [`crate::services::SessionService`]).
+    pub fn from_hash(hex: String) -> Self {
+        Self(hex)
+    }
+
+    /// The hex digest.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A stored session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// Whose session.
+    pub user: UserId,
+    /// The token unsafe requests must echo in `X-CSRF-Token`.
+    pub csrf_token: String,
+    /// Login time.
+    pub created_at: OffsetDateTime,
+    /// The absolute cap: the session ends then however active it is.
+    pub expires_at: OffsetDateTime,
+}
+
+/// Server-side sessions with sliding idle expiry under an absolute cap.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session, idle until `idle_until` (never past `session.expires_at`).
+    async fn insert(
+        &self,
+        key: &SessionKey,
+        session: &SessionRecord,
+        idle_until: OffsetDateTime,
+    ) -> anyhow::Result<()>;
+
+    /// Reads a live session and, in the same atomic step, slides its idle expiry to
+    /// `idle_until` (capped at its absolute expiry). `None` when missing or expired at `now`.
+    async fn touch(
+        &self,
+        key: &SessionKey,
+        now: OffsetDateTime,
+        idle_until: OffsetDateTime,
+    ) -> anyhow::Result<Option<SessionRecord>>;
+
+    /// Ends one session.
+    async fn remove(&self, key: &SessionKey) -> anyhow::Result<()>;
+
+    /// Ends every session of `user`.
+    async fn remove_all_for_user(&self, user: UserId) -> anyhow::Result<()>;
+}

@@ -1,0 +1,86 @@
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use gatehouse_application::ports::{SessionKey, SessionRecord, SessionStore};
+use gatehouse_domain::UserId;
+use time::OffsetDateTime;
+
+/// Every this many inserts, expired sessions are swept.
+const SWEEP_EVERY: u64 = 256;
+
+#[derive(Default)]
+struct State {
+    /// key -> (session, idle expiry)
+    sessions: HashMap<SessionKey, (SessionRecord, OffsetDateTime)>,
+    inserts: u64,
+}
+
+/// [`SessionStore`] in process memory. One mutex makes each operation atomic.
+#[derive(Default)]
+pub struct InMemorySessionStore {
+    state: Mutex<State>,
+}
+
+impl InMemorySessionStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> anyhow::Result<T> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| anyhow::anyhow!("session store poisoned"))?;
+        Ok(f(&mut state))
+    }
+}
+
+#[async_trait]
+impl SessionStore for InMemorySessionStore {
+    async fn insert(
+        &self,
+        key: &SessionKey,
+        session: &SessionRecord,
+        idle_until: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        self.with(|s| {
+            s.inserts += 1;
+            if s.inserts.is_multiple_of(SWEEP_EVERY) {
+                let now = OffsetDateTime::now_utc();
+                s.sessions.retain(|_, (_, until)| *until > now);
+            }
+            let until = idle_until.min(session.expires_at);
+            s.sessions.insert(key.clone(), (session.clone(), until));
+        })
+    }
+
+    async fn touch(
+        &self,
+        key: &SessionKey,
+        now: OffsetDateTime,
+        idle_until: OffsetDateTime,
+    ) -> anyhow::Result<Option<SessionRecord>> {
+        self.with(|s| {
+            let live = s.sessions.get(key).is_some_and(|(_, until)| *until > now);
+            if !live {
+                s.sessions.remove(key);
+                return None;
+            }
+            let (session, until) = s.sessions.get_mut(key)?;
+            *until = idle_until.min(session.expires_at);
+            Some(session.clone())
+        })
+    }
+
+    async fn remove(&self, key: &SessionKey) -> anyhow::Result<()> {
+        self.with(|s| {
+            s.sessions.remove(key);
+        })
+    }
+
+    async fn remove_all_for_user(&self, user: UserId) -> anyhow::Result<()> {
+        self.with(|s| s.sessions.retain(|_, (session, _)| session.user != user))
+    }
+}

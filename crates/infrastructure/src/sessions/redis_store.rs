@@ -1,0 +1,155 @@
+use anyhow::Context;
+use async_trait::async_trait;
+use fred::prelude::Pool;
+use fred::types::scripts::Script;
+use gatehouse_application::ports::{SessionKey, SessionRecord, SessionStore};
+use gatehouse_domain::UserId;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// KEYS: session, user's sessions. ARGV: user, csrf, created (ms), absolute expiry (ms),
+/// idle expiry (ms), session key suffix.
+const INSERT: &str = r#"
+redis.call('HSET', KEYS[1], 'user', ARGV[1], 'csrf', ARGV[2], 'created', ARGV[3], 'expires', ARGV[4])
+redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(ARGV[5]), tonumber(ARGV[4])))
+redis.call('SADD', KEYS[2], ARGV[6])
+redis.call('PEXPIREAT', KEYS[2], ARGV[4])
+return 1
+"#;
+
+/// Read and slide in one step. KEYS: session. ARGV: now (ms), idle expiry (ms).
+const TOUCH: &str = r#"
+local s = redis.call('HMGET', KEYS[1], 'user', 'csrf', 'created', 'expires')
+if not s[1] then
+  return false
+end
+if tonumber(s[4]) <= tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[1])
+  return false
+end
+redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(ARGV[2]), tonumber(s[4])))
+return s
+"#;
+
+/// KEYS: user's sessions. ARGV: session key prefix.
+const REMOVE_ALL: &str = r#"
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  redis.call('DEL', ARGV[1] .. id)
+end
+redis.call('DEL', KEYS[1])
+return 1
+"#;
+
+/// [`SessionStore`] on Redis: sessions are hashes that expire by themselves.
+pub struct RedisSessionStore {
+    pool: Pool,
+    prefix: String,
+    insert: Script,
+    touch: Script,
+    remove_all: Script,
+}
+
+fn unix_ms(at: OffsetDateTime) -> i128 {
+    at.unix_timestamp_nanos() / 1_000_000
+}
+
+impl RedisSessionStore {
+    /// A store on `pool` whose keys all start with `prefix`.
+    pub fn new(pool: Pool, prefix: impl Into<String>) -> Self {
+        Self {
+            pool,
+            prefix: prefix.into(),
+            insert: Script::from_lua(INSERT),
+            touch: Script::from_lua(TOUCH),
+            remove_all: Script::from_lua(REMOVE_ALL),
+        }
+    }
+
+    fn session_prefix(&self) -> String {
+        format!("{}sess:", self.prefix)
+    }
+
+    fn session_key(&self, key: &SessionKey) -> String {
+        format!("{}{}", self.session_prefix(), key.as_str())
+    }
+
+    fn user_key(&self, user: UserId) -> String {
+        format!("{}sess-user:{user}", self.prefix)
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisSessionStore {
+    async fn insert(
+        &self,
+        key: &SessionKey,
+        session: &SessionRecord,
+        idle_until: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        let keys = vec![self.session_key(key), self.user_key(session.user)];
+        let args = vec![
+            session.user.to_string(),
+            session.csrf_token.clone(),
+            unix_ms(session.created_at).to_string(),
+            unix_ms(session.expires_at).to_string(),
+            unix_ms(idle_until).to_string(),
+            key.as_str().to_owned(),
+        ];
+        let _: i64 = self
+            .insert
+            .evalsha_with_reload(self.pool.next(), keys, args)
+            .await
+            .context("Redis session insert failed")?;
+        Ok(())
+    }
+
+    async fn touch(
+        &self,
+        key: &SessionKey,
+        now: OffsetDateTime,
+        idle_until: OffsetDateTime,
+    ) -> anyhow::Result<Option<SessionRecord>> {
+        let args = vec![unix_ms(now).to_string(), unix_ms(idle_until).to_string()];
+        let fields: Option<Vec<String>> = self
+            .touch
+            .evalsha_with_reload(self.pool.next(), vec![self.session_key(key)], args)
+            .await
+            .context("Redis session touch failed")?;
+        let Some(fields) = fields else {
+            return Ok(None);
+        };
+        let [user, csrf, created, expires] = fields.as_slice() else {
+            anyhow::bail!("malformed session record");
+        };
+        let instant = |ms: &str| -> anyhow::Result<OffsetDateTime> {
+            let ms: i128 = ms.parse().context("malformed session time")?;
+            Ok(OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000)?)
+        };
+        Ok(Some(SessionRecord {
+            user: UserId::from_uuid(Uuid::parse_str(user).context("malformed session user")?),
+            csrf_token: csrf.clone(),
+            created_at: instant(created)?,
+            expires_at: instant(expires)?,
+        }))
+    }
+
+    async fn remove(&self, key: &SessionKey) -> anyhow::Result<()> {
+        let _: i64 = fred::prelude::KeysInterface::del(&self.pool, self.session_key(key))
+            .await
+            .context("Redis DEL failed")?;
+        Ok(())
+    }
+
+    async fn remove_all_for_user(&self, user: UserId) -> anyhow::Result<()> {
+        let _: i64 = self
+            .remove_all
+            .evalsha_with_reload(
+                self.pool.next(),
+                vec![self.user_key(user)],
+                vec![self.session_prefix()],
+            )
+            .await
+            .context("Redis session removal failed")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,151 @@
+//! The `SessionStore` contract, run against every adapter: in-memory and Redis.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_application::ports::{SessionKey, SessionRecord, SessionStore};
+use gatehouse_domain::UserId;
+use gatehouse_infrastructure::redis as redis_adapter;
+use gatehouse_infrastructure::sessions::{InMemorySessionStore, RedisSessionStore};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+type Store = Arc<dyn SessionStore>;
+
+fn now() -> OffsetDateTime {
+    // Whole milliseconds, the precision every adapter keeps.
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.millisecond() as u32 * 1_000_000)
+        .unwrap()
+}
+
+fn key() -> SessionKey {
+    SessionKey::from_hash(Uuid::new_v4().simple().to_string())
+}
+
+fn record(user: UserId, lifetime: Duration) -> SessionRecord {
+    let created_at = now();
+    SessionRecord {
+        user,
+        csrf_token: format!("csrf-{}", Uuid::new_v4()),
+        created_at,
+        expires_at: created_at + lifetime,
+    }
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+async fn a_stored_session_reads_back(store: Store) {
+    let (key, session) = (key(), record(UserId::generate(), HOUR));
+    store.insert(&key, &session, now() + HOUR).await.unwrap();
+    let read = store.touch(&key, now(), now() + HOUR).await.unwrap();
+    assert_eq!(read, Some(session));
+}
+
+async fn unknown_and_removed_sessions_are_none(store: Store) {
+    assert_eq!(
+        store.touch(&key(), now(), now() + HOUR).await.unwrap(),
+        None
+    );
+    let (key, session) = (key(), record(UserId::generate(), HOUR));
+    store.insert(&key, &session, now() + HOUR).await.unwrap();
+    store.remove(&key).await.unwrap();
+    assert_eq!(store.touch(&key, now(), now() + HOUR).await.unwrap(), None);
+}
+
+async fn idle_sessions_expire_and_activity_slides_the_window(store: Store) {
+    let (key, session) = (key(), record(UserId::generate(), HOUR));
+    let idle = Duration::from_millis(1000);
+    store.insert(&key, &session, now() + idle).await.unwrap();
+    // Active every 300 ms for 1.5 s: longer than one idle window, never idle for one.
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            store
+                .touch(&key, now(), now() + idle)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(store.touch(&key, now(), now() + idle).await.unwrap(), None);
+}
+
+async fn the_absolute_cap_ends_even_an_active_session(store: Store) {
+    let (key, session) = (
+        key(),
+        record(UserId::generate(), Duration::from_millis(1000)),
+    );
+    store.insert(&key, &session, now() + HOUR).await.unwrap();
+    assert!(
+        store
+            .touch(&key, now(), now() + HOUR)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(store.touch(&key, now(), now() + HOUR).await.unwrap(), None);
+}
+
+async fn removing_a_users_sessions_spares_other_users(store: Store) {
+    let (alice, bob) = (UserId::generate(), UserId::generate());
+    let alice_keys = [key(), key()];
+    for k in &alice_keys {
+        store
+            .insert(k, &record(alice, HOUR), now() + HOUR)
+            .await
+            .unwrap();
+    }
+    let bob_key = key();
+    store
+        .insert(&bob_key, &record(bob, HOUR), now() + HOUR)
+        .await
+        .unwrap();
+    store.remove_all_for_user(alice).await.unwrap();
+    for k in &alice_keys {
+        assert_eq!(store.touch(k, now(), now() + HOUR).await.unwrap(), None);
+    }
+    assert!(
+        store
+            .touch(&bob_key, now(), now() + HOUR)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+async fn redis_store() -> Option<Store> {
+    let redis = gatehouse_testing::redis().await?;
+    let pool = redis_adapter::connect(&redis.url, 2)
+        .await
+        .expect("cannot reach the test Redis");
+    Some(Arc::new(RedisSessionStore::new(pool, redis.prefix)))
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod in_memory {
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case(std::sync::Arc::new(super::InMemorySessionStore::new())).await;
+            })*
+        }
+        mod on_redis {
+            $(#[tokio::test]
+            async fn $case() {
+                let Some(store) = super::redis_store().await else { return };
+                super::$case(store).await;
+            })*
+        }
+    };
+}
+
+contract!(
+    a_stored_session_reads_back,
+    unknown_and_removed_sessions_are_none,
+    idle_sessions_expire_and_activity_slides_the_window,
+    the_absolute_cap_ends_even_an_active_session,
+    removing_a_users_sessions_spares_other_users,
+);
