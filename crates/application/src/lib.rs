@@ -10,6 +10,7 @@ pub mod services;
 
 pub use error::{AppError, ValidationErrors};
 pub use services::{
-    AuthService, Credential, HealthReport, HealthService, LoginIdentifier, LoginInput,
-    LoginOutcome, NewUserInput, Principal, TokenPair, TokenService, TokenSettings, UserService,
+    ActiveSession, AuthService, Credential, HealthReport, HealthService, LoginIdentifier,
+    LoginInput, LoginOutcome, NewUserInput, Principal, SessionService, SessionSettings,
+    StartedSession, TokenPair, TokenService, TokenSettings, UserService, session_key,
 };

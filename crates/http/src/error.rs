@@ -111,6 +111,16 @@ impl ApiError {
         )
     }
 
+    /// 403 `csrf_failed`: a cookie-authenticated unsafe request without the session's CSRF
+    /// token, or from a foreign origin.
+    pub fn csrf_failed() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "csrf_failed",
+            "CSRF check failed: send the session's X-CSRF-Token from this site.",
+        )
+    }
+
     /// 404 `not_found`.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "Not found.")

@@ -1,16 +1,20 @@
-//! Request extractors: the authenticated user, and the refresh token from header or body.
+//! Request extractors: the authenticated user (bearer token or session cookie + CSRF), and
+//! the refresh token from header or body.
 
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::http::header;
+use actix_web::http::{Method, header};
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use gatehouse_application::{AppError, Principal};
 
 use crate::dto::RefreshRequest;
-use crate::{ApiError, AppState};
+use crate::session_cookies::{CSRF_HEADER, session_id};
+use crate::{ApiError, AppState, WebSettings};
 
-/// The caller, proven by a bearer access token. Every protected handler takes one.
+/// The caller, proven by a bearer access token or by a session cookie. Every protected
+/// handler takes one. With a cookie, unsafe methods also need the session's CSRF token in
+/// `X-CSRF-Token` and an `Origin` (when sent) that is this site or a trusted one.
 pub struct Authenticated(pub Principal);
 
 impl FromRequest for Authenticated {
@@ -18,19 +22,69 @@ impl FromRequest for Authenticated {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_token(req);
+        let req = req.clone();
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::unavailable("service is starting"))?;
-            let token = token?;
-            Ok(Authenticated(state.tokens.authenticate(&token).await?))
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| ApiError::unavailable("service is starting"))?;
+            if let Some(token) = bearer_token(&req)? {
+                return Ok(Authenticated(state.tokens.authenticate(&token).await?));
+            }
+            let session_id = session_id(&req).ok_or(AppError::NotAuthenticated)?;
+            let session = state.sessions.authenticate(&session_id).await?;
+            if is_unsafe(req.method()) {
+                let presented = req
+                    .headers()
+                    .get(CSRF_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if !session.csrf_matches(presented) || !origin_allowed(&req, &state.web) {
+                    return Err(ApiError::csrf_failed());
+                }
+            }
+            Ok(Authenticated(session.principal))
         })
     }
 }
 
-fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {
+fn is_unsafe(method: &Method) -> bool {
+    !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+/// A cross-site request carries its page's `Origin`; it must be this host or a trusted origin.
+/// No `Origin` at all (same-origin navigations in some browsers, non-browser clients) passes:
+/// the CSRF token still has to match.
+fn origin_allowed(req: &HttpRequest, web: &WebSettings) -> bool {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    if web
+        .trusted_origins
+        .iter()
+        .any(|trusted| trusted.eq_ignore_ascii_case(origin))
+    {
+        return true;
+    }
+    let origin_host = origin.split_once("://").map(|(_, host)| host);
+    let own_host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    matches!((origin_host, own_host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
+/// `Ok(None)` without an `Authorization` header; an error for one that is not a usable
+/// bearer token.
+fn bearer_token(req: &HttpRequest) -> Result<Option<String>, AppError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Err(AppError::NotAuthenticated);
+        return Ok(None);
     };
     let value = value.to_str().map_err(|_| AppError::TokenInvalid)?;
     let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
@@ -41,7 +95,7 @@ fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {
     if token.is_empty() {
         return Err(AppError::TokenInvalid);
     }
-    Ok(token.to_owned())
+    Ok(Some(token.to_owned()))
 }
 
 /// Header carrying the refresh token, as an alternative to the JSON body.

@@ -8,6 +8,7 @@ mod extract;
 mod middleware;
 pub mod openapi;
 mod routes;
+mod session_cookies;
 mod state;
 
 use actix_web::body::MessageBody;
@@ -16,7 +17,7 @@ use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, web};
 
 pub use error::ApiError;
-pub use state::AppState;
+pub use state::{AppState, WebSettings};
 
 /// Largest request body accepted, JSON or otherwise.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations.
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::*;
@@ -9,19 +9,20 @@ use crate::routes::*;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Gatehouse", description = "User management and authentication."),
-    paths(register, login, refresh, logout, logout_all, me, health, live, ready),
-    modifiers(&BearerAuth),
+    paths(register, login, refresh, logout, logout_all, create, current, delete, me, health, live, ready),
+    modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Registration, tokens"),
+        (name = "sessions", description = "Cookie sessions (CSRF: echo X-CSRF-Token on unsafe methods)"),
         (name = "users", description = "Accounts"),
         (name = "operations", description = "Health"),
     )
 )]
 pub struct ApiDoc;
 
-struct BearerAuth;
+struct SecuritySchemes;
 
-impl Modify for BearerAuth {
+impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
@@ -32,6 +33,13 @@ impl Modify for BearerAuth {
                     .bearer_format("JWT")
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "gatehouse_session",
+                "Session cookie from POST /api/v1/sessions; unsafe methods also need X-CSRF-Token",
+            ))),
         );
     }
 }

@@ -1,6 +1,8 @@
 use std::sync::Arc;
 
-use gatehouse_application::{AuthService, HealthService, TokenService, UserService};
+use gatehouse_application::{
+    AuthService, HealthService, SessionService, TokenService, UserService,
+};
 
 /// The services the handlers call. Cheap to clone: every field is shared.
 #[derive(Clone)]
@@ -13,4 +15,20 @@ pub struct AppState {
     pub users: Arc<UserService>,
     /// Dependency checks.
     pub health: Arc<HealthService>,
+    /// Cookie sessions.
+    pub sessions: Arc<SessionService>,
+    /// Cookie and origin settings.
+    pub web: Arc<WebSettings>,
+}
+
+/// How the HTTP layer treats browsers.
+#[derive(Debug, Clone, Default)]
+pub struct WebSettings {
+    /// Mark cookies `Secure` (production, or `GATEHOUSE_COOKIE_SECURE=true`).
+    pub cookie_secure: bool,
+    /// Cookie lifetime: the sessions' absolute cap.
+    pub cookie_max_age: std::time::Duration,
+    /// Origins (`scheme://host[:port]`) besides the request's own host that may send
+    /// cookie-authenticated unsafe requests: the public URL's origin and the CORS allow-list.
+    pub trusted_origins: Vec<String>,
 }

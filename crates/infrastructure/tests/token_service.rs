@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_application::{AppError, TokenService, TokenSettings};
+use gatehouse_application::{AppError, Credential, TokenService, TokenSettings};
 use gatehouse_domain::UserId;
 use gatehouse_infrastructure::SystemClock;
 use gatehouse_infrastructure::tokens::{InMemoryTokenStore, JwtCodec, JwtSettings};
@@ -60,7 +60,17 @@ async fn revoking_one_credential_leaves_the_users_other_tokens_alone() {
         tokens.issue_new_family(user).await.unwrap(),
     );
     let principal = tokens.authenticate(&first.access_token).await.unwrap();
-    tokens.revoke_credential(&principal).await.unwrap();
+    let Credential::AccessToken {
+        token_id: first_access_id,
+        expires_at: first_access_exp,
+    } = principal.credential
+    else {
+        panic!("a bearer token authenticates as an access token");
+    };
+    tokens
+        .revoke_access_token(first_access_id, first_access_exp)
+        .await
+        .unwrap();
     tokens
         .revoke_refresh_token(user, &first.refresh_token)
         .await

@@ -62,6 +62,14 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     /// `GATEHOUSE_REFRESH_REUSE_GRACE` (seconds).
     pub refresh_reuse_grace: Duration,
+    /// `GATEHOUSE_SESSION_TTL` (seconds of inactivity).
+    pub session_ttl: Duration,
+    /// `GATEHOUSE_SESSION_ABSOLUTE_TTL` (seconds since login).
+    pub session_absolute_ttl: Duration,
+    /// `GATEHOUSE_COOKIE_SECURE`, forced on in production.
+    pub cookie_secure: bool,
+    /// `GATEHOUSE_CORS_ORIGINS`: comma-separated origins trusted for browser requests.
+    pub cors_origins: Vec<String>,
     /// `GATEHOUSE_BCRYPT_COST`.
     pub bcrypt_cost: u32,
     /// `GATEHOUSE_HASH_CONCURRENCY`: bcrypt hashes run at once.
@@ -181,6 +189,31 @@ impl Config {
             ));
         }
         let bcrypt_cost = number("GATEHOUSE_BCRYPT_COST", 12, 4..=31)? as u32;
+        let cookie_secure = match get("GATEHOUSE_COOKIE_SECURE").as_deref() {
+            None => environment == Environment::Production,
+            Some("true") | Some("1") => true,
+            Some("false") | Some("0") => environment == Environment::Production,
+            Some(other) => {
+                return Err(error(
+                    "GATEHOUSE_COOKIE_SECURE",
+                    format!("expected true or false, got {other:?}"),
+                ));
+            }
+        };
+        let mut cors_origins = Vec::new();
+        for origin in get("GATEHOUSE_CORS_ORIGINS").unwrap_or_default().split(',') {
+            let origin = origin.trim().trim_end_matches('/');
+            if origin.is_empty() {
+                continue;
+            }
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) || origin == "*" {
+                return Err(error(
+                    "GATEHOUSE_CORS_ORIGINS",
+                    format!("expected scheme://host[:port] origins, got {origin:?}"),
+                ));
+            }
+            cors_origins.push(origin.to_owned());
+        }
 
         let config = Config {
             addr,
@@ -193,6 +226,10 @@ impl Config {
             access_token_ttl: seconds("GATEHOUSE_ACCESS_TOKEN_TTL", 900)?,
             refresh_token_ttl: seconds("GATEHOUSE_REFRESH_TOKEN_TTL", 604_800)?,
             refresh_reuse_grace: seconds("GATEHOUSE_REFRESH_REUSE_GRACE", 0)?,
+            session_ttl: seconds("GATEHOUSE_SESSION_TTL", 86_400)?,
+            session_absolute_ttl: seconds("GATEHOUSE_SESSION_ABSOLUTE_TTL", 604_800)?,
+            cookie_secure,
+            cors_origins,
             bcrypt_cost,
             hash_concurrency: number("GATEHOUSE_HASH_CONCURRENCY", cores, 1..=1024)?,
             database_max_connections: number("GATEHOUSE_DATABASE_MAX_CONNECTIONS", 10, 1..=1000)?
@@ -203,6 +240,17 @@ impl Config {
         };
         config.check_production()?;
         Ok(config)
+    }
+
+    /// The origin (`scheme://host[:port]`) of `GATEHOUSE_PUBLIC_URL`.
+    pub fn public_origin(&self) -> String {
+        let url = self.public_url.trim_end_matches('/');
+        match url.split_once("://") {
+            Some((scheme, rest)) => {
+                format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest))
+            }
+            None => url.to_owned(),
+        }
     }
 
     /// Production refuses the conveniences of the embedded default.
@@ -253,6 +301,48 @@ mod tests {
         assert_eq!(config.bcrypt_cost, 12);
         assert_eq!(config.environment, Environment::Development);
         assert_eq!(config.log_format, LogFormat::Text);
+        assert_eq!(config.session_ttl, Duration::from_secs(86_400));
+        assert_eq!(config.session_absolute_ttl, Duration::from_secs(604_800));
+        assert!(!config.cookie_secure && config.cors_origins.is_empty());
+        assert_eq!(config.public_origin(), "http://127.0.0.1:8000");
+    }
+
+    #[test]
+    fn cookies_are_secure_in_production_or_on_request() {
+        assert!(
+            load(&[("GATEHOUSE_COOKIE_SECURE", "true")])
+                .unwrap()
+                .cookie_secure
+        );
+        let secret = "s".repeat(32);
+        let production = load(&[
+            ("GATEHOUSE_ENV", "production"),
+            ("GATEHOUSE_JWT_SECRET", &secret),
+            ("GATEHOUSE_DATABASE_URL", "postgres://h/db"),
+            ("GATEHOUSE_REDIS_URL", "redis://h"),
+            ("GATEHOUSE_COOKIE_SECURE", "false"),
+        ])
+        .unwrap();
+        assert!(production.cookie_secure);
+    }
+
+    #[test]
+    fn cors_origins_are_a_trimmed_list_of_origins() {
+        let config = load(&[(
+            "GATEHOUSE_CORS_ORIGINS",
+            " https://app.example.com/, http://localhost:3000 ",
+        )])
+        .unwrap();
+        assert_eq!(
+            config.cors_origins,
+            vec!["https://app.example.com", "http://localhost:3000"]
+        );
+        assert_eq!(
+            load(&[("GATEHOUSE_CORS_ORIGINS", "*")])
+                .unwrap_err()
+                .variable,
+            "GATEHOUSE_CORS_ORIGINS"
+        );
     }
 
     #[test]
@@ -266,6 +356,8 @@ mod tests {
             ("GATEHOUSE_JWT_SECRET", "short"),
             ("GATEHOUSE_DATABASE_URL", "mysql://x"),
             ("GATEHOUSE_REDIS_URL", "http://x"),
+            ("GATEHOUSE_SESSION_TTL", "-5"),
+            ("GATEHOUSE_COOKIE_SECURE", "maybe"),
         ] {
             let err = load(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

@@ -8,13 +8,17 @@ use actix_web::dev::Server;
 use anyhow::Context;
 use base64::Engine;
 use gatehouse_application::ports::{
-    Clock, HealthProbe, PasswordHasher, TokenStore, UserRepository,
+    Clock, HealthProbe, PasswordHasher, SessionStore, TokenStore, UserRepository,
 };
-use gatehouse_application::{AuthService, HealthService, TokenService, TokenSettings, UserService};
+use gatehouse_application::{
+    AuthService, HealthService, SessionService, SessionSettings, TokenService, TokenSettings,
+    UserService,
+};
 use gatehouse_domain::PasswordPolicy;
-use gatehouse_http::AppState;
+use gatehouse_http::{AppState, WebSettings};
 use gatehouse_infrastructure::database::{self, DatabaseProbe, SeaOrmUserRepository};
 use gatehouse_infrastructure::redis::{self as redis_adapter, RedisProbe};
+use gatehouse_infrastructure::sessions::{InMemorySessionStore, RedisSessionStore};
 use gatehouse_infrastructure::tokens::{
     InMemoryStoreProbe, InMemoryTokenStore, JwtCodec, JwtSettings, RedisTokenStore,
 };
@@ -39,18 +43,23 @@ impl Components {
             database::migrate(&db).await?;
         }
         let mut probes: Vec<Arc<dyn HealthProbe>> = vec![Arc::new(DatabaseProbe::new(db.clone()))];
-        let token_store: Arc<dyn TokenStore> = match &config.redis_url {
-            Some(url) => {
-                let pool = redis_adapter::connect(url, redis_pool_size(config)).await?;
-                probes.push(Arc::new(RedisProbe::new(pool.clone())));
-                Arc::new(RedisTokenStore::new(pool, config.redis_prefix.clone()))
-            }
-            None => {
-                let store = Arc::new(InMemoryTokenStore::new());
-                probes.push(Arc::new(InMemoryStoreProbe(store.clone())));
-                store
-            }
-        };
+        let (token_store, session_store): (Arc<dyn TokenStore>, Arc<dyn SessionStore>) =
+            match &config.redis_url {
+                Some(url) => {
+                    let pool = redis_adapter::connect(url, redis_pool_size(config)).await?;
+                    probes.push(Arc::new(RedisProbe::new(pool.clone())));
+                    let prefix = config.redis_prefix.clone();
+                    (
+                        Arc::new(RedisTokenStore::new(pool.clone(), prefix.clone())),
+                        Arc::new(RedisSessionStore::new(pool, prefix)),
+                    )
+                }
+                None => {
+                    let store = Arc::new(InMemoryTokenStore::new());
+                    probes.push(Arc::new(InMemoryStoreProbe(store.clone())));
+                    (store, Arc::new(InMemorySessionStore::new()))
+                }
+            };
         let users: Arc<dyn UserRepository> = Arc::new(SeaOrmUserRepository::new(db));
         let hasher: Arc<dyn PasswordHasher> = Arc::new(BcryptHasher::new(
             config.bcrypt_cost,
@@ -72,6 +81,14 @@ impl Components {
                 reuse_grace: config.refresh_reuse_grace,
             },
         ));
+        let sessions = Arc::new(SessionService::new(
+            session_store,
+            clock.clone(),
+            SessionSettings {
+                idle_ttl: config.session_ttl,
+                absolute_ttl: config.session_absolute_ttl,
+            },
+        ));
         let accounts = Arc::new(UserService::new(
             users.clone(),
             hasher.clone(),
@@ -83,11 +100,20 @@ impl Components {
                 users,
                 hasher,
                 tokens.clone(),
+                sessions.clone(),
                 accounts.clone(),
             )),
             users: accounts,
             tokens,
             health: Arc::new(HealthService::new(probes)),
+            sessions,
+            web: Arc::new(WebSettings {
+                cookie_secure: config.cookie_secure,
+                cookie_max_age: config.session_absolute_ttl,
+                trusted_origins: std::iter::once(config.public_origin())
+                    .chain(config.cors_origins.iter().cloned())
+                    .collect(),
+            }),
         };
         Ok(Self { state })
     }

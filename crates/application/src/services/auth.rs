@@ -4,7 +4,10 @@ use gatehouse_domain::{Email, User, Username};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::ports::{PasswordHasher, UserRepository};
-use crate::{AppError, NewUserInput, Principal, TokenPair, TokenService, UserService};
+use crate::{
+    AppError, Credential, NewUserInput, Principal, SessionService, StartedSession, TokenPair,
+    TokenService, UserService,
+};
 
 /// How the user names their account at login.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +41,7 @@ pub struct AuthService {
     users: Arc<dyn UserRepository>,
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<TokenService>,
+    sessions: Arc<SessionService>,
     accounts: Arc<UserService>,
 }
 
@@ -47,12 +51,14 @@ impl AuthService {
         users: Arc<dyn UserRepository>,
         hasher: Arc<dyn PasswordHasher>,
         tokens: Arc<TokenService>,
+        sessions: Arc<SessionService>,
         accounts: Arc<UserService>,
     ) -> Self {
         Self {
             users,
             hasher,
             tokens,
+            sessions,
             accounts,
         }
     }
@@ -100,14 +106,42 @@ impl AuthService {
         }
     }
 
-    /// Ends the caller's access token and, if given, the refresh family it came with.
+    /// Password login into a cookie session. The session id is always new, and a session the
+    /// client already had (`previous`, its cookie value) ends: a planted id is never adopted.
+    #[tracing::instrument(skip_all)]
+    pub async fn start_session(
+        &self,
+        input: LoginInput,
+        previous: Option<&str>,
+    ) -> Result<(User, StartedSession), AppError> {
+        let user = self.verify_credentials(&input).await?;
+        if let Some(previous) = previous {
+            self.sessions.end(&crate::session_key(previous)).await?;
+        }
+        let session = self.sessions.start(user.id).await?;
+        tracing::info!(user = %user.id, "session login succeeded");
+        Ok((user, session))
+    }
+
+    /// Ends the caller's credential (access token or session) and, if given, the refresh
+    /// family that came with it.
     #[tracing::instrument(skip_all, fields(user = %principal.user_id))]
     pub async fn logout(
         &self,
         principal: &Principal,
         refresh_token: Option<&str>,
     ) -> Result<(), AppError> {
-        self.tokens.revoke_credential(principal).await?;
+        match &principal.credential {
+            Credential::AccessToken {
+                token_id,
+                expires_at,
+            } => {
+                self.tokens
+                    .revoke_access_token(*token_id, *expires_at)
+                    .await?
+            }
+            Credential::Session { key } => self.sessions.end(key).await?,
+        }
         if let Some(token) = refresh_token {
             self.tokens
                 .revoke_refresh_token(principal.user_id, token)
@@ -116,10 +150,11 @@ impl AuthService {
         Ok(())
     }
 
-    /// Ends every token of the caller, everywhere.
+    /// Ends every token and session of the caller, everywhere.
     #[tracing::instrument(skip_all, fields(user = %principal.user_id))]
     pub async fn logout_all(&self, principal: &Principal) -> Result<(), AppError> {
-        self.tokens.revoke_user(principal.user_id).await
+        self.tokens.revoke_user(principal.user_id).await?;
+        self.sessions.end_all(principal.user_id).await
     }
 
     async fn find(&self, identifier: &LoginIdentifier) -> Result<Option<User>, AppError> {
@@ -183,7 +218,18 @@ mod tests {
             fixed_clock(),
             gatehouse_domain::PasswordPolicy::default(),
         );
-        AuthService::new(users, hasher, Arc::new(tokens), Arc::new(accounts))
+        let sessions = crate::SessionService::new(
+            Arc::new(crate::ports::MockSessionStore::new()),
+            fixed_clock(),
+            crate::SessionSettings::default(),
+        );
+        AuthService::new(
+            users,
+            hasher,
+            Arc::new(tokens),
+            Arc::new(sessions),
+            Arc::new(accounts),
+        )
     }
 
     #[tokio::test]

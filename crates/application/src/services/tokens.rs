@@ -62,6 +62,11 @@ pub enum Credential {
         /// Its expiry, so a denylist entry can expire with it.
         expires_at: OffsetDateTime,
     },
+    /// A session cookie.
+    Session {
+        /// The session's store key.
+        key: crate::ports::SessionKey,
+    },
 }
 
 /// Issues, verifies, rotates and revokes tokens.
@@ -156,17 +161,13 @@ impl TokenService {
         })
     }
 
-    /// Revokes the credential of `principal` (its access token).
-    pub async fn revoke_credential(&self, principal: &Principal) -> Result<(), AppError> {
-        match &principal.credential {
-            Credential::AccessToken {
-                token_id,
-                expires_at,
-            } => {
-                self.store.deny_access_token(*token_id, *expires_at).await?;
-            }
-        }
-        Ok(())
+    /// Puts one access token on the denylist until it expires.
+    pub async fn revoke_access_token(
+        &self,
+        token_id: Uuid,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), AppError> {
+        Ok(self.store.deny_access_token(token_id, expires_at).await?)
     }
 
     /// Revokes the family of `refresh_token` if it is a live-looking token of `owner`.

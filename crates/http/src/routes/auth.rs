@@ -59,7 +59,15 @@ pub async fn login(
     state: web::Data<AppState>,
     body: web::Json<LoginRequest>,
 ) -> Result<web::Json<LoginResponse>, ApiError> {
-    let body = body.into_inner();
+    let outcome = state.auth.login(login_input(body.into_inner())?).await?;
+    Ok(web::Json(LoginResponse {
+        tokens: outcome.tokens.into(),
+        user: UserResponse::from(&outcome.user),
+    }))
+}
+
+/// Reads a login form: the password and one of email or username.
+pub fn login_input(body: LoginRequest) -> Result<LoginInput, ApiError> {
     let identifier = match (body.email, body.username) {
         (Some(email), _) => LoginIdentifier::Email(email),
         (None, Some(username)) => LoginIdentifier::Username(username),
@@ -70,17 +78,10 @@ pub async fn login(
             ));
         }
     };
-    let outcome = state
-        .auth
-        .login(LoginInput {
-            identifier,
-            password: body.password.into(),
-        })
-        .await?;
-    Ok(web::Json(LoginResponse {
-        tokens: outcome.tokens.into(),
-        user: UserResponse::from(&outcome.user),
-    }))
+    Ok(LoginInput {
+        identifier,
+        password: body.password.into(),
+    })
 }
 
 /// Exchange a refresh token for a new pair; the old refresh token dies. Presenting a
@@ -104,7 +105,7 @@ pub async fn refresh(
 }
 
 /// Revoke the presented access token and, if sent, the refresh token's family.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = []), ("session" = [])),
     request_body(content = crate::dto::RefreshRequest, description = "Optional; or send the token in X-Refresh-Token"),
     params(("X-Refresh-Token" = Option<String>, Header, description = "The refresh token")),
     responses(
@@ -123,7 +124,7 @@ pub async fn logout(
 }
 
 /// Revoke every token of the caller, on every instance.
-#[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "auth", security(("bearer" = []), ("session" = [])),
     responses(
         (status = 204, description = "Everything revoked"),
         (status = 401, description = "Not authenticated", body = ErrorBody),

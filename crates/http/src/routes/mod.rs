@@ -3,6 +3,7 @@
 mod auth;
 mod health;
 mod schema;
+mod sessions;
 mod users;
 
 use actix_web::web;
@@ -13,6 +14,7 @@ pub(crate) use auth::{
     __path_login, __path_logout, __path_logout_all, __path_refresh, __path_register,
 };
 pub(crate) use health::{__path_health, __path_live, __path_ready};
+pub(crate) use sessions::{__path_create, __path_current, __path_delete};
 pub(crate) use users::__path_me;
 
 /// Mounts every route.
@@ -22,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .configure(auth::configure)
+            .configure(sessions::configure)
             .configure(users::configure),
     );
 }

@@ -10,7 +10,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The caller's own account.
-#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The user", body = UserResponse),
         (status = 401, description = "Not authenticated", body = ErrorBody),

@@ -46,9 +46,15 @@ impl TestApp {
 
     /// PostgreSQL (a database of its own) and Redis (a key prefix of its own).
     pub async fn shared() -> Option<Self> {
+        Self::shared_with(&[]).await
+    }
+
+    /// PostgreSQL and Redis with extra configuration.
+    pub async fn shared_with(extra: &[(&'static str, &str)]) -> Option<Self> {
         let postgres = gatehouse_testing::postgres().await?;
         let redis = gatehouse_testing::redis().await?;
         let mut vars = base_vars();
+        vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
         vars.insert("GATEHOUSE_DATABASE_URL", postgres.url.clone());
         vars.insert("GATEHOUSE_REDIS_URL", redis.url);
         vars.insert("GATEHOUSE_REDIS_PREFIX", redis.prefix);
@@ -159,4 +165,76 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) ->
     let id = request_id.expect("X-Request-Id header");
     assert_eq!(body["request_id"], id.to_str().unwrap(), "{body}");
     body
+}
+
+/// A browser's view of a cookie session: the two cookie values.
+pub struct Browser {
+    pub session: String,
+    pub csrf: String,
+}
+
+impl Browser {
+    pub fn cookie_header(&self) -> String {
+        format!(
+            "gatehouse_session={}; gatehouse_csrf={}",
+            self.session, self.csrf
+        )
+    }
+}
+
+/// The value of cookie `name` among a response's `Set-Cookie` headers, with its attributes.
+pub fn set_cookie(response: &Response, name: &str) -> Option<(String, String)> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|header| {
+            let header = header.to_str().ok()?;
+            let (pair, attributes) = header.split_once(';').unwrap_or((header, ""));
+            let (key, value) = pair.split_once('=')?;
+            (key.trim() == name).then(|| (value.to_owned(), attributes.to_owned()))
+        })
+}
+
+impl TestApp {
+    /// `POST /api/v1/sessions`, optionally carrying an existing session cookie.
+    pub async fn session_login(&self, username: &str, carried: Option<&str>) -> Response {
+        let mut request = self
+            .client
+            .post(self.url("/api/v1/sessions"))
+            .json(&json!({"username": username, "password": PASSWORD}));
+        if let Some(cookie) = carried {
+            request = request.header("Cookie", format!("gatehouse_session={cookie}"));
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// Registers `username` and logs in with a session.
+    pub async fn signed_in_browser(&self, username: &str) -> Browser {
+        let email = format!("{username}@example.com");
+        assert_eq!(
+            self.register(&email, username).await.status(),
+            StatusCode::CREATED
+        );
+        let response = self.session_login(username, None).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let (session, _) = set_cookie(&response, "gatehouse_session").expect("session cookie");
+        let (csrf, _) = set_cookie(&response, "gatehouse_csrf").expect("csrf cookie");
+        Browser { session, csrf }
+    }
+
+    pub async fn get_as(&self, browser: &Browser, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .header("Cookie", browser.cookie_header())
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn current_session(&self, browser: &Browser) -> Value {
+        let response = self.get_as(browser, "/api/v1/sessions/current").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("session body")
+    }
 }

@@ -6,6 +6,7 @@ mod helpers;
 mod auth_story;
 mod bad_input;
 mod operations;
+mod sessions;
 mod tokens;
 
 /// Declares each scenario once per backend. A scenario is `async fn(TestApp)`.

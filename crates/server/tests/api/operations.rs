@@ -56,6 +56,9 @@ async fn the_schema_describes_every_endpoint(app: TestApp) {
         ("/api/v1/auth/logout", "post"),
         ("/api/v1/auth/logout-all", "post"),
         ("/api/v1/users/me", "get"),
+        ("/api/v1/sessions", "post"),
+        ("/api/v1/sessions/current", "get"),
+        ("/api/v1/sessions/current", "delete"),
         ("/health", "get"),
         ("/health/live", "get"),
         ("/health/ready", "get"),
@@ -66,6 +69,7 @@ async fn the_schema_describes_every_endpoint(app: TestApp) {
         );
     }
     assert!(schema["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(schema["components"]["securitySchemes"]["session"].is_object());
 }
 
 crate::on_every_backend!(

@@ -1,0 +1,102 @@
+use actix_web::{HttpRequest, HttpResponse, web};
+use gatehouse_application::{AppError, Credential};
+
+use crate::dto::{CurrentSessionResponse, LoginRequest, SessionResponse, UserResponse};
+use crate::error::ErrorBody;
+use crate::extract::Authenticated;
+use crate::routes::auth::login_input;
+use crate::session_cookies::{self, session_id};
+use crate::{ApiError, AppState};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/sessions").route(web::post().to(create)))
+        .service(
+            web::resource("/sessions/current")
+                .route(web::get().to(current))
+                .route(web::delete().to(delete)),
+        );
+}
+
+/// Password login into a cookie session. Sets `gatehouse_session` (HttpOnly) and
+/// `gatehouse_csrf`; the session id is always new.
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in; cookies set", body = SessionResponse),
+        (status = 401, description = "invalid_credentials", body = ErrorBody),
+    ))]
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let input = login_input(body.into_inner())?;
+    let previous = session_id(&req);
+    let (user, session) = state.auth.start_session(input, previous.as_deref()).await?;
+    let mut response = HttpResponse::Ok();
+    for cookie in session_cookies::issue(&session, &state.web) {
+        response.cookie(cookie);
+    }
+    Ok(response.json(SessionResponse {
+        user: UserResponse::from(&user),
+        csrf_token: session.csrf_token,
+        expires_at: session.expires_at,
+    }))
+}
+
+/// Whether the session cookie names a live session (200 either way).
+#[utoipa::path(get, path = "/api/v1/sessions/current", tag = "sessions",
+    responses(
+        (status = 200, description = "The session, or `authenticated: false`", body = CurrentSessionResponse),
+        (status = 503, description = "The session store is unavailable", body = ErrorBody),
+    ))]
+pub async fn current(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<web::Json<CurrentSessionResponse>, ApiError> {
+    let anonymous = CurrentSessionResponse {
+        authenticated: false,
+        user: None,
+        expires_at: None,
+    };
+    let Some(id) = session_id(&req) else {
+        return Ok(web::Json(anonymous));
+    };
+    let session = match state.sessions.authenticate(&id).await {
+        Ok(session) => session,
+        Err(AppError::NotAuthenticated) => return Ok(web::Json(anonymous)),
+        Err(other) => return Err(other.into()),
+    };
+    let user = match state.users.active_user(session.principal.user_id).await {
+        Ok(user) => user,
+        Err(AppError::NotAuthenticated) => return Ok(web::Json(anonymous)),
+        Err(other) => return Err(other.into()),
+    };
+    Ok(web::Json(CurrentSessionResponse {
+        authenticated: true,
+        user: Some(UserResponse::from(&user)),
+        expires_at: Some(session.expires_at),
+    }))
+}
+
+/// End the current session (CSRF header required) and clear its cookies.
+#[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "sessions",
+    params(("X-CSRF-Token" = String, Header, description = "The session's CSRF token")),
+    responses(
+        (status = 204, description = "Logged out; cookies cleared"),
+        (status = 401, description = "No session", body = ErrorBody),
+        (status = 403, description = "csrf_failed", body = ErrorBody),
+    ))]
+pub async fn delete(
+    state: web::Data<AppState>,
+    user: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    if !matches!(user.0.credential, Credential::Session { .. }) {
+        return Err(AppError::NotAuthenticated.into());
+    }
+    state.auth.logout(&user.0, None).await?;
+    let mut response = HttpResponse::NoContent();
+    for cookie in session_cookies::clear(&state.web) {
+        response.cookie(cookie);
+    }
+    Ok(response.finish())
+}
