@@ -10,7 +10,8 @@ pub mod services;
 
 pub use error::{AppError, ValidationErrors};
 pub use services::{
-    ActiveSession, AuthService, Credential, HealthReport, HealthService, LoginIdentifier,
-    LoginInput, LoginOutcome, NewUserInput, Principal, SessionService, SessionSettings,
-    StartedSession, TokenPair, TokenService, TokenSettings, UserService, session_key,
+    ActiveSession, AddressAction, AuthService, Credential, HealthReport, HealthService,
+    LoginIdentifier, LoginInput, LoginOutcome, NewUserInput, Principal, SessionService,
+    SessionSettings, StartedSession, Throttle, ThrottleSettings, TokenPair, TokenService,
+    TokenSettings, UserService, session_key,
 };

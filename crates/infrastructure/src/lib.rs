@@ -4,11 +4,13 @@
 //! - [`redis`]: the shared fred connection pool and its health probe.
 //! - [`tokens`]: the JWT codec and the token stores (in-memory, Redis).
 //! - [`sessions`]: the session stores (in-memory, Redis).
+//! - [`rate_limit`]: rate limiters (in-memory, Redis).
 //! - [`BcryptHasher`]: password hashing on the blocking pool, with bounded concurrency.
 
 mod clock;
 pub mod database;
 mod hasher;
+pub mod rate_limit;
 pub mod redis;
 pub mod sessions;
 pub mod tokens;

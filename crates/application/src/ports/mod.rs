@@ -5,6 +5,7 @@
 mod clock;
 mod health;
 mod password_hasher;
+mod rate_limiter;
 mod session_store;
 mod token_codec;
 mod token_store;
@@ -13,6 +14,7 @@ mod user_repository;
 pub use clock::Clock;
 pub use health::HealthProbe;
 pub use password_hasher::PasswordHasher;
+pub use rate_limiter::{RateLimit, RateLimiter, RateStatus};
 pub use session_store::{SessionKey, SessionRecord, SessionStore};
 pub use token_codec::{TokenClaims, TokenCodec, TokenDecodeError, TokenKind};
 pub use token_store::{RefreshFamily, Rotation, RotationRequest, TokenStore};
@@ -21,6 +23,6 @@ pub use user_repository::{InsertUserError, UserRepository};
 #[cfg(any(test, feature = "mock"))]
 pub use {
     clock::MockClock, health::MockHealthProbe, password_hasher::MockPasswordHasher,
-    session_store::MockSessionStore, token_codec::MockTokenCodec, token_store::MockTokenStore,
-    user_repository::MockUserRepository,
+    rate_limiter::MockRateLimiter, session_store::MockSessionStore, token_codec::MockTokenCodec,
+    token_store::MockTokenStore, user_repository::MockUserRepository,
 };

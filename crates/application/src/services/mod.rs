@@ -3,12 +3,14 @@
 mod auth;
 mod health;
 mod sessions;
+mod throttle;
 mod tokens;
 mod users;
 
 pub use auth::{AuthService, LoginIdentifier, LoginInput, LoginOutcome};
 pub use health::{HealthReport, HealthService};
 pub use sessions::{ActiveSession, SessionService, SessionSettings, StartedSession, session_key};
+pub use throttle::{AddressAction, Throttle, ThrottleSettings};
 pub use tokens::{Credential, Principal, TokenPair, TokenService, TokenSettings};
 pub use users::{NewUserInput, UserService};
 

@@ -1,0 +1,68 @@
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use gatehouse_application::ports::{RateLimit, RateLimiter, RateStatus};
+
+use super::{after_hit, before_hit};
+
+const SWEEP_EVERY: u64 = 1024;
+
+#[derive(Default)]
+struct State {
+    windows: HashMap<String, (u64, Instant)>,
+    hits: u64,
+}
+
+/// [`RateLimiter`] in process memory: limits hold for this instance only.
+#[derive(Default)]
+pub struct InMemoryRateLimiter {
+    state: Mutex<State>,
+}
+
+impl InMemoryRateLimiter {
+    /// No counters yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State, Instant) -> T) -> anyhow::Result<T> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| anyhow::anyhow!("rate limiter poisoned"))?;
+        Ok(f(&mut state, Instant::now()))
+    }
+}
+
+fn live(window: Option<&(u64, Instant)>, now: Instant) -> Option<(u64, Duration)> {
+    window
+        .filter(|(_, ends)| *ends > now)
+        .map(|(count, ends)| (*count, *ends - now))
+}
+
+#[async_trait]
+impl RateLimiter for InMemoryRateLimiter {
+    async fn hit(&self, key: &str, limit: RateLimit) -> anyhow::Result<RateStatus> {
+        self.with(|s, now| {
+            s.hits += 1;
+            if s.hits.is_multiple_of(SWEEP_EVERY) {
+                s.windows.retain(|_, (_, ends)| *ends > now);
+            }
+            let (count, remaining) = match live(s.windows.get(key), now) {
+                Some((count, remaining)) => (count + 1, remaining),
+                None => (1, limit.window),
+            };
+            s.windows.insert(key.to_owned(), (count, now + remaining));
+            after_hit(count, remaining, limit)
+        })
+    }
+
+    async fn peek(&self, key: &str, limit: RateLimit) -> anyhow::Result<RateStatus> {
+        self.with(|s, now| match live(s.windows.get(key), now) {
+            Some((count, remaining)) => before_hit(count, remaining, limit),
+            None => RateStatus::Allowed,
+        })
+    }
+}

@@ -1,0 +1,33 @@
+//! Rate limiters: fixed windows that start at the first counted event.
+
+mod memory;
+mod redis_limiter;
+
+pub use memory::InMemoryRateLimiter;
+pub use redis_limiter::RedisRateLimiter;
+
+use std::time::Duration;
+
+use gatehouse_application::ports::{RateLimit, RateStatus};
+
+/// A counted event is allowed while the count stays within the limit.
+fn after_hit(count: u64, remaining: Duration, limit: RateLimit) -> RateStatus {
+    if count > u64::from(limit.limit) {
+        RateStatus::Limited {
+            retry_after: remaining,
+        }
+    } else {
+        RateStatus::Allowed
+    }
+}
+
+/// The next event would be allowed only while the count is below the limit.
+fn before_hit(count: u64, remaining: Duration, limit: RateLimit) -> RateStatus {
+    if count >= u64::from(limit.limit) {
+        RateStatus::Limited {
+            retry_after: remaining,
+        }
+    } else {
+        RateStatus::Allowed
+    }
+}

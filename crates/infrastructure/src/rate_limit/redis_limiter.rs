@@ -1,0 +1,78 @@
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use fred::prelude::Pool;
+use fred::types::scripts::Script;
+use gatehouse_application::ports::{RateLimit, RateLimiter, RateStatus};
+
+use super::{after_hit, before_hit};
+
+/// Count and read the window in one atomic step. KEYS: counter. ARGV: window (ms).
+const HIT: &str = r#"
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+"#;
+
+/// KEYS: counter.
+const PEEK: &str = r#"
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ttl = redis.call('PTTL', KEYS[1])
+return {count, ttl}
+"#;
+
+/// [`RateLimiter`] on Redis: one counter per key, shared by every instance.
+pub struct RedisRateLimiter {
+    pool: Pool,
+    prefix: String,
+    hit: Script,
+    peek: Script,
+}
+
+impl RedisRateLimiter {
+    /// A limiter on `pool` whose keys all start with `prefix`.
+    pub fn new(pool: Pool, prefix: impl Into<String>) -> Self {
+        Self {
+            pool,
+            prefix: prefix.into(),
+            hit: Script::from_lua(HIT),
+            peek: Script::from_lua(PEEK),
+        }
+    }
+
+    async fn run(
+        &self,
+        script: &Script,
+        key: &str,
+        args: Vec<String>,
+    ) -> anyhow::Result<(u64, Duration)> {
+        let key = format!("{}rl:{key}", self.prefix);
+        let (count, ttl): (i64, i64) = script
+            .evalsha_with_reload(self.pool.next(), vec![key], args)
+            .await
+            .context("Redis rate limit script failed")?;
+        Ok((
+            count.max(0) as u64,
+            Duration::from_millis(ttl.max(0) as u64),
+        ))
+    }
+}
+
+#[async_trait]
+impl RateLimiter for RedisRateLimiter {
+    async fn hit(&self, key: &str, limit: RateLimit) -> anyhow::Result<RateStatus> {
+        let window = limit.window.as_millis().max(1).to_string();
+        let (count, remaining) = self.run(&self.hit, key, vec![window]).await?;
+        Ok(after_hit(count, remaining, limit))
+    }
+
+    async fn peek(&self, key: &str, limit: RateLimit) -> anyhow::Result<RateStatus> {
+        let (count, remaining) = self.run(&self.peek, key, vec![]).await?;
+        Ok(before_hit(count, remaining, limit))
+    }
+}

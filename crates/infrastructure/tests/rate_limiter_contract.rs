@@ -1,0 +1,169 @@
+//! The `RateLimiter` contract, run against every adapter: in-memory and Redis.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_application::ports::{RateLimit, RateLimiter, RateStatus};
+use gatehouse_infrastructure::rate_limit::{InMemoryRateLimiter, RedisRateLimiter};
+use gatehouse_infrastructure::redis as redis_adapter;
+use uuid::Uuid;
+
+type Limiter = Arc<dyn RateLimiter>;
+
+fn key() -> String {
+    format!("test:{}", Uuid::new_v4())
+}
+
+const THREE_PER_MINUTE: RateLimit = RateLimit {
+    limit: 3,
+    window: Duration::from_secs(60),
+};
+
+fn is_limited(status: RateStatus, window: Duration) -> bool {
+    matches!(status, RateStatus::Limited { retry_after } if retry_after > Duration::ZERO && retry_after <= window)
+}
+
+async fn hits_within_the_limit_pass_and_the_next_is_limited(limiter: Limiter) {
+    let key = key();
+    for _ in 0..3 {
+        assert_eq!(
+            limiter.hit(&key, THREE_PER_MINUTE).await.unwrap(),
+            RateStatus::Allowed
+        );
+    }
+    let status = limiter.hit(&key, THREE_PER_MINUTE).await.unwrap();
+    assert!(is_limited(status, THREE_PER_MINUTE.window), "{status:?}");
+}
+
+async fn peek_reports_without_counting(limiter: Limiter) {
+    let key = key();
+    for _ in 0..5 {
+        assert_eq!(
+            limiter.peek(&key, THREE_PER_MINUTE).await.unwrap(),
+            RateStatus::Allowed
+        );
+    }
+    for _ in 0..2 {
+        limiter.hit(&key, THREE_PER_MINUTE).await.unwrap();
+    }
+    assert_eq!(
+        limiter.peek(&key, THREE_PER_MINUTE).await.unwrap(),
+        RateStatus::Allowed
+    );
+    limiter.hit(&key, THREE_PER_MINUTE).await.unwrap();
+    let status = limiter.peek(&key, THREE_PER_MINUTE).await.unwrap();
+    assert!(
+        is_limited(status, THREE_PER_MINUTE.window),
+        "at the limit, the next event would exceed it: {status:?}"
+    );
+}
+
+async fn keys_are_independent(limiter: Limiter) {
+    let (a, b) = (key(), key());
+    for _ in 0..4 {
+        limiter.hit(&a, THREE_PER_MINUTE).await.unwrap();
+    }
+    assert_eq!(
+        limiter.hit(&b, THREE_PER_MINUTE).await.unwrap(),
+        RateStatus::Allowed
+    );
+}
+
+async fn the_window_ends_and_counting_starts_over(limiter: Limiter) {
+    let limit = RateLimit {
+        limit: 1,
+        window: Duration::from_millis(800),
+    };
+    let key = key();
+    assert_eq!(limiter.hit(&key, limit).await.unwrap(), RateStatus::Allowed);
+    assert!(is_limited(
+        limiter.hit(&key, limit).await.unwrap(),
+        limit.window
+    ));
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        limiter.peek(&key, limit).await.unwrap(),
+        RateStatus::Allowed
+    );
+    assert_eq!(limiter.hit(&key, limit).await.unwrap(), RateStatus::Allowed);
+}
+
+async fn concurrent_hits_are_each_counted(limiter: Limiter) {
+    let key = key();
+    let limit = RateLimit {
+        limit: 10,
+        window: Duration::from_secs(60),
+    };
+    let tasks: Vec<_> = (0..40)
+        .map(|_| {
+            let (limiter, key) = (limiter.clone(), key.clone());
+            tokio::spawn(async move { limiter.hit(&key, limit).await.unwrap() })
+        })
+        .collect();
+    let mut allowed = 0;
+    for task in tasks {
+        if task.await.unwrap() == RateStatus::Allowed {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, 10);
+}
+
+async fn redis_limiter() -> Option<(Limiter, String, String)> {
+    let redis = gatehouse_testing::redis().await?;
+    let pool = redis_adapter::connect(&redis.url, 4)
+        .await
+        .expect("cannot reach the test Redis");
+    Some((
+        Arc::new(RedisRateLimiter::new(pool, redis.prefix.clone())),
+        redis.url,
+        redis.prefix,
+    ))
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod in_memory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                super::$case(std::sync::Arc::new(super::InMemoryRateLimiter::new())).await;
+            })*
+        }
+        mod on_redis {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let Some((limiter, _, _)) = super::redis_limiter().await else { return };
+                super::$case(limiter).await;
+            })*
+        }
+    };
+}
+
+contract!(
+    hits_within_the_limit_pass_and_the_next_is_limited,
+    peek_reports_without_counting,
+    keys_are_independent,
+    the_window_ends_and_counting_starts_over,
+    concurrent_hits_are_each_counted,
+);
+
+/// Two limiters on one Redis (two instances of the service) share their counts.
+#[tokio::test]
+async fn redis_limits_hold_across_instances() {
+    let Some((first, url, prefix)) = redis_limiter().await else {
+        return;
+    };
+    let pool = redis_adapter::connect(&url, 1).await.unwrap();
+    let second: Limiter = Arc::new(RedisRateLimiter::new(pool, prefix));
+    let key = key();
+    for limiter in [&first, &second, &first] {
+        assert_eq!(
+            limiter.hit(&key, THREE_PER_MINUTE).await.unwrap(),
+            RateStatus::Allowed
+        );
+    }
+    assert!(is_limited(
+        second.hit(&key, THREE_PER_MINUTE).await.unwrap(),
+        THREE_PER_MINUTE.window
+    ));
+}
