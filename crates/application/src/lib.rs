@@ -10,7 +10,7 @@ pub mod services;
 
 pub use error::{AppError, ValidationErrors};
 pub use services::{
-    ActiveSession, AddressAction, AuthService, Credential, HealthReport, HealthService,
+    ActiveSession, AddressAction, AuthService, ClientInfo, Credential, HealthReport, HealthService,
     LoginIdentifier, LoginInput, LoginOutcome, NewUserInput, Principal, SessionService,
     SessionSettings, StartedSession, Throttle, ThrottleSettings, TokenPair, TokenService,
     TokenSettings, UserService, session_key,

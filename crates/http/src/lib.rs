@@ -2,6 +2,7 @@
 //! error-to-HTTP mapping, middleware (request id, security headers, error envelope), health
 //! and the generated OpenAPI document.
 
+mod client;
 mod dto;
 mod error;
 mod extract;

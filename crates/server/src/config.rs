@@ -70,6 +70,18 @@ pub struct Config {
     pub cookie_secure: bool,
     /// `GATEHOUSE_CORS_ORIGINS`: comma-separated origins trusted for browser requests.
     pub cors_origins: Vec<String>,
+    /// `GATEHOUSE_TRUSTED_PROXIES`: addresses or CIDRs whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `GATEHOUSE_LOGIN_FAILURES_PER_ACCOUNT` (per `GATEHOUSE_LOGIN_FAILURE_WINDOW`).
+    pub login_failures_per_account: u32,
+    /// `GATEHOUSE_LOGIN_FAILURES_PER_ADDRESS` (per `GATEHOUSE_LOGIN_FAILURE_WINDOW`).
+    pub login_failures_per_address: u32,
+    /// `GATEHOUSE_LOGIN_FAILURE_WINDOW` (seconds).
+    pub login_failure_window: Duration,
+    /// `GATEHOUSE_REGISTRATIONS_PER_ADDRESS` (per 15 minutes).
+    pub registrations_per_address: u32,
+    /// `GATEHOUSE_REFRESHES_PER_ADDRESS` (per 15 minutes).
+    pub refreshes_per_address: u32,
     /// `GATEHOUSE_BCRYPT_COST`.
     pub bcrypt_cost: u32,
     /// `GATEHOUSE_HASH_CONCURRENCY`: bcrypt hashes run at once.
@@ -200,6 +212,26 @@ impl Config {
                 ));
             }
         };
+        let mut trusted_proxies = Vec::new();
+        for entry in get("GATEHOUSE_TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+        {
+            let entry = entry.trim();
+            if entry.is_empty() {
+                continue;
+            }
+            let net = entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    error(
+                        "GATEHOUSE_TRUSTED_PROXIES",
+                        format!("expected IP addresses or CIDR ranges, got {entry:?}"),
+                    )
+                })?;
+            trusted_proxies.push(net);
+        }
         let mut cors_origins = Vec::new();
         for origin in get("GATEHOUSE_CORS_ORIGINS").unwrap_or_default().split(',') {
             let origin = origin.trim().trim_end_matches('/');
@@ -230,6 +262,25 @@ impl Config {
             session_absolute_ttl: seconds("GATEHOUSE_SESSION_ABSOLUTE_TTL", 604_800)?,
             cookie_secure,
             cors_origins,
+            trusted_proxies,
+            login_failures_per_account: number(
+                "GATEHOUSE_LOGIN_FAILURES_PER_ACCOUNT",
+                10,
+                1..=1_000_000,
+            )? as u32,
+            login_failures_per_address: number(
+                "GATEHOUSE_LOGIN_FAILURES_PER_ADDRESS",
+                100,
+                1..=1_000_000,
+            )? as u32,
+            login_failure_window: seconds("GATEHOUSE_LOGIN_FAILURE_WINDOW", 900)?,
+            registrations_per_address: number(
+                "GATEHOUSE_REGISTRATIONS_PER_ADDRESS",
+                300,
+                1..=1_000_000,
+            )? as u32,
+            refreshes_per_address: number("GATEHOUSE_REFRESHES_PER_ADDRESS", 600, 1..=1_000_000)?
+                as u32,
             bcrypt_cost,
             hash_concurrency: number("GATEHOUSE_HASH_CONCURRENCY", cores, 1..=1024)?,
             database_max_connections: number("GATEHOUSE_DATABASE_MAX_CONNECTIONS", 10, 1..=1000)?
@@ -327,6 +378,17 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_take_addresses_and_ranges() {
+        let config = load(&[("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1")]).unwrap();
+        let rendered: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(rendered, vec!["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
+    }
+
+    #[test]
     fn cors_origins_are_a_trimmed_list_of_origins() {
         let config = load(&[(
             "GATEHOUSE_CORS_ORIGINS",
@@ -358,6 +420,8 @@ mod tests {
             ("GATEHOUSE_REDIS_URL", "http://x"),
             ("GATEHOUSE_SESSION_TTL", "-5"),
             ("GATEHOUSE_COOKIE_SECURE", "maybe"),
+            ("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
+            ("GATEHOUSE_LOGIN_FAILURES_PER_ACCOUNT", "0"),
         ] {
             let err = load(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

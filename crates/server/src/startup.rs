@@ -8,15 +8,17 @@ use actix_web::dev::Server;
 use anyhow::Context;
 use base64::Engine;
 use gatehouse_application::ports::{
-    Clock, HealthProbe, PasswordHasher, SessionStore, TokenStore, UserRepository,
+    Clock, HealthProbe, PasswordHasher, RateLimit, RateLimiter, SessionStore, TokenStore,
+    UserRepository,
 };
 use gatehouse_application::{
-    AuthService, HealthService, SessionService, SessionSettings, TokenService, TokenSettings,
-    UserService,
+    AuthService, HealthService, SessionService, SessionSettings, Throttle, ThrottleSettings,
+    TokenService, TokenSettings, UserService,
 };
 use gatehouse_domain::PasswordPolicy;
 use gatehouse_http::{AppState, WebSettings};
 use gatehouse_infrastructure::database::{self, DatabaseProbe, SeaOrmUserRepository};
+use gatehouse_infrastructure::rate_limit::{InMemoryRateLimiter, RedisRateLimiter};
 use gatehouse_infrastructure::redis::{self as redis_adapter, RedisProbe};
 use gatehouse_infrastructure::sessions::{InMemorySessionStore, RedisSessionStore};
 use gatehouse_infrastructure::tokens::{
@@ -43,23 +45,29 @@ impl Components {
             database::migrate(&db).await?;
         }
         let mut probes: Vec<Arc<dyn HealthProbe>> = vec![Arc::new(DatabaseProbe::new(db.clone()))];
-        let (token_store, session_store): (Arc<dyn TokenStore>, Arc<dyn SessionStore>) =
-            match &config.redis_url {
-                Some(url) => {
-                    let pool = redis_adapter::connect(url, redis_pool_size(config)).await?;
-                    probes.push(Arc::new(RedisProbe::new(pool.clone())));
-                    let prefix = config.redis_prefix.clone();
-                    (
-                        Arc::new(RedisTokenStore::new(pool.clone(), prefix.clone())),
-                        Arc::new(RedisSessionStore::new(pool, prefix)),
-                    )
+        let stores = match &config.redis_url {
+            Some(url) => {
+                let pool = redis_adapter::connect(url, redis_pool_size(config)).await?;
+                probes.push(Arc::new(RedisProbe::new(pool.clone())));
+                let prefix = config.redis_prefix.clone();
+                SharedStores {
+                    tokens: Arc::new(RedisTokenStore::new(pool.clone(), prefix.clone())),
+                    sessions: Arc::new(RedisSessionStore::new(pool.clone(), prefix.clone())),
+                    limiter: Arc::new(RedisRateLimiter::new(pool, prefix)),
                 }
-                None => {
-                    let store = Arc::new(InMemoryTokenStore::new());
-                    probes.push(Arc::new(InMemoryStoreProbe(store.clone())));
-                    (store, Arc::new(InMemorySessionStore::new()))
+            }
+            None => {
+                let tokens = Arc::new(InMemoryTokenStore::new());
+                probes.push(Arc::new(InMemoryStoreProbe(tokens.clone())));
+                SharedStores {
+                    tokens,
+                    sessions: Arc::new(InMemorySessionStore::new()),
+                    limiter: Arc::new(InMemoryRateLimiter::new()),
                 }
-            };
+            }
+        };
+        let (token_store, session_store) = (stores.tokens, stores.sessions);
+        let throttle = Arc::new(Throttle::new(stores.limiter, throttle_settings(config)));
         let users: Arc<dyn UserRepository> = Arc::new(SeaOrmUserRepository::new(db));
         let hasher: Arc<dyn PasswordHasher> = Arc::new(BcryptHasher::new(
             config.bcrypt_cost,
@@ -102,6 +110,7 @@ impl Components {
                 tokens.clone(),
                 sessions.clone(),
                 accounts.clone(),
+                throttle,
             )),
             users: accounts,
             tokens,
@@ -113,9 +122,39 @@ impl Components {
                 trusted_origins: std::iter::once(config.public_origin())
                     .chain(config.cors_origins.iter().cloned())
                     .collect(),
+                trusted_proxies: config.trusted_proxies.clone(),
             }),
         };
         Ok(Self { state })
+    }
+}
+
+/// The state every instance must share: in Redis when configured, else in this process.
+struct SharedStores {
+    tokens: Arc<dyn TokenStore>,
+    sessions: Arc<dyn SessionStore>,
+    limiter: Arc<dyn RateLimiter>,
+}
+
+fn throttle_settings(config: &Config) -> ThrottleSettings {
+    let fifteen_minutes = std::time::Duration::from_secs(15 * 60);
+    ThrottleSettings {
+        login_failures_per_account: RateLimit {
+            limit: config.login_failures_per_account,
+            window: config.login_failure_window,
+        },
+        login_failures_per_address: RateLimit {
+            limit: config.login_failures_per_address,
+            window: config.login_failure_window,
+        },
+        registrations_per_address: RateLimit {
+            limit: config.registrations_per_address,
+            window: fifteen_minutes,
+        },
+        refreshes_per_address: RateLimit {
+            limit: config.refreshes_per_address,
+            window: fifteen_minutes,
+        },
     }
 }
 

@@ -1,3 +1,4 @@
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use gatehouse_domain::{Email, User, Username};
@@ -5,8 +6,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::ports::{PasswordHasher, UserRepository};
 use crate::{
-    AppError, Credential, NewUserInput, Principal, SessionService, StartedSession, TokenPair,
-    TokenService, UserService,
+    AddressAction, AppError, Credential, NewUserInput, Principal, SessionService, StartedSession,
+    Throttle, TokenPair, TokenService, UserService,
 };
 
 /// How the user names their account at login.
@@ -18,6 +19,15 @@ pub enum LoginIdentifier {
     Username(String),
 }
 
+/// Where a request comes from, as far as the HTTP layer can tell.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The client's address (the peer, or what a trusted proxy forwarded).
+    pub address: Option<IpAddr>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+}
+
 /// A login attempt.
 #[derive(Debug)]
 pub struct LoginInput {
@@ -25,6 +35,8 @@ pub struct LoginInput {
     pub identifier: LoginIdentifier,
     /// The password offered.
     pub password: SecretString,
+    /// Who is asking.
+    pub client: ClientInfo,
 }
 
 /// A successful login.
@@ -43,6 +55,7 @@ pub struct AuthService {
     tokens: Arc<TokenService>,
     sessions: Arc<SessionService>,
     accounts: Arc<UserService>,
+    throttle: Arc<Throttle>,
 }
 
 impl AuthService {
@@ -53,6 +66,7 @@ impl AuthService {
         tokens: Arc<TokenService>,
         sessions: Arc<SessionService>,
         accounts: Arc<UserService>,
+        throttle: Arc<Throttle>,
     ) -> Self {
         Self {
             users,
@@ -60,11 +74,20 @@ impl AuthService {
             tokens,
             sessions,
             accounts,
+            throttle,
         }
     }
 
-    /// Self-service sign-up: a regular, unverified account (see [`UserService::register`]).
-    pub async fn register(&self, input: NewUserInput) -> Result<User, AppError> {
+    /// Self-service sign-up: a regular, unverified account (see [`UserService::register`]),
+    /// within the per-address registration limit.
+    pub async fn register(
+        &self,
+        input: NewUserInput,
+        client: &ClientInfo,
+    ) -> Result<User, AppError> {
+        self.throttle
+            .per_address(AddressAction::Register, client.address)
+            .await?;
         self.accounts.register(input).await
     }
 
@@ -74,13 +97,27 @@ impl AuthService {
     #[tracing::instrument(skip_all)]
     pub async fn verify_credentials(&self, input: &LoginInput) -> Result<User, AppError> {
         let candidate = input.password.expose_secret();
-        let Some(user) = self.find(&input.identifier).await? else {
-            self.hasher.verify_dummy(candidate).await?;
+        let address = input.client.address;
+        let account = self.find(&input.identifier).await?;
+        let throttle_key = match &account {
+            Some(user) => user.id.to_string(),
+            None => unknown_account_key(&input.identifier),
+        };
+        self.throttle.check_login(&throttle_key, address).await?;
+        let verified = match &account {
+            Some(user) => self.hasher.verify(candidate, &user.password_hash).await?,
+            None => {
+                self.hasher.verify_dummy(candidate).await?;
+                false
+            }
+        };
+        let Some(user) = account.filter(|_| verified) else {
+            self.throttle
+                .record_login_failure(&throttle_key, address)
+                .await?;
+            tracing::info!(address = ?address, "login failed");
             return Err(AppError::InvalidCredentials);
         };
-        if !self.hasher.verify(candidate, &user.password_hash).await? {
-            return Err(AppError::InvalidCredentials);
-        }
         if !user.is_active {
             return Err(AppError::AccountDisabled);
         }
@@ -98,7 +135,14 @@ impl AuthService {
 
     /// Exchanges a refresh token for a new pair, if its account is still active.
     #[tracing::instrument(skip_all)]
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AppError> {
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, AppError> {
+        self.throttle
+            .per_address(AddressAction::Refresh, client.address)
+            .await?;
         let (user_id, pair) = self.tokens.rotate(refresh_token).await?;
         match self.users.find_by_id(user_id).await? {
             Some(user) if user.is_active => Ok(pair),
@@ -172,6 +216,23 @@ impl AuthService {
     }
 }
 
+/// Throttle key for an identifier that names no account: hashed, so no address or name is
+/// kept in the limiter, and normalised, so case variants count together.
+fn unknown_account_key(identifier: &LoginIdentifier) -> String {
+    use sha2::{Digest, Sha256};
+    let raw = match identifier {
+        LoginIdentifier::Email(raw) | LoginIdentifier::Username(raw) => raw.trim().to_lowercase(),
+    };
+    let digest = Sha256::digest(raw.as_bytes());
+    format!(
+        "unknown:{}",
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +248,7 @@ mod tests {
         LoginInput {
             identifier: LoginIdentifier::Email(email.into()),
             password: "violet-tractor-42".into(),
+            client: ClientInfo::default(),
         }
     }
 
@@ -198,11 +260,32 @@ mod tests {
         codec
     }
 
+    fn allow_all() -> crate::ports::MockRateLimiter {
+        let mut limiter = crate::ports::MockRateLimiter::new();
+        limiter
+            .expect_peek()
+            .returning(|_, _| Ok(crate::ports::RateStatus::Allowed));
+        limiter
+            .expect_hit()
+            .returning(|_, _| Ok(crate::ports::RateStatus::Allowed));
+        limiter
+    }
+
     fn service(
         users: MockUserRepository,
         hasher: MockPasswordHasher,
         codec: MockTokenCodec,
         store: MockTokenStore,
+    ) -> AuthService {
+        service_with(users, hasher, codec, store, allow_all())
+    }
+
+    fn service_with(
+        users: MockUserRepository,
+        hasher: MockPasswordHasher,
+        codec: MockTokenCodec,
+        store: MockTokenStore,
+        limiter: crate::ports::MockRateLimiter,
     ) -> AuthService {
         let tokens = TokenService::new(
             Arc::new(codec),
@@ -223,12 +306,14 @@ mod tests {
             fixed_clock(),
             crate::SessionSettings::default(),
         );
+        let throttle = Throttle::new(Arc::new(limiter), crate::ThrottleSettings::default());
         AuthService::new(
             users,
             hasher,
             Arc::new(tokens),
             Arc::new(sessions),
             Arc::new(accounts),
+            Arc::new(throttle),
         )
     }
 
@@ -241,6 +326,54 @@ mod tests {
         hasher.expect_verify().never();
         let err = service(users, hasher, codec(), MockTokenStore::new())
             .login(login_input("ghost@example.com"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AppError::InvalidCredentials));
+    }
+
+    #[tokio::test]
+    async fn a_throttled_account_is_refused_before_any_password_check() {
+        let user = sample_user();
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(user.clone())));
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify().never();
+        let mut limiter = crate::ports::MockRateLimiter::new();
+        limiter.expect_peek().returning(|_, _| {
+            Ok(crate::ports::RateStatus::Limited {
+                retry_after: std::time::Duration::from_secs(60),
+            })
+        });
+        let err = service_with(users, hasher, codec(), MockTokenStore::new(), limiter)
+            .login(login_input("jane@example.com"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AppError::RateLimited { .. }));
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_counts_a_failure_for_the_account() {
+        let user = sample_user();
+        let account = user.id.to_string();
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(user.clone())));
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify().returning(|_, _| Ok(false));
+        let mut limiter = crate::ports::MockRateLimiter::new();
+        limiter
+            .expect_peek()
+            .returning(|_, _| Ok(crate::ports::RateStatus::Allowed));
+        limiter
+            .expect_hit()
+            .withf(move |key, _| key == format!("login:account:{account}"))
+            .times(1)
+            .returning(|_, _| Ok(crate::ports::RateStatus::Allowed));
+        let err = service_with(users, hasher, codec(), MockTokenStore::new(), limiter)
+            .login(login_input("jane@example.com"))
             .await
             .unwrap_err();
         assert!(matches!(err, AppError::InvalidCredentials));
@@ -351,7 +484,7 @@ mod tests {
             codec,
             store,
         )
-        .refresh("token")
+        .refresh("token", &ClientInfo::default())
         .await
         .unwrap_err();
         assert!(matches!(err, AppError::TokenInvalid));
@@ -373,7 +506,7 @@ mod tests {
         let mut store = MockTokenStore::new();
         store.expect_rotate().returning(|_| Ok(Rotation::Rotated));
         let err = service(users, MockPasswordHasher::new(), codec, store)
-            .refresh("token")
+            .refresh("token", &ClientInfo::default())
             .await
             .unwrap_err();
         assert!(matches!(err, AppError::TokenInvalid));

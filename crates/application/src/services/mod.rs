@@ -7,7 +7,7 @@ mod throttle;
 mod tokens;
 mod users;
 
-pub use auth::{AuthService, LoginIdentifier, LoginInput, LoginOutcome};
+pub use auth::{AuthService, ClientInfo, LoginIdentifier, LoginInput, LoginOutcome};
 pub use health::{HealthReport, HealthService};
 pub use sessions::{ActiveSession, SessionService, SessionSettings, StartedSession, session_key};
 pub use throttle::{AddressAction, Throttle, ThrottleSettings};

@@ -1,6 +1,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use gatehouse_application::{LoginIdentifier, LoginInput, NewUserInput};
+use gatehouse_application::{ClientInfo, LoginIdentifier, LoginInput, NewUserInput};
+
+use crate::client::client_info;
 
 use crate::dto::{
     LoginRequest, LoginResponse, RegisterRequest, TokenResponse, UserEnvelope, UserResponse,
@@ -30,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ))]
 pub async fn register(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -41,7 +44,10 @@ pub async fn register(
         first_name: body.first_name,
         last_name: body.last_name,
     };
-    let user = state.auth.register(input).await?;
+    let user = state
+        .auth
+        .register(input, &client_info(&req, &state.web))
+        .await?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(UserEnvelope {
         user: (&user).into(),
     }))
@@ -57,9 +63,11 @@ pub async fn register(
     ))]
 pub async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<web::Json<LoginResponse>, ApiError> {
-    let outcome = state.auth.login(login_input(body.into_inner())?).await?;
+    let input = login_input(body.into_inner(), client_info(&req, &state.web))?;
+    let outcome = state.auth.login(input).await?;
     Ok(web::Json(LoginResponse {
         tokens: outcome.tokens.into(),
         user: UserResponse::from(&outcome.user),
@@ -67,7 +75,7 @@ pub async fn login(
 }
 
 /// Reads a login form: the password and one of email or username.
-pub fn login_input(body: LoginRequest) -> Result<LoginInput, ApiError> {
+pub fn login_input(body: LoginRequest, client: ClientInfo) -> Result<LoginInput, ApiError> {
     let identifier = match (body.email, body.username) {
         (Some(email), _) => LoginIdentifier::Email(email),
         (None, Some(username)) => LoginIdentifier::Username(username),
@@ -81,6 +89,7 @@ pub fn login_input(body: LoginRequest) -> Result<LoginInput, ApiError> {
     Ok(LoginInput {
         identifier,
         password: body.password.into(),
+        client,
     })
 }
 
@@ -101,7 +110,11 @@ pub async fn refresh(
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     let token = refresh_token(&req, &body)?
         .ok_or_else(|| ApiError::validation("refresh_token", "this field is required"))?;
-    Ok(web::Json(state.auth.refresh(&token).await?.into()))
+    let pair = state
+        .auth
+        .refresh(&token, &client_info(&req, &state.web))
+        .await?;
+    Ok(web::Json(pair.into()))
 }
 
 /// Revoke the presented access token and, if sent, the refresh token's family.

@@ -1,6 +1,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_application::{AppError, Credential};
 
+use crate::client::client_info;
 use crate::dto::{CurrentSessionResponse, LoginRequest, SessionResponse, UserResponse};
 use crate::error::ErrorBody;
 use crate::extract::Authenticated;
@@ -29,7 +30,7 @@ pub async fn create(
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = login_input(body.into_inner())?;
+    let input = login_input(body.into_inner(), client_info(&req, &state.web))?;
     let previous = session_id(&req);
     let (user, session) = state.auth.start_session(input, previous.as_deref()).await?;
     let mut response = HttpResponse::Ok();

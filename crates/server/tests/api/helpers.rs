@@ -63,6 +63,22 @@ impl TestApp {
         Some(app)
     }
 
+    /// Two instances on one PostgreSQL database and one Redis prefix, as behind a load
+    /// balancer. The first owns the database.
+    pub async fn shared_pair(extra: &[(&'static str, &str)]) -> Option<(Self, Self)> {
+        let postgres = gatehouse_testing::postgres().await?;
+        let redis = gatehouse_testing::redis().await?;
+        let mut vars = base_vars();
+        vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        vars.insert("GATEHOUSE_DATABASE_URL", postgres.url.clone());
+        vars.insert("GATEHOUSE_REDIS_URL", redis.url);
+        vars.insert("GATEHOUSE_REDIS_PREFIX", redis.prefix);
+        let mut first = Self::start(vars.clone()).await;
+        let second = Self::start(vars).await;
+        first._postgres = Some(postgres);
+        Some((first, second))
+    }
+
     async fn start(vars: HashMap<&'static str, String>) -> Self {
         let config =
             Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration");

@@ -7,6 +7,7 @@ mod auth_story;
 mod bad_input;
 mod operations;
 mod sessions;
+mod throttling;
 mod tokens;
 
 /// Declares each scenario once per backend. A scenario is `async fn(TestApp)`.
@@ -23,6 +24,26 @@ macro_rules! on_every_backend {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let Some(app) = $crate::helpers::TestApp::shared().await else { return };
+                super::$case(app).await;
+            })*
+        }
+    };
+}
+
+/// Like `on_every_backend!`, with extra configuration for every app.
+#[macro_export]
+macro_rules! on_every_backend_with {
+    ($config:expr; $($case:ident),* $(,)?) => {
+        mod embedded {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                super::$case($crate::helpers::TestApp::embedded_with(&$config).await).await;
+            })*
+        }
+        mod postgres_redis {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(app) = $crate::helpers::TestApp::shared_with(&$config).await else { return };
                 super::$case(app).await;
             })*
         }
