@@ -6,6 +6,7 @@ mod helpers;
 mod auth_story;
 mod bad_input;
 mod operations;
+mod outage;
 mod sessions;
 mod throttling;
 mod tokens;

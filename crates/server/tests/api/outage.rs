@@ -1,0 +1,80 @@
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{OwnRedis, PASSWORD, TestApp, assert_error, token};
+
+/// Redis dies: session and bearer requests fail closed (503 with the error body, never 200,
+/// never 500); Redis returns: the service recovers without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_fails_closed_and_recovers_by_itself() {
+    let Some(mut redis) = OwnRedis::start().await else {
+        return;
+    };
+    let app = TestApp::embedded_with(&[("GATEHOUSE_REDIS_URL", &redis.url())]).await;
+    let browser = app.signed_in_browser("outage").await;
+    let login: Value = app
+        .login("outage@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = token(&login, "access_token");
+    assert_eq!(
+        app.get_as(&browser, "/api/v1/users/me").await.status(),
+        StatusCode::OK
+    );
+
+    redis.kill();
+    assert_error(
+        app.get_as(&browser, "/api/v1/users/me").await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+    )
+    .await;
+    assert_error(
+        app.me(&access).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+    )
+    .await;
+    let current = app.get_as(&browser, "/api/v1/sessions/current").await;
+    assert_error(
+        current,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+    )
+    .await;
+    assert_error(
+        app.login("outage@example.com", PASSWORD).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+    )
+    .await;
+    assert_eq!(app.get("/health/live").await.status(), StatusCode::OK);
+
+    // The new Redis is empty (no persistence): old sessions are gone, new logins work.
+    redis.restart().await;
+    let mut recovered = false;
+    for _ in 0..50 {
+        if app.get("/health").await.status() == StatusCode::OK {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(recovered, "the service did not reconnect to Redis");
+    let again = app.session_login("outage", None).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    let fresh: Value = app
+        .login("outage@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        app.me(&token(&fresh, "access_token")).await.status(),
+        StatusCode::OK
+    );
+}
