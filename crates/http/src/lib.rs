@@ -35,6 +35,7 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    let cors = cors(&state.web);
     App::new()
         .app_data(web::Data::new(state))
         .app_data(
@@ -47,6 +48,7 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .configure(routes::configure)
         .default_service(web::to(routes::not_found))
+        .wrap(cors)
         .wrap(from_fn(middleware::error_envelope))
         .wrap(
             DefaultHeaders::new()
@@ -56,4 +58,32 @@ pub fn build_app(
                 .add(("Cache-Control", "no-store")),
         )
         .wrap(from_fn(middleware::request_id))
+}
+
+/// CORS from the allow-list: listed origins get credentialed access; any other origin gets
+/// no CORS headers at all (its browser then refuses to hand the response to the page), and
+/// its preflights get no allow headers. Requests without `Origin` are not CORS and pass.
+fn cors(web: &WebSettings) -> actix_cors::Cors {
+    use actix_web::http::header;
+    let cors = web
+        .cors_origins
+        .iter()
+        .fold(actix_cors::Cors::default(), |cors, origin| {
+            cors.allowed_origin(origin)
+        });
+    cors.allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("x-csrf-token"),
+            header::HeaderName::from_static("x-refresh-token"),
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            header::HeaderName::from_static("x-request-id"),
+            header::RETRY_AFTER,
+        ])
+        .supports_credentials()
+        .block_on_origin_mismatch(false)
+        .max_age(3600)
 }

@@ -31,6 +31,9 @@ pub struct WebSettings {
     /// Origins (`scheme://host[:port]`) besides the request's own host that may send
     /// cookie-authenticated unsafe requests: the public URL's origin and the CORS allow-list.
     pub trusted_origins: Vec<String>,
+    /// Cross-origin browser clients allowed to call the API with credentials
+    /// (`GATEHOUSE_CORS_ORIGINS`).
+    pub cors_origins: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed (`GATEHOUSE_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }

@@ -123,6 +123,7 @@ impl Components {
                     .chain(config.cors_origins.iter().cloned())
                     .collect(),
                 trusted_proxies: config.trusted_proxies.clone(),
+                cors_origins: config.cors_origins.clone(),
             }),
         };
         Ok(Self { state })

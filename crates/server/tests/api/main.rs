@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth_story;
 mod bad_input;
+mod cors;
 mod operations;
 mod outage;
 mod sessions;
