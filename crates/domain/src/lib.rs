@@ -3,10 +3,12 @@
 //! Everything here is pure: no IO, no async, no framework types. Values are parsed once at the
 //! edge ("parse, don't validate"), so a value of one of these types that exists is valid.
 
+mod device;
 mod error;
 mod password;
 mod user;
 
+pub use device::{Device, DeviceId};
 pub use error::DomainError;
 pub use password::{Password, PasswordHash, PasswordPolicy};
 pub use user::{Email, Permission, Role, User, UserId, Username};

@@ -3,6 +3,7 @@
 //! the `mock` feature for other crates).
 
 mod clock;
+mod device_repository;
 mod health;
 mod password_hasher;
 mod rate_limiter;
@@ -12,6 +13,7 @@ mod token_store;
 mod user_repository;
 
 pub use clock::Clock;
+pub use device_repository::DeviceRepository;
 pub use health::HealthProbe;
 pub use password_hasher::PasswordHasher;
 pub use rate_limiter::{RateLimit, RateLimiter, RateStatus};
@@ -22,7 +24,8 @@ pub use user_repository::{InsertUserError, UserRepository};
 
 #[cfg(any(test, feature = "mock"))]
 pub use {
-    clock::MockClock, health::MockHealthProbe, password_hasher::MockPasswordHasher,
-    rate_limiter::MockRateLimiter, session_store::MockSessionStore, token_codec::MockTokenCodec,
-    token_store::MockTokenStore, user_repository::MockUserRepository,
+    clock::MockClock, device_repository::MockDeviceRepository, health::MockHealthProbe,
+    password_hasher::MockPasswordHasher, rate_limiter::MockRateLimiter,
+    session_store::MockSessionStore, token_codec::MockTokenCodec, token_store::MockTokenStore,
+    user_repository::MockUserRepository,
 };

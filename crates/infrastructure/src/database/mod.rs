@@ -1,5 +1,7 @@
 //! sea-orm persistence. One code path for PostgreSQL and SQLite: the URL picks the driver.
 
+mod device_entity;
+mod device_repository;
 mod user_entity;
 mod user_repository;
 
@@ -11,6 +13,7 @@ use gatehouse_application::ports::HealthProbe;
 use gatehouse_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 
+pub use device_repository::SeaOrmDeviceRepository;
 pub use sea_orm::DatabaseConnection as Connection;
 pub use user_repository::SeaOrmUserRepository;
 

@@ -1,0 +1,155 @@
+//! The `DeviceRepository` contract, run against every adapter: SQLite and PostgreSQL.
+
+use gatehouse_application::ports::{DeviceRepository, UserRepository};
+use gatehouse_domain::{DeviceId, Email, PasswordHash, User, UserId, Username};
+use gatehouse_infrastructure::database::{self, SeaOrmDeviceRepository, SeaOrmUserRepository};
+use sea_orm::DatabaseConnection;
+use time::{Duration, OffsetDateTime};
+
+fn at(seconds: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_800_000_000 + seconds).unwrap()
+}
+
+async fn user(db: &DatabaseConnection, name: &str) -> UserId {
+    let user = User::register(
+        Email::parse(&format!("{name}@example.com")).unwrap(),
+        Username::parse(name).unwrap(),
+        PasswordHash::new("$2b$04$x".into()),
+        OffsetDateTime::now_utc(),
+    );
+    SeaOrmUserRepository::new(db.clone())
+        .insert(&user)
+        .await
+        .unwrap();
+    user.id
+}
+
+async fn a_second_sign_in_with_the_same_agent_updates_the_device(db: DatabaseConnection) {
+    let repo = SeaOrmDeviceRepository::new(db.clone());
+    let jane = user(&db, "jane").await;
+    let first = repo
+        .record_sign_in(jane, "Firefox/140", Some("10.0.0.1".into()), at(0))
+        .await
+        .unwrap();
+    let again = repo
+        .record_sign_in(jane, "Firefox/140", Some("10.0.0.2".into()), at(60))
+        .await
+        .unwrap();
+    assert_eq!(again.id, first.id);
+    assert_eq!(again.first_seen_at, at(0));
+    assert_eq!(again.last_seen_at, at(60));
+    assert_eq!(again.ip.as_deref(), Some("10.0.0.2"));
+}
+
+async fn other_agents_are_other_devices_listed_newest_first(db: DatabaseConnection) {
+    let repo = SeaOrmDeviceRepository::new(db.clone());
+    let jane = user(&db, "jane").await;
+    let phone = repo
+        .record_sign_in(jane, "Phone", None, at(0))
+        .await
+        .unwrap();
+    let laptop = repo
+        .record_sign_in(jane, "Laptop", None, at(10))
+        .await
+        .unwrap();
+    let ids: Vec<DeviceId> = repo
+        .list(jane)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(ids, vec![laptop.id, phone.id]);
+    repo.record_sign_in(jane, "Phone", None, at(20))
+        .await
+        .unwrap();
+    let ids: Vec<DeviceId> = repo
+        .list(jane)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(ids, vec![phone.id, laptop.id]);
+}
+
+async fn users_only_see_and_delete_their_own_devices(db: DatabaseConnection) {
+    let repo = SeaOrmDeviceRepository::new(db.clone());
+    let (jane, sam) = (user(&db, "jane").await, user(&db, "sam").await);
+    let janes = repo
+        .record_sign_in(jane, "Browser", None, at(0))
+        .await
+        .unwrap();
+    repo.record_sign_in(sam, "Browser", None, at(0))
+        .await
+        .unwrap();
+    assert_eq!(repo.list(sam).await.unwrap().len(), 1);
+    assert!(
+        !repo.delete(sam, janes.id).await.unwrap(),
+        "not sam's device"
+    );
+    assert!(repo.delete(jane, janes.id).await.unwrap());
+    assert!(repo.list(jane).await.unwrap().is_empty());
+    assert!(!repo.delete(jane, janes.id).await.unwrap(), "already gone");
+}
+
+async fn concurrent_sign_ins_make_one_device(db: DatabaseConnection) {
+    let repo = SeaOrmDeviceRepository::new(db.clone());
+    let jane = user(&db, "jane").await;
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let repo = repo.clone();
+            tokio::spawn(async move {
+                repo.record_sign_in(jane, "Same", None, at(0) + Duration::seconds(i))
+                    .await
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.unwrap().unwrap().id);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(repo.list(jane).await.unwrap().len(), 1);
+}
+
+async fn sqlite() -> (DatabaseConnection, gatehouse_testing::TempSqlite) {
+    let file = gatehouse_testing::TempSqlite::new();
+    let db = database::connect(&file.url(), 4).await.unwrap();
+    database::migrate(&db).await.unwrap();
+    (db, file)
+}
+
+async fn postgres() -> Option<(DatabaseConnection, gatehouse_testing::TestDatabase)> {
+    let test_db = gatehouse_testing::postgres().await?;
+    let db = database::connect(&test_db.url, 8).await.unwrap();
+    database::migrate(&db).await.unwrap();
+    Some((db, test_db))
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (db, _file) = super::sqlite().await;
+                super::$case(db).await;
+            })*
+        }
+        mod on_postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some((db, _test_db)) = super::postgres().await else { return };
+                super::$case(db).await;
+            })*
+        }
+    };
+}
+
+contract!(
+    a_second_sign_in_with_the_same_agent_updates_the_device,
+    other_agents_are_other_devices_listed_newest_first,
+    users_only_see_and_delete_their_own_devices,
+    concurrent_sign_ins_make_one_device,
+);
