@@ -10,8 +10,8 @@ pub mod services;
 
 pub use error::{AppError, ValidationErrors};
 pub use services::{
-    ActiveSession, AddressAction, AuthService, ClientInfo, Credential, HealthReport, HealthService,
-    LoginIdentifier, LoginInput, LoginOutcome, NewUserInput, Principal, SessionService,
-    SessionSettings, StartedSession, Throttle, ThrottleSettings, TokenPair, TokenService,
-    TokenSettings, UserService, session_key,
+    ActiveSession, AddressAction, AuthService, ClientInfo, Credential, DeviceService, DeviceView,
+    HealthReport, HealthService, LoginIdentifier, LoginInput, LoginOutcome, NewUserInput,
+    Principal, SessionService, SessionSettings, StartedSession, Throttle, ThrottleSettings,
+    TokenPair, TokenService, TokenSettings, UserService, session_key,
 };

@@ -9,7 +9,7 @@ use crate::routes::*;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Gatehouse", description = "User management and authentication."),
-    paths(register, login, refresh, logout, logout_all, create, current, delete, me, health, live, ready),
+    paths(register, login, refresh, logout, logout_all, create, current, delete, me, devices, revoke_device, health, live, ready),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Registration, tokens"),

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use gatehouse_application::{
-    AuthService, HealthService, SessionService, TokenService, UserService,
+    AuthService, DeviceService, HealthService, SessionService, TokenService, UserService,
 };
 
 /// The services the handlers call. Cheap to clone: every field is shared.
@@ -17,6 +17,8 @@ pub struct AppState {
     pub health: Arc<HealthService>,
     /// Cookie sessions.
     pub sessions: Arc<SessionService>,
+    /// Devices.
+    pub devices: Arc<DeviceService>,
     /// Cookie and origin settings.
     pub web: Arc<WebSettings>,
 }

@@ -15,6 +15,7 @@ fn claims() -> TokenClaims {
         token_id: Uuid::new_v4(),
         kind: TokenKind::Access,
         family: None,
+        device: Some(gatehouse_domain::DeviceId::generate()),
         issued_at: now,
         expires_at: now + Duration::minutes(15),
     }

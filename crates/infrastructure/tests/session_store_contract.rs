@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_application::ports::{SessionKey, SessionRecord, SessionStore};
-use gatehouse_domain::UserId;
+use gatehouse_domain::{DeviceId, UserId};
 use gatehouse_infrastructure::redis as redis_adapter;
 use gatehouse_infrastructure::sessions::{InMemorySessionStore, RedisSessionStore};
 use time::OffsetDateTime;
@@ -27,6 +27,7 @@ fn record(user: UserId, lifetime: Duration) -> SessionRecord {
     let created_at = now();
     SessionRecord {
         user,
+        device: Some(DeviceId::generate()),
         csrf_token: format!("csrf-{}", Uuid::new_v4()),
         created_at,
         expires_at: created_at + lifetime,
@@ -116,6 +117,42 @@ async fn removing_a_users_sessions_spares_other_users(store: Store) {
     );
 }
 
+async fn removing_a_devices_sessions_spares_the_users_other_devices(store: Store) {
+    let user = UserId::generate();
+    let (phone, laptop) = (record(user, HOUR), record(user, HOUR));
+    let (phone_key, laptop_key) = (key(), key());
+    store
+        .insert(&phone_key, &phone, now() + HOUR)
+        .await
+        .unwrap();
+    store
+        .insert(&laptop_key, &laptop, now() + HOUR)
+        .await
+        .unwrap();
+    let Some(device) = phone.device else {
+        unreachable!("records carry a device")
+    };
+    store.remove_all_for_device(device).await.unwrap();
+    assert_eq!(
+        store.touch(&phone_key, now(), now() + HOUR).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.touch(&laptop_key, now(), now() + HOUR).await.unwrap(),
+        Some(laptop)
+    );
+}
+
+async fn a_session_without_a_device_reads_back_without_one(store: Store) {
+    let (key, mut session) = (key(), record(UserId::generate(), HOUR));
+    session.device = None;
+    store.insert(&key, &session, now() + HOUR).await.unwrap();
+    assert_eq!(
+        store.touch(&key, now(), now() + HOUR).await.unwrap(),
+        Some(session)
+    );
+}
+
 async fn redis_store() -> Option<Store> {
     let redis = gatehouse_testing::redis().await?;
     let pool = redis_adapter::connect(&redis.url, 2)
@@ -148,4 +185,6 @@ contract!(
     idle_sessions_expire_and_activity_slides_the_window,
     the_absolute_cap_ends_even_an_active_session,
     removing_a_users_sessions_spares_other_users,
+    removing_a_devices_sessions_spares_the_users_other_devices,
+    a_session_without_a_device_reads_back_without_one,
 );

@@ -27,10 +27,10 @@ fn service() -> TokenService {
 async fn revoking_a_user_spares_tokens_issued_a_moment_later_in_the_same_second() {
     let tokens = service();
     let user = UserId::generate();
-    let before = tokens.issue_new_family(user).await.unwrap();
+    let before = tokens.issue_new_family(user, None).await.unwrap();
     tokens.revoke_user(user).await.unwrap();
     tokio::time::sleep(Duration::from_millis(2)).await;
-    let after = tokens.issue_new_family(user).await.unwrap();
+    let after = tokens.issue_new_family(user, None).await.unwrap();
 
     assert!(matches!(
         tokens.authenticate(&before.access_token).await,
@@ -56,8 +56,8 @@ async fn revoking_one_credential_leaves_the_users_other_tokens_alone() {
     let tokens = service();
     let user = UserId::generate();
     let (first, second) = (
-        tokens.issue_new_family(user).await.unwrap(),
-        tokens.issue_new_family(user).await.unwrap(),
+        tokens.issue_new_family(user, None).await.unwrap(),
+        tokens.issue_new_family(user, None).await.unwrap(),
     );
     let principal = tokens.authenticate(&first.access_token).await.unwrap();
     let Credential::AccessToken {

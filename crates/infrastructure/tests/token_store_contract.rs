@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_application::ports::{RefreshFamily, Rotation, RotationRequest, TokenStore};
-use gatehouse_domain::UserId;
+use gatehouse_domain::{DeviceId, UserId};
 use gatehouse_infrastructure::redis as redis_adapter;
 use gatehouse_infrastructure::tokens::{InMemoryTokenStore, RedisTokenStore};
 use time::OffsetDateTime;
@@ -17,9 +17,14 @@ fn now() -> OffsetDateTime {
 }
 
 async fn new_family(store: &Store, user: UserId) -> RefreshFamily {
+    family_on(store, user, None).await
+}
+
+async fn family_on(store: &Store, user: UserId, device: Option<DeviceId>) -> RefreshFamily {
     let family = RefreshFamily {
         id: Uuid::new_v4(),
         user,
+        device,
         current_token: Uuid::new_v4(),
         expires_at: now() + Duration::from_secs(3600),
     };
@@ -31,6 +36,7 @@ fn rotation(family: &RefreshFamily, presented: Uuid, grace: Duration) -> Rotatio
     RotationRequest {
         family: family.id,
         user: family.user,
+        device: family.device,
         presented,
         next: Uuid::new_v4(),
         next_expires_at: now() + Duration::from_secs(3600),
@@ -78,6 +84,7 @@ async fn unknown_family_is_revoked(store: Store) {
     let ghost = RefreshFamily {
         id: Uuid::new_v4(),
         user: UserId::generate(),
+        device: None,
         current_token: Uuid::new_v4(),
         expires_at: now(),
     };
@@ -138,20 +145,20 @@ async fn revoke_user_kills_every_family_and_older_access_tokens_only(store: Stor
 
     assert!(
         store
-            .is_access_token_revoked(alice, token, before)
+            .is_access_token_revoked(alice, None, token, before)
             .await
             .unwrap()
     );
     let issued_after = cutoff + Duration::from_millis(1);
     assert!(
         !store
-            .is_access_token_revoked(alice, token, issued_after)
+            .is_access_token_revoked(alice, None, token, issued_after)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .is_access_token_revoked(bob, token, before)
+            .is_access_token_revoked(bob, None, token, before)
             .await
             .unwrap()
     );
@@ -171,7 +178,7 @@ async fn revocation_instant_never_moves_back(store: Store) {
     let issued = later - Duration::from_secs(1);
     assert!(
         store
-            .is_access_token_revoked(user, Uuid::new_v4(), issued)
+            .is_access_token_revoked(user, None, Uuid::new_v4(), issued)
             .await
             .unwrap()
     );
@@ -186,13 +193,58 @@ async fn denied_access_tokens_are_revoked_and_others_are_not(store: Store) {
         .unwrap();
     assert!(
         store
-            .is_access_token_revoked(user, denied, now())
+            .is_access_token_revoked(user, None, denied, now())
             .await
             .unwrap()
     );
     assert!(
         !store
-            .is_access_token_revoked(user, other, now())
+            .is_access_token_revoked(user, None, other, now())
+            .await
+            .unwrap()
+    );
+}
+
+async fn revoke_device_kills_its_families_and_older_access_tokens_only(store: Store) {
+    let user = UserId::generate();
+    let (phone, laptop) = (DeviceId::generate(), DeviceId::generate());
+    let on_phone = family_on(&store, user, Some(phone)).await;
+    let on_laptop = family_on(&store, user, Some(laptop)).await;
+    let cutoff = now() + Duration::from_millis(5);
+    store
+        .revoke_device(phone, cutoff, cutoff + Duration::from_secs(900))
+        .await
+        .unwrap();
+
+    let request = rotation(&on_phone, on_phone.current_token, Duration::ZERO);
+    assert_eq!(store.rotate(&request).await.unwrap(), Rotation::Revoked);
+    let request = rotation(&on_laptop, on_laptop.current_token, Duration::ZERO);
+    assert_eq!(store.rotate(&request).await.unwrap(), Rotation::Rotated);
+
+    let token = Uuid::new_v4();
+    let before = cutoff - Duration::from_millis(10);
+    assert!(
+        store
+            .is_access_token_revoked(user, Some(phone), token, before)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_access_token_revoked(user, Some(laptop), token, before)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_access_token_revoked(user, None, token, before)
+            .await
+            .unwrap()
+    );
+    let after = cutoff + Duration::from_millis(1);
+    assert!(
+        !store
+            .is_access_token_revoked(user, Some(phone), token, after)
             .await
             .unwrap()
     );
@@ -234,4 +286,5 @@ contract!(
     revoke_user_kills_every_family_and_older_access_tokens_only,
     revocation_instant_never_moves_back,
     denied_access_tokens_are_revoked_and_others_are_not,
+    revoke_device_kills_its_families_and_older_access_tokens_only,
 );

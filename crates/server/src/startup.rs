@@ -12,12 +12,14 @@ use gatehouse_application::ports::{
     UserRepository,
 };
 use gatehouse_application::{
-    AuthService, HealthService, SessionService, SessionSettings, Throttle, ThrottleSettings,
-    TokenService, TokenSettings, UserService,
+    AuthService, DeviceService, HealthService, SessionService, SessionSettings, Throttle,
+    ThrottleSettings, TokenService, TokenSettings, UserService,
 };
 use gatehouse_domain::PasswordPolicy;
 use gatehouse_http::{AppState, WebSettings};
-use gatehouse_infrastructure::database::{self, DatabaseProbe, SeaOrmUserRepository};
+use gatehouse_infrastructure::database::{
+    self, DatabaseProbe, SeaOrmDeviceRepository, SeaOrmUserRepository,
+};
 use gatehouse_infrastructure::rate_limit::{InMemoryRateLimiter, RedisRateLimiter};
 use gatehouse_infrastructure::redis::{self as redis_adapter, RedisProbe};
 use gatehouse_infrastructure::sessions::{InMemorySessionStore, RedisSessionStore};
@@ -68,7 +70,7 @@ impl Components {
         };
         let (token_store, session_store) = (stores.tokens, stores.sessions);
         let throttle = Arc::new(Throttle::new(stores.limiter, throttle_settings(config)));
-        let users: Arc<dyn UserRepository> = Arc::new(SeaOrmUserRepository::new(db));
+        let users: Arc<dyn UserRepository> = Arc::new(SeaOrmUserRepository::new(db.clone()));
         let hasher: Arc<dyn PasswordHasher> = Arc::new(BcryptHasher::new(
             config.bcrypt_cost,
             config.hash_concurrency,
@@ -97,6 +99,12 @@ impl Components {
                 absolute_ttl: config.session_absolute_ttl,
             },
         ));
+        let devices = Arc::new(DeviceService::new(
+            Arc::new(SeaOrmDeviceRepository::new(db.clone())),
+            tokens.clone(),
+            sessions.clone(),
+            clock.clone(),
+        ));
         let accounts = Arc::new(UserService::new(
             users.clone(),
             hasher.clone(),
@@ -111,11 +119,13 @@ impl Components {
                 sessions.clone(),
                 accounts.clone(),
                 throttle,
+                devices.clone(),
             )),
             users: accounts,
             tokens,
             health: Arc::new(HealthService::new(probes)),
             sessions,
+            devices,
             web: Arc::new(WebSettings {
                 cookie_secure: config.cookie_secure,
                 cookie_max_age: config.session_absolute_ttl,

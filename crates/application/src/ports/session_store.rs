@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use gatehouse_domain::UserId;
+use gatehouse_domain::{DeviceId, UserId};
 use time::OffsetDateTime;
 
 /// The key a session is stored under: the SHA-256 of its id, hex. The raw id lives only in
@@ -24,6 +24,8 @@ impl SessionKey {
 pub struct SessionRecord {
     /// Whose session.
     pub user: UserId,
+    /// The device it was opened from.
+    pub device: Option<DeviceId>,
     /// The token unsafe requests must echo in `X-CSRF-Token`.
     pub csrf_token: String,
     /// Login time.
@@ -58,4 +60,7 @@ pub trait SessionStore: Send + Sync {
 
     /// Ends every session of `user`.
     async fn remove_all_for_user(&self, user: UserId) -> anyhow::Result<()>;
+
+    /// Ends every session opened from `device`.
+    async fn remove_all_for_device(&self, device: DeviceId) -> anyhow::Result<()>;
 }

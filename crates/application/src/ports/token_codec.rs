@@ -1,4 +1,4 @@
-use gatehouse_domain::UserId;
+use gatehouse_domain::{DeviceId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -32,6 +32,8 @@ pub struct TokenClaims {
     pub kind: TokenKind,
     /// The refresh family this token belongs to (refresh tokens only).
     pub family: Option<Uuid>,
+    /// The device it was issued to, so revoking the device reaches it.
+    pub device: Option<DeviceId>,
     /// When it was issued, to the millisecond: per-user revocation compares against it.
     pub issued_at: OffsetDateTime,
     /// When it stops being valid.

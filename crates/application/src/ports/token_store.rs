@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use gatehouse_domain::UserId;
+use gatehouse_domain::{DeviceId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -15,6 +15,8 @@ pub struct RefreshFamily {
     pub user: UserId,
     /// The one live refresh token id.
     pub current_token: Uuid,
+    /// The device it was issued to.
+    pub device: Option<DeviceId>,
     /// When the live token expires; the record may be forgotten after that.
     pub expires_at: OffsetDateTime,
 }
@@ -26,6 +28,8 @@ pub struct RotationRequest {
     pub family: Uuid,
     /// The family's owner (the token's subject).
     pub user: UserId,
+    /// The family's device (from the token).
+    pub device: Option<DeviceId>,
     /// The presented token id.
     pub presented: Uuid,
     /// The id of the token that replaces it.
@@ -76,6 +80,14 @@ pub trait TokenStore: Send + Sync {
         remember_until: OffsetDateTime,
     ) -> anyhow::Result<()>;
 
+    /// Revokes every family of `device` and every access token issued to it before `before`.
+    async fn revoke_device(
+        &self,
+        device: DeviceId,
+        before: OffsetDateTime,
+        remember_until: OffsetDateTime,
+    ) -> anyhow::Result<()>;
+
     /// Puts one access token on the denylist until it expires.
     async fn deny_access_token(
         &self,
@@ -83,10 +95,12 @@ pub trait TokenStore: Send + Sync {
         expires_at: OffsetDateTime,
     ) -> anyhow::Result<()>;
 
-    /// Whether an access token was denied, or issued before its user's revocation instant.
+    /// Whether an access token was denied, or issued before its user's or its device's
+    /// revocation instant.
     async fn is_access_token_revoked(
         &self,
         user: UserId,
+        device: Option<DeviceId>,
         token_id: Uuid,
         issued_at: OffsetDateTime,
     ) -> anyhow::Result<bool>;

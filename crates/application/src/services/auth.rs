@@ -6,8 +6,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::ports::{PasswordHasher, UserRepository};
 use crate::{
-    AddressAction, AppError, Credential, NewUserInput, Principal, SessionService, StartedSession,
-    Throttle, TokenPair, TokenService, UserService,
+    AddressAction, AppError, Credential, DeviceService, NewUserInput, Principal, SessionService,
+    StartedSession, Throttle, TokenPair, TokenService, UserService,
 };
 
 /// How the user names their account at login.
@@ -56,6 +56,7 @@ pub struct AuthService {
     sessions: Arc<SessionService>,
     accounts: Arc<UserService>,
     throttle: Arc<Throttle>,
+    devices: Arc<DeviceService>,
 }
 
 impl AuthService {
@@ -67,6 +68,7 @@ impl AuthService {
         sessions: Arc<SessionService>,
         accounts: Arc<UserService>,
         throttle: Arc<Throttle>,
+        devices: Arc<DeviceService>,
     ) -> Self {
         Self {
             users,
@@ -75,6 +77,7 @@ impl AuthService {
             sessions,
             accounts,
             throttle,
+            devices,
         }
     }
 
@@ -128,7 +131,11 @@ impl AuthService {
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, input: LoginInput) -> Result<LoginOutcome, AppError> {
         let user = self.verify_credentials(&input).await?;
-        let tokens = self.tokens.issue_new_family(user.id).await?;
+        let device = self.devices.record_sign_in(user.id, &input.client).await?;
+        let tokens = self
+            .tokens
+            .issue_new_family(user.id, Some(device.id))
+            .await?;
         tracing::info!(user = %user.id, "login succeeded");
         Ok(LoginOutcome { user, tokens })
     }
@@ -162,7 +169,8 @@ impl AuthService {
         if let Some(previous) = previous {
             self.sessions.end(&crate::session_key(previous)).await?;
         }
-        let session = self.sessions.start(user.id).await?;
+        let device = self.devices.record_sign_in(user.id, &input.client).await?;
+        let session = self.sessions.start(user.id, Some(device.id)).await?;
         tracing::info!(user = %user.id, "session login succeeded");
         Ok((user, session))
     }
@@ -307,13 +315,35 @@ mod tests {
             crate::SessionSettings::default(),
         );
         let throttle = Throttle::new(Arc::new(limiter), crate::ThrottleSettings::default());
+        let mut device_repo = crate::ports::MockDeviceRepository::new();
+        device_repo
+            .expect_record_sign_in()
+            .returning(|user, agent, ip, now| {
+                Ok(gatehouse_domain::Device {
+                    id: gatehouse_domain::DeviceId::generate(),
+                    user,
+                    user_agent: agent.to_owned(),
+                    ip,
+                    first_seen_at: now,
+                    last_seen_at: now,
+                })
+            });
+        let tokens = Arc::new(tokens);
+        let sessions = Arc::new(sessions);
+        let devices = crate::DeviceService::new(
+            Arc::new(device_repo),
+            tokens.clone(),
+            sessions.clone(),
+            fixed_clock(),
+        );
         AuthService::new(
             users,
             hasher,
-            Arc::new(tokens),
-            Arc::new(sessions),
+            tokens,
+            sessions,
             Arc::new(accounts),
             Arc::new(throttle),
+            Arc::new(devices),
         )
     }
 
@@ -461,6 +491,7 @@ mod tests {
             token_id: Uuid::new_v4(),
             kind: TokenKind::Refresh,
             family: Some(Uuid::new_v4()),
+            device: None,
             issued_at: time::OffsetDateTime::UNIX_EPOCH,
             expires_at: time::OffsetDateTime::UNIX_EPOCH,
         }

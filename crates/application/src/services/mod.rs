@@ -1,6 +1,7 @@
 //! The use cases.
 
 mod auth;
+mod devices;
 mod health;
 mod sessions;
 mod throttle;
@@ -8,6 +9,7 @@ mod tokens;
 mod users;
 
 pub use auth::{AuthService, ClientInfo, LoginIdentifier, LoginInput, LoginOutcome};
+pub use devices::{DeviceService, DeviceView};
 pub use health::{HealthReport, HealthService};
 pub use sessions::{ActiveSession, SessionService, SessionSettings, StartedSession, session_key};
 pub use throttle::{AddressAction, Throttle, ThrottleSettings};

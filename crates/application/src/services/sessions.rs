@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use gatehouse_domain::UserId;
+use gatehouse_domain::{DeviceId, UserId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -92,13 +92,18 @@ impl SessionService {
         }
     }
 
-    /// Starts a session for `user` under a fresh id (never one the client chose).
+    /// Starts a session for `user` on `device` under a fresh id (never one the client chose).
     #[tracing::instrument(skip(self))]
-    pub async fn start(&self, user: UserId) -> Result<StartedSession, AppError> {
+    pub async fn start(
+        &self,
+        user: UserId,
+        device: Option<DeviceId>,
+    ) -> Result<StartedSession, AppError> {
         let now = self.clock.now();
         let session_id = random_token();
         let record = SessionRecord {
             user,
+            device,
             csrf_token: random_token(),
             created_at: now,
             expires_at: now + self.settings.absolute_ttl,
@@ -128,6 +133,7 @@ impl SessionService {
         Ok(ActiveSession {
             principal: Principal {
                 user_id: record.user,
+                device: record.device,
                 credential: Credential::Session { key },
             },
             csrf_token: record.csrf_token,
@@ -143,6 +149,11 @@ impl SessionService {
     /// Ends every session of `user`.
     pub async fn end_all(&self, user: UserId) -> Result<(), AppError> {
         Ok(self.store.remove_all_for_user(user).await?)
+    }
+
+    /// Ends every session opened from `device`.
+    pub async fn end_all_for_device(&self, device: DeviceId) -> Result<(), AppError> {
+        Ok(self.store.remove_all_for_device(device).await?)
     }
 }
 
@@ -170,8 +181,8 @@ mod tests {
             .returning(|_, _, _| Ok(()));
         let service = service(store);
         let (a, b) = (
-            service.start(UserId::generate()).await.unwrap(),
-            service.start(UserId::generate()).await.unwrap(),
+            service.start(UserId::generate(), None).await.unwrap(),
+            service.start(UserId::generate(), None).await.unwrap(),
         );
         assert_eq!(URL_SAFE_NO_PAD.decode(&a.session_id).unwrap().len(), 32);
         assert_ne!(a.session_id, b.session_id);
@@ -204,6 +215,7 @@ mod tests {
         store.expect_touch().returning(move |_, _, _| {
             Ok(Some(SessionRecord {
                 user,
+                device: None,
                 csrf_token: "t".into(),
                 created_at: NOW,
                 expires_at: NOW + Duration::from_secs(60),

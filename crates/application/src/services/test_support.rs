@@ -27,6 +27,7 @@ pub(crate) fn sample_user() -> User {
 pub(crate) fn bearer_principal(user_id: gatehouse_domain::UserId) -> Principal {
     Principal {
         user_id,
+        device: None,
         credential: Credential::AccessToken {
             token_id: uuid::Uuid::new_v4(),
             expires_at: NOW,

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_domain::UserId;
+use gatehouse_domain::{DeviceId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -48,6 +48,8 @@ pub struct TokenPair {
 pub struct Principal {
     /// The authenticated user.
     pub user_id: UserId,
+    /// The device the credential was issued to, when known.
+    pub device: Option<DeviceId>,
     /// The credential that proved it.
     pub credential: Credential,
 }
@@ -98,18 +100,23 @@ impl TokenService {
         &self.settings
     }
 
-    /// Starts a new refresh family for `user` and issues its first pair.
+    /// Starts a new refresh family for `user` on `device` and issues its first pair.
     #[tracing::instrument(skip(self))]
-    pub async fn issue_new_family(&self, user: UserId) -> Result<TokenPair, AppError> {
+    pub async fn issue_new_family(
+        &self,
+        user: UserId,
+        device: Option<DeviceId>,
+    ) -> Result<TokenPair, AppError> {
         let now = self.clock.now();
         let family = RefreshFamily {
             id: Uuid::new_v4(),
             user,
             current_token: Uuid::new_v4(),
+            device,
             expires_at: now + self.settings.refresh_ttl,
         };
         self.store.create_family(&family).await?;
-        self.encode_pair(user, family.id, family.current_token, now)
+        self.encode_pair(user, family.id, family.current_token, device, now)
     }
 
     /// Exchanges a refresh token for a new pair. The presented token dies; presenting it
@@ -123,6 +130,7 @@ impl TokenService {
         let request = RotationRequest {
             family,
             user: claims.subject,
+            device: claims.device,
             presented: claims.token_id,
             next,
             next_expires_at: now + self.settings.refresh_ttl,
@@ -132,7 +140,7 @@ impl TokenService {
         match self.store.rotate(&request).await? {
             Rotation::Rotated => Ok((
                 claims.subject,
-                self.encode_pair(claims.subject, family, next, now)?,
+                self.encode_pair(claims.subject, family, next, claims.device, now)?,
             )),
             Rotation::ReuseDetected => {
                 tracing::warn!(user = %claims.subject, %family, "refresh token reuse detected; family revoked");
@@ -147,13 +155,19 @@ impl TokenService {
         let claims = self.decode(access_token, TokenKind::Access)?;
         let revoked = self
             .store
-            .is_access_token_revoked(claims.subject, claims.token_id, claims.issued_at)
+            .is_access_token_revoked(
+                claims.subject,
+                claims.device,
+                claims.token_id,
+                claims.issued_at,
+            )
             .await?;
         if revoked {
             return Err(AppError::TokenInvalid);
         }
         Ok(Principal {
             user_id: claims.subject,
+            device: claims.device,
             credential: Credential::AccessToken {
                 token_id: claims.token_id,
                 expires_at: claims.expires_at,
@@ -187,6 +201,15 @@ impl TokenService {
         Ok(())
     }
 
+    /// Revokes every token issued to `device` until now.
+    pub async fn revoke_device(&self, device: DeviceId) -> Result<(), AppError> {
+        let now = self.clock.now();
+        self.store
+            .revoke_device(device, now, now + self.settings.access_ttl)
+            .await?;
+        Ok(())
+    }
+
     /// Revokes every token of `user` issued until now.
     pub async fn revoke_user(&self, user: UserId) -> Result<(), AppError> {
         let now = self.clock.now();
@@ -208,6 +231,7 @@ impl TokenService {
         user: UserId,
         family: Uuid,
         refresh_id: Uuid,
+        device: Option<DeviceId>,
         now: OffsetDateTime,
     ) -> Result<TokenPair, AppError> {
         let access = TokenClaims {
@@ -215,6 +239,7 @@ impl TokenService {
             token_id: Uuid::new_v4(),
             kind: TokenKind::Access,
             family: None,
+            device,
             issued_at: now,
             expires_at: now + self.settings.access_ttl,
         };
@@ -223,6 +248,7 @@ impl TokenService {
             token_id: refresh_id,
             kind: TokenKind::Refresh,
             family: Some(family),
+            device,
             issued_at: now,
             expires_at: now + self.settings.refresh_ttl,
         };

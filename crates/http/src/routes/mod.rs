@@ -15,7 +15,7 @@ pub(crate) use auth::{
 };
 pub(crate) use health::{__path_health, __path_live, __path_ready};
 pub(crate) use sessions::{__path_create, __path_current, __path_delete};
-pub(crate) use users::__path_me;
+pub(crate) use users::{__path_devices, __path_me, __path_revoke_device};
 
 /// Mounts every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {

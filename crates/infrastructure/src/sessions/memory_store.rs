@@ -3,7 +3,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use gatehouse_application::ports::{SessionKey, SessionRecord, SessionStore};
-use gatehouse_domain::UserId;
+use gatehouse_domain::{DeviceId, UserId};
 use time::OffsetDateTime;
 
 /// Every this many inserts, expired sessions are swept.
@@ -82,5 +82,12 @@ impl SessionStore for InMemorySessionStore {
 
     async fn remove_all_for_user(&self, user: UserId) -> anyhow::Result<()> {
         self.with(|s| s.sessions.retain(|_, (session, _)| session.user != user))
+    }
+
+    async fn remove_all_for_device(&self, device: DeviceId) -> anyhow::Result<()> {
+        self.with(|s| {
+            s.sessions
+                .retain(|_, (session, _)| session.device != Some(device))
+        })
     }
 }

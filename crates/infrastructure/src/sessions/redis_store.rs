@@ -3,23 +3,27 @@ use async_trait::async_trait;
 use fred::prelude::Pool;
 use fred::types::scripts::Script;
 use gatehouse_application::ports::{SessionKey, SessionRecord, SessionStore};
-use gatehouse_domain::UserId;
+use gatehouse_domain::{DeviceId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// KEYS: session, user's sessions. ARGV: user, csrf, created (ms), absolute expiry (ms),
-/// idle expiry (ms), session key suffix.
+/// KEYS: session, user's sessions, device's sessions (or ""). ARGV: user, csrf, created
+/// (ms), absolute expiry (ms), idle expiry (ms), session key suffix, device (or "").
 const INSERT: &str = r#"
-redis.call('HSET', KEYS[1], 'user', ARGV[1], 'csrf', ARGV[2], 'created', ARGV[3], 'expires', ARGV[4])
+redis.call('HSET', KEYS[1], 'user', ARGV[1], 'csrf', ARGV[2], 'created', ARGV[3], 'expires', ARGV[4], 'device', ARGV[7])
 redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(ARGV[5]), tonumber(ARGV[4])))
-redis.call('SADD', KEYS[2], ARGV[6])
-redis.call('PEXPIREAT', KEYS[2], ARGV[4])
+for i = 2, 3 do
+  if KEYS[i] ~= '' then
+    redis.call('SADD', KEYS[i], ARGV[6])
+    redis.call('PEXPIREAT', KEYS[i], ARGV[4])
+  end
+end
 return 1
 "#;
 
 /// Read and slide in one step. KEYS: session. ARGV: now (ms), idle expiry (ms).
 const TOUCH: &str = r#"
-local s = redis.call('HMGET', KEYS[1], 'user', 'csrf', 'created', 'expires')
+local s = redis.call('HMGET', KEYS[1], 'user', 'csrf', 'created', 'expires', 'device')
 if not s[1] then
   return false
 end
@@ -28,10 +32,11 @@ if tonumber(s[4]) <= tonumber(ARGV[1]) then
   return false
 end
 redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(ARGV[2]), tonumber(s[4])))
+s[5] = s[5] or ''
 return s
 "#;
 
-/// KEYS: user's sessions. ARGV: session key prefix.
+/// KEYS: a set of sessions (a user's or a device's). ARGV: session key prefix.
 const REMOVE_ALL: &str = r#"
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   redis.call('DEL', ARGV[1] .. id)
@@ -76,6 +81,19 @@ impl RedisSessionStore {
     fn user_key(&self, user: UserId) -> String {
         format!("{}sess-user:{user}", self.prefix)
     }
+
+    fn device_key(&self, device: Option<DeviceId>) -> String {
+        device.map_or_else(String::new, |d| format!("{}sess-device:{d}", self.prefix))
+    }
+
+    async fn remove_set(&self, set_key: String) -> anyhow::Result<()> {
+        let _: i64 = self
+            .remove_all
+            .evalsha_with_reload(self.pool.next(), vec![set_key], vec![self.session_prefix()])
+            .await
+            .context("Redis session removal failed")?;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -86,7 +104,11 @@ impl SessionStore for RedisSessionStore {
         session: &SessionRecord,
         idle_until: OffsetDateTime,
     ) -> anyhow::Result<()> {
-        let keys = vec![self.session_key(key), self.user_key(session.user)];
+        let keys = vec![
+            self.session_key(key),
+            self.user_key(session.user),
+            self.device_key(session.device),
+        ];
         let args = vec![
             session.user.to_string(),
             session.csrf_token.clone(),
@@ -94,6 +116,7 @@ impl SessionStore for RedisSessionStore {
             unix_ms(session.expires_at).to_string(),
             unix_ms(idle_until).to_string(),
             key.as_str().to_owned(),
+            session.device.map(|d| d.to_string()).unwrap_or_default(),
         ];
         let _: i64 = self
             .insert
@@ -118,15 +141,22 @@ impl SessionStore for RedisSessionStore {
         let Some(fields) = fields else {
             return Ok(None);
         };
-        let [user, csrf, created, expires] = fields.as_slice() else {
+        let [user, csrf, created, expires, device] = fields.as_slice() else {
             anyhow::bail!("malformed session record");
         };
         let instant = |ms: &str| -> anyhow::Result<OffsetDateTime> {
             let ms: i128 = ms.parse().context("malformed session time")?;
             Ok(OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000)?)
         };
+        let device = match device.as_str() {
+            "" => None,
+            id => Some(DeviceId::from_uuid(
+                Uuid::parse_str(id).context("malformed session device")?,
+            )),
+        };
         Ok(Some(SessionRecord {
             user: UserId::from_uuid(Uuid::parse_str(user).context("malformed session user")?),
+            device,
             csrf_token: csrf.clone(),
             created_at: instant(created)?,
             expires_at: instant(expires)?,
@@ -141,15 +171,10 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn remove_all_for_user(&self, user: UserId) -> anyhow::Result<()> {
-        let _: i64 = self
-            .remove_all
-            .evalsha_with_reload(
-                self.pool.next(),
-                vec![self.user_key(user)],
-                vec![self.session_prefix()],
-            )
-            .await
-            .context("Redis session removal failed")?;
-        Ok(())
+        self.remove_set(self.user_key(user)).await
+    }
+
+    async fn remove_all_for_device(&self, device: DeviceId) -> anyhow::Result<()> {
+        self.remove_set(self.device_key(Some(device))).await
     }
 }

@@ -1,6 +1,6 @@
 use anyhow::Context;
 use gatehouse_application::ports::{TokenClaims, TokenCodec, TokenDecodeError, TokenKind};
-use gatehouse_domain::UserId;
+use gatehouse_domain::{DeviceId, UserId};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
@@ -33,6 +33,9 @@ struct Claims {
     aud: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     fam: Option<Uuid>,
+    /// The device the token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dev: Option<Uuid>,
 }
 
 /// HS256 JWTs. The algorithm is pinned: `none`, RS*, ES* and every other header are refused.
@@ -79,6 +82,7 @@ impl TokenCodec for JwtCodec {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             fam: claims.family,
+            dev: claims.device.map(|d| d.as_uuid()),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &wire, &self.encoding)
             .context("token signing failed")
@@ -104,6 +108,7 @@ impl TokenCodec for JwtCodec {
             token_id: claims.jti,
             kind: expected,
             family: claims.fam,
+            device: claims.dev.map(DeviceId::from_uuid),
             issued_at: instant(i128::from(claims.iat_ms) * 1_000_000)?,
             expires_at: instant(i128::from(claims.exp) * 1_000_000_000)?,
         })
@@ -132,6 +137,7 @@ mod tests {
             token_id: Uuid::new_v4(),
             kind,
             family: (kind == TokenKind::Refresh).then(Uuid::new_v4),
+            device: Some(DeviceId::generate()),
             issued_at: now,
             expires_at: now + lifetime,
         }
@@ -148,6 +154,7 @@ mod tests {
         let decoded = codec().decode(&token, TokenKind::Refresh).unwrap();
         assert_eq!(decoded.subject, original.subject);
         assert_eq!(decoded.family, original.family);
+        assert_eq!(decoded.device, original.device);
         let drift = (decoded.issued_at - original.issued_at).abs();
         assert!(drift < Duration::milliseconds(1), "{drift}");
     }

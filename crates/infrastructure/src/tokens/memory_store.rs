@@ -3,7 +3,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use gatehouse_application::ports::{RefreshFamily, Rotation, RotationRequest, TokenStore};
-use gatehouse_domain::UserId;
+use gatehouse_domain::{DeviceId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -13,6 +13,7 @@ const SWEEP_EVERY: u64 = 512;
 #[derive(Debug)]
 struct Family {
     user: UserId,
+    device: Option<DeviceId>,
     current: Uuid,
     previous: Option<Uuid>,
     rotated_at: OffsetDateTime,
@@ -26,6 +27,8 @@ struct State {
     denied: HashMap<Uuid, OffsetDateTime>,
     /// user -> (revoked before, remember until)
     revoked_before: HashMap<UserId, (OffsetDateTime, OffsetDateTime)>,
+    /// device -> (revoked before, remember until)
+    device_revoked_before: HashMap<DeviceId, (OffsetDateTime, OffsetDateTime)>,
     writes: u64,
 }
 
@@ -37,6 +40,8 @@ impl State {
             self.families.retain(|_, f| f.expires_at > now);
             self.denied.retain(|_, until| *until > now);
             self.revoked_before.retain(|_, (_, until)| *until > now);
+            self.device_revoked_before
+                .retain(|_, (_, until)| *until > now);
         }
     }
 }
@@ -86,6 +91,7 @@ impl TokenStore for InMemoryTokenStore {
                 family.id,
                 Family {
                     user: family.user,
+                    device: family.device,
                     current: family.current_token,
                     previous: None,
                     rotated_at: OffsetDateTime::UNIX_EPOCH,
@@ -149,6 +155,26 @@ impl TokenStore for InMemoryTokenStore {
         })
     }
 
+    async fn revoke_device(
+        &self,
+        device: DeviceId,
+        before: OffsetDateTime,
+        remember_until: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        self.with(|s| {
+            s.families
+                .values_mut()
+                .filter(|f| f.device == Some(device))
+                .for_each(|f| f.revoked = true);
+            let entry = s
+                .device_revoked_before
+                .entry(device)
+                .or_insert((before, remember_until));
+            *entry = (entry.0.max(before), entry.1.max(remember_until));
+            s.wrote();
+        })
+    }
+
     async fn deny_access_token(
         &self,
         token_id: Uuid,
@@ -163,14 +189,17 @@ impl TokenStore for InMemoryTokenStore {
     async fn is_access_token_revoked(
         &self,
         user: UserId,
+        device: Option<DeviceId>,
         token_id: Uuid,
         issued_at: OffsetDateTime,
     ) -> anyhow::Result<bool> {
         self.with(|s| {
+            let device_cutoff = device.and_then(|d| s.device_revoked_before.get(&d));
             s.denied.contains_key(&token_id)
                 || s.revoked_before
                     .get(&user)
                     .is_some_and(|(before, _)| issued_at < *before)
+                || device_cutoff.is_some_and(|(before, _)| issued_at < *before)
         })
     }
 }

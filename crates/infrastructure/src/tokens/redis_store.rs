@@ -3,23 +3,29 @@ use async_trait::async_trait;
 use fred::prelude::{Expiration, KeysInterface, Pool};
 use fred::types::scripts::Script;
 use gatehouse_application::ports::{RefreshFamily, Rotation, RotationRequest, TokenStore};
-use gatehouse_domain::UserId;
+use gatehouse_domain::{DeviceId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Creates a family hash and adds it to its user's family set.
-/// KEYS: family, user families. ARGV: user, current token, family id, expires (unix ms).
+/// Creates a family hash and adds it to its user's (and device's) family set.
+/// KEYS: family, user families, device families (or ""). ARGV: user, current token, family
+/// id, expires (unix ms).
 const CREATE_FAMILY: &str = r#"
 redis.call('HSET', KEYS[1], 'user', ARGV[1], 'current', ARGV[2], 'previous', '', 'rotated_at', '0', 'revoked', '0')
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-redis.call('SADD', KEYS[2], ARGV[3])
-redis.call('PEXPIREAT', KEYS[2], ARGV[4])
+for i = 2, 3 do
+  if KEYS[i] ~= '' then
+    redis.call('SADD', KEYS[i], ARGV[3])
+    redis.call('PEXPIREAT', KEYS[i], ARGV[4])
+  end
+end
 return 1
 "#;
 
 /// The refresh rotation, atomic because Redis runs a script to completion before anything
 /// else: two concurrent presentations of one token cannot both see it as current.
-/// KEYS: family, user families. ARGV: presented, next, now (ms), grace (ms), next expires (ms).
+/// KEYS: family, user families, device families (or ""). ARGV: presented, next, now (ms),
+/// grace (ms), next expires (ms).
 const ROTATE: &str = r#"
 local f = redis.call('HMGET', KEYS[1], 'current', 'previous', 'rotated_at', 'revoked')
 if not f[1] or f[4] == '1' then
@@ -29,6 +35,9 @@ if f[1] == ARGV[1] then
   redis.call('HSET', KEYS[1], 'current', ARGV[2], 'previous', ARGV[1], 'rotated_at', ARGV[3])
   redis.call('PEXPIREAT', KEYS[1], ARGV[5])
   redis.call('PEXPIREAT', KEYS[2], ARGV[5])
+  if KEYS[3] ~= '' then
+    redis.call('PEXPIREAT', KEYS[3], ARGV[5])
+  end
   return 'rotated'
 end
 if f[2] == ARGV[1] and tonumber(ARGV[3]) - tonumber(f[3]) < tonumber(ARGV[4]) then
@@ -38,9 +47,9 @@ redis.call('HSET', KEYS[1], 'revoked', '1')
 return 'reused'
 "#;
 
-/// Revokes every family of a user and raises (never lowers) their revocation instant.
-/// KEYS: user families, revoked-before. ARGV: before (ms), remember until (ms), family key
-/// prefix. Family keys are derived in the script, which assumes a single Redis node (or one
+/// Revokes every family in a set (a user's or a device's) and raises (never lowers) the
+/// owner's revocation instant. KEYS: family set, revoked-before. ARGV: before (ms), remember
+/// until (ms), family key prefix. Family keys are derived in the script, which assumes a single Redis node (or one
 /// hash slot), as the rest of this store does.
 const REVOKE_USER: &str = r#"
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
@@ -92,6 +101,14 @@ impl RedisTokenStore {
         format!("{}rt:user:{user}", self.prefix)
     }
 
+    fn device_families_key(&self, device: Option<DeviceId>) -> String {
+        device.map_or_else(String::new, |d| format!("{}rt:device:{d}", self.prefix))
+    }
+
+    fn device_revoked_before_key(&self, device: DeviceId) -> String {
+        format!("{}at:device-before:{device}", self.prefix)
+    }
+
     fn denied_key(&self, token: Uuid) -> String {
         format!("{}at:deny:{token}", self.prefix)
     }
@@ -123,6 +140,7 @@ impl TokenStore for RedisTokenStore {
         let keys = vec![
             self.family_key(family.id),
             self.user_families_key(family.user),
+            self.device_families_key(family.device),
         ];
         let args = vec![
             family.user.to_string(),
@@ -138,6 +156,7 @@ impl TokenStore for RedisTokenStore {
         let keys = vec![
             self.family_key(request.family),
             self.user_families_key(request.user),
+            self.device_families_key(request.device),
         ];
         let args = vec![
             request.presented.to_string(),
@@ -187,6 +206,25 @@ impl TokenStore for RedisTokenStore {
         Ok(())
     }
 
+    async fn revoke_device(
+        &self,
+        device: DeviceId,
+        before: OffsetDateTime,
+        remember_until: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        let keys = vec![
+            self.device_families_key(Some(device)),
+            self.device_revoked_before_key(device),
+        ];
+        let args = vec![
+            unix_ms(before).to_string(),
+            unix_ms(remember_until).to_string(),
+            self.family_prefix(),
+        ];
+        let _: String = self.run(&self.revoke_user, keys, args).await?;
+        Ok(())
+    }
+
     async fn deny_access_token(
         &self,
         token_id: Uuid,
@@ -210,13 +248,23 @@ impl TokenStore for RedisTokenStore {
     async fn is_access_token_revoked(
         &self,
         user: UserId,
+        device: Option<DeviceId>,
         token_id: Uuid,
         issued_at: OffsetDateTime,
     ) -> anyhow::Result<bool> {
-        let keys = vec![self.denied_key(token_id), self.revoked_before_key(user)];
-        let (denied, before): (Option<String>, Option<String>) =
+        // One round trip: the denylist entry, then the user's and the device's cutoffs.
+        let mut keys = vec![self.denied_key(token_id), self.revoked_before_key(user)];
+        keys.extend(device.map(|d| self.device_revoked_before_key(d)));
+        let values: Vec<Option<String>> =
             self.pool.mget(keys).await.context("Redis MGET failed")?;
-        let revoked_before = before.and_then(|ms| ms.parse::<i128>().ok());
-        Ok(denied.is_some() || revoked_before.is_some_and(|before| unix_ms(issued_at) < before))
+        let issued = unix_ms(issued_at);
+        let denied = values.first().is_some_and(Option::is_some);
+        let cut_off = values
+            .iter()
+            .skip(1)
+            .flatten()
+            .filter_map(|ms| ms.parse::<i128>().ok())
+            .any(|before| issued < before);
+        Ok(denied || cut_off)
     }
 }

@@ -6,6 +6,7 @@ mod helpers;
 mod auth_story;
 mod bad_input;
 mod cors;
+mod devices;
 mod operations;
 mod outage;
 mod sessions;

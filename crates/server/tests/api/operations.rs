@@ -57,6 +57,8 @@ async fn the_schema_describes_every_endpoint(app: TestApp) {
         ("/api/v1/auth/logout-all", "post"),
         ("/api/v1/users/me", "get"),
         ("/api/v1/sessions", "post"),
+        ("/api/v1/users/me/devices", "get"),
+        ("/api/v1/users/me/devices/{id}", "delete"),
         ("/api/v1/sessions/current", "get"),
         ("/api/v1/sessions/current", "delete"),
         ("/health", "get"),
