@@ -10,6 +10,7 @@
 mod clock;
 pub mod database;
 mod hasher;
+mod locked;
 pub mod rate_limit;
 pub mod redis;
 pub mod sessions;

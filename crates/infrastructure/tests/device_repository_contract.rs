@@ -116,15 +116,13 @@ async fn concurrent_sign_ins_make_one_device(db: DatabaseConnection) {
 
 async fn sqlite() -> (DatabaseConnection, gatehouse_testing::TempSqlite) {
     let file = gatehouse_testing::TempSqlite::new();
-    let db = database::connect(&file.url(), 4).await.unwrap();
-    database::migrate(&db).await.unwrap();
+    let db = database::open(&file.url(), 4, true).await.unwrap();
     (db, file)
 }
 
 async fn postgres() -> Option<(DatabaseConnection, gatehouse_testing::TestDatabase)> {
     let test_db = gatehouse_testing::postgres().await?;
-    let db = database::connect(&test_db.url, 8).await.unwrap();
-    database::migrate(&db).await.unwrap();
+    let db = database::open(&test_db.url, 8, true).await.unwrap();
     Some((db, test_db))
 }
 

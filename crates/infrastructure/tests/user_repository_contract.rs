@@ -104,15 +104,13 @@ async fn concurrent_registrations_of_one_email_admit_one(repo: SeaOrmUserReposit
 
 async fn sqlite() -> (SeaOrmUserRepository, gatehouse_testing::TempSqlite) {
     let file = gatehouse_testing::TempSqlite::new();
-    let db = database::connect(&file.url(), 4).await.unwrap();
-    database::migrate(&db).await.unwrap();
+    let db = database::open(&file.url(), 4, true).await.unwrap();
     (SeaOrmUserRepository::new(db), file)
 }
 
 async fn postgres() -> Option<(SeaOrmUserRepository, gatehouse_testing::TestDatabase)> {
     let test_db = gatehouse_testing::postgres().await?;
-    let db = database::connect(&test_db.url, 8).await.unwrap();
-    database::migrate(&db).await.unwrap();
+    let db = database::open(&test_db.url, 8, true).await.unwrap();
     Some((SeaOrmUserRepository::new(db), test_db))
 }
 

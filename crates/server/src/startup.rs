@@ -42,10 +42,12 @@ impl Components {
     /// Connects to the configured stores and builds the services. Applies pending migrations
     /// when `migrate` is set.
     pub async fn build(config: &Config, migrate: bool) -> anyhow::Result<Self> {
-        let db = database::connect(&config.database_url, config.database_max_connections).await?;
-        if migrate {
-            database::migrate(&db).await?;
-        }
+        let db = database::open(
+            &config.database_url,
+            config.database_max_connections,
+            migrate,
+        )
+        .await?;
         let mut probes: Vec<Arc<dyn HealthProbe>> = vec![Arc::new(DatabaseProbe::new(db.clone()))];
         let stores = match &config.redis_url {
             Some(url) => {

@@ -44,6 +44,27 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("migrations failed")
 }
 
+/// Opens the serving pool, first applying pending migrations when `migrate` is set.
+///
+/// Migrations run on a connection of their own that is closed before the pool opens: a SQLite
+/// connection that read the schema before a migration keeps its stale copy for statement
+/// preparation, and would not see, say, a new unique index an upsert relies on.
+pub async fn open(
+    url: &str,
+    max_connections: u32,
+    migrate: bool,
+) -> anyhow::Result<DatabaseConnection> {
+    if migrate {
+        let migrator = connect(url, 1).await?;
+        self::migrate(&migrator).await?;
+        migrator
+            .close()
+            .await
+            .context("cannot close the migration connection")?;
+    }
+    connect(url, max_connections).await
+}
+
 /// `/health` probe for the database.
 pub struct DatabaseProbe(DatabaseConnection);
 

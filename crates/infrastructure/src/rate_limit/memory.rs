@@ -1,11 +1,11 @@
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use gatehouse_application::ports::{RateLimit, RateLimiter, RateStatus};
 
 use super::{after_hit, before_hit};
+use crate::locked::Locked;
 
 const SWEEP_EVERY: u64 = 1024;
 
@@ -18,7 +18,7 @@ struct State {
 /// [`RateLimiter`] in process memory: limits hold for this instance only.
 #[derive(Default)]
 pub struct InMemoryRateLimiter {
-    state: Mutex<State>,
+    state: Locked<State>,
 }
 
 impl InMemoryRateLimiter {
@@ -28,11 +28,7 @@ impl InMemoryRateLimiter {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State, Instant) -> T) -> anyhow::Result<T> {
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| anyhow::anyhow!("rate limiter poisoned"))?;
-        Ok(f(&mut state, Instant::now()))
+        self.state.with(|state| f(state, Instant::now()))
     }
 }
 

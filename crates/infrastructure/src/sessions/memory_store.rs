@@ -1,10 +1,11 @@
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use async_trait::async_trait;
 use gatehouse_application::ports::{SessionKey, SessionRecord, SessionStore};
 use gatehouse_domain::{DeviceId, UserId};
 use time::OffsetDateTime;
+
+use crate::locked::Locked;
 
 /// Every this many inserts, expired sessions are swept.
 const SWEEP_EVERY: u64 = 256;
@@ -19,7 +20,7 @@ struct State {
 /// [`SessionStore`] in process memory. One mutex makes each operation atomic.
 #[derive(Default)]
 pub struct InMemorySessionStore {
-    state: Mutex<State>,
+    state: Locked<State>,
 }
 
 impl InMemorySessionStore {
@@ -29,11 +30,7 @@ impl InMemorySessionStore {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> anyhow::Result<T> {
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| anyhow::anyhow!("session store poisoned"))?;
-        Ok(f(&mut state))
+        self.state.with(f)
     }
 }
 

@@ -1,11 +1,12 @@
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use async_trait::async_trait;
 use gatehouse_application::ports::{RefreshFamily, Rotation, RotationRequest, TokenStore};
 use gatehouse_domain::{DeviceId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use crate::locked::Locked;
 
 /// Every this many writes, expired entries are swept, so memory stays bounded by live state.
 const SWEEP_EVERY: u64 = 512;
@@ -25,14 +26,33 @@ struct Family {
 struct State {
     families: HashMap<Uuid, Family>,
     denied: HashMap<Uuid, OffsetDateTime>,
-    /// user -> (revoked before, remember until)
-    revoked_before: HashMap<UserId, (OffsetDateTime, OffsetDateTime)>,
-    /// device -> (revoked before, remember until)
-    device_revoked_before: HashMap<DeviceId, (OffsetDateTime, OffsetDateTime)>,
+    revoked_before: Cutoffs<UserId>,
+    device_revoked_before: Cutoffs<DeviceId>,
     writes: u64,
 }
 
+/// A revocation instant per owner, kept until its tokens have expired anyway.
+type Cutoffs<K> = HashMap<K, (OffsetDateTime, OffsetDateTime)>;
+
+/// Moves an owner's revocation instant forward (never back).
+fn raise_cutoff<K: Eq + std::hash::Hash>(
+    cutoffs: &mut Cutoffs<K>,
+    owner: K,
+    before: OffsetDateTime,
+    remember_until: OffsetDateTime,
+) {
+    let entry = cutoffs.entry(owner).or_insert((before, remember_until));
+    *entry = (entry.0.max(before), entry.1.max(remember_until));
+}
+
 impl State {
+    fn revoke_families(&mut self, matches: impl Fn(&Family) -> bool) {
+        self.families
+            .values_mut()
+            .filter(|f| matches(f))
+            .for_each(|f| f.revoked = true);
+    }
+
     fn wrote(&mut self) {
         self.writes += 1;
         if self.writes.is_multiple_of(SWEEP_EVERY) {
@@ -50,7 +70,7 @@ impl State {
 /// One mutex makes every operation atomic; nothing here awaits while holding it.
 #[derive(Debug, Default)]
 pub struct InMemoryTokenStore {
-    state: Mutex<State>,
+    state: Locked<State>,
 }
 
 impl InMemoryTokenStore {
@@ -60,11 +80,7 @@ impl InMemoryTokenStore {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> anyhow::Result<T> {
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| anyhow::anyhow!("token store poisoned"))?;
-        Ok(f(&mut state))
+        self.state.with(f)
     }
 }
 
@@ -142,15 +158,8 @@ impl TokenStore for InMemoryTokenStore {
         remember_until: OffsetDateTime,
     ) -> anyhow::Result<()> {
         self.with(|s| {
-            s.families
-                .values_mut()
-                .filter(|f| f.user == user)
-                .for_each(|f| f.revoked = true);
-            let entry = s
-                .revoked_before
-                .entry(user)
-                .or_insert((before, remember_until));
-            *entry = (entry.0.max(before), entry.1.max(remember_until));
+            s.revoke_families(|f| f.user == user);
+            raise_cutoff(&mut s.revoked_before, user, before, remember_until);
             s.wrote();
         })
     }
@@ -162,15 +171,8 @@ impl TokenStore for InMemoryTokenStore {
         remember_until: OffsetDateTime,
     ) -> anyhow::Result<()> {
         self.with(|s| {
-            s.families
-                .values_mut()
-                .filter(|f| f.device == Some(device))
-                .for_each(|f| f.revoked = true);
-            let entry = s
-                .device_revoked_before
-                .entry(device)
-                .or_insert((before, remember_until));
-            *entry = (entry.0.max(before), entry.1.max(remember_until));
+            s.revoke_families(|f| f.device == Some(device));
+            raise_cutoff(&mut s.device_revoked_before, device, before, remember_until);
             s.wrote();
         })
     }
