@@ -51,7 +51,7 @@ return 'reused'
 /// owner's revocation instant. KEYS: family set, revoked-before. ARGV: before (ms), remember
 /// until (ms), family key prefix. Family keys are derived in the script, which assumes a single Redis node (or one
 /// hash slot), as the rest of this store does.
-const REVOKE_USER: &str = r#"
+const REVOKE_OWNER: &str = r#"
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local key = ARGV[3] .. id
   if redis.call('EXISTS', key) == 1 then
@@ -74,7 +74,7 @@ pub struct RedisTokenStore {
     prefix: String,
     create_family: Script,
     rotate: Script,
-    revoke_user: Script,
+    revoke_owner: Script,
 }
 
 impl RedisTokenStore {
@@ -85,7 +85,7 @@ impl RedisTokenStore {
             prefix: prefix.into(),
             create_family: Script::from_lua(CREATE_FAMILY),
             rotate: Script::from_lua(ROTATE),
-            revoke_user: Script::from_lua(REVOKE_USER),
+            revoke_owner: Script::from_lua(REVOKE_OWNER),
         }
     }
 
@@ -115,6 +115,25 @@ impl RedisTokenStore {
 
     fn revoked_before_key(&self, user: UserId) -> String {
         format!("{}at:before:{user}", self.prefix)
+    }
+
+    /// Revokes the families in the set `families` and raises the instant at `cutoff`.
+    async fn revoke_families_of(
+        &self,
+        families: String,
+        cutoff: String,
+        before: OffsetDateTime,
+        remember_until: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        let args = vec![
+            unix_ms(before).to_string(),
+            unix_ms(remember_until).to_string(),
+            self.family_prefix(),
+        ];
+        let _: String = self
+            .run(&self.revoke_owner, vec![families, cutoff], args)
+            .await?;
+        Ok(())
     }
 
     async fn run(
@@ -196,14 +215,9 @@ impl TokenStore for RedisTokenStore {
         before: OffsetDateTime,
         remember_until: OffsetDateTime,
     ) -> anyhow::Result<()> {
-        let keys = vec![self.user_families_key(user), self.revoked_before_key(user)];
-        let args = vec![
-            unix_ms(before).to_string(),
-            unix_ms(remember_until).to_string(),
-            self.family_prefix(),
-        ];
-        let _: String = self.run(&self.revoke_user, keys, args).await?;
-        Ok(())
+        let (families, cutoff) = (self.user_families_key(user), self.revoked_before_key(user));
+        self.revoke_families_of(families, cutoff, before, remember_until)
+            .await
     }
 
     async fn revoke_device(
@@ -212,17 +226,10 @@ impl TokenStore for RedisTokenStore {
         before: OffsetDateTime,
         remember_until: OffsetDateTime,
     ) -> anyhow::Result<()> {
-        let keys = vec![
-            self.device_families_key(Some(device)),
-            self.device_revoked_before_key(device),
-        ];
-        let args = vec![
-            unix_ms(before).to_string(),
-            unix_ms(remember_until).to_string(),
-            self.family_prefix(),
-        ];
-        let _: String = self.run(&self.revoke_user, keys, args).await?;
-        Ok(())
+        let families = self.device_families_key(Some(device));
+        let cutoff = self.device_revoked_before_key(device);
+        self.revoke_families_of(families, cutoff, before, remember_until)
+            .await
     }
 
     async fn deny_access_token(
