@@ -151,9 +151,10 @@ impl AuthService {
             .per_address(AddressAction::Refresh, client.address)
             .await?;
         let (user_id, pair) = self.tokens.rotate(refresh_token).await?;
-        match self.users.find_by_id(user_id).await? {
-            Some(user) if user.is_active => Ok(pair),
-            _ => Err(AppError::TokenInvalid),
+        match self.accounts.active_user(user_id).await {
+            Ok(_) => Ok(pair),
+            Err(AppError::NotAuthenticated) => Err(AppError::TokenInvalid),
+            Err(other) => Err(other),
         }
     }
 
@@ -227,18 +228,10 @@ impl AuthService {
 /// Throttle key for an identifier that names no account: hashed, so no address or name is
 /// kept in the limiter, and normalised, so case variants count together.
 fn unknown_account_key(identifier: &LoginIdentifier) -> String {
-    use sha2::{Digest, Sha256};
     let raw = match identifier {
         LoginIdentifier::Email(raw) | LoginIdentifier::Username(raw) => raw.trim().to_lowercase(),
     };
-    let digest = Sha256::digest(raw.as_bytes());
-    format!(
-        "unknown:{}",
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    )
+    format!("unknown:{}", super::sessions::sha256_hex(&raw))
 }
 
 #[cfg(test)]

@@ -72,10 +72,17 @@ fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// SHA-256 of `input`, lower-case hex: how secrets and identifiers are named in stores.
+pub(crate) fn sha256_hex(input: &str) -> String {
+    Sha256::digest(input.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The store key of a session id.
 pub fn session_key(session_id: &str) -> SessionKey {
-    let digest = Sha256::digest(session_id.as_bytes());
-    SessionKey::from_hash(digest.iter().map(|b| format!("{b:02x}")).collect())
+    SessionKey::from_hash(sha256_hex(session_id))
 }
 
 impl SessionService {

@@ -107,13 +107,7 @@ async fn logout_all_revokes_every_token_and_a_new_login_works_at_once(app: TestA
         .json()
         .await
         .unwrap();
-    let response = app
-        .client
-        .post(app.url("/api/v1/auth/logout-all"))
-        .bearer_auth(token(&first, "access_token"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.logout_all(&token(&first, "access_token")).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     for body in [&first, &second] {
         assert_error(

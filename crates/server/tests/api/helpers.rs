@@ -150,6 +150,15 @@ impl TestApp {
             .expect("request sent")
     }
 
+    pub async fn logout_all(&self, access_token: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/logout-all"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     pub async fn refresh(&self, refresh_token: &str) -> Response {
         self.client
             .post(self.url("/api/v1/auth/refresh"))

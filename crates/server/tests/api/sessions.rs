@@ -134,13 +134,7 @@ async fn logout_all_ends_sessions_too_and_bearer_needs_no_csrf(app: TestApp) {
         .json()
         .await
         .unwrap();
-    let response = app
-        .client
-        .post(app.url("/api/v1/auth/logout-all"))
-        .bearer_auth(token(&login, "access_token"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.logout_all(&token(&login, "access_token")).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.current_session(&browser).await["authenticated"], false);
 }
