@@ -82,6 +82,12 @@ pub enum AppError {
         /// What is in conflict.
         message: String,
     },
+    /// An upload larger than its limit.
+    #[error("the upload is too large")]
+    PayloadTooLarge,
+    /// An upload of a type that is not accepted; the message says which are.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Too many attempts; try again after `retry_after`.
     #[error("too many attempts, try again later")]
     RateLimited {

@@ -5,13 +5,18 @@
 //! [`AppError`], which the HTTP layer maps to status codes in one place.
 
 mod error;
+pub mod pagination;
 pub mod ports;
 pub mod services;
 
 pub use error::{AppError, ValidationErrors};
+pub use pagination::{CursorCodec, Page};
 pub use services::{
-    ActiveSession, AddressAction, AuthService, ClientInfo, Credential, DeviceService, DeviceView,
-    HealthReport, HealthService, LoginIdentifier, LoginInput, LoginOutcome, NewUserInput,
-    Principal, SessionService, SessionSettings, StartedSession, Throttle, ThrottleSettings,
-    TokenPair, TokenService, TokenSettings, UserService, session_key,
+    ActiveSession, AddressAction, AuditContext, AuditQuery, AuditService, Auditor, AuthParts,
+    AuthService, ClientInfo, CreateUserInput, Credential, CreditService, CreditStatement,
+    DeviceService, DeviceView, HealthReport, HealthService, LoginIdentifier, LoginInput,
+    LoginOutcome, NewUserInput, PasswordChange, PreRegistrationService, Principal, ProfileParts,
+    ProfilePatch, ProfileService, Refreshed, Revocation, SessionService, SessionSettings,
+    StartedSession, Throttle, ThrottleSettings, TokenPair, TokenService, TokenSettings,
+    UserAdminService, UserPatch, UserService, session_key,
 };

@@ -3,12 +3,18 @@
 //! Everything here is pure: no IO, no async, no framework types. Values are parsed once at the
 //! edge ("parse, don't validate"), so a value of one of these types that exists is valid.
 
+mod audit;
+mod avatar;
 mod device;
 mod error;
 mod password;
+mod profile;
 mod user;
 
+pub use audit::AuditEventType;
+pub use avatar::{Avatar, AvatarError, AvatarFormat};
 pub use device::{Device, DeviceId};
 pub use error::DomainError;
 pub use password::{Password, PasswordHash, PasswordPolicy};
+pub use profile::{NotificationPreferences, PhoneNumber, check_birth_date};
 pub use user::{Email, Permission, Role, User, UserId, Username};

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{DomainError, PasswordHash};
+use crate::{DomainError, NotificationPreferences, PasswordHash, PhoneNumber};
 
 /// The identity of a user. UUIDv7, so ids sort by creation time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -227,6 +227,16 @@ pub struct User {
     pub is_active: bool,
     /// Set once the user proved they own the email address.
     pub is_verified: bool,
+    /// Contact number, E.164.
+    pub phone_number: Option<PhoneNumber>,
+    /// Date of birth.
+    pub birth_date: Option<time::Date>,
+    /// Optional emails the user wants.
+    pub notifications: NotificationPreferences,
+    /// Where the profile picture is served, once uploaded.
+    pub avatar_url: Option<String>,
+    /// Credit balance; changed only through the credit ledger, never negative.
+    pub credits: i64,
     /// When the account was created.
     pub created_at: OffsetDateTime,
     /// When the account last changed.
@@ -255,6 +265,11 @@ impl User {
             permissions: BTreeSet::new(),
             is_active: true,
             is_verified: false,
+            phone_number: None,
+            birth_date: None,
+            notifications: NotificationPreferences::default(),
+            avatar_url: None,
+            credits: 0,
             created_at: now,
             updated_at: now,
         }

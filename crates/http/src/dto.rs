@@ -25,6 +25,22 @@ pub struct UserResponse {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
+    /// E.164, e.g. `+442079460958`.
+    pub phone_number: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub birth_date: Option<String>,
+    pub notification_preferences: NotificationPreferencesBody,
+    pub avatar_url: Option<String>,
+    /// Credit balance (changed only through the credit ledger).
+    pub credits: i64,
+}
+
+/// Which optional emails the user wants.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NotificationPreferencesBody {
+    pub security_emails: bool,
+    pub product_emails: bool,
 }
 
 impl From<&User> for UserResponse {
@@ -40,6 +56,16 @@ impl From<&User> for UserResponse {
             is_active: user.is_active,
             is_verified: user.is_verified,
             created_at: user.created_at,
+            phone_number: user.phone_number.as_ref().map(|p| p.as_str().to_owned()),
+            birth_date: user
+                .birth_date
+                .map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())),
+            notification_preferences: NotificationPreferencesBody {
+                security_emails: user.notifications.security_emails,
+                product_emails: user.notifications.product_emails,
+            },
+            avatar_url: user.avatar_url.clone(),
+            credits: user.credits,
         }
     }
 }
@@ -187,4 +213,222 @@ impl From<gatehouse_application::DeviceView> for DeviceResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeviceList {
     pub results: Vec<DeviceResponse>,
+}
+
+/// A page of users, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserPage {
+    pub results: Vec<UserResponse>,
+    /// Opaque cursor to the next (older) page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// Opaque cursor to the previous (newer) page; `null` on the first page.
+    pub previous_cursor: Option<String>,
+}
+
+/// `?limit=&cursor=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    /// 1 to 100, default 10; more is 400.
+    pub limit: Option<u64>,
+    /// `next_cursor` or `previous_cursor` of an earlier page.
+    pub cursor: Option<String>,
+}
+
+/// `?email=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct LookupQuery {
+    /// Matched ignoring case.
+    pub email: String,
+}
+
+/// `PATCH /users/me`: only these fields; `role`, `permissions`, `is_verified`, `is_active`,
+/// `email`, `username` and `credits` are refused with 400. `null` clears `phone_number` and
+/// `birth_date`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePatchRequest {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub phone_number: Option<Option<String>>,
+    /// `YYYY-MM-DD`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub birth_date: Option<Option<String>>,
+    pub notification_preferences: Option<NotificationPreferencesPatch>,
+}
+
+/// Either preference may be left out.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationPreferencesPatch {
+    pub security_emails: Option<bool>,
+    pub product_emails: Option<bool>,
+}
+
+/// Reads a `YYYY-MM-DD` date.
+pub fn parse_date(field: &str, raw: &str) -> Result<time::Date, crate::ApiError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(raw.trim(), format)
+        .map_err(|_| crate::ApiError::validation(field, "must be a date as YYYY-MM-DD"))
+}
+
+/// A field that is present, possibly `null`: `Some(None)`; absent fields default to `None`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// `POST /users/me/password`.
+#[derive(Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+    pub new_password_confirm: String,
+}
+
+/// `POST /users`. `role` and `permissions` only from admins.
+#[derive(Deserialize, ToSchema)]
+pub struct CreateUserRequest {
+    pub email: String,
+    pub username: String,
+    pub password: String,
+    /// Defaults to `password`.
+    pub password_confirm: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    #[schema(example = "user")]
+    pub role: Option<String>,
+    pub permissions: Option<Vec<String>>,
+}
+
+/// `PATCH /users/{id}`: role, permissions and is_active only; anything else is 400.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatchRequest {
+    #[schema(example = "admin")]
+    pub role: Option<String>,
+    pub permissions: Option<Vec<String>>,
+    pub is_active: Option<bool>,
+}
+
+/// One credit movement.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditEntryResponse {
+    pub id: Uuid,
+    /// Positive: granted; negative: spent.
+    pub amount: i64,
+    pub balance_after: i64,
+    pub reason: String,
+    pub actor_id: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<gatehouse_application::ports::CreditEntry> for CreditEntryResponse {
+    fn from(entry: gatehouse_application::ports::CreditEntry) -> Self {
+        Self {
+            id: entry.id,
+            amount: entry.amount,
+            balance_after: entry.balance_after,
+            reason: entry.reason,
+            actor_id: entry.actor.map(|a| a.as_uuid()),
+            created_at: entry.created_at,
+        }
+    }
+}
+
+/// `GET /users/me/credits`: the balance and the latest 50 entries, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditsResponse {
+    pub balance: i64,
+    pub entries: Vec<CreditEntryResponse>,
+}
+
+/// `POST /users/{id}/credits`: positive grants, negative spends.
+#[derive(Deserialize, ToSchema)]
+pub struct CreditRequest {
+    #[schema(example = 100)]
+    pub amount: i64,
+    #[schema(example = "welcome bonus")]
+    pub reason: String,
+}
+
+/// The entry applied and the balance after it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditAdjustmentResponse {
+    pub balance: i64,
+    pub entry: CreditEntryResponse,
+}
+
+/// `POST /pre-registrations`.
+#[derive(Deserialize, ToSchema)]
+pub struct PreRegistrationRequest {
+    #[schema(example = "jane@example.com")]
+    pub email: String,
+}
+
+/// `202 Accepted`, the same whether the address was new or not.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AcceptedResponse {
+    #[schema(example = "accepted")]
+    pub status: &'static str,
+}
+
+/// `?limit=&cursor=&user_id=&type=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AuditListQuery {
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+    /// Only events about this user.
+    pub user_id: Option<String>,
+    /// Only events of this type, e.g. `login_failed`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// One audit event. `data` never holds a password, token or hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventResponse {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    #[schema(example = "login_succeeded")]
+    pub kind: &'static str,
+    pub user_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[schema(value_type = Object)]
+    pub data: std::collections::BTreeMap<String, String>,
+}
+
+impl From<gatehouse_application::ports::AuditEvent> for AuditEventResponse {
+    fn from(event: gatehouse_application::ports::AuditEvent) -> Self {
+        Self {
+            id: event.id,
+            kind: event.kind.as_str(),
+            user_id: event.user.map(|u| u.as_uuid()),
+            actor_id: event.actor.map(|u| u.as_uuid()),
+            ip: event.ip,
+            user_agent: event.user_agent,
+            created_at: event.created_at,
+            data: event.data,
+        }
+    }
+}
+
+/// A page of audit events, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    pub results: Vec<AuditEventResponse>,
+    pub next_cursor: Option<String>,
+    pub previous_cursor: Option<String>,
 }

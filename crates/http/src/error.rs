@@ -70,7 +70,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         let mut body = Box::new(ErrorBody::for_status(status));
         body.code = code;
         body.error = message.into();
@@ -141,9 +141,10 @@ impl ApiError {
         use serde_json::error::Category;
         match error.classify() {
             // serde names a missing field; report it under that field, like any other rule.
-            Category::Data => match missing_field(error) {
-                Some(field) => Self::validation(&field, "this field is required"),
-                None => Self::validation("body", &error.to_string()),
+            Category::Data => match (missing_field(error), unknown_field(error)) {
+                (Some(field), _) => Self::validation(&field, "this field is required"),
+                (_, Some(field)) => Self::validation(&field, "this field cannot be set here"),
+                _ => Self::validation("body", &error.to_string()),
             },
             Category::Syntax | Category::Eof | Category::Io => Self::new(
                 StatusCode::BAD_REQUEST,
@@ -155,8 +156,17 @@ impl ApiError {
 }
 
 fn missing_field(error: &serde_json::Error) -> Option<String> {
+    quoted_after(error, "missing field `")
+}
+
+/// Bodies that refuse unknown fields (`deny_unknown_fields`) name the offender.
+fn unknown_field(error: &serde_json::Error) -> Option<String> {
+    quoted_after(error, "unknown field `")
+}
+
+fn quoted_after(error: &serde_json::Error, prefix: &str) -> Option<String> {
     let message = error.to_string();
-    let rest = message.strip_prefix("missing field `")?;
+    let rest = message.strip_prefix(prefix)?;
     rest.split_once('`').map(|(field, _)| field.to_owned())
 }
 
@@ -190,6 +200,12 @@ impl From<AppError> for ApiError {
             AppError::Conflict { field, message } => {
                 Self::new(S::CONFLICT, "conflict", message.clone())
                     .with_details(json!({ field: [message] }))
+            }
+            AppError::PayloadTooLarge => {
+                Self::new(S::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+            }
+            AppError::UnsupportedMediaType(_) => {
+                Self::new(S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
             }
             AppError::RateLimited { retry_after } => {
                 let mut error = Self::new(S::TOO_MANY_REQUESTS, "rate_limited", message);

@@ -8,6 +8,7 @@ use actix_web::http::{Method, header};
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use gatehouse_application::{AppError, Principal};
 
+use crate::client::client_info;
 use crate::dto::RefreshRequest;
 use crate::session_cookies::{CSRF_HEADER, session_id};
 use crate::{ApiError, AppState, WebSettings};
@@ -28,8 +29,11 @@ impl FromRequest for Authenticated {
                 .app_data::<web::Data<AppState>>()
                 .cloned()
                 .ok_or_else(|| ApiError::unavailable("service is starting"))?;
+            let client = client_info(&req, &state.web);
             if let Some(token) = bearer_token(&req)? {
-                return Ok(Authenticated(state.tokens.authenticate(&token).await?));
+                let mut principal = state.tokens.authenticate(&token).await?;
+                principal.client = client;
+                return Ok(Authenticated(principal));
             }
             let session_id = session_id(&req).ok_or(AppError::NotAuthenticated)?;
             let session = state.sessions.authenticate(&session_id).await?;
@@ -43,7 +47,9 @@ impl FromRequest for Authenticated {
                     return Err(ApiError::csrf_failed());
                 }
             }
-            Ok(Authenticated(session.principal))
+            let mut principal = session.principal;
+            principal.client = client;
+            Ok(Authenticated(principal))
         })
     }
 }

@@ -9,12 +9,21 @@ use crate::routes::*;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Gatehouse", description = "User management and authentication."),
-    paths(register, login, refresh, logout, logout_all, create, current, delete, me, devices, revoke_device, health, live, ready),
+    paths(
+        register, login, refresh, logout, logout_all,
+        create, current, delete,
+        me, update_me, change_password, set_avatar, devices, revoke_device,
+        list, create_user, lookup, get, update, deactivate,
+        my_credits, adjust_credits, pre_register, audit_events, avatar,
+        health, live, ready,
+    ),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Registration, tokens"),
         (name = "sessions", description = "Cookie sessions (CSRF: echo X-CSRF-Token on unsafe methods)"),
-        (name = "users", description = "Accounts"),
+        (name = "users", description = "Accounts, profiles, administration"),
+        (name = "credits", description = "Credit ledger"),
+        (name = "audit", description = "Audit log (admins)"),
         (name = "operations", description = "Health"),
     )
 )]

@@ -1,7 +1,8 @@
 use std::sync::Arc;
 
 use gatehouse_application::{
-    AuthService, DeviceService, HealthService, SessionService, TokenService, UserService,
+    AuditService, AuthService, CreditService, DeviceService, HealthService, PreRegistrationService,
+    ProfileService, SessionService, TokenService, UserAdminService, UserService,
 };
 
 /// The services the handlers call. Cheap to clone: every field is shared.
@@ -19,6 +20,16 @@ pub struct AppState {
     pub sessions: Arc<SessionService>,
     /// Devices.
     pub devices: Arc<DeviceService>,
+    /// The user directory and its administration.
+    pub admin: Arc<UserAdminService>,
+    /// The caller's profile, password, avatar.
+    pub profiles: Arc<ProfileService>,
+    /// Credits.
+    pub credits: Arc<CreditService>,
+    /// Pre-registrations.
+    pub pre_registrations: Arc<PreRegistrationService>,
+    /// Reading the audit log.
+    pub audit: Arc<AuditService>,
     /// Cookie and origin settings.
     pub web: Arc<WebSettings>,
 }

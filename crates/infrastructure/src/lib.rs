@@ -5,10 +5,12 @@
 //! - [`tokens`]: the JWT codec and the token stores (in-memory, Redis).
 //! - [`sessions`]: the session stores (in-memory, Redis).
 //! - [`rate_limit`]: rate limiters (in-memory, Redis).
+//! - [`files`]: file storage (a local directory).
 //! - [`BcryptHasher`]: password hashing on the blocking pool, with bounded concurrency.
 
 mod clock;
 pub mod database;
+pub mod files;
 mod hasher;
 mod locked;
 pub mod rate_limit;

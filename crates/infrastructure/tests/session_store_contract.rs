@@ -104,7 +104,7 @@ async fn removing_a_users_sessions_spares_other_users(store: Store) {
         .insert(&bob_key, &record(bob, HOUR), now() + HOUR)
         .await
         .unwrap();
-    store.remove_all_for_user(alice).await.unwrap();
+    store.remove_all_for_user(alice, None).await.unwrap();
     for k in &alice_keys {
         assert_eq!(store.touch(k, now(), now() + HOUR).await.unwrap(), None);
     }
@@ -115,6 +115,35 @@ async fn removing_a_users_sessions_spares_other_users(store: Store) {
             .unwrap()
             .is_some()
     );
+}
+
+async fn removing_a_users_sessions_can_keep_one(store: Store) {
+    let alice = UserId::generate();
+    let (kept, ended) = (key(), key());
+    for k in [&kept, &ended] {
+        store
+            .insert(k, &record(alice, HOUR), now() + HOUR)
+            .await
+            .unwrap();
+    }
+    store
+        .remove_all_for_user(alice, Some(kept.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.touch(&ended, now(), now() + HOUR).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .touch(&kept, now(), now() + HOUR)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // The kept session is still indexed under its user: a later logout-all ends it.
+    store.remove_all_for_user(alice, None).await.unwrap();
+    assert_eq!(store.touch(&kept, now(), now() + HOUR).await.unwrap(), None);
 }
 
 async fn removing_a_devices_sessions_spares_the_users_other_devices(store: Store) {
@@ -185,6 +214,7 @@ contract!(
     idle_sessions_expire_and_activity_slides_the_window,
     the_absolute_cap_ends_even_an_active_session,
     removing_a_users_sessions_spares_other_users,
+    removing_a_users_sessions_can_keep_one,
     removing_a_devices_sessions_spares_the_users_other_devices,
     a_session_without_a_device_reads_back_without_one,
 );

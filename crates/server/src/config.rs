@@ -52,6 +52,8 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// `GATEHOUSE_REDIS_PREFIX`: prefix of every Redis key.
     pub redis_prefix: String,
+    /// `GATEHOUSE_MEDIA_DIR`: where uploaded avatars are stored (default `media`).
+    pub media_dir: std::path::PathBuf,
     /// `GATEHOUSE_PUBLIC_URL`: base of links in emails.
     pub public_url: String,
     /// `GATEHOUSE_JWT_SECRET`; `None`: a random one per start (development only).
@@ -252,6 +254,9 @@ impl Config {
             database_url,
             redis_url,
             redis_prefix: get("GATEHOUSE_REDIS_PREFIX").unwrap_or_else(|| "gatehouse:".into()),
+            media_dir: get("GATEHOUSE_MEDIA_DIR")
+                .unwrap_or_else(|| "media".into())
+                .into(),
             public_url: get("GATEHOUSE_PUBLIC_URL")
                 .unwrap_or_else(|| "http://127.0.0.1:8000".into()),
             jwt_secret,

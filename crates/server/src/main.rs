@@ -25,6 +25,14 @@ enum Command {
     },
     /// Apply pending migrations and exit.
     Migrate,
+    /// Insert N regular users fast (benchmarks, demos); they share one printed password.
+    SeedUsers {
+        /// How many.
+        count: u64,
+        /// Rows per insert statement.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
     /// Create an admin account.
     CreateSuperuser {
         #[arg(long)]
@@ -65,6 +73,14 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Migrate => {
             Components::build(&config, true).await?;
             tracing::info!("migrations applied");
+        }
+        Command::SeedUsers { count, batch } => {
+            let components = Components::build(&config, true).await?;
+            let seeded = gatehouse::seed::seed_users(&components, count, batch).await?;
+            println!(
+                "seeded {} users seed-{}-<n>@example.test (n = 0..{}), password: {}",
+                seeded.count, seeded.run, seeded.count, seeded.password
+            );
         }
         Command::CreateSuperuser {
             email,

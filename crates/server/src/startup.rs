@@ -8,18 +8,22 @@ use actix_web::dev::Server;
 use anyhow::Context;
 use base64::Engine;
 use gatehouse_application::ports::{
-    Clock, HealthProbe, PasswordHasher, RateLimit, RateLimiter, SessionStore, TokenStore,
+    AuditLog, Clock, HealthProbe, PasswordHasher, RateLimit, RateLimiter, SessionStore, TokenStore,
     UserRepository,
 };
 use gatehouse_application::{
-    AuthService, DeviceService, HealthService, SessionService, SessionSettings, Throttle,
-    ThrottleSettings, TokenService, TokenSettings, UserService,
+    AuditService, Auditor, AuthParts, AuthService, CreditService, CursorCodec, DeviceService,
+    HealthService, PreRegistrationService, ProfileParts, ProfileService, Revocation,
+    SessionService, SessionSettings, Throttle, ThrottleSettings, TokenService, TokenSettings,
+    UserAdminService, UserService,
 };
 use gatehouse_domain::PasswordPolicy;
 use gatehouse_http::{AppState, WebSettings};
 use gatehouse_infrastructure::database::{
-    self, DatabaseProbe, SeaOrmDeviceRepository, SeaOrmUserRepository,
+    self, DatabaseProbe, SeaOrmAuditLog, SeaOrmCreditLedger, SeaOrmDeviceRepository,
+    SeaOrmPreRegistrations, SeaOrmUserRepository,
 };
+use gatehouse_infrastructure::files::LocalFileStorage;
 use gatehouse_infrastructure::rate_limit::{InMemoryRateLimiter, RedisRateLimiter};
 use gatehouse_infrastructure::redis::{self as redis_adapter, RedisProbe};
 use gatehouse_infrastructure::sessions::{InMemorySessionStore, RedisSessionStore};
@@ -28,7 +32,7 @@ use gatehouse_infrastructure::tokens::{
 };
 use gatehouse_infrastructure::{BcryptHasher, SystemClock};
 use rand::RngCore;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::Config;
 
@@ -36,6 +40,10 @@ use crate::Config;
 pub struct Components {
     /// The services the HTTP layer calls.
     pub state: AppState,
+    /// The user store, for bulk commands (seeding).
+    pub users: Arc<dyn UserRepository>,
+    /// The password hasher, for bulk commands.
+    pub hasher: Arc<dyn PasswordHasher>,
 }
 
 impl Components {
@@ -78,8 +86,10 @@ impl Components {
             config.hash_concurrency,
         )?);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let secret = jwt_secret(config);
+        let cursors = CursorCodec::new(derive_key(&secret, "gatehouse cursor key"));
         let codec = Arc::new(JwtCodec::new(&JwtSettings {
-            secret: jwt_secret(config),
+            secret,
             issuer: "gatehouse".into(),
             audience: "gatehouse".into(),
         }));
@@ -101,28 +111,70 @@ impl Components {
                 absolute_ttl: config.session_absolute_ttl,
             },
         ));
+        let audit_log: Arc<dyn AuditLog> = Arc::new(SeaOrmAuditLog::new(db.clone()));
+        let audit = Arc::new(Auditor::new(audit_log.clone(), clock.clone()));
+        let revocation = Arc::new(Revocation::new(tokens.clone(), sessions.clone()));
         let devices = Arc::new(DeviceService::new(
             Arc::new(SeaOrmDeviceRepository::new(db.clone())),
             tokens.clone(),
             sessions.clone(),
             clock.clone(),
+            audit.clone(),
         ));
         let accounts = Arc::new(UserService::new(
             users.clone(),
             hasher.clone(),
-            clock,
+            clock.clone(),
             PasswordPolicy::default(),
         ));
+        let files = Arc::new(LocalFileStorage::new(
+            &config.media_dir,
+            format!("{}/media", config.public_url.trim_end_matches('/')),
+        ));
+        let (seed_users, seed_hasher) = (users.clone(), hasher.clone());
         let state = AppState {
-            auth: Arc::new(AuthService::new(
-                users,
-                hasher,
-                tokens.clone(),
-                sessions.clone(),
+            auth: Arc::new(AuthService::new(AuthParts {
+                users: users.clone(),
+                hasher: hasher.clone(),
+                tokens: tokens.clone(),
+                sessions: sessions.clone(),
+                accounts: accounts.clone(),
+                throttle: throttle.clone(),
+                devices: devices.clone(),
+                revocation: revocation.clone(),
+                audit: audit.clone(),
+            })),
+            admin: Arc::new(UserAdminService::new(
+                users.clone(),
                 accounts.clone(),
-                throttle,
-                devices.clone(),
+                revocation.clone(),
+                audit.clone(),
+                clock.clone(),
+                cursors.clone(),
             )),
+            profiles: Arc::new(ProfileService::new(ProfileParts {
+                users: users.clone(),
+                accounts: accounts.clone(),
+                hasher,
+                files,
+                revocation,
+                throttle: throttle.clone(),
+                audit: audit.clone(),
+                clock: clock.clone(),
+                policy: PasswordPolicy::default(),
+            })),
+            credits: Arc::new(CreditService::new(
+                Arc::new(SeaOrmCreditLedger::new(db.clone())),
+                accounts.clone(),
+                audit,
+                clock.clone(),
+            )),
+            pre_registrations: Arc::new(PreRegistrationService::new(
+                Arc::new(SeaOrmPreRegistrations::new(db.clone())),
+                throttle,
+                clock,
+            )),
+            audit: Arc::new(AuditService::new(audit_log, accounts.clone(), cursors)),
             users: accounts,
             tokens,
             health: Arc::new(HealthService::new(probes)),
@@ -138,7 +190,11 @@ impl Components {
                 cors_origins: config.cors_origins.clone(),
             }),
         };
-        Ok(Self { state })
+        Ok(Self {
+            state,
+            users: seed_users,
+            hasher: seed_hasher,
+        })
     }
 }
 
@@ -175,6 +231,16 @@ fn redis_pool_size(config: &Config) -> usize {
     (config.http_workers * 2).clamp(2, 32)
 }
 
+/// A key for one purpose, derived from the deployment secret: rotating the secret rotates it.
+fn derive_key(secret: &SecretString, purpose: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(purpose.as_bytes());
+    hasher.update([0]);
+    hasher.update(secret.expose_secret().as_bytes());
+    hasher.finalize().to_vec()
+}
+
 /// The configured secret, or (development only; production config refuses to load without
 /// one) a random one: tokens then die with the process.
 fn jwt_secret(config: &Config) -> SecretString {
@@ -190,6 +256,7 @@ fn jwt_secret(config: &Config) -> SecretString {
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    state: AppState,
 }
 
 impl Application {
@@ -200,13 +267,23 @@ impl Application {
             .with_context(|| format!("cannot bind {}", config.addr))?;
         let addr = listener.local_addr()?;
         let state = components.state;
-        let server = HttpServer::new(move || gatehouse_http::build_app(state.clone()))
+        let served = state.clone();
+        let server = HttpServer::new(move || gatehouse_http::build_app(served.clone()))
             .workers(config.http_workers)
             // On SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to 30 s).
             .shutdown_timeout(30)
             .listen(listener)?
             .run();
-        Ok(Self { server, addr })
+        Ok(Self {
+            server,
+            addr,
+            state,
+        })
+    }
+
+    /// The services behind the server (for operator commands and tests).
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// The bound address.

@@ -2,20 +2,28 @@
 //! adapter and an in-memory one in `gatehouse-infrastructure`, and a mockall mock here (behind
 //! the `mock` feature for other crates).
 
+mod audit_log;
 mod clock;
+mod credit_ledger;
 mod device_repository;
+mod file_storage;
 mod health;
 mod password_hasher;
+mod pre_registrations;
 mod rate_limiter;
 mod session_store;
 mod token_codec;
 mod token_store;
 mod user_repository;
 
+pub use audit_log::{AuditEvent, AuditFilter, AuditLog};
 pub use clock::Clock;
+pub use credit_ledger::{CreditEntry, CreditError, CreditLedger};
 pub use device_repository::DeviceRepository;
+pub use file_storage::{FileStorage, StoredFile};
 pub use health::HealthProbe;
 pub use password_hasher::PasswordHasher;
+pub use pre_registrations::PreRegistrations;
 pub use rate_limiter::{RateLimit, RateLimiter, RateStatus};
 pub use session_store::{SessionKey, SessionRecord, SessionStore};
 pub use token_codec::{TokenClaims, TokenCodec, TokenDecodeError, TokenKind};
@@ -24,8 +32,10 @@ pub use user_repository::{InsertUserError, UserRepository};
 
 #[cfg(any(test, feature = "mock"))]
 pub use {
-    clock::MockClock, device_repository::MockDeviceRepository, health::MockHealthProbe,
-    password_hasher::MockPasswordHasher, rate_limiter::MockRateLimiter,
+    audit_log::MockAuditLog, clock::MockClock, credit_ledger::MockCreditLedger,
+    device_repository::MockDeviceRepository, file_storage::MockFileStorage,
+    health::MockHealthProbe, password_hasher::MockPasswordHasher,
+    pre_registrations::MockPreRegistrations, rate_limiter::MockRateLimiter,
     session_store::MockSessionStore, token_codec::MockTokenCodec, token_store::MockTokenStore,
     user_repository::MockUserRepository,
 };

@@ -58,8 +58,12 @@ pub trait SessionStore: Send + Sync {
     /// Ends one session.
     async fn remove(&self, key: &SessionKey) -> anyhow::Result<()>;
 
-    /// Ends every session of `user`.
-    async fn remove_all_for_user(&self, user: UserId) -> anyhow::Result<()>;
+    /// Ends every session of `user` except `keep` (the caller's own, on a password change).
+    async fn remove_all_for_user(
+        &self,
+        user: UserId,
+        keep: Option<SessionKey>,
+    ) -> anyhow::Result<()>;
 
     /// Ends every session opened from `device`.
     async fn remove_all_for_device(&self, device: DeviceId) -> anyhow::Result<()>;

@@ -1,6 +1,8 @@
 use async_trait::async_trait;
 use gatehouse_domain::{Email, User, UserId, Username};
 
+use crate::pagination::PageRequest;
+
 /// Why a user could not be stored.
 #[derive(Debug, thiserror::Error)]
 pub enum InsertUserError {
@@ -31,4 +33,15 @@ pub trait UserRepository: Send + Sync {
 
     /// The user with this username, ignoring case.
     async fn find_by_username(&self, username: &Username) -> anyhow::Result<Option<User>>;
+
+    /// Stores many new users in as few statements as the store allows (seeding).
+    async fn insert_many(&self, users: &[User]) -> Result<(), InsertUserError>;
+
+    /// Saves every field of an existing user except its credit balance, which only the credit
+    /// ledger moves. `false` when there is no such user.
+    async fn update(&self, user: &User) -> anyhow::Result<bool>;
+
+    /// Up to `request.fetch()` users from the request's position, in walk order (see
+    /// [`PageRequest`]).
+    async fn page(&self, request: &PageRequest) -> anyhow::Result<Vec<User>>;
 }

@@ -1,13 +1,15 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use gatehouse_domain::{Email, User, Username};
+use gatehouse_domain::{AuditEventType, Device, Email, User, Username};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::ports::{PasswordHasher, UserRepository};
+use crate::services::audit::{AuditContext, Auditor};
+use crate::services::tokens::Refreshed;
 use crate::{
-    AddressAction, AppError, Credential, DeviceService, NewUserInput, Principal, SessionService,
-    StartedSession, Throttle, TokenPair, TokenService, UserService,
+    AddressAction, AppError, Credential, DeviceService, NewUserInput, Principal, Revocation,
+    SessionService, StartedSession, Throttle, TokenPair, TokenService, UserService,
 };
 
 /// How the user names their account at login.
@@ -57,27 +59,45 @@ pub struct AuthService {
     accounts: Arc<UserService>,
     throttle: Arc<Throttle>,
     devices: Arc<DeviceService>,
+    revocation: Arc<Revocation>,
+    audit: Arc<Auditor>,
+}
+
+/// The ports and services [`AuthService`] works with.
+pub struct AuthParts {
+    /// Users.
+    pub users: Arc<dyn UserRepository>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Tokens.
+    pub tokens: Arc<TokenService>,
+    /// Cookie sessions.
+    pub sessions: Arc<SessionService>,
+    /// Sign-up and account checks.
+    pub accounts: Arc<UserService>,
+    /// Guessing limits.
+    pub throttle: Arc<Throttle>,
+    /// Devices signed in from.
+    pub devices: Arc<DeviceService>,
+    /// Ending every credential.
+    pub revocation: Arc<Revocation>,
+    /// Audit log.
+    pub audit: Arc<Auditor>,
 }
 
 impl AuthService {
-    /// Builds the service from its ports and the account service it signs users up with.
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        hasher: Arc<dyn PasswordHasher>,
-        tokens: Arc<TokenService>,
-        sessions: Arc<SessionService>,
-        accounts: Arc<UserService>,
-        throttle: Arc<Throttle>,
-        devices: Arc<DeviceService>,
-    ) -> Self {
+    /// Builds the service from its ports and the services it builds on.
+    pub fn new(parts: AuthParts) -> Self {
         Self {
-            users,
-            hasher,
-            tokens,
-            sessions,
-            accounts,
-            throttle,
-            devices,
+            users: parts.users,
+            hasher: parts.hasher,
+            tokens: parts.tokens,
+            sessions: parts.sessions,
+            accounts: parts.accounts,
+            throttle: parts.throttle,
+            devices: parts.devices,
+            revocation: parts.revocation,
+            audit: parts.audit,
         }
     }
 
@@ -91,7 +111,15 @@ impl AuthService {
         self.throttle
             .per_address(AddressAction::Register, client.address)
             .await?;
-        self.accounts.register(input).await
+        let user = self.accounts.register(input).await?;
+        self.audit
+            .record(
+                AuditEventType::UserRegistered,
+                AuditContext::own(user.id, client),
+                &[],
+            )
+            .await;
+        Ok(user)
     }
 
     /// Checks a password and returns the account it opens. An unknown account and a wrong
@@ -106,7 +134,11 @@ impl AuthService {
             Some(user) => user.id.to_string(),
             None => unknown_account_key(&input.identifier),
         };
-        self.throttle.check_login(&throttle_key, address).await?;
+        if let Err(refused) = self.throttle.check_login(&throttle_key, address).await {
+            self.audit_failure(&account, &input.client, "throttled")
+                .await;
+            return Err(refused);
+        }
         let verified = match &account {
             Some(user) => self.hasher.verify(candidate, &user.password_hash).await?,
             None => {
@@ -114,17 +146,52 @@ impl AuthService {
                 false
             }
         };
-        let Some(user) = account.filter(|_| verified) else {
+        let Some(user) = account.clone().filter(|_| verified) else {
             self.throttle
                 .record_login_failure(&throttle_key, address)
                 .await?;
             tracing::info!(address = ?address, "login failed");
+            let reason = match account {
+                Some(_) => "wrong_password",
+                None => "unknown_account",
+            };
+            self.audit_failure(&account, &input.client, reason).await;
             return Err(AppError::InvalidCredentials);
         };
         if !user.is_active {
+            self.audit_failure(&Some(user), &input.client, "deactivated")
+                .await;
             return Err(AppError::AccountDisabled);
         }
         Ok(user)
+    }
+
+    async fn audit_failure(&self, account: &Option<User>, client: &ClientInfo, reason: &str) {
+        let context = AuditContext {
+            user: account.as_ref().map(|u| u.id),
+            actor: None,
+            client,
+        };
+        self.audit
+            .record(
+                AuditEventType::LoginFailed,
+                context,
+                &[("reason", reason.to_owned())],
+            )
+            .await;
+    }
+
+    async fn audit_login(&self, user: &User, client: &ClientInfo, method: &str, device: &Device) {
+        self.audit
+            .record(
+                AuditEventType::LoginSucceeded,
+                AuditContext::own(user.id, client),
+                &[
+                    ("method", method.to_owned()),
+                    ("device", device.id.to_string()),
+                ],
+            )
+            .await;
     }
 
     /// Password login: a new refresh family and its first token pair.
@@ -137,6 +204,8 @@ impl AuthService {
             .issue_new_family(user.id, Some(device.id))
             .await?;
         tracing::info!(user = %user.id, "login succeeded");
+        self.audit_login(&user, &input.client, "token", &device)
+            .await;
         Ok(LoginOutcome { user, tokens })
     }
 
@@ -150,9 +219,30 @@ impl AuthService {
         self.throttle
             .per_address(AddressAction::Refresh, client.address)
             .await?;
-        let (user_id, pair) = self.tokens.rotate(refresh_token).await?;
+        let (user_id, pair) = match self.tokens.rotate(refresh_token).await? {
+            Refreshed::Rotated { user, pair } => (user, pair),
+            Refreshed::ReuseDetected { user } => {
+                self.audit
+                    .record(
+                        AuditEventType::RefreshReuseDetected,
+                        AuditContext::own(user, client),
+                        &[],
+                    )
+                    .await;
+                return Err(AppError::TokenInvalid);
+            }
+        };
         match self.accounts.active_user(user_id).await {
-            Ok(_) => Ok(pair),
+            Ok(_) => {
+                self.audit
+                    .record(
+                        AuditEventType::TokenRefreshed,
+                        AuditContext::own(user_id, client),
+                        &[],
+                    )
+                    .await;
+                Ok(pair)
+            }
             Err(AppError::NotAuthenticated) => Err(AppError::TokenInvalid),
             Err(other) => Err(other),
         }
@@ -173,6 +263,8 @@ impl AuthService {
         let device = self.devices.record_sign_in(user.id, &input.client).await?;
         let session = self.sessions.start(user.id, Some(device.id)).await?;
         tracing::info!(user = %user.id, "session login succeeded");
+        self.audit_login(&user, &input.client, "session", &device)
+            .await;
         Ok((user, session))
     }
 
@@ -200,14 +292,28 @@ impl AuthService {
                 .revoke_refresh_token(principal.user_id, token)
                 .await?;
         }
+        self.audit
+            .record(
+                AuditEventType::Logout,
+                AuditContext::own(principal.user_id, &principal.client),
+                &[],
+            )
+            .await;
         Ok(())
     }
 
     /// Ends every token and session of the caller, everywhere.
     #[tracing::instrument(skip_all, fields(user = %principal.user_id))]
     pub async fn logout_all(&self, principal: &Principal) -> Result<(), AppError> {
-        self.tokens.revoke_user(principal.user_id).await?;
-        self.sessions.end_all(principal.user_id).await
+        self.revocation.everything(principal.user_id).await?;
+        self.audit
+            .record(
+                AuditEventType::LogoutAll,
+                AuditContext::own(principal.user_id, &principal.client),
+                &[],
+            )
+            .await;
+        Ok(())
     }
 
     async fn find(&self, identifier: &LoginIdentifier) -> Result<Option<User>, AppError> {
@@ -242,7 +348,9 @@ mod tests {
         MockPasswordHasher, MockTokenCodec, MockTokenStore, MockUserRepository, Rotation,
         TokenClaims, TokenKind,
     };
-    use crate::services::test_support::{bearer_principal, fixed_clock, sample_user};
+    use crate::services::test_support::{
+        bearer_principal, fixed_clock, quiet_auditor, sample_user,
+    };
     use uuid::Uuid;
 
     fn login_input(email: &str) -> LoginInput {
@@ -328,16 +436,19 @@ mod tests {
             tokens.clone(),
             sessions.clone(),
             fixed_clock(),
+            quiet_auditor(),
         );
-        AuthService::new(
+        AuthService::new(AuthParts {
             users,
             hasher,
+            revocation: Arc::new(Revocation::new(tokens.clone(), sessions.clone())),
             tokens,
             sessions,
-            Arc::new(accounts),
-            Arc::new(throttle),
-            Arc::new(devices),
-        )
+            accounts: Arc::new(accounts),
+            throttle: Arc::new(throttle),
+            devices: Arc::new(devices),
+            audit: quiet_auditor(),
+        })
     }
 
     #[tokio::test]

@@ -1,8 +1,9 @@
 use std::sync::Arc;
 
-use gatehouse_domain::{Device, DeviceId, UserId};
+use gatehouse_domain::{AuditEventType, Device, DeviceId, UserId};
 
 use crate::ports::{Clock, DeviceRepository};
+use crate::services::audit::{AuditContext, Auditor};
 use crate::{AppError, ClientInfo, Principal, SessionService, TokenService};
 
 /// A device as its owner sees it.
@@ -20,6 +21,7 @@ pub struct DeviceService {
     tokens: Arc<TokenService>,
     sessions: Arc<SessionService>,
     clock: Arc<dyn Clock>,
+    audit: Arc<Auditor>,
 }
 
 impl DeviceService {
@@ -29,12 +31,14 @@ impl DeviceService {
         tokens: Arc<TokenService>,
         sessions: Arc<SessionService>,
         clock: Arc<dyn Clock>,
+        audit: Arc<Auditor>,
     ) -> Self {
         Self {
             devices,
             tokens,
             sessions,
             clock,
+            audit,
         }
     }
 
@@ -74,6 +78,13 @@ impl DeviceService {
         self.tokens.revoke_device(device).await?;
         self.sessions.end_all_for_device(device).await?;
         tracing::info!(%device, "device revoked");
+        self.audit
+            .record(
+                AuditEventType::DeviceRevoked,
+                AuditContext::own(principal.user_id, &principal.client),
+                &[("device", device.to_string())],
+            )
+            .await;
         Ok(())
     }
 }
@@ -82,7 +93,7 @@ impl DeviceService {
 mod tests {
     use super::*;
     use crate::ports::{MockDeviceRepository, MockSessionStore, MockTokenCodec, MockTokenStore};
-    use crate::services::test_support::{NOW, bearer_principal, fixed_clock};
+    use crate::services::test_support::{NOW, bearer_principal, fixed_clock, quiet_auditor};
     use crate::{SessionSettings, TokenSettings};
 
     fn device(user: UserId, agent: &str) -> Device {
@@ -117,6 +128,7 @@ mod tests {
             Arc::new(tokens),
             Arc::new(sessions),
             fixed_clock(),
+            quiet_auditor(),
         )
     }
 

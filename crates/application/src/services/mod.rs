@@ -1,19 +1,32 @@
 //! The use cases.
 
+mod audit;
 mod auth;
+mod credits;
 mod devices;
 mod health;
+mod policy;
+mod pre_registrations;
+mod profile;
+mod revocation;
 mod sessions;
 mod throttle;
 mod tokens;
+mod user_admin;
 mod users;
 
-pub use auth::{AuthService, ClientInfo, LoginIdentifier, LoginInput, LoginOutcome};
+pub use audit::{AuditContext, AuditQuery, AuditService, Auditor};
+pub use auth::{AuthParts, AuthService, ClientInfo, LoginIdentifier, LoginInput, LoginOutcome};
+pub use credits::{CreditService, CreditStatement};
 pub use devices::{DeviceService, DeviceView};
 pub use health::{HealthReport, HealthService};
+pub use pre_registrations::PreRegistrationService;
+pub use profile::{PasswordChange, ProfileParts, ProfilePatch, ProfileService};
+pub use revocation::Revocation;
 pub use sessions::{ActiveSession, SessionService, SessionSettings, StartedSession, session_key};
 pub use throttle::{AddressAction, Throttle, ThrottleSettings};
-pub use tokens::{Credential, Principal, TokenPair, TokenService, TokenSettings};
+pub use tokens::{Credential, Principal, Refreshed, TokenPair, TokenService, TokenSettings};
+pub use user_admin::{CreateUserInput, UserAdminService, UserPatch};
 pub use users::{NewUserInput, UserService};
 
 #[cfg(test)]

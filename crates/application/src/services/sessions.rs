@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use crate::ports::{Clock, SessionKey, SessionRecord, SessionStore};
-use crate::{AppError, Credential, Principal};
+use crate::{AppError, ClientInfo, Credential, Principal};
 
 /// Session lifetimes.
 #[derive(Debug, Clone, Copy)]
@@ -142,6 +142,7 @@ impl SessionService {
                 user_id: record.user,
                 device: record.device,
                 credential: Credential::Session { key },
+                client: ClientInfo::default(),
             },
             csrf_token: record.csrf_token,
             expires_at: idle_until.min(record.expires_at),
@@ -155,7 +156,15 @@ impl SessionService {
 
     /// Ends every session of `user`.
     pub async fn end_all(&self, user: UserId) -> Result<(), AppError> {
-        Ok(self.store.remove_all_for_user(user).await?)
+        Ok(self.store.remove_all_for_user(user, None).await?)
+    }
+
+    /// Ends every session of `user` but the one stored under `keep`.
+    pub async fn end_all_except(&self, user: UserId, keep: &SessionKey) -> Result<(), AppError> {
+        Ok(self
+            .store
+            .remove_all_for_user(user, Some(keep.clone()))
+            .await?)
     }
 
     /// Ends every session opened from `device`.

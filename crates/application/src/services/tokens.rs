@@ -5,11 +5,11 @@ use gatehouse_domain::{DeviceId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::AppError;
 use crate::ports::{
     Clock, RefreshFamily, Rotation, RotationRequest, TokenClaims, TokenCodec, TokenDecodeError,
     TokenKind, TokenStore,
 };
+use crate::{AppError, ClientInfo};
 
 /// Token lifetimes and the reuse grace window.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +43,24 @@ pub struct TokenPair {
     pub expires_in: u64,
 }
 
+/// What presenting a refresh token led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refreshed {
+    /// It was live: here is the next pair.
+    Rotated {
+        /// The token's owner.
+        user: UserId,
+        /// The new pair.
+        pair: TokenPair,
+    },
+    /// It had already been rotated: theft assumed, its family is now revoked. The caller
+    /// must refuse the request.
+    ReuseDetected {
+        /// The token's owner.
+        user: UserId,
+    },
+}
+
 /// Who is making a request, and with what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -52,6 +70,8 @@ pub struct Principal {
     pub device: Option<DeviceId>,
     /// The credential that proved it.
     pub credential: Credential,
+    /// Where the request comes from (filled in by the HTTP layer).
+    pub client: ClientInfo,
 }
 
 /// The credential behind a [`Principal`].
@@ -122,7 +142,7 @@ impl TokenService {
     /// Exchanges a refresh token for a new pair. The presented token dies; presenting it
     /// again later revokes the whole family.
     #[tracing::instrument(skip_all)]
-    pub async fn rotate(&self, refresh_token: &str) -> Result<(UserId, TokenPair), AppError> {
+    pub async fn rotate(&self, refresh_token: &str) -> Result<Refreshed, AppError> {
         let claims = self.decode(refresh_token, TokenKind::Refresh)?;
         let family = claims.family.ok_or(AppError::TokenInvalid)?;
         let now = self.clock.now();
@@ -138,13 +158,15 @@ impl TokenService {
             grace: self.settings.reuse_grace,
         };
         match self.store.rotate(&request).await? {
-            Rotation::Rotated => Ok((
-                claims.subject,
-                self.encode_pair(claims.subject, family, next, claims.device, now)?,
-            )),
+            Rotation::Rotated => Ok(Refreshed::Rotated {
+                user: claims.subject,
+                pair: self.encode_pair(claims.subject, family, next, claims.device, now)?,
+            }),
             Rotation::ReuseDetected => {
                 tracing::warn!(user = %claims.subject, %family, "refresh token reuse detected; family revoked");
-                Err(AppError::TokenInvalid)
+                Ok(Refreshed::ReuseDetected {
+                    user: claims.subject,
+                })
             }
             Rotation::WithinGrace | Rotation::Revoked => Err(AppError::TokenInvalid),
         }
@@ -172,6 +194,7 @@ impl TokenService {
                 token_id: claims.token_id,
                 expires_at: claims.expires_at,
             },
+            client: ClientInfo::default(),
         })
     }
 

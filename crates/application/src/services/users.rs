@@ -1,6 +1,7 @@
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use gatehouse_domain::{Email, PasswordPolicy, Role, User, UserId, Username};
+use gatehouse_domain::{Email, PasswordPolicy, Permission, Role, User, UserId, Username};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::ports::{Clock, InsertUserError, PasswordHasher, UserRepository};
@@ -50,13 +51,13 @@ impl UserService {
     /// Self-service registration: a regular, unverified user.
     #[tracing::instrument(skip_all)]
     pub async fn register(&self, input: NewUserInput) -> Result<User, AppError> {
-        self.create(input, Role::User, false).await
+        self.create(input, Role::User, BTreeSet::new(), false).await
     }
 
     /// Creates an admin from the command line; the operator vouches for the address.
     #[tracing::instrument(skip_all)]
     pub async fn create_superuser(&self, input: NewUserInput) -> Result<User, AppError> {
-        self.create(input, Role::Admin, true).await
+        self.create(input, Role::Admin, BTreeSet::new(), true).await
     }
 
     /// The caller's own account. A deactivated or deleted account yields nothing.
@@ -72,10 +73,12 @@ impl UserService {
         }
     }
 
-    async fn create(
+    /// Creates an account with this role and these grants; every field checked.
+    pub(crate) async fn create(
         &self,
         input: NewUserInput,
         role: Role,
+        permissions: BTreeSet<Permission>,
         is_verified: bool,
     ) -> Result<User, AppError> {
         let mut errors = ValidationErrors::new();
@@ -111,6 +114,7 @@ impl UserService {
         user.first_name = first_name;
         user.last_name = last_name;
         user.role = role;
+        user.permissions = permissions;
         user.is_verified = is_verified;
         self.users.insert(&user).await.map_err(|e| match e {
             InsertUserError::EmailTaken => AppError::Conflict {

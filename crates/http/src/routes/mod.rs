@@ -2,8 +2,10 @@
 
 mod auth;
 mod health;
+mod records;
 mod schema;
 mod sessions;
+mod uploads;
 mod users;
 
 use actix_web::web;
@@ -14,18 +16,25 @@ pub(crate) use auth::{
     __path_login, __path_logout, __path_logout_all, __path_refresh, __path_register,
 };
 pub(crate) use health::{__path_health, __path_live, __path_ready};
+pub(crate) use records::{__path_audit_events, __path_avatar, __path_pre_register};
 pub(crate) use sessions::{__path_create, __path_current, __path_delete};
-pub(crate) use users::{__path_devices, __path_me, __path_revoke_device};
+pub(crate) use users::{
+    __path_adjust_credits, __path_change_password, __path_create as __path_create_user,
+    __path_deactivate, __path_devices, __path_get, __path_list, __path_lookup, __path_me,
+    __path_my_credits, __path_revoke_device, __path_set_avatar, __path_update, __path_update_me,
+};
 
 /// Mounts every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     schema::configure(cfg);
+    records::configure_media(cfg);
     cfg.service(
         web::scope("/api/v1")
             .configure(auth::configure)
             .configure(sessions::configure)
-            .configure(users::configure),
+            .configure(users::configure)
+            .configure(records::configure),
     );
 }
 

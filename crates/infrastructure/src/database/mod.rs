@@ -1,7 +1,12 @@
 //! sea-orm persistence. One code path for PostgreSQL and SQLite: the URL picks the driver.
 
+mod audit_log;
+mod credit_ledger;
 mod device_entity;
 mod device_repository;
+mod keyset;
+mod ledger_entities;
+mod pre_registrations;
 mod user_entity;
 mod user_repository;
 
@@ -13,7 +18,10 @@ use gatehouse_application::ports::HealthProbe;
 use gatehouse_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 
+pub use audit_log::SeaOrmAuditLog;
+pub use credit_ledger::SeaOrmCreditLedger;
 pub use device_repository::SeaOrmDeviceRepository;
+pub use pre_registrations::SeaOrmPreRegistrations;
 pub use sea_orm::DatabaseConnection as Connection;
 pub use user_repository::SeaOrmUserRepository;
 

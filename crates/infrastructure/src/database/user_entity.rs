@@ -17,6 +17,12 @@ pub struct Model {
     pub permissions: String,
     pub is_active: bool,
     pub is_verified: bool,
+    pub phone_number: Option<String>,
+    pub birth_date: Option<TimeDate>,
+    pub security_emails: bool,
+    pub product_emails: bool,
+    pub avatar_url: Option<String>,
+    pub credits: i64,
     pub created_at: TimeDateTimeWithTimeZone,
     pub updated_at: TimeDateTimeWithTimeZone,
 }

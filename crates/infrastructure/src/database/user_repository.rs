@@ -1,9 +1,15 @@
 use anyhow::Context;
 use async_trait::async_trait;
+use gatehouse_application::pagination::PageRequest;
 use gatehouse_application::ports::{InsertUserError, UserRepository};
-use gatehouse_domain::{Email, PasswordHash, Permission, User, UserId, Username};
+use gatehouse_domain::{
+    Email, NotificationPreferences, PasswordHash, Permission, PhoneNumber, User, UserId, Username,
+};
+use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, QueryFilter, SqlErr};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr};
+
+use super::keyset;
 
 use super::user_entity::{ActiveModel, Column, Entity, Model};
 
@@ -32,24 +38,43 @@ impl SeaOrmUserRepository {
 #[async_trait]
 impl UserRepository for SeaOrmUserRepository {
     async fn insert(&self, user: &User) -> Result<(), InsertUserError> {
-        let result = Entity::insert(to_active(user))
+        Entity::insert(to_active(user))
             .exec_without_returning(&self.db)
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) => match error.sql_err() {
-                // The message names the violated index on both backends.
-                Some(SqlErr::UniqueConstraintViolation(message))
-                    if message.contains("username") =>
-                {
-                    Err(InsertUserError::UsernameTaken)
-                }
-                Some(SqlErr::UniqueConstraintViolation(_)) => Err(InsertUserError::EmailTaken),
-                _ => Err(InsertUserError::Unavailable(
-                    anyhow::Error::new(error).context("user insert failed"),
-                )),
-            },
+            .await
+            .map(drop)
+            .map_err(insert_error)
+    }
+
+    async fn insert_many(&self, users: &[User]) -> Result<(), InsertUserError> {
+        if users.is_empty() {
+            return Ok(());
         }
+        Entity::insert_many(users.iter().map(to_active))
+            .exec_without_returning(&self.db)
+            .await
+            .map(drop)
+            .map_err(insert_error)
+    }
+
+    async fn update(&self, user: &User) -> anyhow::Result<bool> {
+        let mut row = to_active(user);
+        // The balance belongs to the credit ledger, which moves it atomically.
+        row.credits = NotSet;
+        let result = Entity::update_many()
+            .set(row)
+            .filter(Column::Id.eq(user.id.as_uuid()))
+            .exec(&self.db)
+            .await
+            .context("user update failed")?;
+        Ok(result.rows_affected == 1)
+    }
+
+    async fn page(&self, request: &PageRequest) -> anyhow::Result<Vec<User>> {
+        let rows = keyset::page(Entity::find(), Column::CreatedAt, Column::Id, request)
+            .all(&self.db)
+            .await
+            .context("user page query failed")?;
+        rows.into_iter().map(to_domain).collect()
     }
 
     async fn find_by_id(&self, id: UserId) -> anyhow::Result<Option<User>> {
@@ -71,6 +96,17 @@ impl UserRepository for SeaOrmUserRepository {
     }
 }
 
+fn insert_error(error: DbErr) -> InsertUserError {
+    match error.sql_err() {
+        // The message names the violated index on both backends.
+        Some(SqlErr::UniqueConstraintViolation(message)) if message.contains("username") => {
+            InsertUserError::UsernameTaken
+        }
+        Some(SqlErr::UniqueConstraintViolation(_)) => InsertUserError::EmailTaken,
+        _ => InsertUserError::Unavailable(anyhow::Error::new(error).context("user insert failed")),
+    }
+}
+
 fn to_active(user: &User) -> ActiveModel {
     let permissions: Vec<&str> = user.permissions.iter().map(Permission::as_str).collect();
     ActiveModel {
@@ -84,6 +120,12 @@ fn to_active(user: &User) -> ActiveModel {
         permissions: Set(permissions.join(",")),
         is_active: Set(user.is_active),
         is_verified: Set(user.is_verified),
+        phone_number: Set(user.phone_number.as_ref().map(|p| p.as_str().to_owned())),
+        birth_date: Set(user.birth_date),
+        security_emails: Set(user.notifications.security_emails),
+        product_emails: Set(user.notifications.product_emails),
+        avatar_url: Set(user.avatar_url.clone()),
+        credits: Set(user.credits),
         created_at: Set(user.created_at),
         updated_at: Set(user.updated_at),
     }
@@ -110,6 +152,19 @@ fn to_domain(row: Model) -> anyhow::Result<User> {
         permissions,
         is_active: row.is_active,
         is_verified: row.is_verified,
+        phone_number: row
+            .phone_number
+            .as_deref()
+            .map(PhoneNumber::parse)
+            .transpose()
+            .context("stored phone number is invalid")?,
+        birth_date: row.birth_date,
+        notifications: NotificationPreferences {
+            security_emails: row.security_emails,
+            product_emails: row.product_emails,
+        },
+        avatar_url: row.avatar_url,
+        credits: row.credits,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

@@ -77,8 +77,15 @@ impl SessionStore for InMemorySessionStore {
         })
     }
 
-    async fn remove_all_for_user(&self, user: UserId) -> anyhow::Result<()> {
-        self.with(|s| s.sessions.retain(|_, (session, _)| session.user != user))
+    async fn remove_all_for_user(
+        &self,
+        user: UserId,
+        keep: Option<SessionKey>,
+    ) -> anyhow::Result<()> {
+        self.with(|s| {
+            s.sessions
+                .retain(|key, (session, _)| session.user != user || Some(key) == keep.as_ref())
+        })
     }
 
     async fn remove_all_for_device(&self, device: DeviceId) -> anyhow::Result<()> {

@@ -36,12 +36,22 @@ s[5] = s[5] or ''
 return s
 "#;
 
-/// KEYS: a set of sessions (a user's or a device's). ARGV: session key prefix.
+/// KEYS: a set of sessions (a user's or a device's). ARGV: session key prefix, the key
+/// suffix of a session to keep (or "").
 const REMOVE_ALL: &str = r#"
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  redis.call('DEL', ARGV[1] .. id)
+  if id ~= ARGV[2] then
+    redis.call('DEL', ARGV[1] .. id)
+  end
 end
 redis.call('DEL', KEYS[1])
+if ARGV[2] ~= '' then
+  local expires = redis.call('HGET', ARGV[1] .. ARGV[2], 'expires')
+  if expires then
+    redis.call('SADD', KEYS[1], ARGV[2])
+    redis.call('PEXPIREAT', KEYS[1], expires)
+  end
+end
 return 1
 "#;
 
@@ -86,10 +96,15 @@ impl RedisSessionStore {
         device.map_or_else(String::new, |d| format!("{}sess-device:{d}", self.prefix))
     }
 
-    async fn remove_set(&self, set_key: String) -> anyhow::Result<()> {
+    async fn remove_set(&self, set_key: String, keep: Option<SessionKey>) -> anyhow::Result<()> {
+        let keep = keep.map(|k| k.as_str().to_owned()).unwrap_or_default();
         let _: i64 = self
             .remove_all
-            .evalsha_with_reload(self.pool.next(), vec![set_key], vec![self.session_prefix()])
+            .evalsha_with_reload(
+                self.pool.next(),
+                vec![set_key],
+                vec![self.session_prefix(), keep],
+            )
             .await
             .context("Redis session removal failed")?;
         Ok(())
@@ -170,11 +185,15 @@ impl SessionStore for RedisSessionStore {
         Ok(())
     }
 
-    async fn remove_all_for_user(&self, user: UserId) -> anyhow::Result<()> {
-        self.remove_set(self.user_key(user)).await
+    async fn remove_all_for_user(
+        &self,
+        user: UserId,
+        keep: Option<SessionKey>,
+    ) -> anyhow::Result<()> {
+        self.remove_set(self.user_key(user), keep).await
     }
 
     async fn remove_all_for_device(&self, device: DeviceId) -> anyhow::Result<()> {
-        self.remove_set(self.device_key(Some(device))).await
+        self.remove_set(self.device_key(Some(device)), None).await
     }
 }

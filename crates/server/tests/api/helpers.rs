@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
+    pub state: gatehouse_http::AppState,
     _sqlite: Option<TempSqlite>,
     _postgres: Option<TestDatabase>,
 }
@@ -23,6 +24,13 @@ fn base_vars() -> HashMap<&'static str, String> {
         (
             "GATEHOUSE_JWT_SECRET",
             "end-to-end-test-secret-0123456789abcdef".to_owned(),
+        ),
+        (
+            "GATEHOUSE_MEDIA_DIR",
+            std::env::temp_dir()
+                .join(format!("gatehouse-media-{}", uuid::Uuid::new_v4()))
+                .display()
+                .to_string(),
         ),
     ])
 }
@@ -86,10 +94,12 @@ impl TestApp {
             .await
             .expect("application starts");
         let base = format!("http://{}", app.addr());
+        let state = app.state().clone();
         tokio::spawn(app.run_until_stopped());
         Self {
             base,
             client: reqwest::Client::new(),
+            state,
             _sqlite: None,
             _postgres: None,
         }
@@ -169,6 +179,42 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// A request with a bearer token.
+    pub fn with_token(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
+    /// An admin made the operator's way (the CLI's service call), signed in; returns the
+    /// login body.
+    pub async fn signed_in_admin(&self, name: &str) -> Value {
+        let email = format!("{name}@example.com");
+        let input = gatehouse_application::NewUserInput {
+            email: email.clone(),
+            username: name.to_owned(),
+            password: PASSWORD.into(),
+            password_confirm: PASSWORD.into(),
+            first_name: None,
+            last_name: None,
+        };
+        self.state
+            .users
+            .create_superuser(input)
+            .await
+            .expect("superuser created");
+        let response = self.login(&email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("login body")
+    }
+}
+
 pub fn token(body: &Value, name: &str) -> String {
     body[name]
         .as_str()
@@ -241,6 +287,11 @@ impl TestApp {
             self.register(&email, username).await.status(),
             StatusCode::CREATED
         );
+        self.browser_for(username).await
+    }
+
+    /// A cookie session for an existing user.
+    pub async fn browser_for(&self, username: &str) -> Browser {
         let response = self.session_login(username, None).await;
         assert_eq!(response.status(), StatusCode::OK);
         let (session, _) = set_cookie(&response, "gatehouse_session").expect("session cookie");

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod administration;
 mod auth_story;
 mod bad_input;
 mod cors;

@@ -1,0 +1,54 @@
+//! Who may do what: the authorization rules of the user-management use cases, in one place.
+
+use gatehouse_domain::{Permission, Role, User};
+
+use crate::AppError;
+
+/// Admin-only use cases.
+pub(crate) fn require_admin(actor: &User) -> Result<(), AppError> {
+    if actor.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(AppError::PermissionDenied)
+    }
+}
+
+/// Creating accounts: admins, and holders of `can_create_user`.
+pub(crate) fn require_user_creator(actor: &User) -> Result<(), AppError> {
+    if actor.has_permission(Permission::CanCreateUser) {
+        Ok(())
+    } else {
+        Err(AppError::PermissionDenied)
+    }
+}
+
+/// Handing out a role or permissions is an admin's act even inside account creation: a
+/// `can_create_user` holder creates regular users only, or they could mint admins.
+pub(crate) fn require_grant_rights(actor: &User, grants_anything: bool) -> Result<(), AppError> {
+    if grants_anything {
+        require_admin(actor)
+    } else {
+        Ok(())
+    }
+}
+
+/// An admin may not demote or deactivate themselves: the last admin could lock everyone out.
+pub(crate) fn refuse_self_lockout(
+    actor: &User,
+    target: &User,
+    demotes: bool,
+    deactivates: bool,
+) -> Result<(), AppError> {
+    if actor.id != target.id {
+        return Ok(());
+    }
+    let field = match (demotes, deactivates) {
+        (true, _) => "role",
+        (_, true) => "is_active",
+        _ => return Ok(()),
+    };
+    Err(AppError::Conflict {
+        field,
+        message: "admins cannot demote or deactivate their own account".into(),
+    })
+}

@@ -1,0 +1,264 @@
+use std::sync::Arc;
+
+use gatehouse_domain::{
+    AuditEventType, Avatar, AvatarError, AvatarFormat, PasswordPolicy, PhoneNumber, User,
+    check_birth_date,
+};
+use secrecy::{ExposeSecret, SecretString};
+use time::Date;
+
+use crate::ports::{Clock, FileStorage, PasswordHasher, StoredFile, UserRepository};
+use crate::services::audit::{AuditContext, Auditor};
+use crate::{AppError, Principal, Revocation, Throttle, UserService, ValidationErrors};
+
+/// `PATCH /users/me`: the self-service fields. `None`: leave as is; `Some(None)`: clear.
+#[derive(Debug, Default)]
+pub struct ProfilePatch {
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// E.164 number, or clear it.
+    pub phone_number: Option<Option<String>>,
+    /// Date of birth, or clear it.
+    pub birth_date: Option<Option<Date>>,
+    /// Security notices by email.
+    pub security_emails: Option<bool>,
+    /// Product news by email.
+    pub product_emails: Option<bool>,
+}
+
+/// `POST /users/me/password`.
+#[derive(Debug)]
+pub struct PasswordChange {
+    /// The password in use now.
+    pub current_password: SecretString,
+    /// The new one.
+    pub new_password: SecretString,
+    /// The new one again.
+    pub new_password_confirm: SecretString,
+}
+
+/// The caller's own profile, password and avatar.
+pub struct ProfileService {
+    users: Arc<dyn UserRepository>,
+    accounts: Arc<UserService>,
+    hasher: Arc<dyn PasswordHasher>,
+    files: Arc<dyn FileStorage>,
+    revocation: Arc<Revocation>,
+    throttle: Arc<Throttle>,
+    audit: Arc<Auditor>,
+    clock: Arc<dyn Clock>,
+    policy: PasswordPolicy,
+}
+
+/// The ports and services [`ProfileService`] works with.
+pub struct ProfileParts {
+    /// Users.
+    pub users: Arc<dyn UserRepository>,
+    /// Account lookups.
+    pub accounts: Arc<UserService>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Avatar files.
+    pub files: Arc<dyn FileStorage>,
+    /// Credential revocation.
+    pub revocation: Arc<Revocation>,
+    /// Guessing limits on the current password.
+    pub throttle: Arc<Throttle>,
+    /// Audit log.
+    pub audit: Arc<Auditor>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Password rules.
+    pub policy: PasswordPolicy,
+}
+
+impl ProfileService {
+    /// Builds the service.
+    pub fn new(parts: ProfileParts) -> Self {
+        Self {
+            users: parts.users,
+            accounts: parts.accounts,
+            hasher: parts.hasher,
+            files: parts.files,
+            revocation: parts.revocation,
+            throttle: parts.throttle,
+            audit: parts.audit,
+            clock: parts.clock,
+            policy: parts.policy,
+        }
+    }
+
+    /// Applies the given profile fields; nothing else about the account can change here.
+    pub async fn update(
+        &self,
+        principal: &Principal,
+        patch: ProfilePatch,
+    ) -> Result<User, AppError> {
+        let mut user = self.accounts.me(principal).await?;
+        let mut errors = ValidationErrors::new();
+        let today = self.clock.now().date();
+        if let Some(raw) = &patch.first_name {
+            user.first_name = errors
+                .check(User::parse_name("first_name", raw))
+                .unwrap_or_default();
+        }
+        if let Some(raw) = &patch.last_name {
+            user.last_name = errors
+                .check(User::parse_name("last_name", raw))
+                .unwrap_or_default();
+        }
+        match patch.phone_number {
+            Some(Some(raw)) if !raw.trim().is_empty() => {
+                user.phone_number = errors.check(PhoneNumber::parse(&raw));
+            }
+            Some(_) => user.phone_number = None,
+            None => {}
+        }
+        if let Some(date) = patch.birth_date {
+            user.birth_date = date.and_then(|d| errors.check(check_birth_date(d, today)));
+        }
+        if let Some(on) = patch.security_emails {
+            user.notifications.security_emails = on;
+        }
+        if let Some(on) = patch.product_emails {
+            user.notifications.product_emails = on;
+        }
+        errors.into_result()?;
+        self.save(&mut user).await?;
+        self.audit
+            .record(
+                AuditEventType::ProfileUpdated,
+                AuditContext::own(user.id, &principal.client),
+                &[],
+            )
+            .await;
+        Ok(user)
+    }
+
+    /// Changes the password after checking the current one, then ends every other session
+    /// and every token of the user (see [`Revocation::all_but_current`]). Wrong current
+    /// passwords count as failed logins, so this is no side door for guessing.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        change: PasswordChange,
+    ) -> Result<(), AppError> {
+        let mut user = self.accounts.me(principal).await?;
+        let throttle_key = user.id.to_string();
+        let address = principal.client.address;
+        self.throttle.check_login(&throttle_key, address).await?;
+        let current_ok = self
+            .hasher
+            .verify(change.current_password.expose_secret(), &user.password_hash)
+            .await?;
+        let mut errors = ValidationErrors::new();
+        if !current_ok {
+            self.throttle
+                .record_login_failure(&throttle_key, address)
+                .await?;
+            errors.add("current_password", "the current password is incorrect");
+            return Err(AppError::Validation(errors));
+        }
+        let new = change.new_password.expose_secret();
+        if new != change.new_password_confirm.expose_secret() {
+            errors.add("new_password_confirm", "the two passwords do not match");
+        }
+        let password = self
+            .policy
+            .check(new, &user.email, &user.username)
+            .map_err(|mut e| {
+                e.field = "new_password";
+                e
+            });
+        let password = errors.check(password);
+        errors.into_result()?;
+        let Some(password) = password else {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "unreported input error"
+            )));
+        };
+        user.password_hash = self.hasher.hash(&password).await?;
+        self.save(&mut user).await?;
+        self.revocation.all_but_current(principal).await?;
+        self.audit
+            .record(
+                AuditEventType::PasswordChanged,
+                AuditContext::own(user.id, &principal.client),
+                &[],
+            )
+            .await;
+        Ok(())
+    }
+
+    /// Replaces the caller's avatar. The format comes from the bytes, never from the name
+    /// or declared type of the upload.
+    pub async fn set_avatar(
+        &self,
+        principal: &Principal,
+        bytes: Vec<u8>,
+    ) -> Result<User, AppError> {
+        let mut user = self.accounts.me(principal).await?;
+        let avatar = Avatar::inspect(bytes).map_err(|e| match e {
+            AvatarError::TooLarge => AppError::PayloadTooLarge,
+            AvatarError::UnsupportedType => AppError::UnsupportedMediaType(e.to_string()),
+            AvatarError::Invalid(rule) => AppError::from(rule),
+        })?;
+        let format = avatar.format();
+        // One file per user; the other formats' names are cleared so a switch from PNG to
+        // JPEG leaves nothing behind.
+        for other in [AvatarFormat::Png, AvatarFormat::Jpeg, AvatarFormat::Webp] {
+            if other != format {
+                self.files.delete(&avatar_name(&user, other)).await?;
+            }
+        }
+        let url = self
+            .files
+            .put(
+                &avatar_name(&user, format),
+                avatar.bytes(),
+                format.content_type(),
+            )
+            .await?;
+        // The URL changes with every upload, so caches never serve the old picture.
+        let version = self.clock.now().unix_timestamp_nanos() / 1_000_000;
+        user.avatar_url = Some(format!("{url}?v={version}"));
+        self.save(&mut user).await?;
+        self.audit
+            .record(
+                AuditEventType::AvatarChanged,
+                AuditContext::own(user.id, &principal.client),
+                &[("format", format.extension().to_owned())],
+            )
+            .await;
+        Ok(user)
+    }
+
+    /// A stored avatar, by its file name (`<user id>.<ext>`).
+    pub async fn avatar_file(&self, file_name: &str) -> Result<StoredFile, AppError> {
+        let valid = file_name.split_once('.').is_some_and(|(id, ext)| {
+            uuid::Uuid::parse_str(id).is_ok() && ["png", "jpg", "webp"].contains(&ext)
+        });
+        if !valid {
+            return Err(AppError::NotFound("file"));
+        }
+        self.files
+            .get(&format!("avatars/{file_name}"))
+            .await?
+            .ok_or(AppError::NotFound("file"))
+    }
+
+    async fn save(&self, user: &mut User) -> Result<(), AppError> {
+        user.updated_at = self.clock.now();
+        if self.users.update(user).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotAuthenticated)
+        }
+    }
+}
+
+fn avatar_name(user: &User, format: AvatarFormat) -> String {
+    format!("avatars/{}.{}", user.id, format.extension())
+}

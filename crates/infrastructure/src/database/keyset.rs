@@ -1,0 +1,46 @@
+//! Keyset pagination over `(created_at, id)` for any table that has both.
+
+use gatehouse_application::pagination::{Direction, PageRequest};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+
+/// Narrows `select` to the rows of `request` in walk order: newest first from the top or
+/// going older, oldest first going newer. The comparison is spelled out as
+/// `created < t OR (created = t AND id < i)` rather than a row-value comparison, which not
+/// every SQLite build plans onto the `(created_at, id)` index.
+pub(crate) fn page<E: EntityTrait>(
+    select: Select<E>,
+    created_at: impl ColumnTrait,
+    id: impl ColumnTrait,
+    request: &PageRequest,
+) -> Select<E> {
+    let (select, order) = match request.from {
+        None => (select, Order::Desc),
+        Some((direction, at)) => {
+            let (condition, order) = match direction {
+                Direction::Older => (
+                    Condition::any().add(created_at.lt(at.created_at)).add(
+                        Condition::all()
+                            .add(created_at.eq(at.created_at))
+                            .add(id.lt(at.id)),
+                    ),
+                    Order::Desc,
+                ),
+                Direction::Newer => (
+                    Condition::any().add(created_at.gt(at.created_at)).add(
+                        Condition::all()
+                            .add(created_at.eq(at.created_at))
+                            .add(id.gt(at.id)),
+                    ),
+                    Order::Asc,
+                ),
+            };
+            (select.filter(condition), order)
+        }
+    };
+    select
+        .order_by(created_at, order.clone())
+        .order_by(id, order)
+        .limit(request.fetch())
+}

@@ -1,0 +1,5 @@
+//! File storage adapters.
+
+mod local;
+
+pub use local::LocalFileStorage;
