@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use gatehouse_application::pagination::{Direction, Keyset, PageRequest};
 use gatehouse_application::ports::{InsertUserError, UserRepository};
 use gatehouse_domain::{Email, PasswordHash, Permission, Role, User, UserId, Username};
 use gatehouse_infrastructure::database::{self, SeaOrmUserRepository};
@@ -108,6 +109,82 @@ async fn sqlite() -> (SeaOrmUserRepository, gatehouse_testing::TempSqlite) {
     (SeaOrmUserRepository::new(db), file)
 }
 
+/// Pages walk `(created_at, id)` newest first, both ways, ties broken by id; microsecond
+/// timestamps (the finest PostgreSQL keeps) compare exactly on both backends.
+async fn pages_walk_both_ways_in_keyset_order(repo: SeaOrmUserRepository) {
+    let base = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let mut users = Vec::new();
+    for n in 0..7i64 {
+        let mut u = user(&format!("p{n}@example.com"), &format!("page{n}"));
+        // Two users share each instant but the first: the id decides between them.
+        u.created_at = base + time::Duration::microseconds(1 + n / 2 * 250_001);
+        users.push(u.clone());
+    }
+    repo.insert_many(&users).await.unwrap();
+    users.sort_by_key(|u| std::cmp::Reverse((u.created_at, u.id)));
+    let expected: Vec<_> = users.iter().map(|u| u.id).collect();
+
+    let mut walked = Vec::new();
+    let mut request = PageRequest {
+        from: None,
+        limit: 3,
+    };
+    loop {
+        let rows = repo.page(&request).await.unwrap();
+        let more = rows.len() as u64 > request.limit;
+        let page: Vec<_> = rows.into_iter().take(3).collect();
+        walked.extend(page.iter().map(|u| u.id));
+        let Some(last) = page.last().filter(|_| more) else {
+            break;
+        };
+        let at = Keyset {
+            created_at: last.created_at,
+            id: last.id.as_uuid(),
+        };
+        request = PageRequest {
+            from: Some((Direction::Older, at)),
+            limit: 3,
+        };
+    }
+    assert_eq!(walked, expected);
+
+    let oldest = users.last().unwrap();
+    let at = Keyset {
+        created_at: oldest.created_at,
+        id: oldest.id.as_uuid(),
+    };
+    let newer = repo
+        .page(&PageRequest {
+            from: Some((Direction::Newer, at)),
+            limit: 3,
+        })
+        .await
+        .unwrap();
+    // limit + 1 rows, oldest first: the extra one says there is more.
+    assert_eq!(newer.len(), 4);
+    let newer: Vec<_> = newer.iter().take(3).map(|u| u.id).collect();
+    assert_eq!(
+        newer,
+        expected[3..6].iter().rev().copied().collect::<Vec<_>>()
+    );
+}
+
+async fn updates_leave_the_credit_balance_alone(repo: SeaOrmUserRepository) {
+    let mut jane = user("jane@example.com", "jane");
+    repo.insert(&jane).await.unwrap();
+    jane.first_name = "Jane".into();
+    jane.is_active = false;
+    jane.credits = 1_000;
+    assert!(repo.update(&jane).await.unwrap());
+    let stored = repo.find_by_id(jane.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.first_name.as_str(), stored.is_active, stored.credits),
+        ("Jane", false, 0)
+    );
+    let ghost = user("ghost@example.com", "ghost");
+    assert!(!repo.update(&ghost).await.unwrap());
+}
+
 async fn postgres() -> Option<(SeaOrmUserRepository, gatehouse_testing::TestDatabase)> {
     let test_db = gatehouse_testing::postgres().await?;
     let db = database::open(&test_db.url, 8, true).await.unwrap();
@@ -140,4 +217,6 @@ contract!(
     duplicate_email_is_refused,
     duplicate_username_ignoring_case_is_refused,
     concurrent_registrations_of_one_email_admit_one,
+    pages_walk_both_ways_in_keyset_order,
+    updates_leave_the_credit_balance_alone,
 );
