@@ -7,6 +7,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse_domain::DomainError;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use time::OffsetDateTime;
@@ -164,11 +165,7 @@ impl ScopedCursors<'_> {
     /// Reads a cursor this list issued. Anything else (garbage, a tampered or foreign
     /// cursor) is a validation error on `cursor`.
     pub fn decode(&self, cursor: &str) -> Result<(Direction, Keyset), AppError> {
-        let invalid = || {
-            let mut errors = crate::ValidationErrors::new();
-            errors.add("cursor", "invalid cursor");
-            AppError::Validation(errors)
-        };
+        let invalid = || AppError::from(DomainError::new("cursor", "invalid cursor"));
         let bytes = URL_SAFE_NO_PAD
             .decode(cursor.trim())
             .map_err(|_| invalid())?;
@@ -199,9 +196,8 @@ impl ScopedCursors<'_> {
     ) -> Result<PageRequest, AppError> {
         let limit = limit.unwrap_or(limits::DEFAULT);
         if !(1..=limits::MAX).contains(&limit) {
-            let mut errors = crate::ValidationErrors::new();
-            errors.add("limit", format!("must be between 1 and {}", limits::MAX));
-            return Err(AppError::Validation(errors));
+            let message = format!("must be between 1 and {}", limits::MAX);
+            return Err(DomainError::new("limit", message).into());
         }
         let from = cursor
             .filter(|c| !c.trim().is_empty())

@@ -131,7 +131,6 @@ impl Components {
             &config.media_dir,
             format!("{}/media", config.public_url.trim_end_matches('/')),
         ));
-        let (seed_users, seed_hasher) = (users.clone(), hasher.clone());
         let state = AppState {
             auth: Arc::new(AuthService::new(AuthParts {
                 users: users.clone(),
@@ -155,7 +154,7 @@ impl Components {
             profiles: Arc::new(ProfileService::new(ProfileParts {
                 users: users.clone(),
                 accounts: accounts.clone(),
-                hasher,
+                hasher: hasher.clone(),
                 files,
                 revocation,
                 throttle: throttle.clone(),
@@ -192,8 +191,8 @@ impl Components {
         };
         Ok(Self {
             state,
-            users: seed_users,
-            hasher: seed_hasher,
+            users,
+            hasher,
         })
     }
 }

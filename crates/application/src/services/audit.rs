@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use gatehouse_domain::{AuditEventType, UserId};
+use gatehouse_domain::{AuditEventType, Device, UserId};
 use uuid::Uuid;
 
 use crate::pagination::{CursorCodec, Keyset, Page};
@@ -70,7 +70,7 @@ impl Auditor {
                 .client
                 .user_agent
                 .as_deref()
-                .map(|agent| agent.chars().take(512).collect()),
+                .map(|agent| agent.chars().take(Device::MAX_USER_AGENT).collect()),
             data: data
                 .iter()
                 .map(|(key, value)| ((*key).to_owned(), value.clone()))

@@ -173,12 +173,10 @@ impl ProfileService {
                 e
             });
         let password = errors.check(password);
-        errors.into_result()?;
         let Some(password) = password else {
-            return Err(AppError::Internal(anyhow::anyhow!(
-                "unreported input error"
-            )));
+            return Err(AppError::Validation(errors));
         };
+        errors.into_result()?;
         user.password_hash = self.hasher.hash(&password).await?;
         self.save(&mut user).await?;
         self.revocation.all_but_current(principal).await?;

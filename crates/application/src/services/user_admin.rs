@@ -111,12 +111,14 @@ impl UserAdminService {
             .role
             .as_deref()
             .map_or(Some(Role::User), |raw| errors.check(raw.parse()));
-        let permissions = parse_permissions(input.permissions.as_deref(), &mut errors);
-        errors.into_result()?;
+        let permissions = input
+            .permissions
+            .as_deref()
+            .map_or(Some(BTreeSet::new()), |raw| {
+                parse_permissions(raw, &mut errors)
+            });
         let (Some(role), Some(permissions)) = (role, permissions) else {
-            return Err(AppError::Internal(anyhow::anyhow!(
-                "unreported input error"
-            )));
+            return Err(AppError::Validation(errors));
         };
         let user = self
             .accounts
@@ -140,6 +142,31 @@ impl UserAdminService {
         id: UserId,
         patch: UserPatch,
     ) -> Result<User, AppError> {
+        let (before, after) = self.apply(principal, id, patch).await?;
+        if before.is_active && !after.is_active {
+            self.revocation.everything(id).await?;
+        }
+        Ok(after)
+    }
+
+    /// Deactivates a user and ends every session and token they hold (admins only).
+    /// Deactivating twice still revokes: whatever slipped through is ended now.
+    pub async fn deactivate(&self, principal: &Principal, id: UserId) -> Result<(), AppError> {
+        let patch = UserPatch {
+            is_active: Some(false),
+            ..UserPatch::default()
+        };
+        self.apply(principal, id, patch).await?;
+        self.revocation.everything(id).await
+    }
+
+    /// Checks and saves a patch, and audits what changed; returns the user before and after.
+    async fn apply(
+        &self,
+        principal: &Principal,
+        id: UserId,
+        patch: UserPatch,
+    ) -> Result<(User, User), AppError> {
         let actor = self.accounts.active_user(principal.user_id).await?;
         policy::require_admin(&actor)?;
         let mut errors = ValidationErrors::new();
@@ -147,10 +174,10 @@ impl UserAdminService {
             .role
             .as_deref()
             .and_then(|raw| errors.check(raw.parse::<Role>()));
-        let permissions = match patch.permissions.as_deref() {
-            Some(raw) => parse_permissions(Some(raw), &mut errors),
-            None => None,
-        };
+        let permissions = patch
+            .permissions
+            .as_deref()
+            .and_then(|raw| parse_permissions(raw, &mut errors));
         errors.into_result()?;
 
         let before = self.find(id).await?;
@@ -171,28 +198,14 @@ impl UserAdminService {
             after.is_active = active;
         }
         if after == before {
-            return Ok(after);
+            return Ok((before, after));
         }
         after.updated_at = self.clock.now();
         if !self.users.update(&after).await? {
             return Err(AppError::NotFound("user"));
         }
-        if before.is_active && !after.is_active {
-            self.revocation.everything(id).await?;
-        }
         self.audit_changes(principal, &before, &after).await;
-        Ok(after)
-    }
-
-    /// Deactivates a user and ends every session and token they hold (admins only).
-    pub async fn deactivate(&self, principal: &Principal, id: UserId) -> Result<(), AppError> {
-        let patch = UserPatch {
-            is_active: Some(false),
-            ..UserPatch::default()
-        };
-        let user = self.update(principal, id, patch).await?;
-        // Deactivating twice still revokes: whatever slipped through is ended now.
-        self.revocation.everything(user.id).await
+        Ok((before, after))
     }
 
     async fn find(&self, id: UserId) -> Result<User, AppError> {
@@ -242,12 +255,9 @@ impl UserAdminService {
 }
 
 fn parse_permissions(
-    raw: Option<&[String]>,
+    raw: &[String],
     errors: &mut ValidationErrors,
 ) -> Option<BTreeSet<Permission>> {
-    let Some(raw) = raw else {
-        return Some(BTreeSet::new());
-    };
     let parsed: Vec<_> = raw
         .iter()
         .map(|name| errors.check(name.parse::<Permission>()))

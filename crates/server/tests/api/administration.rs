@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::helpers::{PASSWORD, TestApp, assert_error, token};
 use crate::on_every_backend;
 
-async fn user_id(login: &Value) -> String {
+fn user_id(login: &Value) -> String {
     login["user"]["id"].as_str().expect("user id").to_owned()
 }
 
@@ -30,15 +30,24 @@ async fn send(
     request.send().await.expect("request sent")
 }
 
+/// A GET with a bearer token, read as JSON.
+async fn get_json(app: &TestApp, path: &str, bearer: &str) -> Value {
+    send(app, Method::GET, path, Some(bearer), None)
+        .await
+        .json()
+        .await
+        .expect("a JSON body")
+}
+
 /// Who gets what, for every endpoint of this issue: anonymous 401, regular users 403 on
 /// admin endpoints, `can_create_user` may create (plain) users only, admins everything.
 async fn permission_matrix(app: TestApp) {
     let admin = token(&app.signed_in_admin("root").await, "access_token");
     let plain_login = app.signed_up_user("plain").await;
     let plain = token(&plain_login, "access_token");
-    let plain_id = user_id(&plain_login).await;
+    let plain_id = user_id(&plain_login);
     let creator_login = app.signed_up_user("creator").await;
-    let creator_id = user_id(&creator_login).await;
+    let creator_id = user_id(&creator_login);
     let grant = send(
         &app,
         Method::PATCH,
@@ -181,7 +190,7 @@ async fn permission_matrix(app: TestApp) {
 async fn deactivation_revokes_everything(app: TestApp) {
     let admin = token(&app.signed_in_admin("root").await, "access_token");
     let victim = app.signed_up_user("victim").await;
-    let victim_id = user_id(&victim).await;
+    let victim_id = user_id(&victim);
     let browser = app.browser_for("victim").await;
     let deleted = send(
         &app,
@@ -427,11 +436,7 @@ async fn user_pages_walk_every_row_once(app: TestApp) {
             Some(c) => format!("/api/v1/users?limit=7&cursor={c}"),
             None => "/api/v1/users?limit=7".to_owned(),
         };
-        let page: Value = send(&app, Method::GET, &path, Some(&admin), None)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let page: Value = get_json(&app, &path, &admin).await;
         // Someone signs up between every page: they are newer than the walk and never seen.
         app.register(&format!("late{pages}@example.com"), &format!("late{pages}"))
             .await;
@@ -458,45 +463,25 @@ async fn user_pages_walk_every_row_once(app: TestApp) {
     assert_eq!(pages, 4);
 
     // Walking back from the second page leads to the first.
-    let first: Value = send(
+    let first: Value = get_json(&app, "/api/v1/users?limit=5", &admin).await;
+    let second: Value = get_json(
         &app,
-        Method::GET,
-        "/api/v1/users?limit=5",
-        Some(&admin),
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let second: Value = send(
-        &app,
-        Method::GET,
         &format!(
             "/api/v1/users?limit=5&cursor={}",
             first["next_cursor"].as_str().unwrap()
         ),
-        Some(&admin),
-        None,
+        &admin,
     )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let back: Value = send(
+    .await;
+    let back: Value = get_json(
         &app,
-        Method::GET,
         &format!(
             "/api/v1/users?limit=5&cursor={}",
             second["previous_cursor"].as_str().unwrap()
         ),
-        Some(&admin),
-        None,
+        &admin,
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(back["results"], first["results"]);
 
     let next = first["next_cursor"].as_str().unwrap();
@@ -539,24 +524,10 @@ async fn user_pages_walk_every_row_once(app: TestApp) {
         .await;
         assert_error(response, StatusCode::BAD_REQUEST, "validation_error").await;
     }
-    let default: Value = send(&app, Method::GET, "/api/v1/users", Some(&admin), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let default: Value = get_json(&app, "/api/v1/users", &admin).await;
     assert_eq!(default["results"].as_array().unwrap().len(), 10);
     // Lookup ignores case; an unknown address is 404, a malformed one 400.
-    let found: Value = send(
-        &app,
-        Method::GET,
-        "/api/v1/users/lookup?email=U7@EXAMPLE.com",
-        Some(&admin),
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let found: Value = get_json(&app, "/api/v1/users/lookup?email=U7@EXAMPLE.com", &admin).await;
     assert_eq!(found["username"], "user7");
     assert_error(
         send(
@@ -718,7 +689,7 @@ async fn credits_never_go_negative(app: TestApp) {
     let admin = token(&app.signed_in_admin("root").await, "access_token");
     let login = app.signed_up_user("kim").await;
     let kim = token(&login, "access_token");
-    let path = format!("/api/v1/users/{}/credits", user_id(&login).await);
+    let path = format!("/api/v1/users/{}/credits", user_id(&login));
     let adjust = |amount: i64| {
         send(
             &app,
@@ -773,17 +744,7 @@ async fn credits_never_go_negative(app: TestApp) {
             .all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT),
         "{statuses:?}"
     );
-    let statement: Value = send(
-        &app,
-        Method::GET,
-        "/api/v1/users/me/credits",
-        Some(&kim),
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let statement: Value = get_json(&app, "/api/v1/users/me/credits", &kim).await;
     assert_eq!(statement["balance"], 0);
     let entries = statement["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 11);
@@ -828,7 +789,7 @@ async fn audit_log_records_events_without_secrets(app: TestApp) {
     let admin_login = app.signed_in_admin("root").await;
     let admin = token(&admin_login, "access_token");
     let login = app.signed_up_user("lee").await;
-    let lee_id = user_id(&login).await;
+    let lee_id = user_id(&login);
     let mut secrets = vec![
         PASSWORD.to_owned(),
         token(&login, "access_token"),
@@ -972,17 +933,12 @@ async fn audit_log_records_events_without_secrets(app: TestApp) {
         !raw.contains("$2b$"),
         "a password hash leaked into the audit log"
     );
-    let filtered: Value = send(
+    let filtered: Value = get_json(
         &app,
-        Method::GET,
         &format!("/api/v1/audit-events?type=login_failed&user_id={lee_id}"),
-        Some(&admin),
-        None,
+        &admin,
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     let failures = filtered["results"].as_array().unwrap();
     assert_eq!(failures.len(), 1, "{filtered}");
     assert_eq!(failures[0]["data"]["reason"], "wrong_password");
