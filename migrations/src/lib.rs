@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_create_users;
 mod m20261122_000002_create_devices;
 mod m20261122_000003_profiles_credits_audit;
+mod m20261122_000004_tasks_email_tokens;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_create_users::Migration),
             Box::new(m20261122_000002_create_devices::Migration),
             Box::new(m20261122_000003_profiles_credits_audit::Migration),
+            Box::new(m20261122_000004_tasks_email_tokens::Migration),
         ]
     }
 }

@@ -62,6 +62,9 @@ pub enum AppError {
     /// A token that is malformed, forged, of the wrong type, revoked or reused.
     #[error("token is invalid")]
     TokenInvalid,
+    /// An emailed (verification or reset) token that is unknown, expired or used up.
+    #[error("the token is invalid or has expired")]
+    InvalidToken,
     /// A well-formed token past its expiry.
     #[error("token has expired")]
     TokenExpired,

@@ -12,11 +12,13 @@ pub mod services;
 pub use error::{AppError, ValidationErrors};
 pub use pagination::{CursorCodec, Page};
 pub use services::{
-    ActiveSession, AddressAction, AuditContext, AuditQuery, AuditService, Auditor, AuthParts,
-    AuthService, ClientInfo, CreateUserInput, Credential, CreditService, CreditStatement,
-    DeviceService, DeviceView, HealthReport, HealthService, LoginIdentifier, LoginInput,
-    LoginOutcome, NewUserInput, PasswordChange, PreRegistrationService, Principal, ProfileParts,
-    ProfilePatch, ProfileService, Refreshed, Revocation, SessionService, SessionSettings,
-    StartedSession, Throttle, ThrottleSettings, TokenPair, TokenService, TokenSettings,
-    UserAdminService, UserPatch, UserService, session_key,
+    AccountEmail, AccountRecovery, ActiveSession, AddressAction, AuditContext, AuditQuery,
+    AuditService, Auditor, AuthParts, AuthService, ClientInfo, CreateUserInput, Credential,
+    CreditService, CreditStatement, DeviceService, DeviceView, EmailJobs, EmailOutbox,
+    EmailSettings, HealthReport, HealthService, JobFailure, JobRunner, JobSettings,
+    LoginIdentifier, LoginInput, LoginOutcome, NewUserInput, PasswordChange, PasswordResetInput,
+    PreRegistrationService, Principal, ProfileParts, ProfilePatch, ProfileService, RecoveryParts,
+    Refreshed, Revocation, SessionService, SessionSettings, StartedSession, TaskService, Throttle,
+    ThrottleSettings, TokenPair, TokenService, TokenSettings, UserAdminService, UserPatch,
+    UserService, session_key,
 };

@@ -9,6 +9,7 @@ mod device;
 mod error;
 mod password;
 mod profile;
+mod task;
 mod user;
 
 pub use audit::AuditEventType;
@@ -17,4 +18,5 @@ pub use device::{Device, DeviceId};
 pub use error::DomainError;
 pub use password::{Password, PasswordHash, PasswordPolicy};
 pub use profile::{NotificationPreferences, PhoneNumber, check_birth_date};
+pub use task::{Task, TaskId, TaskKind, TaskStatus, summarise};
 pub use user::{Email, Permission, Role, User, UserId, Username};

@@ -193,6 +193,7 @@ impl From<AppError> for ApiError {
             AppError::NotAuthenticated => Self::new(S::UNAUTHORIZED, "not_authenticated", message),
             AppError::TokenInvalid => Self::new(S::UNAUTHORIZED, "token_invalid", message),
             AppError::TokenExpired => Self::new(S::UNAUTHORIZED, "token_expired", message),
+            AppError::InvalidToken => Self::new(S::BAD_REQUEST, "invalid_token", message),
             AppError::AccountDisabled | AppError::PermissionDenied => {
                 Self::new(S::FORBIDDEN, "permission_denied", message)
             }

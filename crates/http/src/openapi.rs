@@ -11,10 +11,12 @@ use crate::routes::*;
     info(title = "Gatehouse", description = "User management and authentication."),
     paths(
         register, login, refresh, logout, logout_all,
+        verify_email, resend_verification, forgot_password, reset_password,
         create, current, delete,
         me, update_me, change_password, set_avatar, devices, revoke_device,
         list, create_user, lookup, get, update, deactivate,
         my_credits, adjust_credits, pre_register, audit_events, avatar,
+        create_task, show_task, revoke_task,
         health, live, ready,
     ),
     modifiers(&SecuritySchemes),
@@ -24,6 +26,7 @@ use crate::routes::*;
         (name = "users", description = "Accounts, profiles, administration"),
         (name = "credits", description = "Credit ledger"),
         (name = "audit", description = "Audit log (admins)"),
+        (name = "tasks", description = "Background tasks"),
         (name = "operations", description = "Health"),
     )
 )]

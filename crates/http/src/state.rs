@@ -1,8 +1,9 @@
 use std::sync::Arc;
 
 use gatehouse_application::{
-    AuditService, AuthService, CreditService, DeviceService, HealthService, PreRegistrationService,
-    ProfileService, SessionService, TokenService, UserAdminService, UserService,
+    AccountRecovery, AuditService, AuthService, CreditService, DeviceService, HealthService,
+    PreRegistrationService, ProfileService, SessionService, TaskService, TokenService,
+    UserAdminService, UserService,
 };
 
 /// The services the handlers call. Cheap to clone: every field is shared.
@@ -30,6 +31,10 @@ pub struct AppState {
     pub pre_registrations: Arc<PreRegistrationService>,
     /// Reading the audit log.
     pub audit: Arc<AuditService>,
+    /// Background tasks.
+    pub tasks: Arc<TaskService>,
+    /// Email verification and password reset.
+    pub recovery: Arc<AccountRecovery>,
     /// Cookie and origin settings.
     pub web: Arc<WebSettings>,
 }

@@ -6,13 +6,17 @@
 //! - [`sessions`]: the session stores (in-memory, Redis).
 //! - [`rate_limit`]: rate limiters (in-memory, Redis).
 //! - [`files`]: file storage (a local directory).
+//! - [`jobs`]: the job queue and its workers (apalis on the app database).
+//! - [`mail`]: mailers (SMTP, `.eml` files).
 //! - [`BcryptHasher`]: password hashing on the blocking pool, with bounded concurrency.
 
 mod clock;
 pub mod database;
 pub mod files;
 mod hasher;
+pub mod jobs;
 mod locked;
+pub mod mail;
 pub mod rate_limit;
 pub mod redis;
 pub mod sessions;

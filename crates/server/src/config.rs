@@ -84,6 +84,10 @@ pub struct Config {
     pub registrations_per_address: u32,
     /// `GATEHOUSE_REFRESHES_PER_ADDRESS` (per 15 minutes).
     pub refreshes_per_address: u32,
+    /// `GATEHOUSE_PASSWORD_RESETS_PER_ADDRESS`: forgot-password requests per 15 minutes.
+    pub password_resets_per_address: u32,
+    /// `GATEHOUSE_VERIFICATION_RESENDS_PER_ADDRESS`: resend requests per 15 minutes.
+    pub verification_resends_per_address: u32,
     /// `GATEHOUSE_BCRYPT_COST`.
     pub bcrypt_cost: u32,
     /// `GATEHOUSE_HASH_CONCURRENCY`: bcrypt hashes run at once.
@@ -92,6 +96,28 @@ pub struct Config {
     pub database_max_connections: u32,
     /// `GATEHOUSE_WORKERS`: HTTP worker threads.
     pub http_workers: usize,
+    /// `GATEHOUSE_SMTP_URL`; `None`: emails become `.eml` files in `mail_dir`.
+    pub smtp_url: Option<String>,
+    /// `GATEHOUSE_MAIL_FROM`.
+    pub mail_from: String,
+    /// `GATEHOUSE_MAIL_DIR`: where the development mailer writes (default `mail`).
+    pub mail_dir: std::path::PathBuf,
+    /// `GATEHOUSE_VERIFICATION_TOKEN_TTL`.
+    pub verification_token_ttl: Duration,
+    /// `GATEHOUSE_RESET_TOKEN_TTL`.
+    pub reset_token_ttl: Duration,
+    /// `GATEHOUSE_JOB_MAX_ATTEMPTS`: runs per job, the first included.
+    pub job_max_attempts: u32,
+    /// `GATEHOUSE_JOB_BACKOFF_MS`: delay before the first retry (doubling after).
+    pub job_backoff: Duration,
+    /// `GATEHOUSE_JOB_HEARTBEAT`: worker heartbeat interval; two missed ones and the
+    /// worker's jobs are re-queued.
+    pub job_heartbeat: Duration,
+    /// `GATEHOUSE_TASK_STEP_MS`: one step of a `long_running` task.
+    pub task_step: Duration,
+    /// `GATEHOUSE_EMBEDDED_WORKER`: `serve` also runs a job worker (default: on in
+    /// development, off in production, where `gatehouse worker` runs them).
+    pub embedded_worker: bool,
     /// `GATEHOUSE_ENV`.
     pub environment: Environment,
     /// `GATEHOUSE_LOG_FORMAT`.
@@ -214,6 +240,20 @@ impl Config {
                 ));
             }
         };
+        let embedded_worker = match get("GATEHOUSE_EMBEDDED_WORKER").as_deref() {
+            None => environment == Environment::Development,
+            Some("true") | Some("1") => true,
+            Some("false") | Some("0") => false,
+            Some(other) => {
+                return Err(error(
+                    "GATEHOUSE_EMBEDDED_WORKER",
+                    format!("expected true or false, got {other:?}"),
+                ));
+            }
+        };
+        let millis = |name: &'static str, default: usize| {
+            number(name, default, 1..=3_600_000).map(|ms| Duration::from_millis(ms as u64))
+        };
         let mut trusted_proxies = Vec::new();
         for entry in get("GATEHOUSE_TRUSTED_PROXIES")
             .unwrap_or_default()
@@ -286,11 +326,34 @@ impl Config {
             )? as u32,
             refreshes_per_address: number("GATEHOUSE_REFRESHES_PER_ADDRESS", 600, 1..=1_000_000)?
                 as u32,
+            password_resets_per_address: number(
+                "GATEHOUSE_PASSWORD_RESETS_PER_ADDRESS",
+                100,
+                1..=1_000_000,
+            )? as u32,
+            verification_resends_per_address: number(
+                "GATEHOUSE_VERIFICATION_RESENDS_PER_ADDRESS",
+                100,
+                1..=1_000_000,
+            )? as u32,
             bcrypt_cost,
             hash_concurrency: number("GATEHOUSE_HASH_CONCURRENCY", cores, 1..=1024)?,
             database_max_connections: number("GATEHOUSE_DATABASE_MAX_CONNECTIONS", 10, 1..=1000)?
                 as u32,
             http_workers: number("GATEHOUSE_WORKERS", cores, 1..=1024)?,
+            smtp_url: get("GATEHOUSE_SMTP_URL"),
+            mail_from: get("GATEHOUSE_MAIL_FROM")
+                .unwrap_or_else(|| "Gatehouse <no-reply@localhost>".into()),
+            mail_dir: get("GATEHOUSE_MAIL_DIR")
+                .unwrap_or_else(|| "mail".into())
+                .into(),
+            verification_token_ttl: seconds("GATEHOUSE_VERIFICATION_TOKEN_TTL", 172_800)?,
+            reset_token_ttl: seconds("GATEHOUSE_RESET_TOKEN_TTL", 3600)?,
+            job_max_attempts: number("GATEHOUSE_JOB_MAX_ATTEMPTS", 5, 1..=100)? as u32,
+            job_backoff: millis("GATEHOUSE_JOB_BACKOFF_MS", 2000)?,
+            job_heartbeat: seconds("GATEHOUSE_JOB_HEARTBEAT", 15)?,
+            task_step: millis("GATEHOUSE_TASK_STEP_MS", 1000)?,
+            embedded_worker,
             environment,
             log_format,
         };
@@ -327,6 +390,12 @@ impl Config {
             return Err(error(
                 "GATEHOUSE_REDIS_URL",
                 "is required in production (instances share state through Redis)",
+            ));
+        }
+        if self.smtp_url.is_none() {
+            return Err(error(
+                "GATEHOUSE_SMTP_URL",
+                "is required in production (the file mailer logs its links)",
             ));
         }
         Ok(())
@@ -376,6 +445,7 @@ mod tests {
             ("GATEHOUSE_JWT_SECRET", &secret),
             ("GATEHOUSE_DATABASE_URL", "postgres://h/db"),
             ("GATEHOUSE_REDIS_URL", "redis://h"),
+            ("GATEHOUSE_SMTP_URL", "smtp://h"),
             ("GATEHOUSE_COOKIE_SECURE", "false"),
         ])
         .unwrap();
@@ -434,7 +504,7 @@ mod tests {
     }
 
     #[test]
-    fn production_refuses_missing_secret_sqlite_and_no_redis() {
+    fn production_refuses_missing_secret_sqlite_no_redis_and_no_smtp() {
         let secret = "s".repeat(32);
         let pg = "postgres://localhost/gatehouse";
         let err = load(&[
@@ -458,13 +528,27 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.variable, "GATEHOUSE_REDIS_URL");
-        let ok = load(&[
+        let err = load(&[
             ("GATEHOUSE_ENV", "production"),
             ("GATEHOUSE_JWT_SECRET", &secret),
             ("GATEHOUSE_DATABASE_URL", pg),
             ("GATEHOUSE_REDIS_URL", "redis://x"),
         ])
+        .unwrap_err();
+        assert_eq!(err.variable, "GATEHOUSE_SMTP_URL");
+        let ok = load(&[
+            ("GATEHOUSE_ENV", "production"),
+            ("GATEHOUSE_JWT_SECRET", &secret),
+            ("GATEHOUSE_DATABASE_URL", pg),
+            ("GATEHOUSE_REDIS_URL", "redis://x"),
+            ("GATEHOUSE_SMTP_URL", "smtps://user:pass@mail.example.com"),
+        ])
         .unwrap();
         assert_eq!(ok.log_format, LogFormat::Json);
+        assert!(
+            !ok.embedded_worker,
+            "production runs `gatehouse worker` processes"
+        );
+        assert!(load(&[]).unwrap().embedded_worker);
     }
 }

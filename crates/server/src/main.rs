@@ -25,6 +25,8 @@ enum Command {
     },
     /// Apply pending migrations and exit.
     Migrate,
+    /// Run a background job worker (as many processes, on as many machines, as needed).
+    Worker,
     /// Insert N regular users fast (benchmarks, demos); they share one printed password.
     SeedUsers {
         /// How many.
@@ -73,6 +75,10 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Migrate => {
             Components::build(&config, true).await?;
             tracing::info!("migrations applied");
+        }
+        Command::Worker => {
+            let components = Components::build(&config, false).await?;
+            gatehouse::startup::run_worker(components, shutdown_signal()).await?;
         }
         Command::SeedUsers { count, batch } => {
             let components = Components::build(&config, true).await?;
@@ -126,6 +132,22 @@ fn describe(error: &gatehouse_application::AppError) -> String {
             .collect::<Vec<_>>()
             .join("\n"),
         other => other.to_string(),
+    }
+}
+
+/// SIGINT or SIGTERM (what an orchestrator sends to stop a worker).
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
     }
 }
 

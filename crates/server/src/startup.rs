@@ -8,22 +8,25 @@ use actix_web::dev::Server;
 use anyhow::Context;
 use base64::Engine;
 use gatehouse_application::ports::{
-    AuditLog, Clock, HealthProbe, PasswordHasher, RateLimit, RateLimiter, SessionStore, TokenStore,
-    UserRepository,
+    AuditLog, Clock, EmailTokenStore, HealthProbe, Mailer, PasswordHasher, RateLimit, RateLimiter,
+    SessionStore, TaskRepository, TokenStore, UserRepository,
 };
 use gatehouse_application::{
-    AuditService, Auditor, AuthParts, AuthService, CreditService, CursorCodec, DeviceService,
-    HealthService, PreRegistrationService, ProfileParts, ProfileService, Revocation,
-    SessionService, SessionSettings, Throttle, ThrottleSettings, TokenService, TokenSettings,
-    UserAdminService, UserService,
+    AccountRecovery, AuditService, Auditor, AuthParts, AuthService, CreditService, CursorCodec,
+    DeviceService, EmailJobs, EmailOutbox, EmailSettings, HealthService, JobRunner, JobSettings,
+    PreRegistrationService, ProfileParts, ProfileService, RecoveryParts, Revocation,
+    SessionService, SessionSettings, TaskService, Throttle, ThrottleSettings, TokenService,
+    TokenSettings, UserAdminService, UserService,
 };
 use gatehouse_domain::PasswordPolicy;
 use gatehouse_http::{AppState, WebSettings};
 use gatehouse_infrastructure::database::{
     self, DatabaseProbe, SeaOrmAuditLog, SeaOrmCreditLedger, SeaOrmDeviceRepository,
-    SeaOrmPreRegistrations, SeaOrmUserRepository,
+    SeaOrmEmailTokenStore, SeaOrmPreRegistrations, SeaOrmTaskRepository, SeaOrmUserRepository,
 };
 use gatehouse_infrastructure::files::LocalFileStorage;
+use gatehouse_infrastructure::jobs::{ApalisJobQueue, QueueSettings};
+use gatehouse_infrastructure::mail::{FileMailer, SmtpMailer, parse_sender};
 use gatehouse_infrastructure::rate_limit::{InMemoryRateLimiter, RedisRateLimiter};
 use gatehouse_infrastructure::redis::{self as redis_adapter, RedisProbe};
 use gatehouse_infrastructure::sessions::{InMemorySessionStore, RedisSessionStore};
@@ -44,6 +47,10 @@ pub struct Components {
     pub users: Arc<dyn UserRepository>,
     /// The password hasher, for bulk commands.
     pub hasher: Arc<dyn PasswordHasher>,
+    /// The job queue, which workers pop from.
+    pub queue: ApalisJobQueue,
+    /// What workers run jobs with.
+    pub runner: Arc<JobRunner>,
 }
 
 impl Components {
@@ -127,6 +134,62 @@ impl Components {
             clock.clone(),
             PasswordPolicy::default(),
         ));
+        let email_tokens: Arc<dyn EmailTokenStore> =
+            Arc::new(SeaOrmEmailTokenStore::new(db.clone()));
+        let task_records: Arc<dyn TaskRepository> = Arc::new(SeaOrmTaskRepository::new(db.clone()));
+        let queue = ApalisJobQueue::connect(
+            &config.database_url,
+            QueueSettings {
+                max_attempts: config.job_max_attempts,
+                first_backoff: config.job_backoff,
+                heartbeat: config.job_heartbeat,
+                ..QueueSettings::default()
+            },
+        )
+        .await?;
+        let tasks = Arc::new(TaskService::new(
+            task_records.clone(),
+            Arc::new(queue.clone()),
+            accounts.clone(),
+            clock.clone(),
+        ));
+        let outbox = Arc::new(EmailOutbox::new(tasks.clone()));
+        let sender = parse_sender(&config.mail_from)?;
+        let mailer: Arc<dyn Mailer> = match &config.smtp_url {
+            Some(url) => Arc::new(SmtpMailer::new(url, sender)?),
+            None => Arc::new(FileMailer::new(&config.mail_dir, sender)),
+        };
+        let email_settings = EmailSettings {
+            public_url: config.public_url.trim_end_matches('/').to_owned(),
+            verification_ttl: config.verification_token_ttl,
+            reset_ttl: config.reset_token_ttl,
+        };
+        let runner = Arc::new(JobRunner::new(
+            task_records,
+            Arc::new(EmailJobs::new(
+                users.clone(),
+                email_tokens.clone(),
+                mailer,
+                clock.clone(),
+                email_settings,
+            )),
+            clock.clone(),
+            JobSettings {
+                max_attempts: config.job_max_attempts,
+                step: config.task_step,
+            },
+        ));
+        let recovery = Arc::new(AccountRecovery::new(RecoveryParts {
+            users: users.clone(),
+            hasher: hasher.clone(),
+            tokens: email_tokens.clone(),
+            outbox: outbox.clone(),
+            throttle: throttle.clone(),
+            revocation: revocation.clone(),
+            audit: audit.clone(),
+            clock: clock.clone(),
+            policy: PasswordPolicy::default(),
+        }));
         let files = Arc::new(LocalFileStorage::new(
             &config.media_dir,
             format!("{}/media", config.public_url.trim_end_matches('/')),
@@ -142,6 +205,7 @@ impl Components {
                 devices: devices.clone(),
                 revocation: revocation.clone(),
                 audit: audit.clone(),
+                outbox,
             })),
             admin: Arc::new(UserAdminService::new(
                 users.clone(),
@@ -161,6 +225,7 @@ impl Components {
                 audit: audit.clone(),
                 clock: clock.clone(),
                 policy: PasswordPolicy::default(),
+                email_tokens,
             })),
             credits: Arc::new(CreditService::new(
                 Arc::new(SeaOrmCreditLedger::new(db.clone())),
@@ -176,6 +241,8 @@ impl Components {
             audit: Arc::new(AuditService::new(audit_log, accounts.clone(), cursors)),
             users: accounts,
             tokens,
+            tasks,
+            recovery,
             health: Arc::new(HealthService::new(probes)),
             sessions,
             devices,
@@ -193,6 +260,8 @@ impl Components {
             state,
             users,
             hasher,
+            queue,
+            runner,
         })
     }
 }
@@ -223,6 +292,15 @@ fn throttle_settings(config: &Config) -> ThrottleSettings {
             limit: config.refreshes_per_address,
             window: fifteen_minutes,
         },
+        password_resets_per_address: RateLimit {
+            limit: config.password_resets_per_address,
+            window: fifteen_minutes,
+        },
+        verification_resends_per_address: RateLimit {
+            limit: config.verification_resends_per_address,
+            window: fifteen_minutes,
+        },
+        ..ThrottleSettings::default()
     }
 }
 
@@ -251,11 +329,37 @@ fn jwt_secret(config: &Config) -> SecretString {
     })
 }
 
-/// A bound, not yet running HTTP server.
+/// A bound, not yet running HTTP server, and the embedded job worker when configured.
 pub struct Application {
     server: Server,
     addr: SocketAddr,
     state: AppState,
+    worker: Option<EmbeddedWorker>,
+}
+
+/// A job worker running inside `serve` (the embedded default), stopped with the server.
+struct EmbeddedWorker {
+    stop: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// A worker name unique among live workers: apalis locks jobs by worker name and re-queues a
+/// dead worker's jobs to the others.
+pub fn worker_name(role: &str) -> String {
+    format!("gatehouse-{role}-{}", uuid::Uuid::new_v4())
+}
+
+/// Runs one job worker until `shutdown` resolves (`gatehouse worker`).
+pub async fn run_worker(
+    components: Components,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let name = worker_name("worker");
+    tracing::info!(worker = name, "job worker started");
+    components
+        .queue
+        .run_worker(name, components.runner, shutdown)
+        .await
 }
 
 impl Application {
@@ -265,6 +369,19 @@ impl Application {
         let listener = TcpListener::bind(config.addr)
             .with_context(|| format!("cannot bind {}", config.addr))?;
         let addr = listener.local_addr()?;
+        let worker = config.embedded_worker.then(|| {
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let (queue, runner) = (components.queue.clone(), components.runner.clone());
+            let handle = tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stopped.await;
+                };
+                queue
+                    .run_worker(worker_name("embedded"), runner, shutdown)
+                    .await
+            });
+            EmbeddedWorker { stop, handle }
+        });
         let state = components.state;
         let served = state.clone();
         let server = HttpServer::new(move || gatehouse_http::build_app(served.clone()))
@@ -277,6 +394,7 @@ impl Application {
             server,
             addr,
             state,
+            worker,
         })
     }
 
@@ -290,8 +408,19 @@ impl Application {
         self.addr
     }
 
-    /// Serves until a shutdown signal, then drains.
+    /// Serves until a shutdown signal, then drains, and stops the embedded worker (a job it
+    /// was running is re-queued for the next worker if it does not finish in time).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(worker) = self.worker {
+            let _ = worker.stop.send(());
+            match tokio::time::timeout(std::time::Duration::from_secs(30), worker.handle).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(error))) => tracing::error!(error = %error, "job worker failed"),
+                Ok(Err(error)) => tracing::error!(error = %error, "job worker panicked"),
+                Err(_) => tracing::warn!("job worker did not stop within 30 s"),
+            }
+        }
+        served
     }
 }

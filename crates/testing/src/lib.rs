@@ -4,6 +4,8 @@
 //! testcontainers when a Docker engine answers. When neither is available a suite says loudly
 //! that it did not run, and with `GATEHOUSE_TEST_REQUIRE_SERVICES=1` (set by CI) it fails.
 
+pub mod smtp;
+
 use std::sync::OnceLock;
 
 use sea_orm::{ConnectionTrait, Database};

@@ -6,6 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::ports::{PasswordHasher, UserRepository};
 use crate::services::audit::{AuditContext, Auditor};
+use crate::services::emails::{AccountEmail, EmailOutbox};
 use crate::services::tokens::Refreshed;
 use crate::{
     AddressAction, AppError, Credential, DeviceService, NewUserInput, Principal, Revocation,
@@ -61,6 +62,7 @@ pub struct AuthService {
     devices: Arc<DeviceService>,
     revocation: Arc<Revocation>,
     audit: Arc<Auditor>,
+    outbox: Arc<EmailOutbox>,
 }
 
 /// The ports and services [`AuthService`] works with.
@@ -83,6 +85,8 @@ pub struct AuthParts {
     pub revocation: Arc<Revocation>,
     /// Audit log.
     pub audit: Arc<Auditor>,
+    /// Queues account emails (verification, new sign-in).
+    pub outbox: Arc<EmailOutbox>,
 }
 
 impl AuthService {
@@ -98,6 +102,7 @@ impl AuthService {
             devices: parts.devices,
             revocation: parts.revocation,
             audit: parts.audit,
+            outbox: parts.outbox,
         }
     }
 
@@ -119,6 +124,11 @@ impl AuthService {
                 &[],
             )
             .await;
+        // The account exists now; failing the request would only make a retry collide with
+        // it. The user can ask for the email again.
+        if let Err(error) = self.outbox.queue(user.id, AccountEmail::Verification).await {
+            tracing::error!(user = %user.id, error = %error, "verification email not queued");
+        }
         Ok(user)
     }
 
@@ -181,6 +191,29 @@ impl AuthService {
             .await;
     }
 
+    /// What follows every successful sign-in: the audit event, and a "new sign-in" email when
+    /// the device is one the account has never used (but not for its very first device).
+    async fn signed_in(&self, user: &User, client: &ClientInfo, method: &str, device: &Device) {
+        self.audit_login(user, client, method, device).await;
+        let unfamiliar = match self.devices.is_unfamiliar(device).await {
+            Ok(unfamiliar) => unfamiliar,
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot tell whether the device is new");
+                false
+            }
+        };
+        if unfamiliar {
+            let email = AccountEmail::NewSignIn {
+                user_agent: device.user_agent.clone(),
+                ip: device.ip.clone(),
+                at: device.first_seen_at,
+            };
+            if let Err(error) = self.outbox.queue(user.id, email).await {
+                tracing::error!(user = %user.id, error = %error, "new sign-in email not queued");
+            }
+        }
+    }
+
     async fn audit_login(&self, user: &User, client: &ClientInfo, method: &str, device: &Device) {
         self.audit
             .record(
@@ -204,8 +237,7 @@ impl AuthService {
             .issue_new_family(user.id, Some(device.id))
             .await?;
         tracing::info!(user = %user.id, "login succeeded");
-        self.audit_login(&user, &input.client, "token", &device)
-            .await;
+        self.signed_in(&user, &input.client, "token", &device).await;
         Ok(LoginOutcome { user, tokens })
     }
 
@@ -263,7 +295,7 @@ impl AuthService {
         let device = self.devices.record_sign_in(user.id, &input.client).await?;
         let session = self.sessions.start(user.id, Some(device.id)).await?;
         tracing::info!(user = %user.id, "session login succeeded");
-        self.audit_login(&user, &input.client, "session", &device)
+        self.signed_in(&user, &input.client, "session", &device)
             .await;
         Ok((user, session))
     }
@@ -429,6 +461,7 @@ mod tests {
                     last_seen_at: now,
                 })
             });
+        device_repo.expect_list().returning(|_| Ok(vec![]));
         let tokens = Arc::new(tokens);
         let sessions = Arc::new(sessions);
         let devices = crate::DeviceService::new(
@@ -448,6 +481,7 @@ mod tests {
             throttle: Arc::new(throttle),
             devices: Arc::new(devices),
             audit: quiet_auditor(),
+            outbox: crate::services::test_support::accepting_outbox(),
         })
     }
 

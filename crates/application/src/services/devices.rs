@@ -56,6 +56,15 @@ impl DeviceService {
             .await?)
     }
 
+    /// A device this sign-in used for the first time, of an account that has signed in
+    /// from others before (an account's first device is not news).
+    pub async fn is_unfamiliar(&self, device: &Device) -> Result<bool, AppError> {
+        if device.first_seen_at != device.last_seen_at {
+            return Ok(false);
+        }
+        Ok(self.devices.list(device.user).await?.len() > 1)
+    }
+
     /// The caller's devices, the one making this request marked `current`.
     pub async fn list(&self, principal: &Principal) -> Result<Vec<DeviceView>, AppError> {
         let devices = self.devices.list(principal.user_id).await?;

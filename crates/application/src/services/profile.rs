@@ -7,7 +7,9 @@ use gatehouse_domain::{
 use secrecy::{ExposeSecret, SecretString};
 use time::Date;
 
-use crate::ports::{Clock, FileStorage, PasswordHasher, StoredFile, UserRepository};
+use crate::ports::{
+    Clock, EmailTokenStore, FileStorage, PasswordHasher, StoredFile, TokenPurpose, UserRepository,
+};
 use crate::services::audit::{AuditContext, Auditor};
 use crate::{AppError, Principal, Revocation, Throttle, UserService, ValidationErrors};
 
@@ -50,6 +52,7 @@ pub struct ProfileService {
     audit: Arc<Auditor>,
     clock: Arc<dyn Clock>,
     policy: PasswordPolicy,
+    email_tokens: Arc<dyn EmailTokenStore>,
 }
 
 /// The ports and services [`ProfileService`] works with.
@@ -72,6 +75,8 @@ pub struct ProfileParts {
     pub clock: Arc<dyn Clock>,
     /// Password rules.
     pub policy: PasswordPolicy,
+    /// Emailed tokens: a password change kills outstanding reset links.
+    pub email_tokens: Arc<dyn EmailTokenStore>,
 }
 
 impl ProfileService {
@@ -87,6 +92,7 @@ impl ProfileService {
             audit: parts.audit,
             clock: parts.clock,
             policy: parts.policy,
+            email_tokens: parts.email_tokens,
         }
     }
 
@@ -179,6 +185,9 @@ impl ProfileService {
         errors.into_result()?;
         user.password_hash = self.hasher.hash(&password).await?;
         self.save(&mut user).await?;
+        self.email_tokens
+            .discard_all(user.id, TokenPurpose::PasswordReset)
+            .await?;
         self.revocation.all_but_current(principal).await?;
         self.audit
             .record(

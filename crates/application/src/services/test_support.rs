@@ -17,9 +17,14 @@ pub(crate) fn fixed_clock() -> Arc<dyn Clock> {
 }
 
 pub(crate) fn sample_user() -> User {
+    user("jane@example.com", "jane")
+}
+
+/// A fresh regular user registered at [`NOW`].
+pub(crate) fn user(email: &str, username: &str) -> User {
     User::register(
-        Email::parse("jane@example.com").unwrap(),
-        Username::parse("jane").unwrap(),
+        Email::parse(email).unwrap(),
+        Username::parse(username).unwrap(),
         PasswordHash::new("$2b$04$hash".into()),
         NOW,
     )
@@ -54,4 +59,26 @@ pub(crate) fn recording_auditor() -> (Arc<Auditor>, Arc<std::sync::Mutex<Vec<Aud
         Ok(())
     });
     (Arc::new(Auditor::new(Arc::new(log), fixed_clock())), events)
+}
+
+/// An outbox whose task table and queue accept everything.
+pub(crate) fn accepting_outbox() -> Arc<crate::EmailOutbox> {
+    use crate::ports::{MockJobQueue, MockTaskRepository, MockUserRepository};
+    let mut tasks = MockTaskRepository::new();
+    tasks.expect_insert().returning(|_| Ok(()));
+    let mut queue = MockJobQueue::new();
+    queue.expect_enqueue().returning(|_| Ok(()));
+    let accounts = crate::UserService::new(
+        Arc::new(MockUserRepository::new()),
+        Arc::new(crate::ports::MockPasswordHasher::new()),
+        fixed_clock(),
+        gatehouse_domain::PasswordPolicy::default(),
+    );
+    let service = crate::TaskService::new(
+        Arc::new(tasks),
+        Arc::new(queue),
+        Arc::new(accounts),
+        fixed_clock(),
+    );
+    Arc::new(crate::EmailOutbox::new(Arc::new(service)))
 }

@@ -2,6 +2,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gatehouse_domain::UserId;
+
 use crate::AppError;
 use crate::ports::{RateLimit, RateLimiter, RateStatus};
 
@@ -16,6 +18,12 @@ pub struct ThrottleSettings {
     pub registrations_per_address: RateLimit,
     /// Refreshes per client address (default 600 per 15 minutes).
     pub refreshes_per_address: RateLimit,
+    /// Forgot-password requests per client address (default 100 per 15 minutes).
+    pub password_resets_per_address: RateLimit,
+    /// Verification resends per client address (default 100 per 15 minutes).
+    pub verification_resends_per_address: RateLimit,
+    /// Resent verification emails per account (default 1 per minute).
+    pub account_emails_per_user: RateLimit,
 }
 
 const FIFTEEN_MINUTES: Duration = Duration::from_secs(15 * 60);
@@ -31,6 +39,12 @@ impl Default for ThrottleSettings {
             login_failures_per_address: per_window(100),
             registrations_per_address: per_window(300),
             refreshes_per_address: per_window(600),
+            password_resets_per_address: per_window(100),
+            verification_resends_per_address: per_window(100),
+            account_emails_per_user: RateLimit {
+                limit: 1,
+                window: Duration::from_secs(60),
+            },
         }
     }
 }
@@ -42,6 +56,10 @@ pub enum AddressAction {
     Register,
     /// `POST /auth/refresh`.
     Refresh,
+    /// `POST /auth/forgot-password`.
+    ForgotPassword,
+    /// `POST /auth/verify-email/resend`.
+    ResendVerification,
 }
 
 /// Applies the limits. Keys never contain secrets: accounts are named by user id (or by the
@@ -122,8 +140,23 @@ impl Throttle {
         let (name, limit) = match action {
             AddressAction::Register => ("register", self.settings.registrations_per_address),
             AddressAction::Refresh => ("refresh", self.settings.refreshes_per_address),
+            AddressAction::ForgotPassword => ("forgot", self.settings.password_resets_per_address),
+            AddressAction::ResendVerification => {
+                ("resend", self.settings.verification_resends_per_address)
+            }
         };
         verdict(self.limiter.hit(&format!("{name}:ip:{ip}"), limit).await?)
+    }
+
+    /// Counts one resent email to `user`; `false` once past the per-account limit. The
+    /// caller stays silent about it: the answer must not tell whether the account exists.
+    pub async fn allow_account_email(&self, user: UserId) -> Result<bool, AppError> {
+        let key = format!("mail:user:{user}");
+        let status = self
+            .limiter
+            .hit(&key, self.settings.account_emails_per_user)
+            .await?;
+        Ok(status == RateStatus::Allowed)
     }
 }
 

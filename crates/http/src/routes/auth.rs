@@ -1,11 +1,15 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use gatehouse_application::{ClientInfo, LoginIdentifier, LoginInput, NewUserInput};
+use gatehouse_application::{
+    ClientInfo, LoginIdentifier, LoginInput, NewUserInput, PasswordResetInput,
+};
 
 use crate::client::client_info;
 
 use crate::dto::{
-    LoginRequest, LoginResponse, RegisterRequest, TokenResponse, UserEnvelope, UserResponse,
+    AcceptedResponse, EmailRequest, LoginRequest, LoginResponse, RegisterRequest,
+    ResetPasswordRequest, ResetPasswordResponse, TokenResponse, UserEnvelope, UserResponse,
+    VerifyEmailRequest,
 };
 use crate::error::ErrorBody;
 use crate::extract::{Authenticated, refresh_token};
@@ -19,8 +23,99 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/login").route(web::post().to(login)))
             .service(web::resource("/refresh").route(web::post().to(refresh)))
             .service(web::resource("/logout").route(web::post().to(logout)))
-            .service(web::resource("/logout-all").route(web::post().to(logout_all))),
+            .service(web::resource("/logout-all").route(web::post().to(logout_all)))
+            .service(web::resource("/verify-email").route(web::post().to(verify_email)))
+            .service(
+                web::resource("/verify-email/resend").route(web::post().to(resend_verification)),
+            )
+            .service(web::resource("/forgot-password").route(web::post().to(forgot_password)))
+            .service(web::resource("/reset-password").route(web::post().to(reset_password))),
     );
+}
+
+/// Confirm the account's address with the token from the verification email (single use).
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = VerifyEmailRequest,
+    responses(
+        (status = 200, description = "Verified", body = UserEnvelope),
+        (status = 400, description = "invalid_token: unknown, expired or used", body = ErrorBody),
+    ))]
+pub async fn verify_email(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<VerifyEmailRequest>,
+) -> Result<web::Json<UserEnvelope>, ApiError> {
+    let client = client_info(&req, &state.web);
+    let user = state.recovery.verify_email(&body.token, &client).await?;
+    Ok(web::Json(UserEnvelope {
+        user: (&user).into(),
+    }))
+}
+
+/// Send the verification email again: 202 whether or not the address has an account, at
+/// most one email per account per minute.
+#[utoipa::path(post, path = "/api/v1/auth/verify-email/resend", tag = "auth", request_body = EmailRequest,
+    responses(
+        (status = 202, description = "Accepted", body = AcceptedResponse),
+        (status = 400, description = "Not an email address", body = ErrorBody),
+        (status = 429, description = "Too many from this address", body = ErrorBody),
+    ))]
+pub async fn resend_verification(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<EmailRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let client = client_info(&req, &state.web);
+    state
+        .recovery
+        .resend_verification(&body.email, &client)
+        .await?;
+    Ok(accepted())
+}
+
+/// Ask for a password reset email: 202 whether or not the address has an account.
+#[utoipa::path(post, path = "/api/v1/auth/forgot-password", tag = "auth", request_body = EmailRequest,
+    responses(
+        (status = 202, description = "Accepted", body = AcceptedResponse),
+        (status = 400, description = "Not an email address", body = ErrorBody),
+        (status = 429, description = "Too many from this address", body = ErrorBody),
+    ))]
+pub async fn forgot_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<EmailRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let client = client_info(&req, &state.web);
+    state.recovery.forgot_password(&body.email, &client).await?;
+    Ok(accepted())
+}
+
+/// Choose a new password with the token from the reset email. Every session and token of
+/// the account ends.
+#[utoipa::path(post, path = "/api/v1/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
+    responses(
+        (status = 200, description = "Password changed", body = ResetPasswordResponse),
+        (status = 400, description = "invalid_token, or the password breaks the policy", body = ErrorBody),
+    ))]
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ResetPasswordRequest>,
+) -> Result<web::Json<ResetPasswordResponse>, ApiError> {
+    let client = client_info(&req, &state.web);
+    let body = body.into_inner();
+    let input = PasswordResetInput {
+        token: body.token.into(),
+        password: body.password.into(),
+        password_confirm: body.password_confirm.into(),
+    };
+    state.recovery.reset_password(input, &client).await?;
+    Ok(web::Json(ResetPasswordResponse {
+        status: "password_reset",
+    }))
+}
+
+fn accepted() -> HttpResponse {
+    HttpResponse::build(StatusCode::ACCEPTED).json(AcceptedResponse { status: "accepted" })
 }
 
 /// Create an account. A verification email is queued.

@@ -5,6 +5,7 @@ mod health;
 mod records;
 mod schema;
 mod sessions;
+mod tasks;
 mod uploads;
 mod users;
 
@@ -13,11 +14,16 @@ use actix_web::web;
 use crate::ApiError;
 
 pub(crate) use auth::{
-    __path_login, __path_logout, __path_logout_all, __path_refresh, __path_register,
+    __path_forgot_password, __path_login, __path_logout, __path_logout_all, __path_refresh,
+    __path_register, __path_resend_verification, __path_reset_password, __path_verify_email,
 };
 pub(crate) use health::{__path_health, __path_live, __path_ready};
 pub(crate) use records::{__path_audit_events, __path_avatar, __path_pre_register};
 pub(crate) use sessions::{__path_create, __path_current, __path_delete};
+pub(crate) use tasks::{
+    __path_create as __path_create_task, __path_revoke as __path_revoke_task,
+    __path_show as __path_show_task,
+};
 pub(crate) use users::{
     __path_adjust_credits, __path_change_password, __path_create as __path_create_user,
     __path_deactivate, __path_devices, __path_get, __path_list, __path_lookup, __path_me,
@@ -34,7 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(auth::configure)
             .configure(sessions::configure)
             .configure(users::configure)
-            .configure(records::configure),
+            .configure(records::configure)
+            .configure(tasks::configure),
     );
 }
 

@@ -4,9 +4,12 @@ mod audit_log;
 mod credit_ledger;
 mod device_entity;
 mod device_repository;
+mod email_token_store;
+mod job_entities;
 mod keyset;
 mod ledger_entities;
 mod pre_registrations;
+mod task_repository;
 mod user_entity;
 mod user_repository;
 
@@ -21,8 +24,10 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 pub use audit_log::SeaOrmAuditLog;
 pub use credit_ledger::SeaOrmCreditLedger;
 pub use device_repository::SeaOrmDeviceRepository;
+pub use email_token_store::SeaOrmEmailTokenStore;
 pub use pre_registrations::SeaOrmPreRegistrations;
 pub use sea_orm::DatabaseConnection as Connection;
+pub use task_repository::SeaOrmTaskRepository;
 pub use user_repository::SeaOrmUserRepository;
 
 /// Opens a pool on `url` (`postgres://...` or `sqlite://...`).

@@ -10,6 +10,10 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub state: gatehouse_http::AppState,
+    /// Where the development mailer writes this app's emails.
+    pub mail_dir: std::path::PathBuf,
+    /// The app's database URL.
+    pub database_url: String,
     _sqlite: Option<TempSqlite>,
     _postgres: Option<TestDatabase>,
 }
@@ -24,6 +28,16 @@ fn base_vars() -> HashMap<&'static str, String> {
         (
             "GATEHOUSE_JWT_SECRET",
             "end-to-end-test-secret-0123456789abcdef".to_owned(),
+        ),
+        // Jobs run in the app (the embedded worker) and quickly.
+        ("GATEHOUSE_TASK_STEP_MS", "100".to_owned()),
+        ("GATEHOUSE_JOB_BACKOFF_MS", "100".to_owned()),
+        (
+            "GATEHOUSE_MAIL_DIR",
+            std::env::temp_dir()
+                .join(format!("gatehouse-mail-{}", uuid::Uuid::new_v4()))
+                .display()
+                .to_string(),
         ),
         (
             "GATEHOUSE_MEDIA_DIR",
@@ -100,6 +114,8 @@ impl TestApp {
             base,
             client: reqwest::Client::new(),
             state,
+            mail_dir: config.mail_dir.clone(),
+            database_url: config.database_url.clone(),
             _sqlite: None,
             _postgres: None,
         }
@@ -212,6 +228,105 @@ impl TestApp {
         let response = self.login(&email, PASSWORD).await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.expect("login body")
+    }
+}
+
+/// One email the app sent, decoded.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Mail {
+    /// Parses a raw RFC 5322 message.
+    pub fn parse(raw: &[u8]) -> Self {
+        let message = mail_parser::MessageParser::default()
+            .parse(raw)
+            .expect("a parseable email");
+        Self {
+            to: message
+                .to()
+                .and_then(|to| to.first())
+                .and_then(|a| a.address())
+                .unwrap_or_default()
+                .to_owned(),
+            subject: message.subject().unwrap_or_default().to_owned(),
+            text: message.body_text(0).unwrap_or_default().into_owned(),
+            html: message.body_html(0).unwrap_or_default().into_owned(),
+        }
+    }
+
+    /// The token of the `{public}/{path}?token=` link in the text part.
+    pub fn token(&self, path: &str) -> String {
+        let marker = format!("/{path}?token=");
+        let start = self.text.find(&marker).expect("the email has the link") + marker.len();
+        self.text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect()
+    }
+}
+
+impl TestApp {
+    /// Every email the development mailer has written so far.
+    pub fn mails(&self) -> Vec<Mail> {
+        let Ok(entries) = std::fs::read_dir(&self.mail_dir) else {
+            return Vec::new();
+        };
+        let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        files.sort();
+        files
+            .iter()
+            .filter_map(|path| std::fs::read(path).ok())
+            .map(|raw| Mail::parse(&raw))
+            .collect()
+    }
+
+    /// Waits (up to 15 s) for `count` emails to `to` whose subject contains `subject`.
+    pub async fn wait_for_mails(&self, to: &str, subject: &str, count: usize) -> Vec<Mail> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let found: Vec<Mail> = self
+                .mails()
+                .into_iter()
+                .filter(|m| m.to == to && m.subject.contains(subject))
+                .collect();
+            if found.len() >= count || std::time::Instant::now() >= deadline {
+                assert!(
+                    found.len() >= count,
+                    "expected {count} {subject:?} emails to {to}, got {found:?}"
+                );
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for one email to `to` whose subject contains `subject`.
+    pub async fn wait_for_mail(&self, to: &str, subject: &str) -> Mail {
+        self.wait_for_mails(to, subject, 1).await.remove(0)
+    }
+
+    /// Polls a task (as `token`'s user) until it is final or 15 s pass.
+    pub async fn wait_for_task(&self, id: &str, token: &str, until: &[&str]) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let response = self
+                .with_token(reqwest::Method::GET, &format!("/api/v1/tasks/{id}"), token)
+                .send()
+                .await
+                .expect("request sent");
+            assert_eq!(response.status(), StatusCode::OK);
+            let task: Value = response.json().await.expect("task body");
+            let status = task["status"].as_str().unwrap_or_default().to_owned();
+            if until.contains(&status.as_str()) || std::time::Instant::now() >= deadline {
+                return task;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 }
 

@@ -8,9 +8,11 @@ mod auth_story;
 mod bad_input;
 mod cors;
 mod devices;
+mod emails;
 mod operations;
 mod outage;
 mod sessions;
+mod tasks;
 mod throttling;
 mod tokens;
 

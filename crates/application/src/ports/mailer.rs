@@ -1,0 +1,25 @@
+use async_trait::async_trait;
+
+/// One email, both parts rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailMessage {
+    /// Recipient address.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text part.
+    pub text: String,
+    /// HTML part.
+    pub html: String,
+    /// The link the email asks the reader to follow, if any. The development mailer logs it
+    /// so a local sign-up can be finished without a mail client.
+    pub link: Option<String>,
+}
+
+/// Sends email.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Hands `message` over for delivery; an error means it was not accepted.
+    async fn send(&self, message: &EmailMessage) -> anyhow::Result<()>;
+}

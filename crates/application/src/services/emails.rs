@@ -1,0 +1,427 @@
+//! Account emails: queued as jobs on the request path, rendered and sent by workers.
+//!
+//! A job carries only the user id and the kind of email. The worker mints the token (storing
+//! its digest) when it renders the message, so no token ever sits in the queue or the task
+//! table, and a retried job simply mints another.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse_domain::{User, UserId};
+use rand::RngCore;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::AppError;
+use crate::ports::{Clock, EmailMessage, EmailTokenStore, Mailer, TokenPurpose, UserRepository};
+use crate::services::tasks::{SEND_EMAIL, TaskService};
+
+/// Links and lifetimes of account emails.
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    /// Where links point (`GATEHOUSE_PUBLIC_URL`), without a trailing slash.
+    pub public_url: String,
+    /// How long a verification link works (default 48 h).
+    pub verification_ttl: Duration,
+    /// How long a reset link works (default 1 h).
+    pub reset_ttl: Duration,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8000".into(),
+            verification_ttl: Duration::from_secs(48 * 3600),
+            reset_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Which account email to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountEmail {
+    /// "Confirm your address", with a verification link.
+    Verification,
+    /// "Reset your password", with a reset link.
+    PasswordReset,
+    /// "New sign-in", for a device never seen before.
+    NewSignIn {
+        /// The device's user agent.
+        user_agent: String,
+        /// The client address, if known.
+        ip: Option<String>,
+        /// When.
+        at: OffsetDateTime,
+    },
+}
+
+impl AccountEmail {
+    /// The arguments of the `send_email` job that sends this email to `user`.
+    pub fn arguments(&self, user: UserId) -> Value {
+        let user = user.to_string();
+        match self {
+            Self::Verification => json!({ "email": "verification", "user_id": user }),
+            Self::PasswordReset => json!({ "email": "password_reset", "user_id": user }),
+            Self::NewSignIn { user_agent, ip, at } => json!({
+                "email": "new_sign_in",
+                "user_id": user,
+                "user_agent": user_agent,
+                "ip": ip,
+                "at": at.format(&Rfc3339).unwrap_or_default(),
+            }),
+        }
+    }
+
+    fn parse(arguments: &Value) -> Option<(UserId, Self)> {
+        let text = |name: &str| arguments[name].as_str();
+        let user = UserId::from_uuid(Uuid::parse_str(text("user_id")?).ok()?);
+        let email = match text("email")? {
+            "verification" => Self::Verification,
+            "password_reset" => Self::PasswordReset,
+            "new_sign_in" => Self::NewSignIn {
+                user_agent: text("user_agent").unwrap_or_default().to_owned(),
+                ip: text("ip").map(str::to_owned),
+                at: OffsetDateTime::parse(text("at")?, &Rfc3339).ok()?,
+            },
+            _ => return None,
+        };
+        Some((user, email))
+    }
+}
+
+/// The request side: puts account emails on the job queue.
+pub struct EmailOutbox {
+    tasks: Arc<TaskService>,
+}
+
+impl EmailOutbox {
+    /// An outbox over the task queue.
+    pub fn new(tasks: Arc<TaskService>) -> Self {
+        Self { tasks }
+    }
+
+    /// Queues `email` for `user`.
+    pub async fn queue(&self, user: UserId, email: AccountEmail) -> Result<(), AppError> {
+        self.tasks
+            .queue_job(None, SEND_EMAIL, email.arguments(user))
+            .await
+            .map(drop)
+    }
+}
+
+/// A new emailed token and the digest that is stored in its place.
+pub(crate) fn new_email_token() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let digest = token_digest(&token);
+    (token, digest)
+}
+
+/// The stored form of an emailed token.
+pub(crate) fn token_digest(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The worker side: renders account emails from their templates and sends them.
+pub struct EmailJobs {
+    users: Arc<dyn UserRepository>,
+    tokens: Arc<dyn EmailTokenStore>,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+    settings: EmailSettings,
+}
+
+impl EmailJobs {
+    /// Builds the sender.
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        tokens: Arc<dyn EmailTokenStore>,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+        settings: EmailSettings,
+    ) -> Self {
+        Self {
+            users,
+            tokens,
+            mailer,
+            clock,
+            settings,
+        }
+    }
+
+    /// Sends the email a job describes. Nothing is sent when it no longer makes sense (the
+    /// account is gone or deactivated, already verified, or opted out of security emails).
+    pub async fn deliver(&self, arguments: &Value) -> anyhow::Result<()> {
+        let (user, email) = AccountEmail::parse(arguments)
+            .ok_or_else(|| anyhow::anyhow!("malformed send_email arguments"))?;
+        let Some(user) = self.users.find_by_id(user).await? else {
+            return Ok(());
+        };
+        if !user.is_active {
+            return Ok(());
+        }
+        let message = match email {
+            AccountEmail::Verification if user.is_verified => return Ok(()),
+            AccountEmail::Verification => {
+                let link = self
+                    .link(&user, TokenPurpose::Verification, "verify-email")
+                    .await?;
+                let hours = self.settings.verification_ttl.as_secs() / 3600;
+                render(
+                    Template::Verification,
+                    &user,
+                    Some(link),
+                    &[("hours", hours.to_string())],
+                )
+            }
+            AccountEmail::PasswordReset => {
+                let link = self
+                    .link(&user, TokenPurpose::PasswordReset, "reset-password")
+                    .await?;
+                let hours = self.settings.reset_ttl.as_secs().div_ceil(3600);
+                render(
+                    Template::PasswordReset,
+                    &user,
+                    Some(link),
+                    &[("hours", hours.to_string())],
+                )
+            }
+            AccountEmail::NewSignIn { .. } if !user.notifications.security_emails => {
+                return Ok(());
+            }
+            AccountEmail::NewSignIn { user_agent, ip, at } => {
+                let when = at.format(&Rfc3339).unwrap_or_default();
+                let ip = ip.unwrap_or_else(|| "unknown".into());
+                let details = [("user_agent", user_agent), ("ip", ip), ("time", when)];
+                render(Template::NewSignIn, &user, None, &details)
+            }
+        };
+        self.mailer.send(&message).await
+    }
+
+    /// Mints a token for `purpose`, stores its digest, and returns the link carrying it.
+    async fn link(&self, user: &User, purpose: TokenPurpose, path: &str) -> anyhow::Result<String> {
+        let ttl = match purpose {
+            TokenPurpose::Verification => self.settings.verification_ttl,
+            TokenPurpose::PasswordReset => self.settings.reset_ttl,
+        };
+        let (token, digest) = new_email_token();
+        let now = self.clock.now();
+        self.tokens
+            .issue(&digest, user.id, purpose, now, now + ttl)
+            .await?;
+        Ok(format!("{}/{path}?token={token}", self.settings.public_url))
+    }
+}
+
+/// The email templates, kept as files next to this crate (`templates/email/`): a text part
+/// whose first line is `Subject: ...`, and an HTML part.
+#[derive(Debug, Clone, Copy)]
+enum Template {
+    Verification,
+    PasswordReset,
+    NewSignIn,
+}
+
+impl Template {
+    fn parts(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Verification => (
+                include_str!("../../templates/email/verification.txt"),
+                include_str!("../../templates/email/verification.html"),
+            ),
+            Self::PasswordReset => (
+                include_str!("../../templates/email/password_reset.txt"),
+                include_str!("../../templates/email/password_reset.html"),
+            ),
+            Self::NewSignIn => (
+                include_str!("../../templates/email/new_sign_in.txt"),
+                include_str!("../../templates/email/new_sign_in.html"),
+            ),
+        }
+    }
+}
+
+/// Fills `{{name}}` placeholders: the username, `link` when given, and `extra`. Values are
+/// HTML-escaped in the HTML part.
+fn render(
+    template: Template,
+    user: &User,
+    link: Option<String>,
+    extra: &[(&str, String)],
+) -> EmailMessage {
+    let mut values: Vec<(&str, String)> = vec![("username", user.username.as_str().to_owned())];
+    if let Some(link) = &link {
+        values.push(("link", link.clone()));
+    }
+    values.extend(extra.iter().cloned());
+    let fill = |source: &str, escape: fn(&str) -> String| {
+        values
+            .iter()
+            .fold(source.to_owned(), |text, (name, value)| {
+                text.replace(&format!("{{{{{name}}}}}"), &escape(value))
+            })
+    };
+    let (text, html) = template.parts();
+    let (subject, body) = text.split_once('\n').unwrap_or((text, ""));
+    EmailMessage {
+        to: user.email.as_str().to_owned(),
+        subject: fill(subject.trim_start_matches("Subject:").trim(), str::to_owned),
+        text: fill(body.trim_start(), str::to_owned),
+        html: fill(html, escape_html),
+        link,
+    }
+}
+
+fn escape_html(value: &str) -> String {
+    value
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{MockEmailTokenStore, MockMailer, MockUserRepository};
+    use crate::services::test_support::{NOW, fixed_clock, user};
+
+    fn jobs(
+        users: MockUserRepository,
+        tokens: MockEmailTokenStore,
+        mailer: MockMailer,
+    ) -> EmailJobs {
+        let settings = EmailSettings {
+            public_url: "https://auth.example.test".into(),
+            ..EmailSettings::default()
+        };
+        EmailJobs::new(
+            Arc::new(users),
+            Arc::new(tokens),
+            Arc::new(mailer),
+            fixed_clock(),
+            settings,
+        )
+    }
+
+    fn users_with(account: User) -> MockUserRepository {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(account.clone())));
+        users
+    }
+
+    #[tokio::test]
+    async fn a_verification_email_carries_a_link_whose_digest_alone_is_stored() {
+        let account = user("ada@example.test", "ada");
+        let id = account.id;
+        let stored = Arc::new(std::sync::Mutex::new(String::new()));
+        let mut tokens = MockEmailTokenStore::new();
+        let keep = stored.clone();
+        tokens
+            .expect_issue()
+            .withf(move |_, user, purpose, created, expires| {
+                *user == id
+                    && *purpose == TokenPurpose::Verification
+                    && *created == NOW
+                    && *expires == NOW + Duration::from_secs(48 * 3600)
+            })
+            .returning(move |digest, _, _, _, _| {
+                *keep.lock().unwrap() = digest.to_owned();
+                Ok(())
+            });
+        let sent = Arc::new(std::sync::Mutex::new(None));
+        let mut mailer = MockMailer::new();
+        let out = sent.clone();
+        mailer.expect_send().times(1).returning(move |m| {
+            *out.lock().unwrap() = Some(m.clone());
+            Ok(())
+        });
+        let args = AccountEmail::Verification.arguments(id);
+        jobs(users_with(account), tokens, mailer)
+            .deliver(&args)
+            .await
+            .unwrap();
+
+        let message = sent.lock().unwrap().clone().unwrap();
+        assert_eq!(message.to, "ada@example.test");
+        assert_eq!(message.subject, "Confirm your email address");
+        let link = message.link.clone().unwrap();
+        let token = link
+            .strip_prefix("https://auth.example.test/verify-email?token=")
+            .unwrap();
+        assert!(message.text.contains(&link) && message.html.contains(&link));
+        assert!(message.text.contains("48 hours") && message.text.contains("Hello ada"));
+        assert_eq!(*stored.lock().unwrap(), token_digest(token));
+        assert_ne!(token, token_digest(token));
+    }
+
+    #[tokio::test]
+    async fn nothing_is_sent_when_it_no_longer_makes_sense() {
+        let mut verified = user("ada@example.test", "ada");
+        verified.is_verified = true;
+        let mut opted_out = user("bob@example.test", "bob");
+        opted_out.notifications.security_emails = false;
+        let sign_in = AccountEmail::NewSignIn {
+            user_agent: "curl".into(),
+            ip: None,
+            at: NOW,
+        };
+        for (account, email) in [(verified, AccountEmail::Verification), (opted_out, sign_in)] {
+            let args = email.arguments(account.id);
+            let mut mailer = MockMailer::new();
+            mailer.expect_send().never();
+            jobs(users_with(account), MockEmailTokenStore::new(), mailer)
+                .deliver(&args)
+                .await
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn arguments_round_trip_and_html_values_are_escaped() {
+        let id = UserId::generate();
+        let sign_in = AccountEmail::NewSignIn {
+            user_agent: "<script>".into(),
+            ip: Some("203.0.113.9".into()),
+            at: NOW,
+        };
+        for email in [
+            AccountEmail::Verification,
+            AccountEmail::PasswordReset,
+            sign_in.clone(),
+        ] {
+            assert_eq!(AccountEmail::parse(&email.arguments(id)), Some((id, email)));
+        }
+        assert_eq!(
+            AccountEmail::parse(&json!({"email": "spam", "user_id": id.to_string()})),
+            None
+        );
+        let account = user("ada@example.test", "ada");
+        let message = render(
+            Template::NewSignIn,
+            &account,
+            None,
+            &[
+                ("user_agent", "<script>".into()),
+                ("ip", "x".into()),
+                ("time", "t".into()),
+            ],
+        );
+        assert!(message.html.contains("&lt;script&gt;") && !message.html.contains("<script>"));
+        assert!(message.text.contains("<script>"));
+        assert!(!message.text.contains("{{") && !message.html.contains("{{"));
+    }
+}

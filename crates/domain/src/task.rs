@@ -1,0 +1,282 @@
+//! Background tasks: what a client may ask to run, and the lifecycle each run goes through.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{DomainError, UserId};
+
+/// A task's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(Uuid);
+
+impl TaskId {
+    /// A fresh id (UUIDv7: sorts by creation time).
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// Wraps an existing id.
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+
+    /// The raw UUID.
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl Default for TaskId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+macro_rules! task_statuses {
+    ($($variant:ident => $name:literal),+ $(,)?) => {
+        /// Where a task is in its life. `Success`, `Failure` and `Revoked` are final.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum TaskStatus { $(#[doc = $name] $variant),+ }
+
+        impl TaskStatus {
+            /// The wire name.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),+ }
+            }
+
+            /// Parses a wire name.
+            pub fn parse(name: &str) -> Option<Self> {
+                match name { $($name => Some(Self::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+task_statuses! {
+    Pending => "PENDING",
+    Started => "STARTED",
+    Success => "SUCCESS",
+    Failure => "FAILURE",
+    Retry => "RETRY",
+    Revoked => "REVOKED",
+}
+
+impl TaskStatus {
+    /// No further change can happen.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Success | Self::Failure | Self::Revoked)
+    }
+}
+
+/// What a task does, with its checked arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskKind {
+    /// Adds two numbers.
+    Add {
+        /// First term.
+        x: f64,
+        /// Second term.
+        y: f64,
+    },
+    /// Sleeps for `seconds`, in one-second steps, stopping early when revoked.
+    LongRunning {
+        /// 1..=3600.
+        seconds: u32,
+    },
+    /// Summarises a JSON value (see [`summarise`]).
+    ProcessData {
+        /// At most [`TaskKind::MAX_DATA_BYTES`] serialised.
+        data: Value,
+    },
+}
+
+impl TaskKind {
+    /// Longest `long_running` task, in seconds.
+    pub const MAX_SECONDS: u32 = 3600;
+    /// Largest `process_data` payload, serialised.
+    pub const MAX_DATA_BYTES: usize = 1024 * 1024;
+
+    /// An `add` task; both terms must be finite.
+    pub fn add(x: f64, y: f64) -> Result<Self, DomainError> {
+        for (field, value) in [("x", x), ("y", y)] {
+            if !value.is_finite() {
+                return Err(DomainError::new(field, "must be a finite number"));
+            }
+        }
+        Ok(Self::Add { x, y })
+    }
+
+    /// A `long_running` task of 1..=3600 seconds.
+    pub fn long_running(seconds: u64) -> Result<Self, DomainError> {
+        match u32::try_from(seconds) {
+            Ok(s @ 1..=Self::MAX_SECONDS) => Ok(Self::LongRunning { seconds: s }),
+            _ => Err(DomainError::new(
+                "seconds",
+                format!("must be between 1 and {}", Self::MAX_SECONDS),
+            )),
+        }
+    }
+
+    /// A `process_data` task over at most 1 MiB of JSON.
+    pub fn process_data(data: Value) -> Result<Self, DomainError> {
+        if data.to_string().len() > Self::MAX_DATA_BYTES {
+            return Err(DomainError::new("data", "must be at most 1 MiB of JSON"));
+        }
+        Ok(Self::ProcessData { data })
+    }
+
+    /// The wire name of the type.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Add { .. } => "add",
+            Self::LongRunning { .. } => "long_running",
+            Self::ProcessData { .. } => "process_data",
+        }
+    }
+}
+
+/// The result of a `process_data` task: how many values of each JSON type the document holds
+/// at every depth, how deep it nests, and its top-level keys sorted (`null` unless it is an
+/// object).
+pub fn summarise(data: &Value) -> Value {
+    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let depth = count(data, &mut counts, 1);
+    let keys = match data {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::from(keys.into_iter().cloned().collect::<Vec<_>>())
+        }
+        _ => Value::Null,
+    };
+    serde_json::json!({ "counts": counts, "depth": depth, "keys": keys })
+}
+
+fn count(value: &Value, counts: &mut BTreeMap<&'static str, u64>, depth: u64) -> u64 {
+    let name = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    *counts.entry(name).or_default() += 1;
+    let children: Box<dyn Iterator<Item = &Value>> = match value {
+        Value::Array(items) => Box::new(items.iter()),
+        Value::Object(map) => Box::new(map.values()),
+        _ => return depth,
+    };
+    children
+        .map(|child| count(child, counts, depth + 1))
+        .fold(depth, u64::max)
+}
+
+/// One task: what was asked, by whom, and how it went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    /// Its id.
+    pub id: TaskId,
+    /// Who asked for it; `None` for the service's own jobs (emails).
+    pub owner: Option<UserId>,
+    /// The wire name of its type (`add`, `long_running`, `process_data`, `send_email`).
+    pub kind: String,
+    /// Its arguments, as JSON.
+    pub arguments: Value,
+    /// Where it is.
+    pub status: TaskStatus,
+    /// The outcome of a `SUCCESS`.
+    pub result: Option<Value>,
+    /// The last error (set on `RETRY` and `FAILURE`).
+    pub error: Option<String>,
+    /// Runs started so far.
+    pub attempts: u32,
+    /// When it was queued.
+    pub created_at: OffsetDateTime,
+    /// When its first run started.
+    pub started_at: Option<OffsetDateTime>,
+    /// When it reached a final status.
+    pub finished_at: Option<OffsetDateTime>,
+}
+
+impl Task {
+    /// A new `PENDING` task.
+    pub fn queued(
+        owner: Option<UserId>,
+        kind: impl Into<String>,
+        arguments: Value,
+        at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id: TaskId::new(),
+            owner,
+            kind: kind.into(),
+            arguments,
+            status: TaskStatus::Pending,
+            result: None,
+            error: None,
+            attempts: 0,
+            created_at: at,
+            started_at: None,
+            finished_at: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn statuses_round_trip_and_know_which_are_final() {
+        for status in [
+            TaskStatus::Pending,
+            TaskStatus::Started,
+            TaskStatus::Success,
+            TaskStatus::Failure,
+            TaskStatus::Retry,
+            TaskStatus::Revoked,
+        ] {
+            assert_eq!(TaskStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(TaskStatus::parse("pending"), None);
+        assert!(TaskStatus::Revoked.is_final() && !TaskStatus::Retry.is_final());
+    }
+
+    #[test]
+    fn arguments_are_checked() {
+        assert!(TaskKind::add(1.5, -2.0).is_ok());
+        assert_eq!(TaskKind::add(f64::NAN, 1.0).unwrap_err().field, "x");
+        assert!(TaskKind::long_running(1).is_ok() && TaskKind::long_running(3600).is_ok());
+        for bad in [0, 3601, u64::MAX] {
+            assert_eq!(TaskKind::long_running(bad).unwrap_err().field, "seconds");
+        }
+        let big = Value::String("x".repeat(TaskKind::MAX_DATA_BYTES));
+        assert_eq!(TaskKind::process_data(big).unwrap_err().field, "data");
+    }
+
+    #[test]
+    fn data_summaries_count_every_value_and_sort_keys() {
+        let summary = summarise(&json!({"b": [1, "two", null], "a": {"c": true}}));
+        assert_eq!(
+            summary,
+            json!({
+                "counts": {"array": 1, "boolean": 1, "null": 1, "number": 1, "object": 2, "string": 1},
+                "depth": 3,
+                "keys": ["a", "b"],
+            })
+        );
+        assert_eq!(summarise(&json!(7))["keys"], Value::Null);
+    }
+}

@@ -1,0 +1,180 @@
+//! The job queue on apalis: the [`JobQueue`] adapter the request path pushes to, and the
+//! worker loop that pops jobs and hands them to the [`JobRunner`].
+//!
+//! Storage follows the database URL (SQLite or PostgreSQL tables next to the app's own).
+//! Delivery is at least once: a job is locked by one worker, which sends heartbeats; when a
+//! worker dies, another re-queues its jobs once the heartbeats stop. Failed runs are retried
+//! in the worker with exponential backoff until the attempt limit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use apalis::layers::retry::HasherRng;
+use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
+use apalis::prelude::*;
+use apalis_postgres::PostgresStorage;
+use apalis_sqlite::SqliteStorage;
+use async_trait::async_trait;
+use gatehouse_application::ports::JobQueue;
+use gatehouse_application::{JobFailure, JobRunner};
+use gatehouse_domain::TaskId;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// What travels on the queue: only the task id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobMessage {
+    task: Uuid,
+}
+
+/// The queue's name in its storage.
+const QUEUE: &str = "gatehouse-jobs";
+
+/// How the queue behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueSettings {
+    /// Runs per job, the first included.
+    pub max_attempts: u32,
+    /// Delay before the first retry; each further retry doubles it (with jitter).
+    pub first_backoff: Duration,
+    /// Longest delay between retries.
+    pub max_backoff: Duration,
+    /// How often an idle worker looks for new jobs.
+    pub poll: Duration,
+    /// How often a worker reports it is alive; a worker silent for two intervals is dead
+    /// and its jobs are re-queued.
+    pub heartbeat: Duration,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            first_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(300),
+            poll: Duration::from_millis(500),
+            heartbeat: Duration::from_secs(15),
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Storage {
+    Sqlite(SqliteStorage<JobMessage>),
+    Postgres(PostgresStorage<JobMessage>),
+}
+
+/// The apalis-backed queue. Cheap to clone; every clone pushes to the same storage.
+#[derive(Clone)]
+pub struct ApalisJobQueue {
+    storage: Storage,
+    settings: QueueSettings,
+}
+
+impl ApalisJobQueue {
+    /// Connects to the queue tables in the database at `url`, creating them if needed.
+    pub async fn connect(url: &str, settings: QueueSettings) -> anyhow::Result<Self> {
+        let heartbeat = settings.heartbeat;
+        let storage = if url.starts_with("sqlite:") {
+            let pool = apalis_sqlite::SqlitePool::connect(url)
+                .await
+                .context("cannot open the SQLite job queue")?;
+            SqliteStorage::setup(&pool)
+                .await
+                .context("cannot create the SQLite job queue tables")?;
+            let config = apalis_sqlite::Config::default()
+                .queue(QUEUE)
+                .heartbeat_interval(heartbeat)
+                .missed_heartbeats(2);
+            Storage::Sqlite(SqliteStorage::new(&pool).with_config(config))
+        } else {
+            let pool = apalis_postgres::PgPool::connect(url)
+                .await
+                .context("cannot open the PostgreSQL job queue")?;
+            PostgresStorage::setup(&pool)
+                .await
+                .context("cannot create the PostgreSQL job queue tables")?;
+            let config = apalis_postgres::Config::default()
+                .queue(QUEUE)
+                .heartbeat_interval(heartbeat)
+                .missed_heartbeats(2);
+            Storage::Postgres(PostgresStorage::new(&pool).with_config(config))
+        };
+        Ok(Self { storage, settings })
+    }
+
+    /// Runs one worker until `shutdown` resolves. `name` must be unique among live workers.
+    pub async fn run_worker(
+        &self,
+        name: String,
+        runner: Arc<JobRunner>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let s = self.settings;
+        let backoff =
+            ExponentialBackoffMaker::new(s.first_backoff, s.max_backoff, 0.5, HasherRng::default())
+                .context("invalid backoff settings")?
+                .make_backoff();
+        let retries =
+            RetryPolicy::retries(s.max_attempts.saturating_sub(1) as usize).with_backoff(backoff);
+        let signal = async move {
+            shutdown.await;
+            Ok::<(), std::io::Error>(())
+        };
+        macro_rules! run_on {
+            ($storage:expr) => {
+                WorkerBuilder::new(name)
+                    .backend($storage.clone().poll_with_interval(s.poll))
+                    .data(runner)
+                    .retry(retries)
+                    .build(handle)
+                    .run_until(signal)
+                    .await
+                    .context("the job worker stopped")
+            };
+        }
+        match &self.storage {
+            Storage::Sqlite(storage) => run_on!(storage),
+            Storage::Postgres(storage) => run_on!(storage),
+        }
+    }
+}
+
+/// One delivery of one job.
+async fn handle(
+    message: JobMessage,
+    attempt: Attempt,
+    runner: Data<Arc<JobRunner>>,
+) -> Result<(), BoxDynError> {
+    let attempt = u32::try_from(attempt.current()).unwrap_or(u32::MAX).max(1);
+    match runner.run(TaskId::from_uuid(message.task), attempt).await {
+        Ok(()) => Ok(()),
+        Err(JobFailure::Retry(error)) => Err(error.into()),
+        Err(JobFailure::GiveUp(error)) => Err(Box::new(AbortError::new(error))),
+    }
+}
+
+#[async_trait]
+impl JobQueue for ApalisJobQueue {
+    async fn enqueue(&self, task: TaskId) -> anyhow::Result<()> {
+        let job = TaskBuilder::new(JobMessage {
+            task: task.as_uuid(),
+        })
+        .max_attempts(self.settings.max_attempts as usize)
+        .build();
+        let refused = |e: &dyn std::fmt::Display| anyhow::anyhow!("cannot queue the job: {e}");
+        match &self.storage {
+            Storage::Sqlite(storage) => storage
+                .clone()
+                .push_task(job)
+                .await
+                .map_err(|e| refused(&e)),
+            Storage::Postgres(storage) => storage
+                .clone()
+                .push_task(job)
+                .await
+                .map_err(|e| refused(&e)),
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The `EmailTokenStore` contract, run against every adapter: SQLite and PostgreSQL.
+
+use std::sync::Arc;
+
+use gatehouse_application::ports::{EmailTokenStore, TokenPurpose, UserRepository};
+use gatehouse_domain::{Email, PasswordHash, User, UserId, Username};
+use gatehouse_infrastructure::database::{
+    self, Connection, SeaOrmEmailTokenStore, SeaOrmUserRepository,
+};
+use time::{Duration, OffsetDateTime};
+
+const NOW: i64 = 1_800_000_000;
+
+fn at(seconds: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(NOW + seconds).unwrap()
+}
+
+/// Tokens belong to real users (a foreign key holds them to it).
+async fn user(db: &Connection, name: &str) -> UserId {
+    let user = User::register(
+        Email::parse(&format!("{name}@example.com")).unwrap(),
+        Username::parse(name).unwrap(),
+        PasswordHash::new("$2b$04$abcdefghijklmnopqrstuu".into()),
+        at(0),
+    );
+    SeaOrmUserRepository::new(db.clone())
+        .insert(&user)
+        .await
+        .unwrap();
+    user.id
+}
+
+async fn a_token_works_once_and_for_its_purpose_only(db: Connection) {
+    let store = SeaOrmEmailTokenStore::new(db.clone());
+    let ada = user(&db, "ada").await;
+    store
+        .issue(
+            "digest-a",
+            ada,
+            TokenPurpose::PasswordReset,
+            at(0),
+            at(3600),
+        )
+        .await
+        .unwrap();
+    let verification = TokenPurpose::Verification;
+    assert_eq!(
+        store.find("digest-a", verification, at(1)).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .consume("digest-a", verification, at(1))
+            .await
+            .unwrap(),
+        None
+    );
+
+    let reset = TokenPurpose::PasswordReset;
+    assert_eq!(
+        store.find("digest-a", reset, at(1)).await.unwrap(),
+        Some(ada)
+    );
+    assert_eq!(
+        store.find("digest-a", reset, at(1)).await.unwrap(),
+        Some(ada),
+        "find does not use it up"
+    );
+    assert_eq!(
+        store.consume("digest-a", reset, at(2)).await.unwrap(),
+        Some(ada)
+    );
+    assert_eq!(store.consume("digest-a", reset, at(3)).await.unwrap(), None);
+    assert_eq!(store.find("digest-a", reset, at(3)).await.unwrap(), None);
+    assert_eq!(store.find("unknown", reset, at(3)).await.unwrap(), None);
+}
+
+async fn expired_tokens_do_nothing(db: Connection) {
+    let store = SeaOrmEmailTokenStore::new(db.clone());
+    let ada = user(&db, "ada").await;
+    let purpose = TokenPurpose::Verification;
+    store
+        .issue("digest-e", ada, purpose, at(0), at(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find("digest-e", purpose, at(59)).await.unwrap(),
+        Some(ada)
+    );
+    assert_eq!(store.find("digest-e", purpose, at(60)).await.unwrap(), None);
+    assert_eq!(
+        store.consume("digest-e", purpose, at(61)).await.unwrap(),
+        None
+    );
+}
+
+async fn concurrent_uses_admit_one(db: Connection) {
+    let store = Arc::new(SeaOrmEmailTokenStore::new(db.clone()));
+    let ada = user(&db, "ada").await;
+    let purpose = TokenPurpose::PasswordReset;
+    store
+        .issue("digest-c", ada, purpose, at(0), at(3600))
+        .await
+        .unwrap();
+    let attempts = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.consume("digest-c", purpose, at(1)).await.unwrap() })
+    });
+    let mut winners = 0;
+    for attempt in attempts {
+        winners += usize::from(attempt.await.unwrap().is_some());
+    }
+    assert_eq!(winners, 1);
+}
+
+async fn discarding_ends_one_users_tokens_of_one_purpose(db: Connection) {
+    let store = SeaOrmEmailTokenStore::new(db.clone());
+    let (ada, bob) = (user(&db, "ada").await, user(&db, "bob").await);
+    let (reset, verify) = (TokenPurpose::PasswordReset, TokenPurpose::Verification);
+    for (digest, user, purpose) in [
+        ("r1", ada, reset),
+        ("r2", ada, reset),
+        ("v1", ada, verify),
+        ("r3", bob, reset),
+    ] {
+        store
+            .issue(digest, user, purpose, at(0), at(0) + Duration::hours(1))
+            .await
+            .unwrap();
+    }
+    store.discard_all(ada, reset).await.unwrap();
+    assert_eq!(store.find("r1", reset, at(1)).await.unwrap(), None);
+    assert_eq!(store.find("r2", reset, at(1)).await.unwrap(), None);
+    assert_eq!(store.find("v1", verify, at(1)).await.unwrap(), Some(ada));
+    assert_eq!(store.find("r3", reset, at(1)).await.unwrap(), Some(bob));
+}
+
+async fn sqlite() -> (Connection, gatehouse_testing::TempSqlite) {
+    let file = gatehouse_testing::TempSqlite::new();
+    (database::open(&file.url(), 4, true).await.unwrap(), file)
+}
+
+async fn postgres() -> Option<(Connection, gatehouse_testing::TestDatabase)> {
+    let test_db = gatehouse_testing::postgres().await?;
+    Some((
+        database::open(&test_db.url, 8, true).await.unwrap(),
+        test_db,
+    ))
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (db, _file) = super::sqlite().await;
+                super::$case(db).await;
+            })*
+        }
+        mod on_postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some((db, _test_db)) = super::postgres().await else { return };
+                super::$case(db).await;
+            })*
+        }
+    };
+}
+
+contract!(
+    a_token_works_once_and_for_its_purpose_only,
+    expired_tokens_do_nothing,
+    concurrent_uses_admit_one,
+    discarding_ends_one_users_tokens_of_one_purpose,
+);

@@ -1,0 +1,351 @@
+//! The `JobQueue` contract, run against every storage: SQLite and PostgreSQL. Real workers pop
+//! real jobs and run them with the real `JobRunner`; only the mailer is a scripted stand-in,
+//! so that failures happen on cue.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use gatehouse_application::ports::{
+    EmailMessage, JobQueue, Mailer, TaskChange, TaskRepository, UserRepository,
+};
+use gatehouse_application::{AccountEmail, EmailJobs, EmailSettings, JobRunner, JobSettings};
+use gatehouse_domain::{Email, PasswordHash, Task, TaskId, TaskStatus, User, Username};
+use gatehouse_infrastructure::SystemClock;
+use gatehouse_infrastructure::database::{
+    self, Connection, SeaOrmEmailTokenStore, SeaOrmTaskRepository, SeaOrmUserRepository,
+};
+use gatehouse_infrastructure::jobs::{ApalisJobQueue, QueueSettings};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+/// Fails the first `failures` sends, then accepts; remembers when each call came.
+#[derive(Default)]
+struct ScriptedMailer {
+    failures: AtomicUsize,
+    calls: Mutex<Vec<Instant>>,
+}
+
+#[async_trait]
+impl Mailer for ScriptedMailer {
+    async fn send(&self, _message: &EmailMessage) -> anyhow::Result<()> {
+        self.calls.lock().unwrap().push(Instant::now());
+        let left = self.failures.load(Ordering::SeqCst);
+        if left > 0 {
+            self.failures.store(left - 1, Ordering::SeqCst);
+            anyhow::bail!("connection refused (scripted)");
+        }
+        Ok(())
+    }
+}
+
+struct Fixture {
+    db: Connection,
+    url: String,
+    tasks: Arc<dyn TaskRepository>,
+    _keep: Box<dyn std::any::Any + Send>,
+}
+
+const BACKOFF: Duration = Duration::from_millis(200);
+
+impl Fixture {
+    async fn queue(&self, max_attempts: u32) -> ApalisJobQueue {
+        let settings = QueueSettings {
+            max_attempts,
+            first_backoff: BACKOFF,
+            max_backoff: Duration::from_secs(1),
+            poll: Duration::from_millis(100),
+            heartbeat: Duration::from_secs(1),
+        };
+        ApalisJobQueue::connect(&self.url, settings).await.unwrap()
+    }
+
+    fn runner(&self, mailer: Arc<ScriptedMailer>, max_attempts: u32) -> Arc<JobRunner> {
+        let emails = EmailJobs::new(
+            Arc::new(SeaOrmUserRepository::new(self.db.clone())),
+            Arc::new(SeaOrmEmailTokenStore::new(self.db.clone())),
+            mailer,
+            Arc::new(SystemClock),
+            EmailSettings::default(),
+        );
+        let settings = JobSettings {
+            max_attempts,
+            step: Duration::from_millis(100),
+        };
+        Arc::new(JobRunner::new(
+            self.tasks.clone(),
+            Arc::new(emails),
+            Arc::new(SystemClock),
+            settings,
+        ))
+    }
+
+    /// Starts a worker; stop it by sending on (or dropping) the returned sender, or kill it
+    /// by aborting the handle.
+    fn worker(
+        &self,
+        queue: &ApalisJobQueue,
+        runner: Arc<JobRunner>,
+    ) -> (
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    ) {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let queue = queue.clone();
+        let name = format!("contract-{}", uuid::Uuid::new_v4());
+        let handle = tokio::spawn(async move {
+            queue
+                .run_worker(name, runner, async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        (stop, handle)
+    }
+
+    async fn submit(&self, queue: &ApalisJobQueue, kind: &str, arguments: Value) -> TaskId {
+        let task = Task::queued(None, kind, arguments, OffsetDateTime::now_utc());
+        self.tasks.insert(&task).await.unwrap();
+        queue.enqueue(task.id).await.unwrap();
+        task.id
+    }
+
+    /// Polls the task until `done` holds or `timeout` passes; returns the last state.
+    async fn wait(&self, id: TaskId, timeout: Duration, done: impl Fn(&Task) -> bool) -> Task {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let task = self.tasks.find(id).await.unwrap().unwrap();
+            if done(&task) || Instant::now() >= deadline {
+                return task;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn user(&self) -> User {
+        let user = User::register(
+            Email::parse("ada@example.com").unwrap(),
+            Username::parse("ada").unwrap(),
+            PasswordHash::new("$2b$04$abcdefghijklmnopqrstuu".into()),
+            OffsetDateTime::now_utc(),
+        );
+        SeaOrmUserRepository::new(self.db.clone())
+            .insert(&user)
+            .await
+            .unwrap();
+        user
+    }
+}
+
+/// The arguments the request path queues for a verification email.
+fn verification_email(user: &User) -> Value {
+    AccountEmail::Verification.arguments(user.id)
+}
+
+async fn queued_tasks_run_once(fx: Fixture) {
+    let queue = fx.queue(3).await;
+    let sum = fx.submit(&queue, "add", json!({"x": 2, "y": 40.5})).await;
+    let summary = fx
+        .submit(
+            &queue,
+            "process_data",
+            json!({"data": {"b": 1, "a": [true]}}),
+        )
+        .await;
+    assert_eq!(
+        fx.tasks.find(sum).await.unwrap().unwrap().status,
+        TaskStatus::Pending
+    );
+    let (_stop, _worker) = fx.worker(&queue, fx.runner(Arc::default(), 3));
+
+    let sum = fx
+        .wait(sum, Duration::from_secs(15), |t| t.status.is_final())
+        .await;
+    assert_eq!(
+        (sum.status, sum.result, sum.attempts),
+        (TaskStatus::Success, Some(json!(42.5)), 1)
+    );
+    assert!(sum.started_at.is_some() && sum.finished_at >= sum.started_at);
+    let summary = fx
+        .wait(summary, Duration::from_secs(15), |t| t.status.is_final())
+        .await;
+    assert_eq!(summary.status, TaskStatus::Success);
+    assert_eq!(summary.result.unwrap()["keys"], json!(["a", "b"]));
+}
+
+async fn failures_retry_with_backoff_until_success(fx: Fixture) {
+    let queue = fx.queue(4).await;
+    let mailer = Arc::new(ScriptedMailer::default());
+    mailer.failures.store(2, Ordering::SeqCst);
+    let user = fx.user().await;
+    let id = fx
+        .submit(&queue, "send_email", verification_email(&user))
+        .await;
+    let (_stop, _worker) = fx.worker(&queue, fx.runner(mailer.clone(), 4));
+
+    let task = fx
+        .wait(id, Duration::from_secs(20), |t| t.status.is_final())
+        .await;
+    assert_eq!((task.status, task.attempts), (TaskStatus::Success, 3));
+    let calls = mailer.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 3);
+    for pair in calls.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= BACKOFF,
+            "retries wait: {:?}",
+            pair[1] - pair[0]
+        );
+    }
+}
+
+async fn the_last_failure_is_final_and_recorded(fx: Fixture) {
+    let queue = fx.queue(3).await;
+    let mailer = Arc::new(ScriptedMailer::default());
+    mailer.failures.store(usize::MAX, Ordering::SeqCst);
+    let user = fx.user().await;
+    let id = fx
+        .submit(&queue, "send_email", verification_email(&user))
+        .await;
+    let (_stop, _worker) = fx.worker(&queue, fx.runner(mailer.clone(), 3));
+
+    let retrying = fx
+        .wait(id, Duration::from_secs(20), |t| {
+            t.status == TaskStatus::Retry
+        })
+        .await;
+    assert_eq!(
+        retrying.status,
+        TaskStatus::Retry,
+        "a failed run that will be retried shows RETRY"
+    );
+    let task = fx
+        .wait(id, Duration::from_secs(20), |t| t.status.is_final())
+        .await;
+    assert_eq!((task.status, task.attempts), (TaskStatus::Failure, 3));
+    assert!(
+        task.error
+            .unwrap()
+            .contains("connection refused (scripted)")
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        mailer.calls.lock().unwrap().len(),
+        3,
+        "nothing runs after the last attempt"
+    );
+}
+
+async fn revoked_tasks_never_start_or_stop_early(fx: Fixture) {
+    let queue = fx.queue(3).await;
+    let early = fx.submit(&queue, "add", json!({"x": 1, "y": 1})).await;
+    fx.tasks
+        .advance(early, TaskChange::Revoked, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let long = fx
+        .submit(&queue, "long_running", json!({"seconds": 600}))
+        .await;
+    let (_stop, _worker) = fx.worker(&queue, fx.runner(Arc::default(), 3));
+
+    let started = fx
+        .wait(long, Duration::from_secs(15), |t| {
+            t.status == TaskStatus::Started
+        })
+        .await;
+    assert_eq!(started.status, TaskStatus::Started);
+    fx.tasks
+        .advance(long, TaskChange::Revoked, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    // The worker is free again once the long task notices: a new task completes.
+    let after = fx.submit(&queue, "add", json!({"x": 1, "y": 2})).await;
+    let after = fx
+        .wait(after, Duration::from_secs(15), |t| t.status.is_final())
+        .await;
+    assert_eq!(after.status, TaskStatus::Success);
+
+    let early = fx.tasks.find(early).await.unwrap().unwrap();
+    assert_eq!(
+        (early.status, early.attempts, early.started_at),
+        (TaskStatus::Revoked, 0, None)
+    );
+    let long = fx.tasks.find(long).await.unwrap().unwrap();
+    assert_eq!((long.status, long.result), (TaskStatus::Revoked, None));
+}
+
+async fn a_job_whose_worker_dies_completes_on_another(fx: Fixture) {
+    let queue = fx.queue(3).await;
+    let id = fx
+        .submit(&queue, "long_running", json!({"seconds": 10}))
+        .await;
+    let (_stop, doomed) = fx.worker(&queue, fx.runner(Arc::default(), 3));
+    let started = fx
+        .wait(id, Duration::from_secs(15), |t| {
+            t.status == TaskStatus::Started
+        })
+        .await;
+    assert_eq!(started.status, TaskStatus::Started);
+    doomed.abort();
+    let _ = doomed.await;
+
+    let (_stop, _survivor) = fx.worker(&queue, fx.runner(Arc::default(), 3));
+    let task = fx
+        .wait(id, Duration::from_secs(30), |t| t.status.is_final())
+        .await;
+    assert_eq!(task.status, TaskStatus::Success, "{task:?}");
+    assert!(
+        task.attempts >= 2,
+        "the second run counts: {}",
+        task.attempts
+    );
+    assert_eq!(task.result, Some(json!({"slept_seconds": 10})));
+}
+
+async fn sqlite() -> Fixture {
+    let file = gatehouse_testing::TempSqlite::new();
+    let db = database::open(&file.url(), 4, true).await.unwrap();
+    Fixture {
+        tasks: Arc::new(SeaOrmTaskRepository::new(db.clone())),
+        db,
+        url: file.url(),
+        _keep: Box::new(file),
+    }
+}
+
+async fn postgres() -> Option<Fixture> {
+    let test_db = gatehouse_testing::postgres().await?;
+    let db = database::open(&test_db.url, 8, true).await.unwrap();
+    Some(Fixture {
+        tasks: Arc::new(SeaOrmTaskRepository::new(db.clone())),
+        db,
+        url: test_db.url.clone(),
+        _keep: Box::new(test_db),
+    })
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                super::$case(super::sqlite().await).await;
+            })*
+        }
+        mod on_postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(fixture) = super::postgres().await else { return };
+                super::$case(fixture).await;
+            })*
+        }
+    };
+}
+
+contract!(
+    queued_tasks_run_once,
+    failures_retry_with_backoff_until_success,
+    the_last_failure_is_final_and_recorded,
+    revoked_tasks_never_start_or_stop_early,
+    a_job_whose_worker_dies_completes_on_another,
+);

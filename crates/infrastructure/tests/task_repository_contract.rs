@@ -1,0 +1,149 @@
+//! The `TaskRepository` contract, run against every adapter: SQLite and PostgreSQL.
+
+use gatehouse_application::ports::{TaskChange, TaskRepository};
+use gatehouse_domain::{Task, TaskId, TaskStatus, UserId};
+use gatehouse_infrastructure::database::{self, SeaOrmTaskRepository};
+use serde_json::json;
+use time::OffsetDateTime;
+
+fn at(seconds: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_800_000_000 + seconds).unwrap()
+}
+
+async fn round_trips_every_field(repo: SeaOrmTaskRepository) {
+    let mut task = Task::queued(
+        Some(UserId::generate()),
+        "add",
+        json!({"x": 1.5, "y": 2}),
+        at(0),
+    );
+    repo.insert(&task).await.unwrap();
+    assert_eq!(repo.find(task.id).await.unwrap(), Some(task.clone()));
+
+    task.id = TaskId::new();
+    task.owner = None;
+    task.kind = "send_email".into();
+    repo.insert(&task).await.unwrap();
+    assert_eq!(repo.find(task.id).await.unwrap(), Some(task));
+    assert_eq!(repo.find(TaskId::new()).await.unwrap(), None);
+}
+
+async fn a_task_walks_its_lifecycle(repo: SeaOrmTaskRepository) {
+    let task = Task::queued(None, "add", json!({}), at(0));
+    repo.insert(&task).await.unwrap();
+
+    assert!(
+        repo.advance(task.id, TaskChange::Started { attempt: 1 }, at(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        repo.advance(task.id, TaskChange::Retrying("smtp down".into()), at(2))
+            .await
+            .unwrap()
+    );
+    let retrying = repo.find(task.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            retrying.status,
+            retrying.attempts,
+            retrying.error.as_deref()
+        ),
+        (TaskStatus::Retry, 1, Some("smtp down"))
+    );
+    assert!(
+        repo.advance(task.id, TaskChange::Started { attempt: 2 }, at(3))
+            .await
+            .unwrap()
+    );
+    assert!(
+        repo.advance(task.id, TaskChange::Succeeded(json!(3.5)), at(4))
+            .await
+            .unwrap()
+    );
+
+    let done = repo.find(task.id).await.unwrap().unwrap();
+    assert_eq!(done.status, TaskStatus::Success);
+    assert_eq!(done.attempts, 2);
+    assert_eq!(done.result, Some(json!(3.5)));
+    assert_eq!(done.error, None, "a success clears the last error");
+    assert_eq!(
+        done.started_at,
+        Some(at(1)),
+        "started_at is the first run's"
+    );
+    assert_eq!(done.finished_at, Some(at(4)));
+}
+
+async fn final_tasks_never_change(repo: SeaOrmTaskRepository) {
+    let task = Task::queued(None, "long_running", json!({"seconds": 5}), at(0));
+    repo.insert(&task).await.unwrap();
+    assert!(
+        repo.advance(task.id, TaskChange::Started { attempt: 1 }, at(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        repo.advance(task.id, TaskChange::Revoked, at(2))
+            .await
+            .unwrap()
+    );
+
+    for late in [
+        TaskChange::Succeeded(json!(1)),
+        TaskChange::Failed("late".into()),
+        TaskChange::Retrying("late".into()),
+        TaskChange::Started { attempt: 2 },
+        TaskChange::Revoked,
+    ] {
+        assert!(!repo.advance(task.id, late, at(3)).await.unwrap());
+    }
+    let revoked = repo.find(task.id).await.unwrap().unwrap();
+    assert_eq!(
+        (revoked.status, revoked.finished_at),
+        (TaskStatus::Revoked, Some(at(2)))
+    );
+    assert!(
+        !repo
+            .advance(TaskId::new(), TaskChange::Revoked, at(3))
+            .await
+            .unwrap()
+    );
+}
+
+async fn sqlite() -> (SeaOrmTaskRepository, gatehouse_testing::TempSqlite) {
+    let file = gatehouse_testing::TempSqlite::new();
+    let db = database::open(&file.url(), 4, true).await.unwrap();
+    (SeaOrmTaskRepository::new(db), file)
+}
+
+async fn postgres() -> Option<(SeaOrmTaskRepository, gatehouse_testing::TestDatabase)> {
+    let test_db = gatehouse_testing::postgres().await?;
+    let db = database::open(&test_db.url, 8, true).await.unwrap();
+    Some((SeaOrmTaskRepository::new(db), test_db))
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (repo, _file) = super::sqlite().await;
+                super::$case(repo).await;
+            })*
+        }
+        mod on_postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some((repo, _db)) = super::postgres().await else { return };
+                super::$case(repo).await;
+            })*
+        }
+    };
+}
+
+contract!(
+    round_trips_every_field,
+    a_task_walks_its_lifecycle,
+    final_tasks_never_change
+);
