@@ -93,8 +93,14 @@ impl Mailer for FileMailer {
         tokio::fs::create_dir_all(&self.directory)
             .await
             .with_context(|| format!("cannot create {}", self.directory.display()))?;
-        let path = self.directory.join(format!("{}.eml", Uuid::now_v7()));
-        tokio::fs::write(&path, email.formatted())
+        // Written aside and renamed, so a reader of the directory never sees half a message.
+        let name = Uuid::now_v7();
+        let partial = self.directory.join(format!(".{name}.eml.partial"));
+        let path = self.directory.join(format!("{name}.eml"));
+        tokio::fs::write(&partial, email.formatted())
+            .await
+            .with_context(|| format!("cannot write {}", partial.display()))?;
+        tokio::fs::rename(&partial, &path)
             .await
             .with_context(|| format!("cannot write {}", path.display()))?;
         tracing::info!(

@@ -38,6 +38,7 @@ impl Mailbox {
                 .map(|entries| {
                     entries
                         .filter_map(Result::ok)
+                        .filter(|e| e.path().extension().is_some_and(|ext| ext == "eml"))
                         .filter_map(|e| std::fs::read(e.path()).ok())
                         .collect()
                 })

@@ -58,6 +58,28 @@ async fn peek_reports_without_counting(limiter: Limiter) {
     );
 }
 
+async fn a_cleared_key_starts_over(limiter: Limiter) {
+    let (key, other) = (key(), key());
+    for _ in 0..4 {
+        limiter.hit(&key, THREE_PER_MINUTE).await.unwrap();
+        limiter.hit(&other, THREE_PER_MINUTE).await.unwrap();
+    }
+    limiter.clear(&key).await.unwrap();
+    assert_eq!(
+        limiter.peek(&key, THREE_PER_MINUTE).await.unwrap(),
+        RateStatus::Allowed
+    );
+    assert_eq!(
+        limiter.hit(&key, THREE_PER_MINUTE).await.unwrap(),
+        RateStatus::Allowed
+    );
+    assert!(matches!(
+        limiter.peek(&other, THREE_PER_MINUTE).await.unwrap(),
+        RateStatus::Limited { .. }
+    ));
+    limiter.clear("never-counted").await.unwrap();
+}
+
 async fn keys_are_independent(limiter: Limiter) {
     let (a, b) = (key(), key());
     for _ in 0..4 {
@@ -142,6 +164,7 @@ macro_rules! contract {
 contract!(
     hits_within_the_limit_pass_and_the_next_is_limited,
     peek_reports_without_counting,
+    a_cleared_key_starts_over,
     keys_are_independent,
     the_window_ends_and_counting_starts_over,
     concurrent_hits_are_each_counted,

@@ -33,4 +33,7 @@ pub trait RateLimiter: Send + Sync {
 
     /// Reports the status of `key` without counting.
     async fn peek(&self, key: &str, limit: RateLimit) -> anyhow::Result<RateStatus>;
+
+    /// Forgets `key`'s count: its next event starts a new window.
+    async fn clear(&self, key: &str) -> anyhow::Result<()>;
 }

@@ -171,6 +171,9 @@ impl AccountRecovery {
             .discard_all(user.id, TokenPurpose::PasswordReset)
             .await?;
         p.revocation.everything(user.id).await?;
+        p.throttle
+            .clear_login_failures(&user.id.to_string())
+            .await?;
         p.audit
             .record(
                 AuditEventType::PasswordReset,

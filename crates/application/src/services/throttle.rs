@@ -129,6 +129,14 @@ impl Throttle {
         Ok(())
     }
 
+    /// Lifts an account's login lockout: a password reset proved the owner is at the keys.
+    pub async fn clear_login_failures(&self, account: &str) -> Result<(), AppError> {
+        Ok(self
+            .limiter
+            .clear(&format!("login:account:{account}"))
+            .await?)
+    }
+
     /// Counts one `action` from `address`, refusing it past the limit. Without an address
     /// (no peer address, as in some test harnesses) nothing is limited.
     pub async fn per_address(

@@ -61,4 +61,10 @@ impl RateLimiter for InMemoryRateLimiter {
             None => RateStatus::Allowed,
         })
     }
+
+    async fn clear(&self, key: &str) -> anyhow::Result<()> {
+        self.with(|s, _| {
+            s.windows.remove(key);
+        })
+    }
 }

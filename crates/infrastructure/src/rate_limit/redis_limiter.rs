@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use fred::interfaces::KeysInterface;
 use fred::prelude::Pool;
 use fred::types::scripts::Script;
 use gatehouse_application::ports::{RateLimit, RateLimiter, RateStatus};
@@ -74,5 +75,16 @@ impl RateLimiter for RedisRateLimiter {
     async fn peek(&self, key: &str, limit: RateLimit) -> anyhow::Result<RateStatus> {
         let (count, remaining) = self.run(&self.peek, key, vec![]).await?;
         Ok(before_hit(count, remaining, limit))
+    }
+
+    async fn clear(&self, key: &str) -> anyhow::Result<()> {
+        let key = format!("{}rl:{key}", self.prefix);
+        let _: i64 = self
+            .pool
+            .next()
+            .del(key)
+            .await
+            .context("Redis rate limit clear failed")?;
+        Ok(())
     }
 }

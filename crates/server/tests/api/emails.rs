@@ -129,6 +129,31 @@ async fn a_password_change_kills_outstanding_reset_links(app: TestApp) {
     .await;
 }
 
+async fn a_locked_out_owner_can_still_reset(app: TestApp) {
+    app.signed_up_user("ada").await;
+    for _ in 0..10 {
+        app.login("ada@example.com", "wrong-password-1").await;
+    }
+    let locked = app.login("ada@example.com", PASSWORD).await;
+    assert_error(locked, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+
+    post(&app, "forgot-password", json!({"email": "ada@example.com"})).await;
+    let reset = app
+        .wait_for_mail("ada@example.com", "Reset")
+        .await
+        .token("reset-password");
+    let body = json!({"token": reset, "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD});
+    assert_eq!(
+        post(&app, "reset-password", body).await.status(),
+        StatusCode::OK
+    );
+    // The reset proved ownership: the lockout is lifted.
+    assert_eq!(
+        app.login("ada@example.com", NEW_PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
 async fn unknown_addresses_look_like_known_ones(app: TestApp) {
     assert_eq!(
         app.register("ada@example.com", "ada").await.status(),
@@ -202,6 +227,7 @@ crate::on_every_backend!(
     registration_verifies_once,
     password_reset_ends_every_old_credential,
     a_password_change_kills_outstanding_reset_links,
+    a_locked_out_owner_can_still_reset,
     unknown_addresses_look_like_known_ones,
     resends_are_limited_to_one_a_minute,
     a_new_device_gets_a_sign_in_notification,

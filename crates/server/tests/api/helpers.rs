@@ -276,7 +276,11 @@ impl TestApp {
         let Ok(entries) = std::fs::read_dir(&self.mail_dir) else {
             return Vec::new();
         };
-        let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        let mut files: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+            .collect();
         files.sort();
         files
             .iter()

@@ -3,10 +3,12 @@ use serde_json::json;
 
 use crate::helpers::{PASSWORD, TestApp, assert_error};
 
-const TIGHT: [(&str, &str); 3] = [
+const TIGHT: [(&str, &str); 5] = [
     ("GATEHOUSE_LOGIN_FAILURES_PER_ACCOUNT", "3"),
     ("GATEHOUSE_LOGIN_FAILURES_PER_ADDRESS", "6"),
     ("GATEHOUSE_REGISTRATIONS_PER_ADDRESS", "8"),
+    ("GATEHOUSE_PASSWORD_RESETS_PER_ADDRESS", "4"),
+    ("GATEHOUSE_VERIFICATION_RESENDS_PER_ADDRESS", "4"),
 ];
 
 async fn assert_rate_limited(response: reqwest::Response) {
@@ -78,7 +80,24 @@ async fn registrations_are_limited_per_address(app: TestApp) {
     assert_rate_limited(app.register("reg9@example.com", "reg9").await).await;
 }
 
+async fn email_requests_are_limited_per_address(app: TestApp) {
+    for path in ["forgot-password", "verify-email/resend"] {
+        let path = format!("/api/v1/auth/{path}");
+        // Known or not, every request counts: the limit cannot tell them apart either.
+        for i in 0..4 {
+            let body = json!({"email": format!("someone{i}@example.com")});
+            assert_eq!(
+                app.post_json(&path, &body).await.status(),
+                StatusCode::ACCEPTED
+            );
+        }
+        let body = json!({"email": "someone@example.com"});
+        assert_rate_limited(app.post_json(&path, &body).await).await;
+    }
+}
+
 crate::on_every_backend_with!(super::TIGHT;
+    email_requests_are_limited_per_address,
     past_the_account_limit_even_the_right_password_is_refused,
     unknown_accounts_are_throttled_alike,
     past_the_address_limit_every_login_from_it_is_refused,
