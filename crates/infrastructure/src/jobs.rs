@@ -1,12 +1,14 @@
 //! The job queue on apalis: the [`JobQueue`] adapter the request path pushes to, and the
 //! worker loop that pops jobs and hands them to the [`JobRunner`].
 //!
-//! Storage follows the database URL (SQLite or PostgreSQL tables next to the app's own).
+//! Storage follows the configuration: tables next to the app's own in its database (SQLite or
+//! PostgreSQL), or Redis lists and sets under the deployment's key prefix.
 //! Delivery is at least once: a job is locked by one worker, which sends heartbeats; when a
 //! worker dies, another re-queues its jobs once the heartbeats stop. Failed runs are retried
 //! in the worker with exponential backoff until the attempt limit.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -14,6 +16,7 @@ use apalis::layers::retry::HasherRng;
 use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
 use apalis::prelude::*;
 use apalis_postgres::PostgresStorage;
+use apalis_redis::RedisStorage;
 use apalis_sqlite::SqliteStorage;
 use async_trait::async_trait;
 use gatehouse_application::ports::JobQueue;
@@ -63,13 +66,83 @@ impl Default for QueueSettings {
 enum Storage {
     Sqlite(SqliteStorage<JobMessage>),
     Postgres(PostgresStorage<JobMessage>),
+    Redis(RedisStorage<JobMessage>),
 }
 
-/// The apalis-backed queue. Cheap to clone; every clone pushes to the same storage.
+/// What this process has done with jobs since it started: pushed, running now, and how the
+/// runs it finished ended. Read by the metrics endpoint; each process counts its own.
+#[derive(Debug, Default)]
+pub struct JobCounters {
+    queued: AtomicU64,
+    running: AtomicU64,
+    succeeded: AtomicU64,
+    retried: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// A reading of [`JobCounters`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JobCounts {
+    /// Jobs pushed to the queue.
+    pub queued: u64,
+    /// Runs in progress.
+    pub running: u64,
+    /// Runs that finished the job (revoked and already-final tasks included).
+    pub succeeded: u64,
+    /// Runs that failed and left the job for another attempt.
+    pub retried: u64,
+    /// Runs that failed for good.
+    pub failed: u64,
+}
+
+impl JobCounters {
+    /// The counts now.
+    pub fn read(&self) -> JobCounts {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        JobCounts {
+            queued: load(&self.queued),
+            running: load(&self.running),
+            succeeded: load(&self.succeeded),
+            retried: load(&self.retried),
+            failed: load(&self.failed),
+        }
+    }
+
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts a run as running for as long as it lives, even when the worker is cancelled.
+struct RunningGuard(Arc<JobCounters>);
+
+impl RunningGuard {
+    fn start(counters: Arc<JobCounters>) -> Self {
+        JobCounters::bump(&counters.running);
+        Self(counters)
+    }
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What a worker hands each delivery.
+#[derive(Clone)]
+struct WorkerContext {
+    runner: Arc<JobRunner>,
+    counters: Arc<JobCounters>,
+}
+
+/// The apalis-backed queue. Cheap to clone; every clone pushes to the same storage and
+/// counts into the same [`JobCounters`].
 #[derive(Clone)]
 pub struct ApalisJobQueue {
     storage: Storage,
     settings: QueueSettings,
+    counters: Arc<JobCounters>,
 }
 
 impl ApalisJobQueue {
@@ -101,7 +174,37 @@ impl ApalisJobQueue {
                 .missed_heartbeats(2);
             Storage::Postgres(PostgresStorage::new(&pool).with_config(config))
         };
-        Ok(Self { storage, settings })
+        Ok(Self::over(storage, settings))
+    }
+
+    /// Connects to a queue in Redis at `url`, its keys under `prefix`.
+    pub async fn connect_redis(
+        url: &str,
+        prefix: &str,
+        settings: QueueSettings,
+    ) -> anyhow::Result<Self> {
+        let connection = apalis_redis::connect(url)
+            .await
+            .context("cannot open the Redis job queue")?;
+        let config = apalis_redis::Config::default()
+            .queue(format!("{prefix}{QUEUE}"))
+            .heartbeat_interval(settings.heartbeat)
+            .missed_heartbeats(2);
+        let storage = Storage::Redis(RedisStorage::new(connection).with_config(config));
+        Ok(Self::over(storage, settings))
+    }
+
+    fn over(storage: Storage, settings: QueueSettings) -> Self {
+        Self {
+            storage,
+            settings,
+            counters: Arc::default(),
+        }
+    }
+
+    /// This process's job counters.
+    pub fn counters(&self) -> Arc<JobCounters> {
+        self.counters.clone()
     }
 
     /// Runs one worker until `shutdown` resolves. `name` must be unique among live workers.
@@ -118,6 +221,10 @@ impl ApalisJobQueue {
                 .make_backoff();
         let retries =
             RetryPolicy::retries(s.max_attempts.saturating_sub(1) as usize).with_backoff(backoff);
+        let context = WorkerContext {
+            runner,
+            counters: self.counters.clone(),
+        };
         let signal = async move {
             shutdown.await;
             Ok::<(), std::io::Error>(())
@@ -126,7 +233,7 @@ impl ApalisJobQueue {
             ($storage:expr) => {
                 WorkerBuilder::new(name)
                     .backend($storage.clone().poll_with_interval(s.poll))
-                    .data(runner)
+                    .data(context)
                     .retry(retries)
                     .build(handle)
                     .run_until(signal)
@@ -137,6 +244,7 @@ impl ApalisJobQueue {
         match &self.storage {
             Storage::Sqlite(storage) => run_on!(storage),
             Storage::Postgres(storage) => run_on!(storage),
+            Storage::Redis(storage) => run_on!(storage),
         }
     }
 }
@@ -145,13 +253,28 @@ impl ApalisJobQueue {
 async fn handle(
     message: JobMessage,
     attempt: Attempt,
-    runner: Data<Arc<JobRunner>>,
+    context: Data<WorkerContext>,
 ) -> Result<(), BoxDynError> {
     let attempt = u32::try_from(attempt.current()).unwrap_or(u32::MAX).max(1);
-    match runner.run(TaskId::from_uuid(message.task), attempt).await {
-        Ok(()) => Ok(()),
-        Err(JobFailure::Retry(error)) => Err(error.into()),
-        Err(JobFailure::GiveUp(error)) => Err(Box::new(AbortError::new(error))),
+    let counters = &context.counters;
+    let _running = RunningGuard::start(counters.clone());
+    match context
+        .runner
+        .run(TaskId::from_uuid(message.task), attempt)
+        .await
+    {
+        Ok(()) => {
+            JobCounters::bump(&counters.succeeded);
+            Ok(())
+        }
+        Err(JobFailure::Retry(error)) => {
+            JobCounters::bump(&counters.retried);
+            Err(error.into())
+        }
+        Err(JobFailure::GiveUp(error)) => {
+            JobCounters::bump(&counters.failed);
+            Err(Box::new(AbortError::new(error)))
+        }
     }
 }
 
@@ -175,6 +298,13 @@ impl JobQueue for ApalisJobQueue {
                 .push_task(job)
                 .await
                 .map_err(|e| refused(&e)),
-        }
+            Storage::Redis(storage) => storage
+                .clone()
+                .push_task(job)
+                .await
+                .map_err(|e| refused(&e)),
+        }?;
+        JobCounters::bump(&self.counters.queued);
+        Ok(())
     }
 }

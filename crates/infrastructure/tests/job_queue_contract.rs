@@ -1,4 +1,4 @@
-//! The `JobQueue` contract, run against every storage: SQLite and PostgreSQL. Real workers pop
+//! The `JobQueue` contract, run against every storage: SQLite, PostgreSQL and Redis. Real workers pop
 //! real jobs and run them with the real `JobRunner`; only the mailer is a scripted stand-in,
 //! so that failures happen on cue.
 
@@ -16,7 +16,7 @@ use gatehouse_infrastructure::SystemClock;
 use gatehouse_infrastructure::database::{
     self, Connection, SeaOrmEmailTokenStore, SeaOrmTaskRepository, SeaOrmUserRepository,
 };
-use gatehouse_infrastructure::jobs::{ApalisJobQueue, QueueSettings};
+use gatehouse_infrastructure::jobs::{ApalisJobQueue, JobCounts, QueueSettings};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -40,9 +40,17 @@ impl Mailer for ScriptedMailer {
     }
 }
 
+/// Where the queue lives.
+enum QueueStore {
+    /// Tables in the database at this URL.
+    Database(String),
+    /// Redis at `url`, keys under `prefix`.
+    Redis { url: String, prefix: String },
+}
+
 struct Fixture {
     db: Connection,
-    url: String,
+    store: QueueStore,
     tasks: Arc<dyn TaskRepository>,
     _keep: Box<dyn std::any::Any + Send>,
 }
@@ -58,7 +66,14 @@ impl Fixture {
             poll: Duration::from_millis(100),
             heartbeat: Duration::from_secs(1),
         };
-        ApalisJobQueue::connect(&self.url, settings).await.unwrap()
+        match &self.store {
+            QueueStore::Database(url) => ApalisJobQueue::connect(url, settings).await.unwrap(),
+            QueueStore::Redis { url, prefix } => {
+                ApalisJobQueue::connect_redis(url, prefix, settings)
+                    .await
+                    .unwrap()
+            }
+        }
     }
 
     fn runner(&self, mailer: Arc<ScriptedMailer>, max_attempts: u32) -> Arc<JobRunner> {
@@ -172,6 +187,28 @@ async fn queued_tasks_run_once(fx: Fixture) {
         .await;
     assert_eq!(summary.status, TaskStatus::Success);
     assert_eq!(summary.result.unwrap()["keys"], json!(["a", "b"]));
+    // The worker counts a run after recording it on the task: give it a moment.
+    let counts = settled_counts(&queue, |c| c.succeeded == 2).await;
+    assert_eq!(
+        counts,
+        JobCounts {
+            queued: 2,
+            succeeded: 2,
+            ..JobCounts::default()
+        }
+    );
+}
+
+/// The queue's counters once `done` holds (or after a few seconds).
+async fn settled_counts(queue: &ApalisJobQueue, done: impl Fn(&JobCounts) -> bool) -> JobCounts {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let counts = queue.counters().read();
+        if done(&counts) || Instant::now() >= deadline {
+            return counts;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn failures_retry_with_backoff_until_success(fx: Fixture) {
@@ -234,6 +271,15 @@ async fn the_last_failure_is_final_and_recorded(fx: Fixture) {
         3,
         "nothing runs after the last attempt"
     );
+    assert_eq!(
+        queue.counters().read(),
+        JobCounts {
+            queued: 1,
+            retried: 2,
+            failed: 1,
+            ..JobCounts::default()
+        }
+    );
 }
 
 async fn revoked_tasks_never_start_or_stop_early(fx: Fixture) {
@@ -254,6 +300,11 @@ async fn revoked_tasks_never_start_or_stop_early(fx: Fixture) {
         })
         .await;
     assert_eq!(started.status, TaskStatus::Started);
+    assert_eq!(
+        queue.counters().read().running,
+        1,
+        "the long task is running"
+    );
     fx.tasks
         .advance(long, TaskChange::Revoked, OffsetDateTime::now_utc())
         .await
@@ -308,7 +359,7 @@ async fn sqlite() -> Fixture {
     Fixture {
         tasks: Arc::new(SeaOrmTaskRepository::new(db.clone())),
         db,
-        url: file.url(),
+        store: QueueStore::Database(file.url()),
         _keep: Box::new(file),
     }
 }
@@ -319,9 +370,20 @@ async fn postgres() -> Option<Fixture> {
     Some(Fixture {
         tasks: Arc::new(SeaOrmTaskRepository::new(db.clone())),
         db,
-        url: test_db.url.clone(),
+        store: QueueStore::Database(test_db.url.clone()),
         _keep: Box::new(test_db),
     })
+}
+
+/// The queue in Redis (a key prefix of its own); task records in a SQLite file.
+async fn redis() -> Option<Fixture> {
+    let redis = gatehouse_testing::redis().await?;
+    let mut fixture = sqlite().await;
+    fixture.store = QueueStore::Redis {
+        url: redis.url,
+        prefix: redis.prefix,
+    };
+    Some(fixture)
 }
 
 macro_rules! contract {
@@ -336,6 +398,13 @@ macro_rules! contract {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let Some(fixture) = super::postgres().await else { return };
+                super::$case(fixture).await;
+            })*
+        }
+        mod on_redis {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(fixture) = super::redis().await else { return };
                 super::$case(fixture).await;
             })*
         }

@@ -24,6 +24,15 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where the job queue keeps its jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStore {
+    /// Tables in the app's own database (SQLite or PostgreSQL).
+    Database,
+    /// Lists and sets in Redis (`GATEHOUSE_REDIS_URL`), under `GATEHOUSE_REDIS_PREFIX`.
+    Redis,
+}
+
 /// A configuration variable with a bad value.
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {message}")]
@@ -115,6 +124,8 @@ pub struct Config {
     pub job_heartbeat: Duration,
     /// `GATEHOUSE_TASK_STEP_MS`: one step of a `long_running` task.
     pub task_step: Duration,
+    /// `GATEHOUSE_JOB_STORE`: where queued jobs wait (default: the database).
+    pub job_store: JobStore,
     /// `GATEHOUSE_EMBEDDED_WORKER`: `serve` also runs a job worker (default: on in
     /// development, off in production, where `gatehouse worker` runs them).
     pub embedded_worker: bool,
@@ -251,6 +262,22 @@ impl Config {
                 ));
             }
         };
+        let job_store = match get("GATEHOUSE_JOB_STORE").as_deref() {
+            None | Some("database") => JobStore::Database,
+            Some("redis") if redis_url.is_some() => JobStore::Redis,
+            Some("redis") => {
+                return Err(error(
+                    "GATEHOUSE_JOB_STORE",
+                    "redis needs GATEHOUSE_REDIS_URL",
+                ));
+            }
+            Some(other) => {
+                return Err(error(
+                    "GATEHOUSE_JOB_STORE",
+                    format!("expected database or redis, got {other:?}"),
+                ));
+            }
+        };
         let millis = |name: &'static str, default: usize| {
             number(name, default, 1..=3_600_000).map(|ms| Duration::from_millis(ms as u64))
         };
@@ -353,6 +380,7 @@ impl Config {
             job_backoff: millis("GATEHOUSE_JOB_BACKOFF_MS", 2000)?,
             job_heartbeat: seconds("GATEHOUSE_JOB_HEARTBEAT", 15)?,
             task_step: millis("GATEHOUSE_TASK_STEP_MS", 1000)?,
+            job_store,
             embedded_worker,
             environment,
             log_format,
@@ -450,6 +478,21 @@ mod tests {
         ])
         .unwrap();
         assert!(production.cookie_secure);
+    }
+
+    #[test]
+    fn the_job_store_is_the_database_unless_redis_is_chosen_and_configured() {
+        assert_eq!(load(&[]).unwrap().job_store, JobStore::Database);
+        let redis = load(&[
+            ("GATEHOUSE_JOB_STORE", "redis"),
+            ("GATEHOUSE_REDIS_URL", "redis://h"),
+        ])
+        .unwrap();
+        assert_eq!(redis.job_store, JobStore::Redis);
+        let without_url = load(&[("GATEHOUSE_JOB_STORE", "redis")]).unwrap_err();
+        assert_eq!(without_url.variable, "GATEHOUSE_JOB_STORE");
+        let unknown = load(&[("GATEHOUSE_JOB_STORE", "rabbitmq")]).unwrap_err();
+        assert_eq!(unknown.variable, "GATEHOUSE_JOB_STORE");
     }
 
     #[test]

@@ -38,6 +38,7 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::Config;
+use crate::config::JobStore;
 
 /// Every service, built from configuration: what `serve` and the CLI commands share.
 pub struct Components {
@@ -137,16 +138,18 @@ impl Components {
         let email_tokens: Arc<dyn EmailTokenStore> =
             Arc::new(SeaOrmEmailTokenStore::new(db.clone()));
         let task_records: Arc<dyn TaskRepository> = Arc::new(SeaOrmTaskRepository::new(db.clone()));
-        let queue = ApalisJobQueue::connect(
-            &config.database_url,
-            QueueSettings {
-                max_attempts: config.job_max_attempts,
-                first_backoff: config.job_backoff,
-                heartbeat: config.job_heartbeat,
-                ..QueueSettings::default()
-            },
-        )
-        .await?;
+        let queue_settings = QueueSettings {
+            max_attempts: config.job_max_attempts,
+            first_backoff: config.job_backoff,
+            heartbeat: config.job_heartbeat,
+            ..QueueSettings::default()
+        };
+        let queue = match (config.job_store, &config.redis_url) {
+            (JobStore::Redis, Some(url)) => {
+                ApalisJobQueue::connect_redis(url, &config.redis_prefix, queue_settings).await?
+            }
+            _ => ApalisJobQueue::connect(&config.database_url, queue_settings).await?,
+        };
         let tasks = Arc::new(TaskService::new(
             task_records.clone(),
             Arc::new(queue.clone()),

@@ -164,6 +164,9 @@ impl JobRunner {
             tracing::warn!("job for an unknown task dropped");
             return Ok(());
         };
+        // A run whose worker died may go uncounted by the queue (some storages re-queue the
+        // job as it was): the task record saw it start, so count from there too.
+        let attempt = attempt.max(task.attempts.saturating_add(1));
         let started = TaskChange::Started { attempt };
         if task.status.is_final() || !self.advance(id, started).await.map_err(transient)? {
             return Ok(());
@@ -341,6 +344,33 @@ mod tests {
                 assert_eq!(last, TaskChange::Failed("smtp down".into()));
             }
         }
+    }
+
+    #[tokio::test]
+    async fn runs_the_queue_forgot_still_count() {
+        let mut task = Task::queued(
+            None,
+            SEND_EMAIL,
+            crate::AccountEmail::PasswordReset.arguments(gatehouse_domain::UserId::generate()),
+            NOW,
+        );
+        // Two runs started (their workers died); the queue re-delivers it as a first attempt.
+        task.status = TaskStatus::Started;
+        task.attempts = 2;
+        let (tasks, changes) = table(Some(task.clone()));
+        let mut mailer = MockMailer::new();
+        mailer
+            .expect_send()
+            .returning(|_| Err(anyhow::anyhow!("smtp down")));
+        let outcome = runner(tasks, mailer).run(task.id, 1).await;
+        assert_eq!(outcome, Err(JobFailure::GiveUp("smtp down".into())));
+        assert_eq!(
+            *changes.lock().unwrap(),
+            [
+                TaskChange::Started { attempt: 3 },
+                TaskChange::Failed("smtp down".into())
+            ]
+        );
     }
 
     #[tokio::test]

@@ -177,3 +177,24 @@ crate::on_every_backend!(
     tasks_belong_to_their_owner,
     bad_tasks_are_refused,
 );
+
+/// The same lifecycle with the queue in Redis (`GATEHOUSE_JOB_STORE=redis`).
+mod redis_job_store {
+    const REDIS_QUEUE: [(&str, &str); 1] = [("GATEHOUSE_JOB_STORE", "redis")];
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tasks_run_to_success_or_failure() {
+        let Some(app) = crate::helpers::TestApp::shared_with(&REDIS_QUEUE).await else {
+            return;
+        };
+        super::tasks_run_to_success_or_failure(app).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn running_tasks_can_be_revoked() {
+        let Some(app) = crate::helpers::TestApp::shared_with(&REDIS_QUEUE).await else {
+            return;
+        };
+        super::running_tasks_can_be_revoked(app).await;
+    }
+}
