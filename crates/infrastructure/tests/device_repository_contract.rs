@@ -1,27 +1,18 @@
 //! The `DeviceRepository` contract, run against every adapter: SQLite and PostgreSQL.
 
-use gatehouse_application::ports::{DeviceRepository, UserRepository};
-use gatehouse_domain::{DeviceId, Email, PasswordHash, User, UserId, Username};
-use gatehouse_infrastructure::database::{self, SeaOrmDeviceRepository, SeaOrmUserRepository};
-use sea_orm::DatabaseConnection;
+mod support;
+
+use gatehouse_application::ports::DeviceRepository;
+use gatehouse_domain::DeviceId;
+use gatehouse_infrastructure::database::{
+    Connection as DatabaseConnection, SeaOrmDeviceRepository,
+};
 use time::{Duration, OffsetDateTime};
+
+use support::user;
 
 fn at(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_800_000_000 + seconds).unwrap()
-}
-
-async fn user(db: &DatabaseConnection, name: &str) -> UserId {
-    let user = User::register(
-        Email::parse(&format!("{name}@example.com")).unwrap(),
-        Username::parse(name).unwrap(),
-        PasswordHash::new("$2b$04$x".into()),
-        OffsetDateTime::now_utc(),
-    );
-    SeaOrmUserRepository::new(db.clone())
-        .insert(&user)
-        .await
-        .unwrap();
-    user.id
 }
 
 async fn a_second_sign_in_with_the_same_agent_updates_the_device(db: DatabaseConnection) {
@@ -114,38 +105,7 @@ async fn concurrent_sign_ins_make_one_device(db: DatabaseConnection) {
     assert_eq!(repo.list(jane).await.unwrap().len(), 1);
 }
 
-async fn sqlite() -> (DatabaseConnection, gatehouse_testing::TempSqlite) {
-    let file = gatehouse_testing::TempSqlite::new();
-    let db = database::open(&file.url(), 4, true).await.unwrap();
-    (db, file)
-}
-
-async fn postgres() -> Option<(DatabaseConnection, gatehouse_testing::TestDatabase)> {
-    let test_db = gatehouse_testing::postgres().await?;
-    let db = database::open(&test_db.url, 8, true).await.unwrap();
-    Some((db, test_db))
-}
-
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                let (db, _file) = super::sqlite().await;
-                super::$case(db).await;
-            })*
-        }
-        mod on_postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                let Some((db, _test_db)) = super::postgres().await else { return };
-                super::$case(db).await;
-            })*
-        }
-    };
-}
-
-contract!(
+database_contract!(
     a_second_sign_in_with_the_same_agent_updates_the_device,
     other_agents_are_other_devices_listed_newest_first,
     users_only_see_and_delete_their_own_devices,

@@ -1,33 +1,19 @@
 //! The `EmailTokenStore` contract, run against every adapter: SQLite and PostgreSQL.
 
+mod support;
+
 use std::sync::Arc;
 
-use gatehouse_application::ports::{EmailTokenStore, TokenPurpose, UserRepository};
-use gatehouse_domain::{Email, PasswordHash, User, UserId, Username};
-use gatehouse_infrastructure::database::{
-    self, Connection, SeaOrmEmailTokenStore, SeaOrmUserRepository,
-};
+use gatehouse_application::ports::{EmailTokenStore, TokenPurpose};
+use gatehouse_infrastructure::database::{Connection, SeaOrmEmailTokenStore};
 use time::{Duration, OffsetDateTime};
+
+use support::user;
 
 const NOW: i64 = 1_800_000_000;
 
 fn at(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(NOW + seconds).unwrap()
-}
-
-/// Tokens belong to real users (a foreign key holds them to it).
-async fn user(db: &Connection, name: &str) -> UserId {
-    let user = User::register(
-        Email::parse(&format!("{name}@example.com")).unwrap(),
-        Username::parse(name).unwrap(),
-        PasswordHash::new("$2b$04$abcdefghijklmnopqrstuu".into()),
-        at(0),
-    );
-    SeaOrmUserRepository::new(db.clone())
-        .insert(&user)
-        .await
-        .unwrap();
-    user.id
 }
 
 async fn a_token_works_once_and_for_its_purpose_only(db: Connection) {
@@ -135,39 +121,7 @@ async fn discarding_ends_one_users_tokens_of_one_purpose(db: Connection) {
     assert_eq!(store.find("r3", reset, at(1)).await.unwrap(), Some(bob));
 }
 
-async fn sqlite() -> (Connection, gatehouse_testing::TempSqlite) {
-    let file = gatehouse_testing::TempSqlite::new();
-    (database::open(&file.url(), 4, true).await.unwrap(), file)
-}
-
-async fn postgres() -> Option<(Connection, gatehouse_testing::TestDatabase)> {
-    let test_db = gatehouse_testing::postgres().await?;
-    Some((
-        database::open(&test_db.url, 8, true).await.unwrap(),
-        test_db,
-    ))
-}
-
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                let (db, _file) = super::sqlite().await;
-                super::$case(db).await;
-            })*
-        }
-        mod on_postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                let Some((db, _test_db)) = super::postgres().await else { return };
-                super::$case(db).await;
-            })*
-        }
-    };
-}
-
-contract!(
+database_contract!(
     a_token_works_once_and_for_its_purpose_only,
     expired_tokens_do_nothing,
     concurrent_uses_admit_one,

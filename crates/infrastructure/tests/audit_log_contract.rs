@@ -1,0 +1,160 @@
+//! The `AuditLog` contract, run against every adapter: SQLite and PostgreSQL.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use gatehouse_application::pagination::{Direction, Keyset, PageRequest};
+use gatehouse_application::ports::{AuditEvent, AuditFilter, AuditLog};
+use gatehouse_domain::{AuditEventType, UserId};
+use gatehouse_infrastructure::database::{Connection, SeaOrmAuditLog};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use support::user;
+
+fn at(seconds: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_800_000_000 + seconds).unwrap()
+}
+
+fn event(kind: AuditEventType, user: Option<UserId>, seconds: i64) -> AuditEvent {
+    AuditEvent {
+        id: Uuid::now_v7(),
+        kind,
+        user,
+        actor: None,
+        ip: None,
+        user_agent: None,
+        data: BTreeMap::new(),
+        created_at: at(seconds),
+    }
+}
+
+fn first_page(limit: u64) -> PageRequest {
+    PageRequest { from: None, limit }
+}
+
+fn ids(events: &[AuditEvent]) -> Vec<Uuid> {
+    events.iter().map(|e| e.id).collect()
+}
+
+async fn an_event_comes_back_as_recorded(db: Connection) {
+    let log = SeaOrmAuditLog::new(db.clone());
+    let ada = user(&db, "ada").await;
+    let root = user(&db, "root").await;
+    let recorded = AuditEvent {
+        actor: Some(root),
+        ip: Some("203.0.113.7".into()),
+        user_agent: Some("curl/8.5 ünïcode".into()),
+        data: BTreeMap::from([
+            ("from".to_owned(), "user".to_owned()),
+            ("to".to_owned(), "admin".to_owned()),
+        ]),
+        ..event(AuditEventType::RoleChanged, Some(ada), 0)
+    };
+    log.record(&recorded).await.unwrap();
+    let anonymous = event(AuditEventType::LoginFailed, None, 1);
+    log.record(&anonymous).await.unwrap();
+
+    let listed = log
+        .page(&AuditFilter::default(), &first_page(10))
+        .await
+        .unwrap();
+    assert_eq!(listed, vec![anonymous, recorded]);
+}
+
+async fn filters_select_by_user_and_type(db: Connection) {
+    let log = SeaOrmAuditLog::new(db.clone());
+    let ada = user(&db, "ada").await;
+    let bob = user(&db, "bob").await;
+    let events = [
+        event(AuditEventType::LoginSucceeded, Some(ada), 0),
+        event(AuditEventType::LoginFailed, Some(ada), 1),
+        event(AuditEventType::LoginSucceeded, Some(bob), 2),
+        event(AuditEventType::Logout, Some(ada), 3),
+        event(AuditEventType::LoginFailed, None, 4),
+    ];
+    for e in &events {
+        log.record(e).await.unwrap();
+    }
+    let listed = |filter: AuditFilter| {
+        let log = log.clone();
+        async move { ids(&log.page(&filter, &first_page(10)).await.unwrap()) }
+    };
+    let of_ada = AuditFilter {
+        user: Some(ada),
+        kind: None,
+    };
+    assert_eq!(
+        listed(of_ada).await,
+        ids(&[events[3].clone(), events[1].clone(), events[0].clone()])
+    );
+    let failures = AuditFilter {
+        user: None,
+        kind: Some(AuditEventType::LoginFailed),
+    };
+    assert_eq!(
+        listed(failures).await,
+        ids(&[events[4].clone(), events[1].clone()])
+    );
+    let both = AuditFilter {
+        user: Some(ada),
+        kind: Some(AuditEventType::LoginSucceeded),
+    };
+    assert_eq!(listed(both).await, ids(&[events[0].clone()]));
+    let nothing = AuditFilter {
+        user: Some(bob),
+        kind: Some(AuditEventType::Logout),
+    };
+    assert!(listed(nothing).await.is_empty());
+}
+
+/// Pages are ranges of the (created_at, id) order: newest first, one extra row to tell
+/// whether there is more, both ways from a position, ties broken by id.
+async fn pages_walk_both_ways_from_a_position(db: Connection) {
+    let log = SeaOrmAuditLog::new(db.clone());
+    // Two events share a timestamp: the id orders them.
+    let events: Vec<AuditEvent> = [0, 1, 1, 2, 3]
+        .into_iter()
+        .map(|s| event(AuditEventType::Logout, None, s))
+        .collect();
+    for e in &events {
+        log.record(e).await.unwrap();
+    }
+    let mut newest_first = events.clone();
+    newest_first.sort_by_key(|e| std::cmp::Reverse((e.created_at, e.id)));
+    let all = AuditFilter::default();
+
+    let first = log.page(&all, &first_page(2)).await.unwrap();
+    assert_eq!(ids(&first), ids(&newest_first[..3]), "a page and one more");
+
+    let position = |e: &AuditEvent| Keyset {
+        created_at: e.created_at,
+        id: e.id,
+    };
+    let older = PageRequest {
+        from: Some((Direction::Older, position(&newest_first[1]))),
+        limit: 2,
+    };
+    assert_eq!(
+        ids(&log.page(&all, &older).await.unwrap()),
+        ids(&newest_first[2..5])
+    );
+    let newer = PageRequest {
+        from: Some((Direction::Newer, position(&newest_first[3]))),
+        limit: 2,
+    };
+    let mut expected = newest_first[..3].to_vec();
+    expected.reverse();
+    assert_eq!(
+        ids(&log.page(&all, &newer).await.unwrap()),
+        ids(&expected),
+        "newer rows come oldest first"
+    );
+}
+
+database_contract!(
+    an_event_comes_back_as_recorded,
+    filters_select_by_user_and_type,
+    pages_walk_both_ways_from_a_position,
+);
