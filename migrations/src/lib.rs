@@ -7,6 +7,7 @@ mod m20261121_000001_create_users;
 mod m20261122_000002_create_devices;
 mod m20261122_000003_profiles_credits_audit;
 mod m20261122_000004_tasks_email_tokens;
+mod m20261123_000005_create_catalog;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_devices::Migration),
             Box::new(m20261122_000003_profiles_credits_audit::Migration),
             Box::new(m20261122_000004_tasks_email_tokens::Migration),
+            Box::new(m20261123_000005_create_catalog::Migration),
         ]
     }
 }

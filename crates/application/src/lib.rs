@@ -13,12 +13,13 @@ pub use error::{AppError, ValidationErrors};
 pub use pagination::{CursorCodec, Page};
 pub use services::{
     AccountEmail, AccountRecovery, ActiveSession, AddressAction, AuditContext, AuditQuery,
-    AuditService, Auditor, AuthParts, AuthService, ClientInfo, CreateUserInput, Credential,
-    CreditService, CreditStatement, DeviceService, DeviceView, EmailJobs, EmailOutbox,
-    EmailSettings, HealthReport, HealthService, JobFailure, JobRunner, JobSettings,
-    LoginIdentifier, LoginInput, LoginOutcome, NewUserInput, PasswordChange, PasswordResetInput,
-    PreRegistrationService, Principal, ProfileParts, ProfilePatch, ProfileService, RecoveryParts,
-    Refreshed, Revocation, SessionService, SessionSettings, StartedSession, TaskService, Throttle,
-    ThrottleSettings, TokenPair, TokenService, TokenSettings, UserAdminService, UserPatch,
-    UserService, session_key,
+    AuditService, Auditor, AuthParts, AuthService, CatalogService, CategoryFields, ClientInfo,
+    CreateUserInput, Credential, CreditService, CreditStatement, DeviceService, DeviceView,
+    EmailJobs, EmailOutbox, EmailSettings, HealthReport, HealthService, JobFailure, JobRunner,
+    JobSettings, LoginIdentifier, LoginInput, LoginOutcome, NewUserInput, PasswordChange,
+    PasswordResetInput, PreRegistrationService, Principal, ProductFields, ProductQuery,
+    ProfileParts, ProfilePatch, ProfileService, RecoveryParts, Refreshed, Revocation,
+    SessionService, SessionSettings, StartedSession, TaskService, Throttle, ThrottleSettings,
+    TokenPair, TokenService, TokenSettings, UserAdminService, UserPatch, UserService, WriteMode,
+    session_key,
 };

@@ -24,6 +24,31 @@ pub struct Keyset {
     pub id: Uuid,
 }
 
+/// A position a cursor can carry: written into the signed payload and read back from it.
+pub trait CursorKey: Sized {
+    /// Appends the position's bytes.
+    fn write(&self, out: &mut Vec<u8>);
+    /// Reads a position from exactly these bytes; `None` if they are not one.
+    fn read(bytes: &[u8]) -> Option<Self>;
+}
+
+impl CursorKey for Keyset {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.created_at.unix_timestamp_nanos().to_be_bytes());
+        out.extend_from_slice(self.id.as_bytes());
+    }
+
+    fn read(bytes: &[u8]) -> Option<Self> {
+        let (nanos, id) = bytes.split_first_chunk::<16>()?;
+        let created_at =
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from_be_bytes(*nanos)).ok()?;
+        Some(Self {
+            created_at,
+            id: Uuid::from_slice(id).ok()?,
+        })
+    }
+}
+
 /// Which way a cursor walks from its position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -35,16 +60,17 @@ pub enum Direction {
 
 /// What a repository is asked for: up to `limit + 1` rows from a position, in walk order
 /// (newest first for [`Direction::Older`] and for the first page, oldest first for
-/// [`Direction::Newer`]). The extra row tells whether there is more.
+/// [`Direction::Newer`]). The extra row tells whether there is more. Lists in another order
+/// read "older" as "further down the list" and "newer" as "further up".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageRequest {
-    /// The position and direction; `None` for the first (newest) page.
-    pub from: Option<(Direction, Keyset)>,
+pub struct PageRequest<K = Keyset> {
+    /// The position and direction; `None` for the first page.
+    pub from: Option<(Direction, K)>,
     /// Page size.
     pub limit: u64,
 }
 
-impl PageRequest {
+impl<K> PageRequest<K> {
     /// How many rows to fetch: one more than a page.
     pub fn fetch(&self) -> u64 {
         self.limit + 1
@@ -65,15 +91,15 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Turns what the repository returned for `request` into a page. `keyset` reads a row's
     /// position; `cursors` signs positions for this list.
-    pub fn assemble(
+    pub fn assemble<K: CursorKey>(
         mut rows: Vec<T>,
-        request: &PageRequest,
+        request: &PageRequest<K>,
         cursors: &ScopedCursors<'_>,
-        keyset: impl Fn(&T) -> Keyset,
+        keyset: impl Fn(&T) -> K,
     ) -> Self {
         let more = rows.len() as u64 > request.limit;
         rows.truncate(usize::try_from(request.limit).unwrap_or(usize::MAX));
-        let direction = request.from.map(|(direction, _)| direction);
+        let direction = request.from.as_ref().map(|(direction, _)| *direction);
         if direction == Some(Direction::Newer) {
             rows.reverse();
         }
@@ -116,7 +142,6 @@ pub struct CursorCodec {
 
 const VERSION: u8 = 1;
 const TAG_BYTES: usize = 16;
-const PAYLOAD_BYTES: usize = 1 + 1 + 16 + 16;
 
 impl CursorCodec {
     /// A codec keyed with `key` (at least 32 bytes of secret).
@@ -147,16 +172,15 @@ pub struct ScopedCursors<'a> {
 }
 
 impl ScopedCursors<'_> {
-    /// An opaque cursor for `keyset` walking `direction`.
-    pub fn encode(&self, direction: Direction, keyset: Keyset) -> String {
-        let mut payload = Vec::with_capacity(PAYLOAD_BYTES + TAG_BYTES);
+    /// An opaque cursor for `position` walking `direction`.
+    pub fn encode<K: CursorKey>(&self, direction: Direction, position: K) -> String {
+        let mut payload = Vec::with_capacity(64);
         payload.push(VERSION);
         payload.push(match direction {
             Direction::Older => 0,
             Direction::Newer => 1,
         });
-        payload.extend_from_slice(&keyset.created_at.unix_timestamp_nanos().to_be_bytes());
-        payload.extend_from_slice(keyset.id.as_bytes());
+        position.write(&mut payload);
         let tag = self.codec.mac(self.scope, &payload).finalize().into_bytes();
         payload.extend_from_slice(&tag[..TAG_BYTES]);
         URL_SAFE_NO_PAD.encode(payload)
@@ -164,15 +188,15 @@ impl ScopedCursors<'_> {
 
     /// Reads a cursor this list issued. Anything else (garbage, a tampered or foreign
     /// cursor) is a validation error on `cursor`.
-    pub fn decode(&self, cursor: &str) -> Result<(Direction, Keyset), AppError> {
+    pub fn decode<K: CursorKey>(&self, cursor: &str) -> Result<(Direction, K), AppError> {
         let invalid = || AppError::from(DomainError::new("cursor", "invalid cursor"));
         let bytes = URL_SAFE_NO_PAD
             .decode(cursor.trim())
             .map_err(|_| invalid())?;
-        if bytes.len() != PAYLOAD_BYTES + TAG_BYTES || bytes[0] != VERSION {
+        if bytes.len() < 2 + TAG_BYTES || bytes[0] != VERSION {
             return Err(invalid());
         }
-        let (payload, tag) = bytes.split_at(PAYLOAD_BYTES);
+        let (payload, tag) = bytes.split_at(bytes.len() - TAG_BYTES);
         self.codec
             .mac(self.scope, payload)
             .verify_truncated_left(tag)
@@ -182,18 +206,16 @@ impl ScopedCursors<'_> {
             1 => Direction::Newer,
             _ => return Err(invalid()),
         };
-        let nanos = i128::from_be_bytes(payload[2..18].try_into().map_err(|_| invalid())?);
-        let created_at = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| invalid())?;
-        let id = Uuid::from_slice(&payload[18..34]).map_err(|_| invalid())?;
-        Ok((direction, Keyset { created_at, id }))
+        let position = K::read(&payload[2..]).ok_or_else(invalid)?;
+        Ok((direction, position))
     }
 
     /// Builds the repository request for a client's `limit` and `cursor`.
-    pub fn request(
+    pub fn request<K: CursorKey>(
         &self,
         limit: Option<u64>,
         cursor: Option<&str>,
-    ) -> Result<PageRequest, AppError> {
+    ) -> Result<PageRequest<K>, AppError> {
         let limit = limit.unwrap_or(limits::DEFAULT);
         if !(1..=limits::MAX).contains(&limit) {
             let message = format!("must be between 1 and {}", limits::MAX);
@@ -250,23 +272,26 @@ mod tests {
             &cursor[..cursor.len() - 2],
         ] {
             assert!(
-                matches!(users.decode(bad), Err(AppError::Validation(_))),
+                matches!(users.decode::<Keyset>(bad), Err(AppError::Validation(_))),
                 "{bad:?}"
             );
         }
-        assert!(codec.scoped("audit").decode(&cursor).is_err());
+        assert!(codec.scoped("audit").decode::<Keyset>(&cursor).is_err());
         let other_key = CursorCodec::new(b"another key, another deployment!".to_vec());
-        assert!(other_key.scoped("users").decode(&cursor).is_err());
+        assert!(other_key.scoped("users").decode::<Keyset>(&cursor).is_err());
     }
 
     #[test]
     fn limits_are_checked() {
         let codec = codec();
         let users = codec.scoped("users");
-        assert_eq!(users.request(None, None).unwrap().limit, limits::DEFAULT);
-        assert_eq!(users.request(Some(100), None).unwrap().limit, 100);
-        assert!(users.request(Some(0), None).is_err());
-        assert!(users.request(Some(101), None).is_err());
+        assert_eq!(
+            users.request::<Keyset>(None, None).unwrap().limit,
+            limits::DEFAULT
+        );
+        assert_eq!(users.request::<Keyset>(Some(100), None).unwrap().limit, 100);
+        assert!(users.request::<Keyset>(Some(0), None).is_err());
+        assert!(users.request::<Keyset>(Some(101), None).is_err());
     }
 
     #[test]

@@ -1,36 +1,12 @@
-use std::fmt;
-
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::UserId;
+use crate::id::uuid_id;
 
-/// The identity of a device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DeviceId(Uuid);
-
-impl DeviceId {
-    /// A fresh id.
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// Wraps a stored id.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    /// The underlying UUID.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl fmt::Display for DeviceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+uuid_id!(
+    /// The identity of a device.
+    DeviceId
+);
 
 /// Something a user signs in from, told apart by its user agent: the same browser or app
 /// on a new network is the same device, seen again.

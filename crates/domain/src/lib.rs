@@ -5,8 +5,10 @@
 
 mod audit;
 mod avatar;
+mod catalog;
 mod device;
 mod error;
+mod id;
 mod password;
 mod profile;
 mod task;
@@ -14,6 +16,10 @@ mod user;
 
 pub use audit::AuditEventType;
 pub use avatar::{Avatar, AvatarError, AvatarFormat};
+pub use catalog::{
+    Category, CategoryId, CategoryName, Description, Price, Product, ProductId, ProductName,
+    ProductOrder,
+};
 pub use device::{Device, DeviceId};
 pub use error::DomainError;
 pub use password::{Password, PasswordHash, PasswordPolicy};

@@ -1,46 +1,17 @@
 //! Background tasks: what a client may ask to run, and the lifecycle each run goes through.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde_json::Value;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
+use crate::id::uuid_id;
 use crate::{DomainError, UserId};
 
-/// A task's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TaskId(Uuid);
-
-impl TaskId {
-    /// A fresh id (UUIDv7: sorts by creation time).
-    pub fn new() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// Wraps an existing id.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    /// The raw UUID.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl Default for TaskId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+uuid_id!(
+    /// A task's id (UUIDv7: sorts by creation time).
+    TaskId
+);
 
 macro_rules! task_statuses {
     ($($variant:ident => $name:literal),+ $(,)?) => {
@@ -218,7 +189,7 @@ impl Task {
         at: OffsetDateTime,
     ) -> Self {
         Self {
-            id: TaskId::new(),
+            id: TaskId::generate(),
             owner,
             kind: kind.into(),
             arguments,

@@ -3,36 +3,14 @@ use std::fmt;
 use std::str::FromStr;
 
 use time::OffsetDateTime;
-use uuid::Uuid;
 
+use crate::id::uuid_id;
 use crate::{DomainError, NotificationPreferences, PasswordHash, PhoneNumber};
 
-/// The identity of a user. UUIDv7, so ids sort by creation time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UserId(Uuid);
-
-impl UserId {
-    /// A fresh, time-ordered id.
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// Wraps an id read from storage or a token.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    /// The underlying UUID.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+uuid_id!(
+    /// The identity of a user. UUIDv7, so ids sort by creation time.
+    UserId
+);
 
 /// An email address, normalised to lower case: two addresses that differ only in case are
 /// the same identity.

@@ -20,12 +20,12 @@ async fn round_trips_every_field(repo: SeaOrmTaskRepository) {
     repo.insert(&task).await.unwrap();
     assert_eq!(repo.find(task.id).await.unwrap(), Some(task.clone()));
 
-    task.id = TaskId::new();
+    task.id = TaskId::generate();
     task.owner = None;
     task.kind = "send_email".into();
     repo.insert(&task).await.unwrap();
     assert_eq!(repo.find(task.id).await.unwrap(), Some(task));
-    assert_eq!(repo.find(TaskId::new()).await.unwrap(), None);
+    assert_eq!(repo.find(TaskId::generate()).await.unwrap(), None);
 }
 
 async fn a_task_walks_its_lifecycle(repo: SeaOrmTaskRepository) {
@@ -105,7 +105,7 @@ async fn final_tasks_never_change(repo: SeaOrmTaskRepository) {
     );
     assert!(
         !repo
-            .advance(TaskId::new(), TaskChange::Revoked, at(3))
+            .advance(TaskId::generate(), TaskChange::Revoked, at(3))
             .await
             .unwrap()
     );

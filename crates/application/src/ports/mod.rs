@@ -3,6 +3,7 @@
 //! the `mock` feature for other crates).
 
 mod audit_log;
+mod catalog;
 mod clock;
 mod credit_ledger;
 mod device_repository;
@@ -21,6 +22,10 @@ mod token_store;
 mod user_repository;
 
 pub use audit_log::{AuditEvent, AuditFilter, AuditLog};
+pub use catalog::{
+    CatalogWriteError, CategoryRepository, ProductFilter, ProductPosition, ProductRepository,
+    ProductSortKey,
+};
 pub use clock::Clock;
 pub use credit_ledger::{CreditEntry, CreditError, CreditLedger};
 pub use device_repository::DeviceRepository;
@@ -40,10 +45,10 @@ pub use user_repository::{InsertUserError, UserRepository};
 
 #[cfg(any(test, feature = "mock"))]
 pub use {
-    audit_log::MockAuditLog, clock::MockClock, credit_ledger::MockCreditLedger,
-    device_repository::MockDeviceRepository, email_token_store::MockEmailTokenStore,
-    file_storage::MockFileStorage, health::MockHealthProbe, job_queue::MockJobQueue,
-    mailer::MockMailer, password_hasher::MockPasswordHasher,
+    audit_log::MockAuditLog, catalog::MockCategoryRepository, catalog::MockProductRepository,
+    clock::MockClock, credit_ledger::MockCreditLedger, device_repository::MockDeviceRepository,
+    email_token_store::MockEmailTokenStore, file_storage::MockFileStorage, health::MockHealthProbe,
+    job_queue::MockJobQueue, mailer::MockMailer, password_hasher::MockPasswordHasher,
     pre_registrations::MockPreRegistrations, rate_limiter::MockRateLimiter,
     session_store::MockSessionStore, task_repository::MockTaskRepository,
     token_codec::MockTokenCodec, token_store::MockTokenStore, user_repository::MockUserRepository,

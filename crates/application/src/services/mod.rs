@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod catalog;
 mod credits;
 mod devices;
 mod emails;
@@ -20,6 +21,7 @@ mod users;
 
 pub use audit::{AuditContext, AuditQuery, AuditService, Auditor};
 pub use auth::{AuthParts, AuthService, ClientInfo, LoginIdentifier, LoginInput, LoginOutcome};
+pub use catalog::{CatalogService, CategoryFields, ProductFields, ProductQuery, WriteMode};
 pub use credits::{CreditService, CreditStatement};
 pub use devices::{DeviceService, DeviceView};
 pub use emails::{AccountEmail, EmailJobs, EmailOutbox, EmailSettings};

@@ -1,6 +1,6 @@
 //! Who may do what: the authorization rules of the user-management use cases, in one place.
 
-use gatehouse_domain::{Permission, Role, User};
+use gatehouse_domain::{Permission, Role, User, UserId};
 
 use crate::AppError;
 
@@ -10,6 +10,15 @@ pub(crate) fn require_admin(actor: &User) -> Result<(), AppError> {
         Ok(())
     } else {
         Err(AppError::PermissionDenied)
+    }
+}
+
+/// Changing something a user owns: its owner, or an admin.
+pub(crate) fn require_owner_or_admin(actor: &User, owner: UserId) -> Result<(), AppError> {
+    if actor.id == owner {
+        Ok(())
+    } else {
+        require_admin(actor)
     }
 }
 

@@ -313,7 +313,7 @@ mod tests {
         for task in [Some(revoked), None] {
             let (tasks, changes) = table(task);
             runner(tasks, MockMailer::new())
-                .run(TaskId::new(), 2)
+                .run(TaskId::generate(), 2)
                 .await
                 .unwrap();
             assert!(changes.lock().unwrap().is_empty());

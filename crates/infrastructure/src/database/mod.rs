@@ -1,6 +1,8 @@
 //! sea-orm persistence. One code path for PostgreSQL and SQLite: the URL picks the driver.
 
 mod audit_log;
+mod catalog_entities;
+mod catalog_repositories;
 mod credit_ledger;
 mod device_entity;
 mod device_repository;
@@ -22,6 +24,7 @@ use gatehouse_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 
 pub use audit_log::SeaOrmAuditLog;
+pub use catalog_repositories::{SeaOrmCategoryRepository, SeaOrmProductRepository};
 pub use credit_ledger::SeaOrmCreditLedger;
 pub use device_repository::SeaOrmDeviceRepository;
 pub use email_token_store::SeaOrmEmailTokenStore;
