@@ -17,6 +17,10 @@ use crate::routes::*;
         list, create_user, lookup, get, update, deactivate,
         my_credits, adjust_credits, pre_register, audit_events, avatar,
         create_task, show_task, revoke_task,
+        list_categories, show_category, create_category, replace_category, patch_category,
+        delete_category,
+        list_products, show_product, create_product, replace_product, patch_product,
+        delete_product,
         health, live, ready,
     ),
     modifiers(&SecuritySchemes),
@@ -27,6 +31,7 @@ use crate::routes::*;
         (name = "credits", description = "Credit ledger"),
         (name = "audit", description = "Audit log (admins)"),
         (name = "tasks", description = "Background tasks"),
+        (name = "catalog", description = "Categories and products (sample business module)"),
         (name = "operations", description = "Health"),
     )
 )]

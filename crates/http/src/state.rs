@@ -1,9 +1,9 @@
 use std::sync::Arc;
 
 use gatehouse_application::{
-    AccountRecovery, AuditService, AuthService, CreditService, DeviceService, HealthService,
-    PreRegistrationService, ProfileService, SessionService, TaskService, TokenService,
-    UserAdminService, UserService,
+    AccountRecovery, AuditService, AuthService, CatalogService, CreditService, DeviceService,
+    HealthService, PreRegistrationService, ProfileService, SessionService, TaskService,
+    TokenService, UserAdminService, UserService,
 };
 
 /// The services the handlers call. Cheap to clone: every field is shared.
@@ -33,6 +33,8 @@ pub struct AppState {
     pub audit: Arc<AuditService>,
     /// Background tasks.
     pub tasks: Arc<TaskService>,
+    /// Categories and products.
+    pub catalog: Arc<CatalogService>,
     /// Email verification and password reset.
     pub recovery: Arc<AccountRecovery>,
     /// Cookie and origin settings.

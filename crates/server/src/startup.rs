@@ -12,17 +12,18 @@ use gatehouse_application::ports::{
     SessionStore, TaskRepository, TokenStore, UserRepository,
 };
 use gatehouse_application::{
-    AccountRecovery, AuditService, Auditor, AuthParts, AuthService, CreditService, CursorCodec,
-    DeviceService, EmailJobs, EmailOutbox, EmailSettings, HealthService, JobRunner, JobSettings,
-    PreRegistrationService, ProfileParts, ProfileService, RecoveryParts, Revocation,
+    AccountRecovery, AuditService, Auditor, AuthParts, AuthService, CatalogService, CreditService,
+    CursorCodec, DeviceService, EmailJobs, EmailOutbox, EmailSettings, HealthService, JobRunner,
+    JobSettings, PreRegistrationService, ProfileParts, ProfileService, RecoveryParts, Revocation,
     SessionService, SessionSettings, TaskService, Throttle, ThrottleSettings, TokenService,
     TokenSettings, UserAdminService, UserService,
 };
 use gatehouse_domain::PasswordPolicy;
 use gatehouse_http::{AppState, WebSettings};
 use gatehouse_infrastructure::database::{
-    self, DatabaseProbe, SeaOrmAuditLog, SeaOrmCreditLedger, SeaOrmDeviceRepository,
-    SeaOrmEmailTokenStore, SeaOrmPreRegistrations, SeaOrmTaskRepository, SeaOrmUserRepository,
+    self, DatabaseProbe, SeaOrmAuditLog, SeaOrmCategoryRepository, SeaOrmCreditLedger,
+    SeaOrmDeviceRepository, SeaOrmEmailTokenStore, SeaOrmPreRegistrations, SeaOrmProductRepository,
+    SeaOrmTaskRepository, SeaOrmUserRepository,
 };
 use gatehouse_infrastructure::files::LocalFileStorage;
 use gatehouse_infrastructure::jobs::{ApalisJobQueue, QueueSettings};
@@ -239,7 +240,14 @@ impl Components {
             pre_registrations: Arc::new(PreRegistrationService::new(
                 Arc::new(SeaOrmPreRegistrations::new(db.clone())),
                 throttle,
+                clock.clone(),
+            )),
+            catalog: Arc::new(CatalogService::new(
+                Arc::new(SeaOrmCategoryRepository::new(db.clone())),
+                Arc::new(SeaOrmProductRepository::new(db.clone())),
+                accounts.clone(),
                 clock,
+                cursors.clone(),
             )),
             audit: Arc::new(AuditService::new(audit_log, accounts.clone(), cursors)),
             users: accounts,

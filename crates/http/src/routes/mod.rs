@@ -1,6 +1,7 @@
 //! Routes, by area.
 
 mod auth;
+mod catalog;
 mod health;
 mod records;
 mod schema;
@@ -16,6 +17,11 @@ use crate::ApiError;
 pub(crate) use auth::{
     __path_forgot_password, __path_login, __path_logout, __path_logout_all, __path_refresh,
     __path_register, __path_resend_verification, __path_reset_password, __path_verify_email,
+};
+pub(crate) use catalog::{
+    __path_create_category, __path_create_product, __path_delete_category, __path_delete_product,
+    __path_list_categories, __path_list_products, __path_patch_category, __path_patch_product,
+    __path_replace_category, __path_replace_product, __path_show_category, __path_show_product,
 };
 pub(crate) use health::{__path_health, __path_live, __path_ready};
 pub(crate) use records::{__path_audit_events, __path_avatar, __path_pre_register};
@@ -41,7 +47,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(sessions::configure)
             .configure(users::configure)
             .configure(records::configure)
-            .configure(tasks::configure),
+            .configure(tasks::configure)
+            .configure(catalog::configure),
     );
 }
 

@@ -6,6 +6,7 @@ mod helpers;
 mod administration;
 mod auth_story;
 mod bad_input;
+mod catalog;
 mod cors;
 mod devices;
 mod emails;
