@@ -24,13 +24,10 @@ use sea_orm::{
 use super::catalog_entities::{category, product};
 use super::keyset;
 
-/// What a refused write means, from the constraint it broke.
+/// What a refused insert or update means, from the constraint it broke.
 fn write_error(error: DbErr, what: &'static str) -> CatalogWriteError {
     match error.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => CatalogWriteError::NameTaken,
-        Some(SqlErr::ForeignKeyConstraintViolation(_)) if what == "category delete" => {
-            CatalogWriteError::CategoryInUse
-        }
         Some(SqlErr::ForeignKeyConstraintViolation(_)) => CatalogWriteError::UnknownCategory,
         _ => CatalogWriteError::Unavailable(anyhow::Error::new(error).context(what)),
     }
@@ -94,7 +91,11 @@ impl CategoryRepository for SeaOrmCategoryRepository {
         let result = category::Entity::delete_by_id(id.as_uuid())
             .exec(&self.db)
             .await
-            .map_err(|e| write_error(e, "category delete"))?;
+            .map_err(|e| match e.sql_err() {
+                // Deleting, a broken foreign key means products still point here.
+                Some(SqlErr::ForeignKeyConstraintViolation(_)) => CatalogWriteError::CategoryInUse,
+                _ => write_error(e, "category delete"),
+            })?;
         Ok(result.rows_affected == 1)
     }
 
