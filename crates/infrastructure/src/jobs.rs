@@ -287,22 +287,19 @@ impl JobQueue for ApalisJobQueue {
         .max_attempts(self.settings.max_attempts as usize)
         .build();
         let refused = |e: &dyn std::fmt::Display| anyhow::anyhow!("cannot queue the job: {e}");
+        macro_rules! push_to {
+            ($storage:expr) => {
+                $storage
+                    .clone()
+                    .push_task(job)
+                    .await
+                    .map_err(|e| refused(&e))
+            };
+        }
         match &self.storage {
-            Storage::Sqlite(storage) => storage
-                .clone()
-                .push_task(job)
-                .await
-                .map_err(|e| refused(&e)),
-            Storage::Postgres(storage) => storage
-                .clone()
-                .push_task(job)
-                .await
-                .map_err(|e| refused(&e)),
-            Storage::Redis(storage) => storage
-                .clone()
-                .push_task(job)
-                .await
-                .map_err(|e| refused(&e)),
+            Storage::Sqlite(storage) => push_to!(storage),
+            Storage::Postgres(storage) => push_to!(storage),
+            Storage::Redis(storage) => push_to!(storage),
         }?;
         JobCounters::bump(&self.counters.queued);
         Ok(())

@@ -342,10 +342,11 @@ impl CatalogService {
             base.map(|p| &p.name),
             ProductName::parse,
         );
-        let description = match fields.description.as_deref() {
-            Some(raw) => errors.check(Description::parse(raw)),
-            None => Some(base.map(|p| p.description.clone()).unwrap_or_default()),
-        };
+        let description = description(
+            &mut errors,
+            fields.description.as_deref(),
+            base.map(|p| &p.description),
+        );
         let price = required(
             &mut errors,
             "price",
@@ -406,6 +407,18 @@ fn required<T: Clone>(
     }
 }
 
+/// The optional description: parsed when sent, the base's when patching, else empty.
+fn description(
+    errors: &mut ValidationErrors,
+    raw: Option<&str>,
+    base: Option<&Description>,
+) -> Option<Description> {
+    match raw {
+        Some(raw) => errors.check(Description::parse(raw)),
+        None => Some(base.cloned().unwrap_or_default()),
+    }
+}
+
 /// Parses category fields over `base` (a patch) or from scratch.
 fn category_fields(
     fields: &CategoryFields,
@@ -419,10 +432,11 @@ fn category_fields(
         base.map(|c| &c.name),
         CategoryName::parse,
     );
-    let description = match fields.description.as_deref() {
-        Some(raw) => errors.check(Description::parse(raw)),
-        None => Some(base.map(|c| c.description.clone()).unwrap_or_default()),
-    };
+    let description = description(
+        &mut errors,
+        fields.description.as_deref(),
+        base.map(|c| &c.description),
+    );
     match (name, description) {
         (Some(name), Some(description)) => Ok((name, description)),
         _ => Err(AppError::Validation(errors)),
