@@ -4,11 +4,13 @@
 //! bcrypt, JWT, HTTP) live in other crates and plug in through [`ports`]. Every service returns
 //! [`AppError`], which the HTTP layer maps to status codes in one place.
 
+mod counters;
 mod error;
 pub mod pagination;
 pub mod ports;
 pub mod services;
 
+pub use counters::describe_metrics;
 pub use error::{AppError, ValidationErrors};
 pub use pagination::{CursorCodec, Page};
 pub use services::{

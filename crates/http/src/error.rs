@@ -126,6 +126,15 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", "Not found.")
     }
 
+    /// 500 `internal_error`, for a fault already logged where it happened.
+    pub(crate) fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal server error.",
+        )
+    }
+
     /// 415 `unsupported_media_type`.
     pub fn unsupported_media_type() -> Self {
         Self::new(

@@ -1,6 +1,6 @@
 //! Gatehouse over HTTP (actix-web): routes, DTOs, the authenticated-user extractor, the one
 //! error-to-HTTP mapping, middleware (request id, security headers, error envelope), health
-//! and the generated OpenAPI document.
+//! and metrics, and the generated OpenAPI document with its Swagger UI and ReDoc pages.
 
 mod client;
 mod dto;
@@ -18,7 +18,8 @@ use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, web};
 
 pub use error::ApiError;
-pub use state::{AppState, WebSettings};
+pub use middleware::describe_metrics;
+pub use state::{AppState, MetricsExposition, WebSettings};
 
 /// Largest request body accepted, JSON or otherwise.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -57,6 +58,7 @@ pub fn build_app(
                 .add(("Referrer-Policy", "no-referrer"))
                 .add(("Cache-Control", "no-store")),
         )
+        .wrap(from_fn(middleware::record_metrics))
         .wrap(from_fn(middleware::request_id))
 }
 

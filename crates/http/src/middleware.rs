@@ -1,4 +1,5 @@
-//! Request id, and the envelope that gives every error response the standard body.
+//! Request id, request metrics, and the envelope that gives every error response the
+//! standard body.
 
 use std::time::Instant;
 
@@ -51,6 +52,82 @@ pub async fn request_id(
         response.headers_mut().insert(REQUEST_ID, value);
     }
     Ok(response)
+}
+
+/// Counts and times every request by method, route template (`/api/v1/users/{id}`, never the
+/// raw path, so ids and probes for random paths do not become series) and status, and keeps
+/// the number in flight.
+pub async fn record_metrics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let method = method_label(req.method());
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let _in_flight = InFlight::enter();
+    let started = Instant::now();
+    let response = next.call(req).await?;
+    let status = response.status().as_u16().to_string();
+    let elapsed = started.elapsed().as_secs_f64();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("gatehouse_http_requests_total", &labels).increment(1);
+    metrics::histogram!("gatehouse_http_request_duration_seconds", &labels).record(elapsed);
+    Ok(response)
+}
+
+/// Help text for the request series, for the exporter to publish.
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        "gatehouse_http_requests_total",
+        "HTTP requests by method, route template and status."
+    );
+    metrics::describe_histogram!(
+        "gatehouse_http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "HTTP request latency by method, route template and status."
+    );
+    metrics::describe_gauge!(
+        "gatehouse_http_requests_in_flight",
+        "HTTP requests being served now."
+    );
+}
+
+/// The method as a label; methods the API does not use share one value, so a client
+/// inventing methods cannot invent series.
+fn method_label(method: &actix_web::http::Method) -> String {
+    use actix_web::http::Method;
+    let known = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+    ];
+    if known.contains(method) {
+        method.as_str().to_owned()
+    } else {
+        "OTHER".to_owned()
+    }
+}
+
+/// One request in flight, for as long as it lives: a request whose client goes away is
+/// dropped mid-way, and must still leave the gauge.
+struct InFlight;
+
+impl InFlight {
+    fn enter() -> Self {
+        metrics::gauge!("gatehouse_http_requests_in_flight").increment(1.0);
+        Self
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!("gatehouse_http_requests_in_flight").decrement(1.0);
+    }
 }
 
 /// Rewrites every error response (4xx, 5xx) into the standard error body, whatever produced

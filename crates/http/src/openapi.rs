@@ -21,7 +21,7 @@ use crate::routes::*;
         delete_category,
         list_products, show_product, create_product, replace_product, patch_product,
         delete_product,
-        health, live, ready,
+        health, live, ready, metrics,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -32,7 +32,7 @@ use crate::routes::*;
         (name = "audit", description = "Audit log (admins)"),
         (name = "tasks", description = "Background tasks"),
         (name = "catalog", description = "Categories and products (sample business module)"),
-        (name = "operations", description = "Health"),
+        (name = "operations", description = "Health and metrics"),
     )
 )]
 pub struct ApiDoc;

@@ -39,6 +39,16 @@ pub struct AppState {
     pub recovery: Arc<AccountRecovery>,
     /// Cookie and origin settings.
     pub web: Arc<WebSettings>,
+    /// What `GET /metrics` serves.
+    pub metrics: Arc<dyn MetricsExposition>,
+}
+
+/// The Prometheus text exposition of this process's metrics. The handlers only record
+/// through the `metrics` facade; the binary owns the exporter and what it samples at scrape
+/// time (pool use, job counters), and hands it over through this.
+pub trait MetricsExposition: Send + Sync {
+    /// The current text exposition (format 0.0.4).
+    fn render(&self) -> String;
 }
 
 /// How the HTTP layer treats browsers.

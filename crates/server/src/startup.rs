@@ -40,6 +40,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::Config;
 use crate::config::JobStore;
+use crate::metrics::PrometheusMetrics;
 
 /// Every service, built from configuration: what `serve` and the CLI commands share.
 pub struct Components {
@@ -198,7 +199,9 @@ impl Components {
             &config.media_dir,
             format!("{}/media", config.public_url.trim_end_matches('/')),
         ));
+        let metrics = Arc::new(PrometheusMetrics::new(db.clone(), queue.counters())?);
         let state = AppState {
+            metrics,
             auth: Arc::new(AuthService::new(AuthParts {
                 users: users.clone(),
                 hasher: hasher.clone(),

@@ -31,6 +31,27 @@ fn not_run(service: &str, variable: &str) {
     let _ = writeln!(std::io::stderr(), "WARNING: {message}");
 }
 
+/// An external program a check needs (a browser, a metrics linter), found on `PATH`. When
+/// it is missing the check says loudly that it did not run, and fails when services are
+/// required (CI installs them).
+pub fn program(name: &str, debian_package: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() {
+        let message =
+            format!("check NOT RUN: {name} is not installed (Debian package {debian_package})");
+        if services_required() {
+            panic!("{message} (GATEHOUSE_TEST_REQUIRE_SERVICES=1)");
+        }
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "WARNING: {message}");
+    }
+    found
+}
+
 /// A PostgreSQL database of its own for one test, dropped when this value is.
 pub struct TestDatabase {
     /// URL of the fresh database.

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use gatehouse_domain::{AuditEventType, Device, Email, User, Username};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::counters;
 use crate::ports::{PasswordHasher, UserRepository};
 use crate::services::audit::{AuditContext, Auditor};
 use crate::services::emails::{AccountEmail, EmailOutbox};
@@ -230,7 +231,9 @@ impl AuthService {
     /// Password login: a new refresh family and its first token pair.
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, input: LoginInput) -> Result<LoginOutcome, AppError> {
-        let user = self.verify_credentials(&input).await?;
+        let result = self.verify_credentials(&input).await;
+        counters::login("token", &result);
+        let user = result?;
         let device = self.devices.record_sign_in(user.id, &input.client).await?;
         let tokens = self
             .tokens
@@ -248,12 +251,23 @@ impl AuthService {
         refresh_token: &str,
         client: &ClientInfo,
     ) -> Result<TokenPair, AppError> {
+        let result = self.exchange_refresh_token(refresh_token, client).await;
+        counters::refresh(&result);
+        result
+    }
+
+    async fn exchange_refresh_token(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, AppError> {
         self.throttle
             .per_address(AddressAction::Refresh, client.address)
             .await?;
         let (user_id, pair) = match self.tokens.rotate(refresh_token).await? {
             Refreshed::Rotated { user, pair } => (user, pair),
             Refreshed::ReuseDetected { user } => {
+                counters::refresh_reuse_detected();
                 self.audit
                     .record(
                         AuditEventType::RefreshReuseDetected,
@@ -288,7 +302,9 @@ impl AuthService {
         input: LoginInput,
         previous: Option<&str>,
     ) -> Result<(User, StartedSession), AppError> {
-        let user = self.verify_credentials(&input).await?;
+        let result = self.verify_credentials(&input).await;
+        counters::login("session", &result);
+        let user = result?;
         if let Some(previous) = previous {
             self.sessions.end(&crate::session_key(previous)).await?;
         }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use gatehouse_domain::UserId;
 
 use crate::AppError;
+use crate::counters;
 use crate::ports::{RateLimit, RateLimiter, RateStatus};
 
 /// The configured limits.
@@ -69,10 +70,14 @@ pub struct Throttle {
     settings: ThrottleSettings,
 }
 
-fn verdict(status: RateStatus) -> Result<(), AppError> {
+/// `limit` names the limit in the rejection counter.
+fn verdict(limit: &'static str, status: RateStatus) -> Result<(), AppError> {
     match status {
         RateStatus::Allowed => Ok(()),
-        RateStatus::Limited { retry_after } => Err(AppError::RateLimited { retry_after }),
+        RateStatus::Limited { retry_after } => {
+            counters::rate_limited(limit);
+            Err(AppError::RateLimited { retry_after })
+        }
     }
 }
 
@@ -91,6 +96,7 @@ impl Throttle {
     ) -> Result<(), AppError> {
         let s = &self.settings;
         verdict(
+            "login_account",
             self.limiter
                 .peek(
                     &format!("login:account:{account}"),
@@ -100,6 +106,7 @@ impl Throttle {
         )?;
         if let Some(ip) = address {
             verdict(
+                "login_address",
                 self.limiter
                     .peek(&format!("login:ip:{ip}"), s.login_failures_per_address)
                     .await?,
@@ -153,7 +160,10 @@ impl Throttle {
                 ("resend", self.settings.verification_resends_per_address)
             }
         };
-        verdict(self.limiter.hit(&format!("{name}:ip:{ip}"), limit).await?)
+        verdict(
+            name,
+            self.limiter.hit(&format!("{name}:ip:{ip}"), limit).await?,
+        )
     }
 
     /// Counts one resent email to `user`; `false` once past the per-account limit. The

@@ -8,7 +8,8 @@ use crate::{ApiError, AppState};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/health").route(web::get().to(health)))
         .service(web::resource("/health/live").route(web::get().to(live)))
-        .service(web::resource("/health/ready").route(web::get().to(ready)));
+        .service(web::resource("/health/ready").route(web::get().to(ready)))
+        .service(web::resource("/metrics").route(web::get().to(metrics)));
 }
 
 /// Every dependency's state; 503 naming the failed ones when any is down.
@@ -64,4 +65,14 @@ pub async fn live() -> HttpResponse {
     ))]
 pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<HealthResponse>, ApiError> {
     health(state).await
+}
+
+/// Prometheus text exposition: requests by route and status, latencies, logins, refreshes,
+/// rate-limit rejections, database pool use, job counters, build info.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String)))]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
 }

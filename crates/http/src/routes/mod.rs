@@ -2,9 +2,9 @@
 
 mod auth;
 mod catalog;
+mod docs;
 mod health;
 mod records;
-mod schema;
 mod sessions;
 mod tasks;
 mod uploads;
@@ -23,7 +23,7 @@ pub(crate) use catalog::{
     __path_list_categories, __path_list_products, __path_patch_category, __path_patch_product,
     __path_replace_category, __path_replace_product, __path_show_category, __path_show_product,
 };
-pub(crate) use health::{__path_health, __path_live, __path_ready};
+pub(crate) use health::{__path_health, __path_live, __path_metrics, __path_ready};
 pub(crate) use records::{__path_audit_events, __path_avatar, __path_pre_register};
 pub(crate) use sessions::{__path_create, __path_current, __path_delete};
 pub(crate) use tasks::{
@@ -39,7 +39,7 @@ pub(crate) use users::{
 /// Mounts every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
-    schema::configure(cfg);
+    docs::configure(cfg);
     records::configure_media(cfg);
     cfg.service(
         web::scope("/api/v1")

@@ -101,3 +101,35 @@ impl HealthProbe for DatabaseProbe {
         self.0.ping().await.context("database ping failed")
     }
 }
+
+/// How much of a connection pool is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Connections open now, busy or idle.
+    pub open: u32,
+    /// Open connections waiting for work.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
+/// A reading of `db`'s pool.
+pub fn pool_usage(db: &DatabaseConnection) -> PoolUsage {
+    fn read<DB: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<DB>) -> PoolUsage {
+        PoolUsage {
+            open: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        }
+    }
+    // The getters panic on the other backend; the match picks the one this pool is.
+    match db.get_database_backend() {
+        DbBackend::Postgres => read(db.get_postgres_connection_pool()),
+        DbBackend::Sqlite => read(db.get_sqlite_connection_pool()),
+        _ => PoolUsage {
+            open: 0,
+            idle: 0,
+            max: 0,
+        },
+    }
+}

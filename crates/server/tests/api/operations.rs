@@ -79,6 +79,7 @@ async fn the_schema_describes_every_endpoint(app: TestApp) {
         ("/health", "get"),
         ("/health/live", "get"),
         ("/health/ready", "get"),
+        ("/metrics", "get"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),
