@@ -68,9 +68,8 @@ impl Mailer for SmtpMailer {
     }
 }
 
-/// The embedded default: each email becomes an `.eml` file in a directory, and its link is
-/// logged, so a local sign-up can be completed without a mail server. Not for production:
-/// the log line carries the link's token.
+/// The embedded default: each email becomes an `.eml` file in a directory (its path is
+/// logged), so a local sign-up can be completed without a mail server. Not for production.
 pub struct FileMailer {
     directory: PathBuf,
     from: Mailbox,
@@ -103,11 +102,11 @@ impl Mailer for FileMailer {
         tokio::fs::rename(&partial, &path)
             .await
             .with_context(|| format!("cannot write {}", path.display()))?;
+        // The link carries a single-use token: it stays in the file, out of the logs.
         tracing::info!(
             to = message.to,
             subject = message.subject,
             file = %path.display(),
-            link = message.link.as_deref().unwrap_or("-"),
             "email written (development mailer)"
         );
         Ok(())

@@ -1,5 +1,7 @@
 //! Logging setup.
 
+use std::io::IsTerminal;
+
 use tracing::Subscriber;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -25,7 +27,7 @@ pub fn init(format: LogFormat) {
 
 /// One log line per event, in `format`, to `writer`. Inside a request every line carries
 /// the request's span, and with it the request id: in text as a `request{request_id=..}`
-/// prefix, in JSON as the `span` object.
+/// prefix, in JSON as the first entry of `spans`.
 pub fn layer<S, W>(format: LogFormat, writer: W) -> Box<dyn Layer<S> + Send + Sync>
 where
     S: Subscriber + for<'span> LookupSpan<'span>,
@@ -33,11 +35,13 @@ where
 {
     let lines = tracing_subscriber::fmt::layer().with_writer(writer);
     match format {
-        LogFormat::Text => lines.boxed(),
+        // Colour only for a person at a terminal; never escape codes in a log file.
+        LogFormat::Text => lines.with_ansi(std::io::stdout().is_terminal()).boxed(),
         LogFormat::Json => lines
             .json()
             .flatten_event(true)
-            .with_current_span(true)
+            .with_current_span(false)
+            .with_span_list(true)
             .boxed(),
     }
 }
