@@ -38,6 +38,7 @@ pub fn build_app(
 > {
     let cors = cors(&state.web);
     App::new()
+        .app_data(web::Data::from(state.metrics.clone()))
         .app_data(web::Data::new(state))
         .app_data(
             web::JsonConfig::default()
@@ -58,6 +59,28 @@ pub fn build_app(
                 .add(("Referrer-Policy", "no-referrer"))
                 .add(("Cache-Control", "no-store")),
         )
+        .wrap(from_fn(middleware::record_metrics))
+        .wrap(from_fn(middleware::request_id))
+}
+
+/// What a job worker serves beside its work: `/health/live` and `/metrics` (its own job
+/// counters), for probes and scrapes. Every other path is a 404 in the standard body.
+pub fn process_app(
+    metrics: std::sync::Arc<dyn MetricsExposition>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::from(metrics))
+        .configure(routes::configure_process)
+        .default_service(web::to(routes::not_found))
+        .wrap(from_fn(middleware::error_envelope))
         .wrap(from_fn(middleware::record_metrics))
         .wrap(from_fn(middleware::request_id))
 }

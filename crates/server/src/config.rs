@@ -55,6 +55,9 @@ fn error(variable: &'static str, message: impl Into<String>) -> ConfigError {
 pub struct Config {
     /// `GATEHOUSE_ADDR`.
     pub addr: SocketAddr,
+    /// `GATEHOUSE_WORKER_ADDR`: where `gatehouse worker` answers `/health/live` and
+    /// `/metrics`.
+    pub worker_addr: SocketAddr,
     /// `GATEHOUSE_DATABASE_URL`.
     pub database_url: String,
     /// `GATEHOUSE_REDIS_URL`; `None`: in-memory stores.
@@ -201,13 +204,13 @@ impl Config {
                 ));
             }
         };
-        let addr_raw = get("GATEHOUSE_ADDR").unwrap_or_else(|| "127.0.0.1:8000".into());
-        let addr = addr_raw.parse().map_err(|_| {
-            error(
-                "GATEHOUSE_ADDR",
-                format!("expected host:port, got {addr_raw:?}"),
-            )
-        })?;
+        let socket = |name: &'static str, default: &str| -> Result<SocketAddr, ConfigError> {
+            let raw = get(name).unwrap_or_else(|| default.into());
+            raw.parse()
+                .map_err(|_| error(name, format!("expected host:port, got {raw:?}")))
+        };
+        let addr = socket("GATEHOUSE_ADDR", "127.0.0.1:8000")?;
+        let worker_addr = socket("GATEHOUSE_WORKER_ADDR", "127.0.0.1:8001")?;
         let database_url = get("GATEHOUSE_DATABASE_URL")
             .unwrap_or_else(|| "sqlite://gatehouse.db?mode=rwc".into());
         if !(database_url.starts_with("sqlite:")
@@ -318,6 +321,7 @@ impl Config {
 
         let config = Config {
             addr,
+            worker_addr,
             database_url,
             redis_url,
             redis_prefix: get("GATEHOUSE_REDIS_PREFIX").unwrap_or_else(|| "gatehouse:".into()),

@@ -2,6 +2,7 @@
 //! adapters from configuration and wires them into the HTTP application.
 
 pub mod config;
+pub mod healthcheck;
 pub mod metrics;
 pub mod seed;
 pub mod startup;

@@ -35,6 +35,13 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         batch: usize,
     },
+    /// Exit 0 if this machine's server (or, with --worker, job worker) answers
+    /// `/health/live`: a container health check for images without curl.
+    Healthcheck {
+        /// Check the worker's address (`GATEHOUSE_WORKER_ADDR`) instead of the server's.
+        #[arg(long)]
+        worker: bool,
+    },
     /// Create an admin account.
     CreateSuperuser {
         #[arg(long)]
@@ -78,7 +85,15 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::Worker => {
             let components = Components::build(&config, false).await?;
-            gatehouse::startup::run_worker(components, shutdown_signal()).await?;
+            gatehouse::startup::run_worker(&config, components, shutdown_signal()).await?;
+        }
+        Command::Healthcheck { worker } => {
+            let addr = if worker {
+                config.worker_addr
+            } else {
+                config.addr
+            };
+            gatehouse::healthcheck::probe(addr, std::time::Duration::from_secs(3))?;
         }
         Command::SeedUsers { count, batch } => {
             let components = Components::build(&config, true).await?;

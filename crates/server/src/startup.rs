@@ -363,17 +363,32 @@ pub fn worker_name(role: &str) -> String {
     format!("gatehouse-{role}-{}", uuid::Uuid::new_v4())
 }
 
-/// Runs one job worker until `shutdown` resolves (`gatehouse worker`).
+/// Runs one job worker until `shutdown` resolves (`gatehouse worker`), answering
+/// `/health/live` and `/metrics` on `config.worker_addr` meanwhile.
 pub async fn run_worker(
+    config: &Config,
     components: Components,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let metrics = components.state.metrics.clone();
+    let probes = HttpServer::new(move || gatehouse_http::process_app(metrics.clone()))
+        .workers(1)
+        // The worker's own shutdown stops this server; it must not react to signals itself.
+        .disable_signals()
+        .bind(config.worker_addr)
+        .with_context(|| format!("cannot bind {}", config.worker_addr))?
+        .run();
+    let probes_handle = probes.handle();
+    let probes = tokio::spawn(probes);
     let name = worker_name("worker");
-    tracing::info!(worker = name, "job worker started");
-    components
+    tracing::info!(worker = name, addr = %config.worker_addr, "job worker started");
+    let worked = components
         .queue
         .run_worker(name, components.runner, shutdown)
-        .await
+        .await;
+    probes_handle.stop(true).await;
+    let _ = probes.await;
+    worked
 }
 
 impl Application {

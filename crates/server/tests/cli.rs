@@ -129,6 +129,8 @@ fn sigterm_lets_in_flight_requests_finish() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(up, "server did not come up");
+        let check = gatehouse(&db, &["healthcheck"], &[("GATEHOUSE_ADDR", &addr)]);
+        assert!(check.status.success(), "the health check missed a live server");
         let login = tokio::spawn({
             let client = client.clone();
             let url = format!("http://{addr}/api/v1/auth/login");
@@ -152,5 +154,70 @@ fn sigterm_lets_in_flight_requests_finish() {
         assert_eq!(response.status(), 401);
     });
     let status = server.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A job worker answers probes and scrapes on its own address; `gatehouse healthcheck` (the
+/// container health check) tells a live process from a missing one.
+#[test]
+fn worker_answers_probes_and_healthcheck_tells_live_from_dead() {
+    let db = TempSqlite::new();
+    assert!(gatehouse(&db, &["migrate"], &[]).status.success());
+    let worker_addr = format!("127.0.0.1:{}", free_port());
+    let nobody = format!("127.0.0.1:{}", free_port());
+    let env = [
+        ("GATEHOUSE_WORKER_ADDR", worker_addr.as_str()),
+        ("GATEHOUSE_ADDR", nobody.as_str()),
+    ];
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("worker")
+        .env_clear()
+        .env("GATEHOUSE_DATABASE_URL", db.url())
+        .envs(env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("worker starts");
+    let mut healthy = false;
+    for _ in 0..300 {
+        if gatehouse(&db, &["healthcheck", "--worker"], &env).status.success() {
+            healthy = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(healthy, "the worker never answered its health check");
+    let server_check = gatehouse(&db, &["healthcheck"], &env);
+    assert!(!server_check.status.success(), "no server runs on {nobody}");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let exposition = runtime.block_on(async {
+        reqwest::get(format!("http://{worker_addr}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert!(
+        exposition.contains("gatehouse_job_runs_total{outcome=\"succeeded\"}"),
+        "{exposition}"
+    );
+    assert!(exposition.contains("gatehouse_build_info"), "{exposition}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &worker.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = worker.wait().unwrap();
     assert!(status.success(), "exit status {status:?}");
 }

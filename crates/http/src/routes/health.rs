@@ -3,12 +3,18 @@ use serde_json::{Map, json};
 
 use crate::dto::{CheckStatus, HealthResponse};
 use crate::error::ErrorBody;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, MetricsExposition};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/health").route(web::get().to(health)))
-        .service(web::resource("/health/live").route(web::get().to(live)))
-        .service(web::resource("/health/ready").route(web::get().to(ready)))
+        .service(web::resource("/health/ready").route(web::get().to(ready)));
+    configure_process(cfg);
+}
+
+/// What every Gatehouse process answers, a job worker included: liveness and metrics.
+/// `/metrics` reads `web::Data<dyn MetricsExposition>`.
+pub fn configure_process(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/health/live").route(web::get().to(live)))
         .service(web::resource("/metrics").route(web::get().to(metrics)));
 }
 
@@ -71,8 +77,8 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<HealthRespons
 /// rate-limit rejections, database pool use, job counters, build info.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String)))]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(exposition: web::Data<dyn MetricsExposition>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(exposition.render())
 }

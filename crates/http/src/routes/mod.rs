@@ -52,6 +52,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+pub use health::configure_process;
+
 /// Anything no route matched.
 pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::not_found())
