@@ -427,7 +427,7 @@ impl Config {
         if self.smtp_url.is_none() {
             return Err(error(
                 "GATEHOUSE_SMTP_URL",
-                "is required in production (the file mailer logs its links)",
+                "is required in production (the file mailer only writes files)",
             ));
         }
         Ok(())

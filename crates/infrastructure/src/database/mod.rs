@@ -55,9 +55,28 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
     Ok(db)
 }
 
-/// Applies every pending migration.
+/// Any fixed number: the PostgreSQL advisory lock that one migration run holds at a time.
+const MIGRATION_LOCK: i64 = 0x6761_7465_686f_7573; // "gatehous"
+
+/// Applies every pending migration. On PostgreSQL, runs holding an advisory lock, so that
+/// instances starting together (a rollout, a scale-up) migrate one after the other: the
+/// first applies, the others find nothing left to do. `db` must be a single connection,
+/// since the lock belongs to the session that took it.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("migrations failed")
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    if postgres {
+        db.execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .await
+            .context("cannot take the migration lock")?;
+    }
+    let migrated = Migrator::up(db, None).await.context("migrations failed");
+    if postgres {
+        // Closing the connection would release it too; this keeps the order plain.
+        db.execute_unprepared(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+            .await
+            .context("cannot release the migration lock")?;
+    }
+    migrated
 }
 
 /// Opens the serving pool, first applying pending migrations when `migrate` is set.
