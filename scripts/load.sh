@@ -40,15 +40,46 @@ ACCESS=$(curl -fsS -X POST "$B/api/v1/auth/login" -H 'content-type: application/
 run() { # title, wrk args...
     local title=$1; shift
     echo; echo "### $title"
-    wrk --latency -t2 -d"$DURATION" "$@" | grep -E 'Requests/sec|50%|99%|Non-2xx|Socket errors'
+    wrk --latency -d"$DURATION" "$@" | grep -E 'Requests/sec|50%|99%|Non-2xx|Socket errors'
 }
 
-run "GET /health/live" -c"$CONNECTIONS" "$B/health/live"
-run "GET /api/v1/users/me (bearer)" -c"$CONNECTIONS" -H "Authorization: Bearer $ACCESS" "$B/api/v1/users/me"
+run "GET /health/live" -t2 -c"$CONNECTIONS" "$B/health/live"
+run "GET /api/v1/users/me (bearer)" -t2 -c"$CONNECTIONS" -H "Authorization: Bearer $ACCESS" "$B/api/v1/users/me"
 SESSION=$(curl -fsS -D - -o /dev/null -X POST "$B/api/v1/sessions" -H 'content-type: application/json' \
   -d "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" | sed -n 's/^set-cookie: \(gatehouse_session=[^;]*\).*/\1/Ip')
-run "GET /api/v1/users/me (session cookie)" -c"$CONNECTIONS" -H "Cookie: $SESSION" "$B/api/v1/users/me"
+run "GET /api/v1/users/me (session cookie)" -t2 -c"$CONNECTIONS" -H "Cookie: $SESSION" "$B/api/v1/users/me"
 echo "RSS after load: $(ps -o rss= -p "$SERVER") KiB"
+
+# Refresh: every exchange returns the next token and kills the one presented, so each
+# connection follows its own chain (its own login, its own family). One connection per wrk
+# thread, REFRESH_CHAINS of them.
+REFRESH_CHAINS=${REFRESH_CHAINS:-8}
+CHAINS=()
+for _ in $(seq 1 "$REFRESH_CHAINS"); do
+    CHAINS+=("$(curl -fsS -X POST "$B/api/v1/auth/login" -H 'content-type: application/json' \
+      -d "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])')")
+done
+cat > "$WORK/refresh.lua" <<'LUA'
+local next_id = 1
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+end
+function init(args)
+  token = args[id]
+end
+function request()
+  return wrk.format("POST", "/api/v1/auth/refresh", { ["X-Refresh-Token"] = token }, "")
+end
+function response(status, headers, body)
+  if status == 200 then
+    token = body:match('"refresh_token":"([^"]+)"') or token
+  end
+end
+LUA
+run "POST /api/v1/auth/refresh ($REFRESH_CHAINS chains)" -t"$REFRESH_CHAINS" -c"$REFRESH_CHAINS" \
+  -s "$WORK/refresh.lua" "$B/api/v1/auth/refresh" -- "${CHAINS[@]}"
 
 cat > "$WORK/login.lua" <<LUA
 wrk.method = "POST"

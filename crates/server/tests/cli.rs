@@ -130,7 +130,10 @@ fn sigterm_lets_in_flight_requests_finish() {
         }
         assert!(up, "server did not come up");
         let check = gatehouse(&db, &["healthcheck"], &[("GATEHOUSE_ADDR", &addr)]);
-        assert!(check.status.success(), "the health check missed a live server");
+        assert!(
+            check.status.success(),
+            "the health check missed a live server"
+        );
         let login = tokio::spawn({
             let client = client.clone();
             let url = format!("http://{addr}/api/v1/auth/login");
@@ -188,7 +191,10 @@ fn worker_answers_probes_and_healthcheck_tells_live_from_dead() {
         .expect("worker starts");
     let mut healthy = false;
     for _ in 0..300 {
-        if gatehouse(&db, &["healthcheck", "--worker"], &env).status.success() {
+        if gatehouse(&db, &["healthcheck", "--worker"], &env)
+            .status
+            .success()
+        {
             healthy = true;
             break;
         }
