@@ -4,7 +4,8 @@
 - deploy/Dockerfile: parses; multi-stage; the runtime stage runs as a non-root user, has a
   HEALTHCHECK, and every base image is pinned to a tag (never `latest`).
 - deploy/docker-compose.yml: `docker compose config` (or docker-compose) accepts it.
-- deploy/prometheus.yml: `promtool check config` accepts it.
+- deploy/prometheus.yml and deploy/alerts.yml: `promtool check config` accepts them (the
+  rules file through the config), and `promtool test rules` runs the alerts' unit tests.
 - deploy/k8s/*.yaml: every manifest validates against the Kubernetes schemas (strict: no
   unknown fields); every resource kustomization.yaml lists exists.
 
@@ -85,7 +86,8 @@ def main():
     check_dockerfile()
     env = dict(os.environ, GATEHOUSE_JWT_SECRET="only-for-checking-the-compose-file-0123")
     run("docker-compose.yml", [*compose_command(), "-f", "docker-compose.yml", "config", "-q"], env)
-    run("prometheus.yml", ["promtool", "check", "config", "prometheus.yml"])
+    run("prometheus.yml, alerts.yml", ["promtool", "check", "config", "prometheus.yml"])
+    run("alert tests", ["promtool", "test", "rules", "alerts_test.yml"])
     check_kubernetes()
 
 
