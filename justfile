@@ -24,6 +24,10 @@ bench:
     cargo bench -p gatehouse-infrastructure
     scripts/load.sh
 
+# Validate the deployment assets (Dockerfile, compose, Prometheus config and alerts, Kubernetes).
+check-deploy:
+    python3 scripts/check_deploy.py
+
 # Apply migrations to the configured database.
 migrate:
     cargo run --release -- migrate
