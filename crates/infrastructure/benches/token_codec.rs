@@ -24,6 +24,7 @@ fn claims() -> TokenClaims {
 fn token_codec(c: &mut Criterion) {
     let codec = JwtCodec::new(&JwtSettings {
         secret: "benchmark-secret-0123456789abcdef0123".to_owned().into(),
+        verify_only: Vec::new(),
         issuer: "gatehouse".into(),
         audience: "gatehouse".into(),
     });

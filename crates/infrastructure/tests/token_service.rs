@@ -12,6 +12,7 @@ use gatehouse_infrastructure::tokens::{InMemoryTokenStore, JwtCodec, JwtSettings
 fn service() -> TokenService {
     let codec = JwtCodec::new(&JwtSettings {
         secret: "service-test-secret-0123456789abcdef".to_owned().into(),
+        verify_only: Vec::new(),
         issuer: "gatehouse".into(),
         audience: "gatehouse".into(),
     });

@@ -70,6 +70,9 @@ pub struct Config {
     pub public_url: String,
     /// `GATEHOUSE_JWT_SECRET`; `None`: a random one per start (development only).
     pub jwt_secret: Option<SecretString>,
+    /// `GATEHOUSE_JWT_VERIFY_ONLY_SECRETS`: comma-separated keys that verify tokens but never
+    /// sign them (key rotation).
+    pub jwt_verify_only: Vec<SecretString>,
     /// `GATEHOUSE_ACCESS_TOKEN_TTL` (seconds).
     pub access_token_ttl: Duration,
     /// `GATEHOUSE_REFRESH_TOKEN_TTL` (seconds).
@@ -242,6 +245,22 @@ impl Config {
                 format!("must be at least {MIN_SECRET_BYTES} bytes"),
             ));
         }
+        let jwt_verify_only: Vec<SecretString> = get("GATEHOUSE_JWT_VERIFY_ONLY_SECRETS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+            .map(|key| SecretString::from(key.to_owned()))
+            .collect();
+        if jwt_verify_only
+            .iter()
+            .any(|key| key.expose_secret().len() < MIN_SECRET_BYTES)
+        {
+            return Err(error(
+                "GATEHOUSE_JWT_VERIFY_ONLY_SECRETS",
+                format!("every key must be at least {MIN_SECRET_BYTES} bytes"),
+            ));
+        }
         let bcrypt_cost = number("GATEHOUSE_BCRYPT_COST", 12, 4..=31)? as u32;
         let cookie_secure = match get("GATEHOUSE_COOKIE_SECURE").as_deref() {
             None => environment == Environment::Production,
@@ -331,6 +350,7 @@ impl Config {
             public_url: get("GATEHOUSE_PUBLIC_URL")
                 .unwrap_or_else(|| "http://127.0.0.1:8000".into()),
             jwt_secret,
+            jwt_verify_only,
             access_token_ttl: seconds("GATEHOUSE_ACCESS_TOKEN_TTL", 900)?,
             refresh_token_ttl: seconds("GATEHOUSE_REFRESH_TOKEN_TTL", 604_800)?,
             refresh_reuse_grace: seconds("GATEHOUSE_REFRESH_REUSE_GRACE", 0)?,
@@ -531,6 +551,7 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_variable() {
+        let one_key_too_short = format!("{},short", "k".repeat(32));
         for (var, value) in [
             ("GATEHOUSE_ADDR", "nowhere"),
             ("GATEHOUSE_ACCESS_TOKEN_TTL", "ten"),
@@ -538,6 +559,11 @@ mod tests {
             ("GATEHOUSE_BCRYPT_COST", "3"),
             ("GATEHOUSE_ENV", "staging"),
             ("GATEHOUSE_JWT_SECRET", "short"),
+            (
+                "GATEHOUSE_JWT_VERIFY_ONLY_SECRETS",
+                one_key_too_short.as_str(),
+            ),
+            ("GATEHOUSE_WORKER_ADDR", "8001"),
             ("GATEHOUSE_DATABASE_URL", "mysql://x"),
             ("GATEHOUSE_REDIS_URL", "http://x"),
             ("GATEHOUSE_SESSION_TTL", "-5"),
@@ -548,6 +574,20 @@ mod tests {
             let err = load(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");
         }
+    }
+
+    #[test]
+    fn verify_only_keys_are_a_comma_separated_list() {
+        let (a, b) = ("a".repeat(32), "b".repeat(40));
+        let config =
+            load(&[("GATEHOUSE_JWT_VERIFY_ONLY_SECRETS", &format!(" {a} ,{b},"))]).unwrap();
+        let keys: Vec<&str> = config
+            .jwt_verify_only
+            .iter()
+            .map(|k| k.expose_secret())
+            .collect();
+        assert_eq!(keys, [a.as_str(), b.as_str()]);
+        assert!(load(&[]).unwrap().jwt_verify_only.is_empty());
     }
 
     #[test]

@@ -100,6 +100,7 @@ impl Components {
         let cursors = CursorCodec::new(derive_key(&secret, "gatehouse cursor key"));
         let codec = Arc::new(JwtCodec::new(&JwtSettings {
             secret,
+            verify_only: config.jwt_verify_only.clone(),
             issuer: "gatehouse".into(),
             audience: "gatehouse".into(),
         }));

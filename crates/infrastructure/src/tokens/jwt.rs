@@ -11,8 +11,11 @@ use uuid::Uuid;
 /// Who signs tokens and for whom.
 #[derive(Debug, Clone)]
 pub struct JwtSettings {
-    /// The HS256 key.
+    /// The HS256 key: signs every new token, and verifies.
     pub secret: SecretString,
+    /// Keys that only verify, tried after `secret`: during a rotation, the next key (before
+    /// it signs anywhere) or the previous one (until the tokens it signed have expired).
+    pub verify_only: Vec<SecretString>,
     /// `iss` claim, checked on decode.
     pub issuer: String,
     /// `aud` claim, checked on decode.
@@ -41,7 +44,8 @@ struct Claims {
 /// HS256 JWTs. The algorithm is pinned: `none`, RS*, ES* and every other header are refused.
 pub struct JwtCodec {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// The signing key's, then the verify-only keys'.
+    decoding: Vec<DecodingKey>,
     validation: Validation,
     issuer: String,
     audience: String,
@@ -60,11 +64,33 @@ impl JwtCodec {
         validation.leeway = 0;
         Self {
             encoding: EncodingKey::from_secret(key),
-            decoding: DecodingKey::from_secret(key),
+            decoding: std::iter::once(&settings.secret)
+                .chain(&settings.verify_only)
+                .map(|secret| DecodingKey::from_secret(secret.expose_secret().as_bytes()))
+                .collect(),
             validation,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
         }
+    }
+}
+
+impl JwtCodec {
+    /// The claims of a token whose signature one of the keys verifies. The signature is
+    /// checked before anything else, so only a signature mismatch moves on to the next key:
+    /// an expired token signed by a known key is expired, not "try another key".
+    fn verified_claims(&self, token: &str) -> Result<Claims, TokenDecodeError> {
+        for key in &self.decoding {
+            match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
+                Ok(data) => return Ok(data.claims),
+                Err(e) if *e.kind() == ErrorKind::InvalidSignature => continue,
+                Err(e) if *e.kind() == ErrorKind::ExpiredSignature => {
+                    return Err(TokenDecodeError::Expired);
+                }
+                Err(_) => return Err(TokenDecodeError::Invalid),
+            }
+        }
+        Err(TokenDecodeError::Invalid)
     }
 }
 
@@ -89,12 +115,7 @@ impl TokenCodec for JwtCodec {
     }
 
     fn decode(&self, token: &str, expected: TokenKind) -> Result<TokenClaims, TokenDecodeError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => TokenDecodeError::Expired,
-                _ => TokenDecodeError::Invalid,
-            })?;
-        let claims = data.claims;
+        let claims = self.verified_claims(token)?;
         if claims.typ != expected.as_str()
             || (expected == TokenKind::Refresh) != claims.fam.is_some()
         {
@@ -125,9 +146,65 @@ mod tests {
     fn settings(secret: &str) -> JwtSettings {
         JwtSettings {
             secret: secret.to_owned().into(),
+            verify_only: Vec::new(),
             issuer: "gatehouse".into(),
             audience: "gatehouse-api".into(),
         }
+    }
+
+    fn rotating(secret: &str, verify_only: &str) -> JwtCodec {
+        JwtCodec::new(&JwtSettings {
+            verify_only: vec![verify_only.to_owned().into()],
+            ..settings(secret)
+        })
+    }
+
+    const OLD: &str = "old-secret-0123456789-0123456789";
+    const NEW: &str = "new-secret-0123456789-0123456789";
+
+    /// The three steps of a rotation: every instance learns the new key, then signs with
+    /// it, then forgets the old one. Tokens keep working through the first two.
+    #[test]
+    fn a_key_rotation_keeps_tokens_valid_until_the_old_key_is_dropped() {
+        let original = claims(TokenKind::Access, Duration::minutes(5));
+        let by_old = JwtCodec::new(&settings(OLD)).encode(&original).unwrap();
+        let learned = rotating(OLD, NEW);
+        let switched = rotating(NEW, OLD);
+        let by_new = switched.encode(&original).unwrap();
+        for codec in [&learned, &switched] {
+            for token in [&by_old, &by_new] {
+                let decoded = codec.decode(token, TokenKind::Access).unwrap();
+                assert_eq!(decoded.subject, original.subject);
+            }
+        }
+        let finished = JwtCodec::new(&settings(NEW));
+        assert!(finished.decode(&by_new, TokenKind::Access).is_ok());
+        assert_eq!(
+            finished.decode(&by_old, TokenKind::Access),
+            Err(TokenDecodeError::Invalid)
+        );
+        // A verify-only key never signs: what the first step signs, only the old key opens.
+        let by_learned = learned.encode(&original).unwrap();
+        assert!(
+            JwtCodec::new(&settings(OLD))
+                .decode(&by_learned, TokenKind::Access)
+                .is_ok()
+        );
+        assert_eq!(
+            finished.decode(&by_learned, TokenKind::Access),
+            Err(TokenDecodeError::Invalid)
+        );
+    }
+
+    #[test]
+    fn an_expired_token_under_a_verify_only_key_is_expired() {
+        let stale = JwtCodec::new(&settings(OLD))
+            .encode(&claims(TokenKind::Access, Duration::seconds(-10)))
+            .unwrap();
+        assert_eq!(
+            rotating(NEW, OLD).decode(&stale, TokenKind::Access),
+            Err(TokenDecodeError::Expired)
+        );
     }
 
     fn claims(kind: TokenKind, lifetime: Duration) -> TokenClaims {

@@ -148,3 +148,51 @@ async fn an_expired_access_token_is_token_expired() {
         StatusCode::OK
     );
 }
+
+/// A token signed with a key the app lists as verify-only (a rotation in progress) works;
+/// the same token at an app that does not list the key is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_signed_with_a_verify_only_key_are_accepted_during_a_rotation() {
+    use gatehouse_application::ports::{TokenClaims, TokenCodec, TokenKind};
+    use gatehouse_infrastructure::tokens::{JwtCodec, JwtSettings};
+
+    const OLD_KEY: &str = "the-previous-signing-key-0123456789abcdef";
+    let rotating = TestApp::embedded_with(&[("GATEHOUSE_JWT_VERIFY_ONLY_SECRETS", OLD_KEY)]).await;
+    let login = rotating.signed_up_user("rotation").await;
+    let me: Value = rotating
+        .me(&token(&login, "access_token"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let user = uuid::Uuid::parse_str(me["id"].as_str().unwrap()).unwrap();
+
+    let now = time::OffsetDateTime::now_utc();
+    let old_codec = JwtCodec::new(&JwtSettings {
+        secret: OLD_KEY.to_owned().into(),
+        verify_only: Vec::new(),
+        issuer: "gatehouse".into(),
+        audience: "gatehouse".into(),
+    });
+    let signed_with_old_key = old_codec
+        .encode(&TokenClaims {
+            subject: gatehouse_domain::UserId::from_uuid(user),
+            token_id: uuid::Uuid::new_v4(),
+            kind: TokenKind::Access,
+            family: None,
+            device: None,
+            issued_at: now,
+            expires_at: now + time::Duration::minutes(5),
+        })
+        .unwrap();
+    let accepted = rotating.me(&signed_with_old_key).await;
+    assert_eq!(accepted.status(), StatusCode::OK);
+
+    let unaware = TestApp::embedded().await;
+    assert_error(
+        unaware.me(&signed_with_old_key).await,
+        StatusCode::UNAUTHORIZED,
+        "token_invalid",
+    )
+    .await;
+}
