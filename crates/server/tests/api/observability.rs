@@ -170,18 +170,18 @@ async fn pool_jobs_and_build_are_reported(app: TestApp) {
         "gatehouse_db_pool_connections",
         &[("state", "in_use")],
     );
-    assert!(open >= 1.0 && open <= max, "{exposition}");
+    // Gauges are set at each scrape by the app rendering it; other apps in this test process
+    // render too, so only what holds for any of them is asserted.
+    assert!(open >= 1.0, "{exposition}");
     assert!(count(&exposition, "gatehouse_jobs_queued_total", &[]) >= 1.0);
     assert!(sample(&exposition, "gatehouse_jobs_running", &[]).is_some());
-    assert!(
-        sample(
-            &exposition,
-            "gatehouse_job_runs_total",
-            &[("outcome", "succeeded")]
-        )
-        .is_some()
-            || count(&exposition, "gatehouse_jobs_queued_total", &[]) >= 1.0
-    );
+    // The embedded worker sends the verification email: one successful run.
+    let succeeded = [("outcome", "succeeded")];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while count(&scrape(&app).await, "gatehouse_job_runs_total", &succeeded) < 1.0 {
+        assert!(std::time::Instant::now() < deadline, "no job run counted");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let version = [("version", env!("CARGO_PKG_VERSION"))];
     assert_eq!(
         sample(&exposition, "gatehouse_build_info", &version),
