@@ -19,7 +19,7 @@ use actix_web::{App, web};
 
 pub use error::ApiError;
 pub use middleware::describe_metrics;
-pub use state::{AppState, MetricsExposition, WebSettings};
+pub use state::{AppState, MetricsEndpoint, MetricsExposition, WebSettings};
 
 /// Largest request body accepted, JSON or otherwise.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -38,7 +38,7 @@ pub fn build_app(
 > {
     let cors = cors(&state.web);
     App::new()
-        .app_data(web::Data::from(state.metrics.clone()))
+        .app_data(web::Data::new(state.metrics.clone()))
         .app_data(web::Data::new(state))
         .app_data(
             web::JsonConfig::default()
@@ -66,7 +66,7 @@ pub fn build_app(
 /// What a job worker serves beside its work: `/health/live` and `/metrics` (its own job
 /// counters), for probes and scrapes. Every other path is a 404 in the standard body.
 pub fn process_app(
-    metrics: std::sync::Arc<dyn MetricsExposition>,
+    metrics: MetricsEndpoint,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -77,7 +77,7 @@ pub fn process_app(
     >,
 > {
     App::new()
-        .app_data(web::Data::from(metrics))
+        .app_data(web::Data::new(metrics))
         .configure(routes::configure_process)
         .default_service(web::to(routes::not_found))
         .wrap(from_fn(middleware::error_envelope))

@@ -39,8 +39,18 @@ pub struct AppState {
     pub recovery: Arc<AccountRecovery>,
     /// Cookie and origin settings.
     pub web: Arc<WebSettings>,
-    /// What `GET /metrics` serves.
-    pub metrics: Arc<dyn MetricsExposition>,
+    /// `GET /metrics`.
+    pub metrics: MetricsEndpoint,
+}
+
+/// `GET /metrics`: what it serves, and the bearer token a scraper must present when the
+/// operator set one (`GATEHOUSE_METRICS_TOKEN`).
+#[derive(Clone)]
+pub struct MetricsEndpoint {
+    /// The exposition.
+    pub exposition: Arc<dyn MetricsExposition>,
+    /// `None`: open to anyone who reaches it (keep it off the public ingress).
+    pub token: Option<secrecy::SecretString>,
 }
 
 /// The Prometheus text exposition of this process's metrics. The handlers only record

@@ -70,6 +70,8 @@ pub struct Config {
     pub public_url: String,
     /// `GATEHOUSE_JWT_SECRET`; `None`: a random one per start (development only).
     pub jwt_secret: Option<SecretString>,
+    /// `GATEHOUSE_METRICS_TOKEN`: when set, `/metrics` wants it as a bearer token.
+    pub metrics_token: Option<SecretString>,
     /// `GATEHOUSE_JWT_VERIFY_ONLY_SECRETS`: comma-separated keys that verify tokens but never
     /// sign them (key rotation).
     pub jwt_verify_only: Vec<SecretString>,
@@ -143,6 +145,9 @@ pub struct Config {
 
 /// Shortest accepted JWT secret, in bytes (HS256 wants at least its output size).
 pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Shortest accepted metrics token, in bytes.
+pub const MIN_METRICS_TOKEN_BYTES: usize = 16;
 
 impl Config {
     /// Reads the process environment, after loading `.env` if there is one.
@@ -261,6 +266,16 @@ impl Config {
                 format!("every key must be at least {MIN_SECRET_BYTES} bytes"),
             ));
         }
+        let metrics_token = get("GATEHOUSE_METRICS_TOKEN").map(SecretString::from);
+        if metrics_token
+            .as_ref()
+            .is_some_and(|token| token.expose_secret().len() < MIN_METRICS_TOKEN_BYTES)
+        {
+            return Err(error(
+                "GATEHOUSE_METRICS_TOKEN",
+                format!("must be at least {MIN_METRICS_TOKEN_BYTES} bytes"),
+            ));
+        }
         let bcrypt_cost = number("GATEHOUSE_BCRYPT_COST", 12, 4..=31)? as u32;
         let cookie_secure = match get("GATEHOUSE_COOKIE_SECURE").as_deref() {
             None => environment == Environment::Production,
@@ -351,6 +366,7 @@ impl Config {
                 .unwrap_or_else(|| "http://127.0.0.1:8000".into()),
             jwt_secret,
             jwt_verify_only,
+            metrics_token,
             access_token_ttl: seconds("GATEHOUSE_ACCESS_TOKEN_TTL", 900)?,
             refresh_token_ttl: seconds("GATEHOUSE_REFRESH_TOKEN_TTL", 604_800)?,
             refresh_reuse_grace: seconds("GATEHOUSE_REFRESH_REUSE_GRACE", 0)?,
@@ -564,6 +580,7 @@ mod tests {
                 one_key_too_short.as_str(),
             ),
             ("GATEHOUSE_WORKER_ADDR", "8001"),
+            ("GATEHOUSE_METRICS_TOKEN", "short"),
             ("GATEHOUSE_DATABASE_URL", "mysql://x"),
             ("GATEHOUSE_REDIS_URL", "http://x"),
             ("GATEHOUSE_SESSION_TTL", "-5"),

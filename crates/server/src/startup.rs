@@ -19,7 +19,7 @@ use gatehouse_application::{
     TokenSettings, UserAdminService, UserService,
 };
 use gatehouse_domain::PasswordPolicy;
-use gatehouse_http::{AppState, WebSettings};
+use gatehouse_http::{AppState, MetricsEndpoint, WebSettings};
 use gatehouse_infrastructure::database::{
     self, DatabaseProbe, SeaOrmAuditLog, SeaOrmCategoryRepository, SeaOrmCreditLedger,
     SeaOrmDeviceRepository, SeaOrmEmailTokenStore, SeaOrmPreRegistrations, SeaOrmProductRepository,
@@ -200,7 +200,10 @@ impl Components {
             &config.media_dir,
             format!("{}/media", config.public_url.trim_end_matches('/')),
         ));
-        let metrics = Arc::new(PrometheusMetrics::new(db.clone(), queue.counters())?);
+        let metrics = MetricsEndpoint {
+            exposition: Arc::new(PrometheusMetrics::new(db.clone(), queue.counters())?),
+            token: config.metrics_token.clone(),
+        };
         let state = AppState {
             metrics,
             auth: Arc::new(AuthService::new(AuthParts {

@@ -1,9 +1,13 @@
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use gatehouse_application::AppError;
+use secrecy::ExposeSecret;
 use serde_json::{Map, json};
+use subtle::ConstantTimeEq;
 
 use crate::dto::{CheckStatus, HealthResponse};
 use crate::error::ErrorBody;
-use crate::{ApiError, AppState, MetricsExposition};
+use crate::{ApiError, AppState, MetricsEndpoint};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/health").route(web::get().to(health)))
@@ -12,7 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// What every Gatehouse process answers, a job worker included: liveness and metrics.
-/// `/metrics` reads `web::Data<dyn MetricsExposition>`.
+/// `/metrics` reads `web::Data<MetricsEndpoint>`.
 pub fn configure_process(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/health/live").route(web::get().to(live)))
         .service(web::resource("/metrics").route(web::get().to(metrics)));
@@ -74,11 +78,34 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<HealthRespons
 }
 
 /// Prometheus text exposition: requests by route and status, latencies, logins, refreshes,
-/// rate-limit rejections, database pool use, job counters, build info.
+/// rate-limit rejections, database pool use, job counters, build info. When the operator set
+/// `GATEHOUSE_METRICS_TOKEN`, only a scraper presenting it as a bearer token gets it.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String)))]
-pub async fn metrics(exposition: web::Data<dyn MetricsExposition>) -> HttpResponse {
-    HttpResponse::Ok()
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String),
+        (status = 401, description = "A metrics token is configured and was not presented", body = ErrorBody),
+    ))]
+pub async fn metrics(
+    endpoint: web::Data<MetricsEndpoint>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(expected) = &endpoint.token {
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or("");
+        // Constant time: the comparison must not tell a guesser how much of it was right.
+        let matches: bool = presented
+            .as_bytes()
+            .ct_eq(expected.expose_secret().as_bytes())
+            .into();
+        if !matches {
+            return Err(AppError::NotAuthenticated.into());
+        }
+    }
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(exposition.render())
+        .body(endpoint.exposition.render()))
 }

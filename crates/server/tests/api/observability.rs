@@ -333,3 +333,39 @@ async fn swagger_ui_and_redoc_render_the_operations_in_a_browser() {
     );
     assert!(redoc.contains("/api/v1/products/{id}"), "{redoc}");
 }
+
+/// With a metrics token configured, `/metrics` is for the scraper that presents it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_metrics_token_is_required() {
+    const METRICS_TOKEN: &str = "scraper-token-0123456789";
+    let app = TestApp::embedded_with(&[("GATEHOUSE_METRICS_TOKEN", METRICS_TOKEN)]).await;
+    crate::helpers::assert_error(
+        app.get("/metrics").await,
+        StatusCode::UNAUTHORIZED,
+        "not_authenticated",
+    )
+    .await;
+    for wrong in ["scraper-token-012345678", "scraper-token-01234567890", ""] {
+        let response = app
+            .with_token(Method::GET, "/metrics", wrong)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{wrong:?}");
+    }
+    let response = app
+        .with_token(Method::GET, "/metrics", METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("gatehouse_build_info")
+    );
+    // Probes stay open: an orchestrator checks them without credentials.
+    assert_eq!(app.get("/health/live").await.status(), StatusCode::OK);
+}
