@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 /// Where the service runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,42 +240,25 @@ impl Config {
                 "expected a redis:// or rediss:// URL",
             ));
         }
-        let jwt_secret = get("GATEHOUSE_JWT_SECRET").map(SecretString::from);
-        if jwt_secret
-            .as_ref()
-            .is_some_and(|secret| secret.expose_secret().len() < MIN_SECRET_BYTES)
-        {
-            return Err(error(
-                "GATEHOUSE_JWT_SECRET",
-                format!("must be at least {MIN_SECRET_BYTES} bytes"),
-            ));
-        }
-        let jwt_verify_only: Vec<SecretString> = get("GATEHOUSE_JWT_VERIFY_ONLY_SECRETS")
+        let long_enough = |name: &'static str, value: &str, min: usize| {
+            if value.len() < min {
+                return Err(error(name, format!("must be at least {min} bytes")));
+            }
+            Ok(SecretString::from(value.to_owned()))
+        };
+        let jwt_secret = get("GATEHOUSE_JWT_SECRET")
+            .map(|key| long_enough("GATEHOUSE_JWT_SECRET", &key, MIN_SECRET_BYTES))
+            .transpose()?;
+        let jwt_verify_only = get("GATEHOUSE_JWT_VERIFY_ONLY_SECRETS")
             .unwrap_or_default()
             .split(',')
             .map(str::trim)
             .filter(|key| !key.is_empty())
-            .map(|key| SecretString::from(key.to_owned()))
-            .collect();
-        if jwt_verify_only
-            .iter()
-            .any(|key| key.expose_secret().len() < MIN_SECRET_BYTES)
-        {
-            return Err(error(
-                "GATEHOUSE_JWT_VERIFY_ONLY_SECRETS",
-                format!("every key must be at least {MIN_SECRET_BYTES} bytes"),
-            ));
-        }
-        let metrics_token = get("GATEHOUSE_METRICS_TOKEN").map(SecretString::from);
-        if metrics_token
-            .as_ref()
-            .is_some_and(|token| token.expose_secret().len() < MIN_METRICS_TOKEN_BYTES)
-        {
-            return Err(error(
-                "GATEHOUSE_METRICS_TOKEN",
-                format!("must be at least {MIN_METRICS_TOKEN_BYTES} bytes"),
-            ));
-        }
+            .map(|key| long_enough("GATEHOUSE_JWT_VERIFY_ONLY_SECRETS", key, MIN_SECRET_BYTES))
+            .collect::<Result<Vec<_>, _>>()?;
+        let metrics_token = get("GATEHOUSE_METRICS_TOKEN")
+            .map(|token| long_enough("GATEHOUSE_METRICS_TOKEN", &token, MIN_METRICS_TOKEN_BYTES))
+            .transpose()?;
         let bcrypt_cost = number("GATEHOUSE_BCRYPT_COST", 12, 4..=31)? as u32;
         let cookie_secure = match get("GATEHOUSE_COOKIE_SECURE").as_deref() {
             None => environment == Environment::Production,
@@ -473,6 +456,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
     use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
