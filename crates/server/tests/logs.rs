@@ -57,10 +57,6 @@ fn install_capture() {
         .init();
 }
 
-async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
-    app.post_json(&format!("/api/v1/auth/{path}"), &body).await
-}
-
 /// Runs the story; returns every secret it handled.
 async fn account_story(app: &TestApp) -> Vec<String> {
     let email = "logged@example.com";
@@ -72,7 +68,9 @@ async fn account_story(app: &TestApp) -> Vec<String> {
         .wait_for_mail(email, "Confirm your email")
         .await
         .token("verify-email");
-    let verified = post(app, "verify-email", json!({"token": verification})).await;
+    let verified = app
+        .post_auth("verify-email", json!({"token": verification}))
+        .await;
     assert_eq!(verified.status(), StatusCode::OK);
 
     let login: Value = app.login(email, PASSWORD).await.json().await.unwrap();
@@ -114,7 +112,9 @@ async fn account_story(app: &TestApp) -> Vec<String> {
         .unwrap();
     assert!(change.status().is_success(), "{}", change.status());
 
-    let forgot = post(app, "forgot-password", json!({"email": email})).await;
+    let forgot = app
+        .post_auth("forgot-password", json!({"email": email}))
+        .await;
     assert_eq!(forgot.status(), StatusCode::ACCEPTED);
     let reset = app
         .wait_for_mail(email, "Reset your password")
@@ -123,7 +123,7 @@ async fn account_story(app: &TestApp) -> Vec<String> {
     let body =
         json!({"token": reset, "password": RESET_PASSWORD, "password_confirm": RESET_PASSWORD});
     assert_eq!(
-        post(app, "reset-password", body).await.status(),
+        app.post_auth("reset-password", body).await.status(),
         StatusCode::OK
     );
     let last: Value = app.login(email, RESET_PASSWORD).await.json().await.unwrap();

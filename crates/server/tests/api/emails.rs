@@ -9,10 +9,6 @@ use crate::helpers::{Mail, PASSWORD, TestApp, assert_error, token};
 
 const NEW_PASSWORD: &str = "orange-bicycle-97";
 
-async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
-    app.post_json(&format!("/api/v1/auth/{path}"), &body).await
-}
-
 async fn registration_verifies_once(app: TestApp) {
     assert_eq!(
         app.register("ada@example.com", "ada").await.status(),
@@ -29,22 +25,23 @@ async fn registration_verifies_once(app: TestApp) {
     let verification = mail.token("verify-email");
     assert_eq!(verification.len(), 43, "256 random bits, base64url");
 
-    let response = post(&app, "verify-email", json!({"token": verification})).await;
+    let response = app
+        .post_auth("verify-email", json!({"token": verification}))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["user"]["is_verified"], json!(true));
 
     for used_or_bad in [verification.as_str(), "not-a-token", ""] {
-        let response = post(&app, "verify-email", json!({"token": used_or_bad})).await;
+        let response = app
+            .post_auth("verify-email", json!({"token": used_or_bad}))
+            .await;
         assert_error(response, StatusCode::BAD_REQUEST, "invalid_token").await;
     }
     // A verified account gets no more verification emails.
-    let response = post(
-        &app,
-        "verify-email/resend",
-        json!({"email": "ada@example.com"}),
-    )
-    .await;
+    let response = app
+        .post_auth("verify-email/resend", json!({"email": "ada@example.com"}))
+        .await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let confirmations = app
@@ -60,7 +57,9 @@ async fn password_reset_ends_every_old_credential(app: TestApp) {
         token(&login, "access_token"),
         token(&login, "refresh_token"),
     );
-    let response = post(&app, "forgot-password", json!({"email": "ADA@example.com"})).await;
+    let response = app
+        .post_auth("forgot-password", json!({"email": "ADA@example.com"}))
+        .await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let reset = app
         .wait_for_mail("ada@example.com", "Reset your password")
@@ -70,7 +69,7 @@ async fn password_reset_ends_every_old_credential(app: TestApp) {
     // A rejected password leaves the link working.
     let weak = json!({"token": reset, "password": "12345678", "password_confirm": "12345678"});
     assert_error(
-        post(&app, "reset-password", weak).await,
+        app.post_auth("reset-password", weak).await,
         StatusCode::BAD_REQUEST,
         "validation_error",
     )
@@ -78,11 +77,11 @@ async fn password_reset_ends_every_old_credential(app: TestApp) {
 
     let good = json!({"token": reset, "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD});
     assert_eq!(
-        post(&app, "reset-password", good.clone()).await.status(),
+        app.post_auth("reset-password", good.clone()).await.status(),
         StatusCode::OK
     );
     assert_error(
-        post(&app, "reset-password", good).await,
+        app.post_auth("reset-password", good).await,
         StatusCode::BAD_REQUEST,
         "invalid_token",
     )
@@ -103,7 +102,8 @@ async fn password_reset_ends_every_old_credential(app: TestApp) {
 
 async fn a_password_change_kills_outstanding_reset_links(app: TestApp) {
     let login = app.signed_up_user("ada").await;
-    post(&app, "forgot-password", json!({"email": "ada@example.com"})).await;
+    app.post_auth("forgot-password", json!({"email": "ada@example.com"}))
+        .await;
     let reset = app
         .wait_for_mail("ada@example.com", "Reset")
         .await
@@ -122,7 +122,7 @@ async fn a_password_change_kills_outstanding_reset_links(app: TestApp) {
     assert!(response.status().is_success(), "{}", response.status());
     let body = json!({"token": reset, "password": "lemon-harbour-33", "password_confirm": "lemon-harbour-33"});
     assert_error(
-        post(&app, "reset-password", body).await,
+        app.post_auth("reset-password", body).await,
         StatusCode::BAD_REQUEST,
         "invalid_token",
     )
@@ -137,14 +137,15 @@ async fn a_locked_out_owner_can_still_reset(app: TestApp) {
     let locked = app.login("ada@example.com", PASSWORD).await;
     assert_error(locked, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
 
-    post(&app, "forgot-password", json!({"email": "ada@example.com"})).await;
+    app.post_auth("forgot-password", json!({"email": "ada@example.com"}))
+        .await;
     let reset = app
         .wait_for_mail("ada@example.com", "Reset")
         .await
         .token("reset-password");
     let body = json!({"token": reset, "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD});
     assert_eq!(
-        post(&app, "reset-password", body).await.status(),
+        app.post_auth("reset-password", body).await.status(),
         StatusCode::OK
     );
     // The reset proved ownership: the lockout is lifted.
@@ -160,8 +161,12 @@ async fn unknown_addresses_look_like_known_ones(app: TestApp) {
         StatusCode::CREATED
     );
     for path in ["forgot-password", "verify-email/resend"] {
-        let known = post(&app, path, json!({"email": "ada@example.com"})).await;
-        let unknown = post(&app, path, json!({"email": "ghost@example.com"})).await;
+        let known = app
+            .post_auth(path, json!({"email": "ada@example.com"}))
+            .await;
+        let unknown = app
+            .post_auth(path, json!({"email": "ghost@example.com"}))
+            .await;
         assert_eq!(known.status(), StatusCode::ACCEPTED);
         assert_eq!(unknown.status(), StatusCode::ACCEPTED);
         let known: Value = known.json().await.unwrap();
@@ -171,7 +176,9 @@ async fn unknown_addresses_look_like_known_ones(app: TestApp) {
     app.wait_for_mail("ada@example.com", "Reset").await;
     tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
     assert!(app.mails().iter().all(|m| m.to != "ghost@example.com"));
-    let response = post(&app, "forgot-password", json!({"email": "not an email"})).await;
+    let response = app
+        .post_auth("forgot-password", json!({"email": "not an email"}))
+        .await;
     assert_error(response, StatusCode::BAD_REQUEST, "validation_error").await;
 }
 
@@ -181,12 +188,9 @@ async fn resends_are_limited_to_one_a_minute(app: TestApp) {
         StatusCode::CREATED
     );
     for _ in 0..3 {
-        let response = post(
-            &app,
-            "verify-email/resend",
-            json!({"email": "ada@example.com"}),
-        )
-        .await;
+        let response = app
+            .post_auth("verify-email/resend", json!({"email": "ada@example.com"}))
+            .await;
         assert_eq!(response.status(), StatusCode::ACCEPTED);
     }
     // The registration's email and one resend.
@@ -265,12 +269,9 @@ async fn smtp_delivery() {
         mail.html
             .contains("<a href=\"https://auth.example.test/verify-email?token=")
     );
-    let response = post(
-        &app,
-        "verify-email",
-        json!({"token": mail.token("verify-email")}),
-    )
-    .await;
+    let response = app
+        .post_auth("verify-email", json!({"token": mail.token("verify-email")}))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(app.mails().is_empty(), "SMTP configured: no files written");
 }

@@ -142,6 +142,11 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// `POST /api/v1/auth/{path}` with a JSON body.
+    pub async fn post_auth(&self, path: &str, body: Value) -> Response {
+        self.post_json(&format!("/api/v1/auth/{path}"), &body).await
+    }
+
     pub async fn register(&self, email: &str, username: &str) -> Response {
         let body = json!({"email": email, "username": username, "password": PASSWORD, "password_confirm": PASSWORD});
         self.post_json("/api/v1/auth/register", &body).await
