@@ -88,7 +88,7 @@ fn origin_allowed(req: &HttpRequest, web: &WebSettings) -> bool {
 
 /// `Ok(None)` without an `Authorization` header; an error for one that is not a usable
 /// bearer token.
-fn bearer_token(req: &HttpRequest) -> Result<Option<String>, AppError> {
+pub(crate) fn bearer_token(req: &HttpRequest) -> Result<Option<String>, AppError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };

@@ -97,19 +97,15 @@ pub fn describe_metrics() {
 /// inventing methods cannot invent series.
 fn method_label(method: &actix_web::http::Method) -> String {
     use actix_web::http::Method;
-    let known = [
-        Method::GET,
-        Method::HEAD,
-        Method::POST,
-        Method::PUT,
-        Method::PATCH,
-        Method::DELETE,
-        Method::OPTIONS,
-    ];
-    if known.contains(method) {
-        method.as_str().to_owned()
-    } else {
-        "OTHER".to_owned()
+    match *method {
+        Method::GET
+        | Method::HEAD
+        | Method::POST
+        | Method::PUT
+        | Method::PATCH
+        | Method::DELETE
+        | Method::OPTIONS => method.as_str().to_owned(),
+        _ => "OTHER".to_owned(),
     }
 }
 

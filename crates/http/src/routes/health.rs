@@ -1,4 +1,3 @@
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_application::AppError;
 use secrecy::ExposeSecret;
@@ -7,6 +6,7 @@ use subtle::ConstantTimeEq;
 
 use crate::dto::{CheckStatus, HealthResponse};
 use crate::error::ErrorBody;
+use crate::extract::bearer_token;
 use crate::{ApiError, AppState, MetricsEndpoint};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -90,12 +90,9 @@ pub async fn metrics(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(expected) = &endpoint.token {
-        let presented = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .unwrap_or("");
+        // Read as every authenticated endpoint reads a bearer token; any unusable header is
+        // simply not the token.
+        let presented = bearer_token(&req).ok().flatten().unwrap_or_default();
         // Constant time: the comparison must not tell a guesser how much of it was right.
         let matches: bool = presented
             .as_bytes()

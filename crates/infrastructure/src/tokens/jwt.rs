@@ -52,7 +52,7 @@ pub struct JwtCodec {
 }
 
 impl JwtCodec {
-    /// A codec with this key and these names.
+    /// A codec with these keys and names.
     pub fn new(settings: &JwtSettings) -> Self {
         let key = settings.secret.expose_secret().as_bytes();
         let mut validation = Validation::new(Algorithm::HS256);
@@ -73,9 +73,7 @@ impl JwtCodec {
             audience: settings.audience.clone(),
         }
     }
-}
 
-impl JwtCodec {
     /// The claims of a token whose signature one of the keys verifies. The signature is
     /// checked before anything else, so only a signature mismatch moves on to the next key:
     /// an expired token signed by a known key is expired, not "try another key".
