@@ -122,6 +122,15 @@ impl<T> Page<T> {
             previous,
         }
     }
+
+    /// The same page with each row turned into something else (the cursors stay).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next: self.next,
+            previous: self.previous,
+        }
+    }
 }
 
 /// Page size rules shared by every list.

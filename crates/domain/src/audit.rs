@@ -31,7 +31,8 @@ audit_event_types! {
     UserRegistered => "user_registered", "Self-service sign-up.";
     UserCreated => "user_created", "An account created by an admin or a `can_create_user` holder.";
     LoginSucceeded => "login_succeeded", "A password login (token or session) succeeded.";
-    LoginFailed => "login_failed", "A password login failed (wrong password, unknown account, throttled, disabled).";
+    LoginFailed => "login_failed", "A password was checked and refused (wrong password, unknown account), or the account is disabled.";
+    LoginThrottled => "login_throttled", "Attempts for an account or from an address were refused past their limit; at most one event per account or address per window.";
     Logout => "logout", "One credential ended.";
     LogoutAll => "logout_all", "Every credential of the user ended.";
     TokenRefreshed => "token_refreshed", "A refresh token was rotated.";

@@ -36,8 +36,8 @@ impl AvatarFormat {
 /// Why some bytes are not an acceptable avatar.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AvatarError {
-    /// Larger than [`Avatar::MAX_BYTES`].
-    #[error("the image is larger than {} bytes", Avatar::MAX_BYTES)]
+    /// Larger than the configured cap.
+    #[error("the image is too large")]
     TooLarge,
     /// Not PNG, JPEG or WebP, whatever its name or declared type says.
     #[error("only PNG, JPEG and WebP images are accepted")]
@@ -58,14 +58,14 @@ pub struct Avatar {
 }
 
 impl Avatar {
-    /// Largest accepted file.
-    pub const MAX_BYTES: usize = 2 * 1024 * 1024;
+    /// The default cap on an avatar upload (`GATEHOUSE_AVATAR_MAX_BYTES`): 2 MiB.
+    pub const DEFAULT_MAX_BYTES: usize = 2 * 1024 * 1024;
     /// Largest accepted width or height, in pixels.
     pub const MAX_SIDE: usize = 4096;
 
-    /// Inspects uploaded bytes.
-    pub fn inspect(bytes: Vec<u8>) -> Result<Self, AvatarError> {
-        if bytes.len() > Self::MAX_BYTES {
+    /// Inspects uploaded bytes, refusing more than `max_bytes` of them.
+    pub fn inspect(bytes: Vec<u8>, max_bytes: usize) -> Result<Self, AvatarError> {
+        if bytes.len() > max_bytes {
             return Err(AvatarError::TooLarge);
         }
         let format = match imagesize::image_type(&bytes) {
@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn a_png_is_recognised_by_its_bytes() {
-        let avatar = Avatar::inspect(png_header(64, 32)).unwrap();
+        let avatar = Avatar::inspect(png_header(64, 32), Avatar::DEFAULT_MAX_BYTES).unwrap();
         assert_eq!(avatar.format(), AvatarFormat::Png);
         assert_eq!(avatar.dimensions(), (64, 32));
     }
@@ -134,15 +134,21 @@ mod tests {
     #[test]
     fn other_formats_and_text_are_refused_whatever_they_claim() {
         assert_eq!(
-            Avatar::inspect(b"GIF89a\x01\0\x01\0\0\0\0".to_vec()),
+            Avatar::inspect(
+                b"GIF89a\x01\0\x01\0\0\0\0".to_vec(),
+                Avatar::DEFAULT_MAX_BYTES
+            ),
             Err(AvatarError::UnsupportedType)
         );
         assert_eq!(
-            Avatar::inspect(b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec()),
+            Avatar::inspect(
+                b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec(),
+                Avatar::DEFAULT_MAX_BYTES
+            ),
             Err(AvatarError::UnsupportedType)
         );
         assert_eq!(
-            Avatar::inspect(Vec::new()),
+            Avatar::inspect(Vec::new(), Avatar::DEFAULT_MAX_BYTES),
             Err(AvatarError::UnsupportedType)
         );
     }
@@ -150,15 +156,18 @@ mod tests {
     #[test]
     fn absurd_dimensions_and_oversized_files_are_refused() {
         assert!(matches!(
-            Avatar::inspect(png_header(100_000, 10)),
+            Avatar::inspect(png_header(100_000, 10), Avatar::DEFAULT_MAX_BYTES),
             Err(AvatarError::Invalid(_))
         ));
         assert!(matches!(
-            Avatar::inspect(png_header(0, 10)),
+            Avatar::inspect(png_header(0, 10), Avatar::DEFAULT_MAX_BYTES),
             Err(AvatarError::Invalid(_))
         ));
         let mut huge = png_header(10, 10);
-        huge.resize(Avatar::MAX_BYTES + 1, 0);
-        assert_eq!(Avatar::inspect(huge), Err(AvatarError::TooLarge));
+        huge.resize(Avatar::DEFAULT_MAX_BYTES + 1, 0);
+        assert_eq!(
+            Avatar::inspect(huge, Avatar::DEFAULT_MAX_BYTES),
+            Err(AvatarError::TooLarge)
+        );
     }
 }

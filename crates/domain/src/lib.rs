@@ -25,4 +25,4 @@ pub use error::DomainError;
 pub use password::{Password, PasswordHash, PasswordPolicy};
 pub use profile::{NotificationPreferences, PhoneNumber, check_birth_date};
 pub use task::{Task, TaskId, TaskKind, TaskStatus, summarise};
-pub use user::{Email, Permission, Role, User, UserId, Username};
+pub use user::{Email, Permission, PublicProfile, Role, SecurityStamp, User, UserId, Username};

@@ -157,17 +157,50 @@ impl FromStr for Role {
 pub enum Permission {
     /// May create users through the admin endpoint.
     CanCreateUser,
+    /// May see other users' full records (email, phone, birth date, credits, role, flags)
+    /// and look accounts up by email. Without it, other users are public profiles only.
+    CanViewUsers,
 }
 
 impl Permission {
     /// Every permission, for listings and documentation.
-    pub const ALL: [Permission; 1] = [Permission::CanCreateUser];
+    pub const ALL: [Permission; 2] = [Permission::CanCreateUser, Permission::CanViewUsers];
 
     /// The wire and storage name.
     pub fn as_str(&self) -> &'static str {
         match self {
             Permission::CanCreateUser => "can_create_user",
+            Permission::CanViewUsers => "can_view_users",
         }
+    }
+}
+
+/// A counter that moves forward with every change to how a user signs in or what they may do:
+/// a password change or reset, a deactivation or reactivation, a role or permission change,
+/// a sign-out everywhere. Credentials carry the stamp they were issued under, so a sign-in
+/// that read the account before such a change can be told from one that read it after,
+/// without comparing anyone's clocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct SecurityStamp(u64);
+
+impl SecurityStamp {
+    /// The stamp of an account nothing has happened to yet.
+    pub const INITIAL: SecurityStamp = SecurityStamp(0);
+
+    /// The stamp with this value.
+    pub fn new(value: u64) -> Self {
+        Self(value)
+    }
+
+    /// Its value.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for SecurityStamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
     }
 }
 
@@ -215,6 +248,8 @@ pub struct User {
     pub avatar_url: Option<String>,
     /// Credit balance; changed only through the credit ledger, never negative.
     pub credits: i64,
+    /// Moves with every security-relevant change (see [`SecurityStamp`]).
+    pub security_stamp: SecurityStamp,
     /// When the account was created.
     pub created_at: OffsetDateTime,
     /// When the account last changed.
@@ -248,6 +283,7 @@ impl User {
             notifications: NotificationPreferences::default(),
             avatar_url: None,
             credits: 0,
+            security_stamp: SecurityStamp::INITIAL,
             created_at: now,
             updated_at: now,
         }
@@ -276,6 +312,33 @@ impl User {
     pub fn has_permission(&self, permission: Permission) -> bool {
         self.role == Role::Admin || self.permissions.contains(&permission)
     }
+
+    /// What anyone signed in may see of this user.
+    pub fn public_profile(&self) -> PublicProfile {
+        PublicProfile {
+            id: self.id,
+            username: self.username.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            avatar_url: self.avatar_url.clone(),
+        }
+    }
+}
+
+/// The part of a user that other users may see: no contact details, no birth date, no
+/// balance, no role, no flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicProfile {
+    /// Identity.
+    pub id: UserId,
+    /// Login name.
+    pub username: Username,
+    /// Given name, may be empty.
+    pub first_name: String,
+    /// Family name, may be empty.
+    pub last_name: String,
+    /// The profile picture, if any.
+    pub avatar_url: Option<String>,
 }
 
 #[cfg(test)]
@@ -331,10 +394,12 @@ mod tests {
             assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
         }
         assert!("root".parse::<Role>().is_err());
-        assert_eq!(
-            "can_create_user".parse::<Permission>().unwrap(),
-            Permission::CanCreateUser
-        );
+        for permission in Permission::ALL {
+            assert_eq!(
+                permission.as_str().parse::<Permission>().unwrap(),
+                permission
+            );
+        }
         assert!("can_fly".parse::<Permission>().is_err());
     }
 

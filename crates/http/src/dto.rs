@@ -1,7 +1,7 @@
 //! Request and response bodies, with their OpenAPI schemas.
 
-use gatehouse_application::TokenPair;
-use gatehouse_domain::User;
+use gatehouse_application::{TokenPair, UserView};
+use gatehouse_domain::{PublicProfile, User};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -66,6 +66,46 @@ impl From<&User> for UserResponse {
             },
             avatar_url: user.avatar_url.clone(),
             credits: user.credits,
+        }
+    }
+}
+
+/// What any signed-in user may see of another: exactly these five keys.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicUserResponse {
+    pub id: Uuid,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub avatar_url: Option<String>,
+}
+
+impl From<&PublicProfile> for PublicUserResponse {
+    fn from(profile: &PublicProfile) -> Self {
+        Self {
+            id: profile.id.as_uuid(),
+            username: profile.username.as_str().to_owned(),
+            first_name: profile.first_name.clone(),
+            last_name: profile.last_name.clone(),
+            avatar_url: profile.avatar_url.clone(),
+        }
+    }
+}
+
+/// A user as the caller may see them: the full object for themself, admins and holders of
+/// `can_view_users`; the public profile for everyone else.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum UserViewResponse {
+    Full(UserResponse),
+    Public(PublicUserResponse),
+}
+
+impl From<&UserView> for UserViewResponse {
+    fn from(view: &UserView) -> Self {
+        match view {
+            UserView::Full(user) => Self::Full(user.into()),
+            UserView::Public(profile) => Self::Public(profile.into()),
         }
     }
 }
@@ -218,7 +258,8 @@ pub struct DeviceList {
 /// A page of users, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserPage {
-    pub results: Vec<UserResponse>,
+    /// Full objects or public profiles, as the caller may see each user.
+    pub results: Vec<UserViewResponse>,
     /// Opaque cursor to the next (older) page; `null` on the last page.
     pub next_cursor: Option<String>,
     /// Opaque cursor to the previous (newer) page; `null` on the first page.

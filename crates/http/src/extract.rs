@@ -35,7 +35,7 @@ impl FromRequest for Authenticated {
                 principal.client = client;
                 return Ok(Authenticated(principal));
             }
-            let session_id = session_id(&req).ok_or(AppError::NotAuthenticated)?;
+            let session_id = session_id(&req, &state.web).ok_or(AppError::NotAuthenticated)?;
             let session = state.sessions.authenticate(&session_id).await?;
             if is_unsafe(req.method()) {
                 let presented = req

@@ -61,8 +61,21 @@ pub trait MetricsExposition: Send + Sync {
     fn render(&self) -> String;
 }
 
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            cookie_secure: false,
+            cookie_max_age: std::time::Duration::from_secs(7 * 24 * 3600),
+            trusted_origins: Vec::new(),
+            cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+            avatar_max_bytes: gatehouse_domain::Avatar::DEFAULT_MAX_BYTES,
+        }
+    }
+}
+
 /// How the HTTP layer treats browsers.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WebSettings {
     /// Mark cookies `Secure` (production, or `GATEHOUSE_COOKIE_SECURE=true`).
     pub cookie_secure: bool,
@@ -76,4 +89,6 @@ pub struct WebSettings {
     pub cors_origins: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed (`GATEHOUSE_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The largest avatar upload request, the whole body (`GATEHOUSE_AVATAR_MAX_BYTES`).
+    pub avatar_max_bytes: usize,
 }

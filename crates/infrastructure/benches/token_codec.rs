@@ -18,6 +18,7 @@ fn claims() -> TokenClaims {
         device: Some(gatehouse_domain::DeviceId::generate()),
         issued_at: now,
         expires_at: now + Duration::minutes(15),
+        stamp: gatehouse_domain::SecurityStamp::new(3),
     }
 }
 

@@ -6,6 +6,10 @@
 //! Delivery is at least once: a job is locked by one worker, which sends heartbeats; when a
 //! worker dies, another re-queues its jobs once the heartbeats stop. Failed runs are retried
 //! in the worker with exponential backoff until the attempt limit.
+//!
+//! Two lanes, two queues: the service's own emails and clients' tasks. A worker runs both,
+//! each with its own bounded number of slots, so a flood of tasks never delays an email and
+//! never runs more than the configured number of jobs at once in one process.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +23,7 @@ use apalis_postgres::PostgresStorage;
 use apalis_redis::RedisStorage;
 use apalis_sqlite::SqliteStorage;
 use async_trait::async_trait;
-use gatehouse_application::ports::JobQueue;
+use gatehouse_application::ports::{JobLane, JobQueue};
 use gatehouse_application::{JobFailure, JobRunner};
 use gatehouse_domain::TaskId;
 use serde::{Deserialize, Serialize};
@@ -31,8 +35,16 @@ pub struct JobMessage {
     task: Uuid,
 }
 
-/// The queue's name in its storage.
-const QUEUE: &str = "gatehouse-jobs";
+/// The queue's name in its storage, by lane. (Tasks keep the name the single queue had, so
+/// jobs queued before the lanes existed still run.)
+fn queue_name(lane: JobLane) -> &'static str {
+    match lane {
+        JobLane::Task => "gatehouse-jobs",
+        JobLane::Email => "gatehouse-emails",
+    }
+}
+
+const LANES: [JobLane; 2] = [JobLane::Email, JobLane::Task];
 
 /// How the queue behaves.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +60,9 @@ pub struct QueueSettings {
     /// How often a worker reports it is alive; a worker silent for two intervals is dead
     /// and its jobs are re-queued.
     pub heartbeat: Duration,
+    /// Jobs one worker runs at once in each lane (`GATEHOUSE_JOB_CONCURRENCY`); it also
+    /// fetches no more than that at a time, so it never holds jobs another worker could run.
+    pub concurrency: usize,
 }
 
 impl Default for QueueSettings {
@@ -58,6 +73,7 @@ impl Default for QueueSettings {
             max_backoff: Duration::from_secs(300),
             poll: Duration::from_millis(500),
             heartbeat: Duration::from_secs(15),
+            concurrency: 4,
         }
     }
 }
@@ -136,11 +152,12 @@ struct WorkerContext {
     counters: Arc<JobCounters>,
 }
 
-/// The apalis-backed queue. Cheap to clone; every clone pushes to the same storage and
-/// counts into the same [`JobCounters`].
+/// The apalis-backed queue: one storage per lane. Cheap to clone; every clone pushes to the
+/// same storages and counts into the same [`JobCounters`].
 #[derive(Clone)]
 pub struct ApalisJobQueue {
-    storage: Storage,
+    emails: Storage,
+    tasks: Storage,
     settings: QueueSettings,
     counters: Arc<JobCounters>,
 }
@@ -148,19 +165,23 @@ pub struct ApalisJobQueue {
 impl ApalisJobQueue {
     /// Connects to the queue tables in the database at `url`, creating them if needed.
     pub async fn connect(url: &str, settings: QueueSettings) -> anyhow::Result<Self> {
+        let batch = settings.concurrency.max(1);
         let heartbeat = settings.heartbeat;
-        let storage = if url.starts_with("sqlite:") {
+        let lanes = if url.starts_with("sqlite:") {
             let pool = apalis_sqlite::SqlitePool::connect(url)
                 .await
                 .context("cannot open the SQLite job queue")?;
             SqliteStorage::setup(&pool)
                 .await
                 .context("cannot create the SQLite job queue tables")?;
-            let config = apalis_sqlite::Config::default()
-                .queue(QUEUE)
-                .heartbeat_interval(heartbeat)
-                .missed_heartbeats(2);
-            Storage::Sqlite(SqliteStorage::new(&pool).with_config(config))
+            LANES.map(|lane| {
+                let config = apalis_sqlite::Config::default()
+                    .queue(queue_name(lane))
+                    .batch_size(batch)
+                    .heartbeat_interval(heartbeat)
+                    .missed_heartbeats(2);
+                Storage::Sqlite(SqliteStorage::new(&pool).with_config(config))
+            })
         } else {
             let pool = apalis_postgres::PgPool::connect(url)
                 .await
@@ -168,16 +189,19 @@ impl ApalisJobQueue {
             PostgresStorage::setup(&pool)
                 .await
                 .context("cannot create the PostgreSQL job queue tables")?;
-            let config = apalis_postgres::Config::default()
-                .queue(QUEUE)
-                .heartbeat_interval(heartbeat)
-                .missed_heartbeats(2);
-            Storage::Postgres(PostgresStorage::new(&pool).with_config(config))
+            LANES.map(|lane| {
+                let config = apalis_postgres::Config::default()
+                    .queue(queue_name(lane))
+                    .batch_size(batch)
+                    .heartbeat_interval(heartbeat)
+                    .missed_heartbeats(2);
+                Storage::Postgres(PostgresStorage::new(&pool).with_config(config))
+            })
         };
-        Ok(Self::over(storage, settings))
+        Ok(Self::over(lanes, settings))
     }
 
-    /// Connects to a queue in Redis at `url`, its keys under `prefix`.
+    /// Connects to queues in Redis at `url`, their keys under `prefix`.
     pub async fn connect_redis(
         url: &str,
         prefix: &str,
@@ -186,19 +210,30 @@ impl ApalisJobQueue {
         let connection = apalis_redis::connect(url)
             .await
             .context("cannot open the Redis job queue")?;
-        let config = apalis_redis::Config::default()
-            .queue(format!("{prefix}{QUEUE}"))
-            .heartbeat_interval(settings.heartbeat)
-            .missed_heartbeats(2);
-        let storage = Storage::Redis(RedisStorage::new(connection).with_config(config));
-        Ok(Self::over(storage, settings))
+        let lanes = LANES.map(|lane| {
+            let config = apalis_redis::Config::default()
+                .queue(format!("{prefix}{}", queue_name(lane)))
+                .batch_size(settings.concurrency.max(1))
+                .heartbeat_interval(settings.heartbeat)
+                .missed_heartbeats(2);
+            Storage::Redis(RedisStorage::new(connection.clone()).with_config(config))
+        });
+        Ok(Self::over(lanes, settings))
     }
 
-    fn over(storage: Storage, settings: QueueSettings) -> Self {
+    fn over([emails, tasks]: [Storage; 2], settings: QueueSettings) -> Self {
         Self {
-            storage,
+            emails,
+            tasks,
             settings,
             counters: Arc::default(),
+        }
+    }
+
+    fn storage(&self, lane: JobLane) -> &Storage {
+        match lane {
+            JobLane::Email => &self.emails,
+            JobLane::Task => &self.tasks,
         }
     }
 
@@ -207,10 +242,41 @@ impl ApalisJobQueue {
         self.counters.clone()
     }
 
-    /// Runs one worker until `shutdown` resolves. `name` must be unique among live workers.
+    /// Runs one worker, both lanes, until `shutdown` resolves. `name` must be unique among
+    /// live workers.
     pub async fn run_worker(
         &self,
         name: String,
+        runner: Arc<JobRunner>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let relay = tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let lanes = LANES.map(|lane| {
+            let mut stopped = stopped.clone();
+            let signal = async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            };
+            self.run_lane(
+                format!("{name}-{}", queue_name(lane)),
+                lane,
+                runner.clone(),
+                signal,
+            )
+        });
+        let [emails, tasks] = lanes;
+        let (emails, tasks) = tokio::join!(emails, tasks);
+        relay.abort();
+        emails.and(tasks)
+    }
+
+    async fn run_lane(
+        &self,
+        name: String,
+        lane: JobLane,
         runner: Arc<JobRunner>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
@@ -234,6 +300,7 @@ impl ApalisJobQueue {
                 WorkerBuilder::new(name)
                     .backend($storage.clone().poll_with_interval(s.poll))
                     .data(context)
+                    .concurrency(s.concurrency.max(1))
                     .retry(retries)
                     .build(handle)
                     .run_until(signal)
@@ -241,7 +308,7 @@ impl ApalisJobQueue {
                     .context("the job worker stopped")
             };
         }
-        match &self.storage {
+        match self.storage(lane) {
             Storage::Sqlite(storage) => run_on!(storage),
             Storage::Postgres(storage) => run_on!(storage),
             Storage::Redis(storage) => run_on!(storage),
@@ -280,7 +347,7 @@ async fn handle(
 
 #[async_trait]
 impl JobQueue for ApalisJobQueue {
-    async fn enqueue(&self, task: TaskId) -> anyhow::Result<()> {
+    async fn enqueue(&self, task: TaskId, lane: JobLane) -> anyhow::Result<()> {
         let job = TaskBuilder::new(JobMessage {
             task: task.as_uuid(),
         })
@@ -296,7 +363,7 @@ impl JobQueue for ApalisJobQueue {
                     .map_err(|e| refused(&e))
             };
         }
-        match &self.storage {
+        match self.storage(lane) {
             Storage::Sqlite(storage) => push_to!(storage),
             Storage::Postgres(storage) => push_to!(storage),
             Storage::Redis(storage) => push_to!(storage),

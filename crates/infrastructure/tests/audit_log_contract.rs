@@ -153,7 +153,31 @@ async fn pages_walk_both_ways_from_a_position(db: Connection) {
     );
 }
 
+/// Pruning deletes exactly the events older than the cutoff, oldest first, a batch at a time.
+async fn pruning_deletes_only_events_before_the_cutoff(db: Connection) {
+    let log = SeaOrmAuditLog::new(db.clone());
+    let events: Vec<AuditEvent> = (0..7)
+        .map(|s| event(AuditEventType::Logout, None, s))
+        .collect();
+    for e in &events {
+        log.record(e).await.unwrap();
+    }
+    assert_eq!(log.prune(at(5), 3).await.unwrap(), 3, "one batch");
+    assert_eq!(
+        log.prune(at(5), 3).await.unwrap(),
+        2,
+        "the rest before the cutoff"
+    );
+    assert_eq!(log.prune(at(5), 3).await.unwrap(), 0);
+    let left = log
+        .page(&AuditFilter::default(), &first_page(10))
+        .await
+        .unwrap();
+    assert_eq!(ids(&left), ids(&[events[6].clone(), events[5].clone()]));
+}
+
 database_contract!(
+    pruning_deletes_only_events_before_the_cutoff,
     an_event_comes_back_as_recorded,
     filters_select_by_user_and_type,
     pages_walk_both_ways_from_a_position,

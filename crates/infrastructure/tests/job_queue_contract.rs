@@ -8,13 +8,16 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use gatehouse_application::ports::{
-    EmailMessage, JobQueue, Mailer, TaskChange, TaskRepository, UserRepository,
+    EmailMessage, JobLane, JobQueue, Mailer, TaskChange, TaskRepository, UserRepository,
 };
-use gatehouse_application::{AccountEmail, EmailJobs, EmailSettings, JobRunner, JobSettings};
+use gatehouse_application::{
+    AccountEmail, Auditor, EmailJobs, EmailSettings, JobRunner, JobSettings, Recipient,
+};
 use gatehouse_domain::{Email, PasswordHash, Task, TaskId, TaskStatus, User, Username};
 use gatehouse_infrastructure::SystemClock;
 use gatehouse_infrastructure::database::{
-    self, Connection, SeaOrmEmailTokenStore, SeaOrmTaskRepository, SeaOrmUserRepository,
+    self, Connection, SeaOrmAuditLog, SeaOrmEmailTokenStore, SeaOrmTaskRepository,
+    SeaOrmUserRepository,
 };
 use gatehouse_infrastructure::jobs::{ApalisJobQueue, JobCounts, QueueSettings};
 use serde_json::{Value, json};
@@ -59,12 +62,17 @@ const BACKOFF: Duration = Duration::from_millis(200);
 
 impl Fixture {
     async fn queue(&self, max_attempts: u32) -> ApalisJobQueue {
+        self.queue_with(max_attempts, 4).await
+    }
+
+    async fn queue_with(&self, max_attempts: u32, concurrency: usize) -> ApalisJobQueue {
         let settings = QueueSettings {
             max_attempts,
             first_backoff: BACKOFF,
             max_backoff: Duration::from_secs(1),
             poll: Duration::from_millis(100),
             heartbeat: Duration::from_secs(1),
+            concurrency,
         };
         match &self.store {
             QueueStore::Database(url) => ApalisJobQueue::connect(url, settings).await.unwrap(),
@@ -81,6 +89,10 @@ impl Fixture {
             Arc::new(SeaOrmUserRepository::new(self.db.clone())),
             Arc::new(SeaOrmEmailTokenStore::new(self.db.clone())),
             mailer,
+            Arc::new(Auditor::new(
+                Arc::new(SeaOrmAuditLog::new(self.db.clone())),
+                Arc::new(SystemClock),
+            )),
             Arc::new(SystemClock),
             EmailSettings::default(),
         );
@@ -119,10 +131,16 @@ impl Fixture {
         (stop, handle)
     }
 
+    /// Records and queues a task: emails in their lane, everything else in the tasks'.
     async fn submit(&self, queue: &ApalisJobQueue, kind: &str, arguments: Value) -> TaskId {
         let task = Task::queued(None, kind, arguments, OffsetDateTime::now_utc());
-        self.tasks.insert(&task).await.unwrap();
-        queue.enqueue(task.id).await.unwrap();
+        self.tasks.insert(&task, u32::MAX).await.unwrap();
+        let lane = if kind == "send_email" {
+            JobLane::Email
+        } else {
+            JobLane::Task
+        };
+        queue.enqueue(task.id, lane).await.unwrap();
         task.id
     }
 
@@ -155,7 +173,7 @@ impl Fixture {
 
 /// The arguments the request path queues for a verification email.
 fn verification_email(user: &User) -> Value {
-    AccountEmail::Verification.arguments(user.id)
+    AccountEmail::Verification.arguments(&Recipient::User(user.id))
 }
 
 async fn queued_tasks_run_once(fx: Fixture) {
@@ -353,6 +371,40 @@ async fn a_job_whose_worker_dies_completes_on_another(fx: Fixture) {
     assert_eq!(task.result, Some(json!({"slept_seconds": 10})));
 }
 
+/// A worker runs at most its concurrency of tasks at once, and an email still goes out
+/// while every task slot is taken: the lanes have slots of their own.
+async fn tasks_are_bounded_and_emails_never_wait_behind_them(fx: Fixture) {
+    let queue = fx.queue_with(3, 2).await;
+    let mut long = Vec::new();
+    for _ in 0..5 {
+        long.push(
+            fx.submit(&queue, "long_running", json!({"seconds": 600}))
+                .await,
+        );
+    }
+    let (_stop, _worker) = fx.worker(&queue, fx.runner(Arc::default(), 3));
+    fx.wait(long[0], Duration::from_secs(15), |t| {
+        t.status == TaskStatus::Started
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut started = 0;
+    for id in &long {
+        let task = fx.tasks.find(*id).await.unwrap().unwrap();
+        started += usize::from(task.status == TaskStatus::Started);
+    }
+    assert_eq!(started, 2, "two slots, two running tasks");
+
+    let user = fx.user().await;
+    let email = fx
+        .submit(&queue, "send_email", verification_email(&user))
+        .await;
+    let sent = fx
+        .wait(email, Duration::from_secs(10), |t| t.status.is_final())
+        .await;
+    assert_eq!(sent.status, TaskStatus::Success, "{sent:?}");
+}
+
 async fn sqlite() -> Fixture {
     let file = gatehouse_testing::TempSqlite::new();
     let db = database::open(&file.url(), 4, true).await.unwrap();
@@ -417,4 +469,5 @@ contract!(
     the_last_failure_is_final_and_recorded,
     revoked_tasks_never_start_or_stop_early,
     a_job_whose_worker_dies_completes_on_another,
+    tasks_are_bounded_and_emails_never_wait_behind_them,
 );

@@ -35,27 +35,70 @@ async fn hits_within_the_limit_pass_and_the_next_is_limited(limiter: Limiter) {
     assert!(is_limited(status, THREE_PER_MINUTE.window), "{status:?}");
 }
 
-async fn peek_reports_without_counting(limiter: Limiter) {
+async fn reservations_stop_at_the_limit_and_refused_ones_count_nothing(limiter: Limiter) {
     let key = key();
-    for _ in 0..5 {
+    for _ in 0..3 {
         assert_eq!(
-            limiter.peek(&key, THREE_PER_MINUTE).await.unwrap(),
+            limiter.reserve(&key, THREE_PER_MINUTE).await.unwrap(),
             RateStatus::Allowed
         );
     }
-    for _ in 0..2 {
-        limiter.hit(&key, THREE_PER_MINUTE).await.unwrap();
+    for _ in 0..5 {
+        let status = limiter.reserve(&key, THREE_PER_MINUTE).await.unwrap();
+        assert!(is_limited(status, THREE_PER_MINUTE.window), "{status:?}");
     }
+    // The refusals took nothing: one given back makes exactly one place.
+    limiter.release(&key).await.unwrap();
     assert_eq!(
-        limiter.peek(&key, THREE_PER_MINUTE).await.unwrap(),
+        limiter.reserve(&key, THREE_PER_MINUTE).await.unwrap(),
         RateStatus::Allowed
     );
-    limiter.hit(&key, THREE_PER_MINUTE).await.unwrap();
-    let status = limiter.peek(&key, THREE_PER_MINUTE).await.unwrap();
-    assert!(
-        is_limited(status, THREE_PER_MINUTE.window),
-        "at the limit, the next event would exceed it: {status:?}"
-    );
+    assert!(matches!(
+        limiter.reserve(&key, THREE_PER_MINUTE).await.unwrap(),
+        RateStatus::Limited { .. }
+    ));
+}
+
+async fn releases_never_go_below_zero(limiter: Limiter) {
+    let key = key();
+    limiter.reserve(&key, THREE_PER_MINUTE).await.unwrap();
+    for _ in 0..5 {
+        limiter.release(&key).await.unwrap();
+    }
+    limiter.release("never-counted").await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            limiter.reserve(&key, THREE_PER_MINUTE).await.unwrap(),
+            RateStatus::Allowed
+        );
+    }
+    assert!(matches!(
+        limiter.reserve(&key, THREE_PER_MINUTE).await.unwrap(),
+        RateStatus::Limited { .. }
+    ));
+}
+
+/// The property a login throttle needs: a hundred reservations at once, exactly `limit`
+/// taken, wherever they come from.
+async fn a_burst_of_reservations_takes_exactly_the_limit(limiter: Limiter) {
+    let key = key();
+    let limit = RateLimit {
+        limit: 10,
+        window: Duration::from_secs(60),
+    };
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (limiter, key) = (limiter.clone(), key.clone());
+            tokio::spawn(async move { limiter.reserve(&key, limit).await.unwrap() })
+        })
+        .collect();
+    let mut taken = 0;
+    for task in tasks {
+        if task.await.unwrap() == RateStatus::Allowed {
+            taken += 1;
+        }
+    }
+    assert_eq!(taken, 10);
 }
 
 async fn a_cleared_key_starts_over(limiter: Limiter) {
@@ -66,7 +109,7 @@ async fn a_cleared_key_starts_over(limiter: Limiter) {
     }
     limiter.clear(&key).await.unwrap();
     assert_eq!(
-        limiter.peek(&key, THREE_PER_MINUTE).await.unwrap(),
+        limiter.reserve(&key, THREE_PER_MINUTE).await.unwrap(),
         RateStatus::Allowed
     );
     assert_eq!(
@@ -74,7 +117,7 @@ async fn a_cleared_key_starts_over(limiter: Limiter) {
         RateStatus::Allowed
     );
     assert!(matches!(
-        limiter.peek(&other, THREE_PER_MINUTE).await.unwrap(),
+        limiter.reserve(&other, THREE_PER_MINUTE).await.unwrap(),
         RateStatus::Limited { .. }
     ));
     limiter.clear("never-counted").await.unwrap();
@@ -104,10 +147,11 @@ async fn the_window_ends_and_counting_starts_over(limiter: Limiter) {
     ));
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(
-        limiter.peek(&key, limit).await.unwrap(),
+        limiter.reserve(&key, limit).await.unwrap(),
         RateStatus::Allowed
     );
-    assert_eq!(limiter.hit(&key, limit).await.unwrap(), RateStatus::Allowed);
+    let reserved = limiter.reserve(&key, limit).await.unwrap();
+    assert!(is_limited(reserved, limit.window), "{reserved:?}");
 }
 
 async fn concurrent_hits_are_each_counted(limiter: Limiter) {
@@ -163,7 +207,9 @@ macro_rules! contract {
 
 contract!(
     hits_within_the_limit_pass_and_the_next_is_limited,
-    peek_reports_without_counting,
+    reservations_stop_at_the_limit_and_refused_ones_count_nothing,
+    releases_never_go_below_zero,
+    a_burst_of_reservations_takes_exactly_the_limit,
     a_cleared_key_starts_over,
     keys_are_independent,
     the_window_ends_and_counting_starts_over,

@@ -17,20 +17,20 @@ async fn round_trips_every_field(repo: SeaOrmTaskRepository) {
         json!({"x": 1.5, "y": 2}),
         at(0),
     );
-    repo.insert(&task).await.unwrap();
+    assert!(repo.insert(&task, 20).await.unwrap());
     assert_eq!(repo.find(task.id).await.unwrap(), Some(task.clone()));
 
     task.id = TaskId::generate();
     task.owner = None;
     task.kind = "send_email".into();
-    repo.insert(&task).await.unwrap();
+    assert!(repo.insert(&task, 20).await.unwrap());
     assert_eq!(repo.find(task.id).await.unwrap(), Some(task));
     assert_eq!(repo.find(TaskId::generate()).await.unwrap(), None);
 }
 
 async fn a_task_walks_its_lifecycle(repo: SeaOrmTaskRepository) {
     let task = Task::queued(None, "add", json!({}), at(0));
-    repo.insert(&task).await.unwrap();
+    assert!(repo.insert(&task, 20).await.unwrap());
 
     assert!(
         repo.advance(task.id, TaskChange::Started { attempt: 1 }, at(1))
@@ -77,7 +77,7 @@ async fn a_task_walks_its_lifecycle(repo: SeaOrmTaskRepository) {
 
 async fn final_tasks_never_change(repo: SeaOrmTaskRepository) {
     let task = Task::queued(None, "long_running", json!({"seconds": 5}), at(0));
-    repo.insert(&task).await.unwrap();
+    assert!(repo.insert(&task, 20).await.unwrap());
     assert!(
         repo.advance(task.id, TaskChange::Started { attempt: 1 }, at(1))
             .await
@@ -109,6 +109,74 @@ async fn final_tasks_never_change(repo: SeaOrmTaskRepository) {
             .await
             .unwrap()
     );
+}
+
+/// Forty inserts at once for one owner with room for five: exactly five are stored. A task
+/// that ends frees its place (once: a late change to a final task frees nothing); other
+/// owners and ownerless tasks are not counted.
+async fn an_owner_holds_at_most_max_open_unfinished_tasks(repo: SeaOrmTaskRepository) {
+    let owner = UserId::generate();
+    let attempts: Vec<_> = (0..40)
+        .map(|_| {
+            let repo = repo.clone();
+            let task = Task::queued(Some(owner), "add", json!({}), at(0));
+            tokio::spawn(async move { (repo.insert(&task, 5).await.unwrap(), task.id) })
+        })
+        .collect();
+    let mut stored = Vec::new();
+    for attempt in attempts {
+        let (inserted, id) = attempt.await.unwrap();
+        if inserted {
+            stored.push(id);
+        } else {
+            assert_eq!(
+                repo.find(id).await.unwrap(),
+                None,
+                "a refused task is not stored"
+            );
+        }
+    }
+    assert_eq!(stored.len(), 5);
+    let another = || Task::queued(Some(owner), "add", json!({}), at(1));
+    assert!(!repo.insert(&another(), 5).await.unwrap());
+    assert!(
+        repo.insert(
+            &Task::queued(Some(UserId::generate()), "add", json!({}), at(1)),
+            5
+        )
+        .await
+        .unwrap(),
+        "another owner has places of their own"
+    );
+    assert!(
+        repo.insert(&Task::queued(None, "send_email", json!({}), at(1)), 0)
+            .await
+            .unwrap(),
+        "the service's own tasks are not counted"
+    );
+
+    // A started or retrying task still holds its place; a final one frees it, once.
+    repo.advance(stored[0], TaskChange::Started { attempt: 1 }, at(2))
+        .await
+        .unwrap();
+    assert!(!repo.insert(&another(), 5).await.unwrap());
+    repo.advance(stored[0], TaskChange::Succeeded(json!(1)), at(3))
+        .await
+        .unwrap();
+    repo.advance(stored[0], TaskChange::Revoked, at(4))
+        .await
+        .unwrap();
+    assert!(repo.insert(&another(), 5).await.unwrap());
+    assert!(!repo.insert(&another(), 5).await.unwrap());
+    for (id, change) in [
+        (stored[1], TaskChange::Revoked),
+        (stored[2], TaskChange::Failed("boom".into())),
+    ] {
+        repo.advance(id, change, at(5)).await.unwrap();
+    }
+    assert!(repo.insert(&another(), 5).await.unwrap());
+    assert!(repo.insert(&another(), 5).await.unwrap());
+    assert!(!repo.insert(&another(), 5).await.unwrap());
 }
 
 async fn sqlite() -> (SeaOrmTaskRepository, gatehouse_testing::TempSqlite) {
@@ -145,5 +213,6 @@ macro_rules! contract {
 contract!(
     round_trips_every_field,
     a_task_walks_its_lifecycle,
-    final_tasks_never_change
+    final_tasks_never_change,
+    an_owner_holds_at_most_max_open_unfinished_tasks,
 );

@@ -2,10 +2,9 @@
 //! depend on both, without HTTP.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use gatehouse_application::{AppError, Credential, Refreshed, TokenService, TokenSettings};
-use gatehouse_domain::UserId;
+use gatehouse_domain::{SecurityStamp, UserId};
 use gatehouse_infrastructure::SystemClock;
 use gatehouse_infrastructure::tokens::{InMemoryTokenStore, JwtCodec, JwtSettings};
 
@@ -24,14 +23,23 @@ fn service() -> TokenService {
     )
 }
 
+/// Revocation is by security stamp, not by clock: a token issued under the old stamp in the
+/// same millisecond as the revocation is revoked, and one under the new stamp in that same
+/// millisecond is not.
 #[tokio::test]
-async fn revoking_a_user_spares_tokens_issued_a_moment_later_in_the_same_second() {
+async fn revoking_a_user_is_exact_to_the_stamp_whatever_the_clock() {
     let tokens = service();
     let user = UserId::generate();
-    let before = tokens.issue_new_family(user, None).await.unwrap();
-    tokens.revoke_user(user).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(2)).await;
-    let after = tokens.issue_new_family(user, None).await.unwrap();
+    let (old, new) = (SecurityStamp::new(4), SecurityStamp::new(5));
+    let before = tokens.issue_new_family(user, None, old).await.unwrap();
+    tokens.revoke_user(user, new).await.unwrap();
+    let late_but_stale = tokens.issue_new_family(user, None, old).await.unwrap();
+    let after = tokens.issue_new_family(user, None, new).await.unwrap();
+
+    assert!(matches!(
+        tokens.authenticate(&late_but_stale.access_token).await,
+        Err(AppError::TokenInvalid)
+    ));
 
     assert!(matches!(
         tokens.authenticate(&before.access_token).await,
@@ -59,9 +67,10 @@ async fn revoking_a_user_spares_tokens_issued_a_moment_later_in_the_same_second(
 async fn revoking_one_credential_leaves_the_users_other_tokens_alone() {
     let tokens = service();
     let user = UserId::generate();
+    let stamp = SecurityStamp::INITIAL;
     let (first, second) = (
-        tokens.issue_new_family(user, None).await.unwrap(),
-        tokens.issue_new_family(user, None).await.unwrap(),
+        tokens.issue_new_family(user, None, stamp).await.unwrap(),
+        tokens.issue_new_family(user, None, stamp).await.unwrap(),
     );
     let principal = tokens.authenticate(&first.access_token).await.unwrap();
     let Credential::AccessToken {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_application::ports::{RefreshFamily, Rotation, RotationRequest, TokenStore};
-use gatehouse_domain::{DeviceId, UserId};
+use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use gatehouse_infrastructure::redis as redis_adapter;
 use gatehouse_infrastructure::tokens::{InMemoryTokenStore, RedisTokenStore};
 use time::OffsetDateTime;
@@ -27,9 +27,18 @@ async fn family_on(store: &Store, user: UserId, device: Option<DeviceId>) -> Ref
         device,
         current_token: Uuid::new_v4(),
         expires_at: now() + Duration::from_secs(3600),
+        absolute_expires_at: now() + Duration::from_secs(24 * 3600),
     };
     store.create_family(&family).await.unwrap();
     family
+}
+
+fn rotated(outcome: Rotation) -> bool {
+    matches!(outcome, Rotation::Rotated { .. })
+}
+
+fn stamp(value: u64) -> SecurityStamp {
+    SecurityStamp::new(value)
 }
 
 fn rotation(family: &RefreshFamily, presented: Uuid, grace: Duration) -> RotationRequest {
@@ -40,6 +49,7 @@ fn rotation(family: &RefreshFamily, presented: Uuid, grace: Duration) -> Rotatio
         presented,
         next: Uuid::new_v4(),
         next_expires_at: now() + Duration::from_secs(3600),
+        absolute_if_unknown: now() + Duration::from_secs(24 * 3600),
         now: now(),
         grace,
     }
@@ -48,15 +58,15 @@ fn rotation(family: &RefreshFamily, presented: Uuid, grace: Duration) -> Rotatio
 async fn rotation_moves_the_live_token_forward(store: Store) {
     let family = new_family(&store, UserId::generate()).await;
     let first = rotation(&family, family.current_token, Duration::ZERO);
-    assert_eq!(store.rotate(&first).await.unwrap(), Rotation::Rotated);
+    assert!(rotated(store.rotate(&first).await.unwrap()));
     let second = rotation(&family, first.next, Duration::ZERO);
-    assert_eq!(store.rotate(&second).await.unwrap(), Rotation::Rotated);
+    assert!(rotated(store.rotate(&second).await.unwrap()));
 }
 
 async fn reuse_revokes_the_whole_family(store: Store) {
     let family = new_family(&store, UserId::generate()).await;
     let first = rotation(&family, family.current_token, Duration::ZERO);
-    assert_eq!(store.rotate(&first).await.unwrap(), Rotation::Rotated);
+    assert!(rotated(store.rotate(&first).await.unwrap()));
     let replay = rotation(&family, family.current_token, Duration::ZERO);
     assert_eq!(
         store.rotate(&replay).await.unwrap(),
@@ -70,14 +80,14 @@ async fn reuse_revokes_the_whole_family(store: Store) {
 async fn a_just_rotated_token_within_grace_is_refused_without_revoking(store: Store) {
     let family = new_family(&store, UserId::generate()).await;
     let first = rotation(&family, family.current_token, Duration::from_secs(30));
-    assert_eq!(store.rotate(&first).await.unwrap(), Rotation::Rotated);
+    assert!(rotated(store.rotate(&first).await.unwrap()));
     let concurrent = rotation(&family, family.current_token, Duration::from_secs(30));
     assert_eq!(
         store.rotate(&concurrent).await.unwrap(),
         Rotation::WithinGrace
     );
     let next = rotation(&family, first.next, Duration::from_secs(30));
-    assert_eq!(store.rotate(&next).await.unwrap(), Rotation::Rotated);
+    assert!(rotated(store.rotate(&next).await.unwrap()));
 }
 
 async fn unknown_family_is_revoked(store: Store) {
@@ -87,6 +97,7 @@ async fn unknown_family_is_revoked(store: Store) {
         device: None,
         current_token: Uuid::new_v4(),
         expires_at: now(),
+        absolute_expires_at: now(),
     };
     let request = rotation(&ghost, ghost.current_token, Duration::ZERO);
     assert_eq!(store.rotate(&request).await.unwrap(), Rotation::Revoked);
@@ -116,23 +127,21 @@ async fn concurrent_double_refresh_admits_exactly_one(store: Store) {
     for attempt in attempts {
         outcomes.push(attempt.await.unwrap());
     }
-    let rotated = outcomes.iter().filter(|o| **o == Rotation::Rotated).count();
-    assert_eq!(rotated, 1, "{outcomes:?}");
+    let taken = outcomes.iter().filter(|o| rotated(**o)).count();
+    assert_eq!(taken, 1, "{outcomes:?}");
     assert!(outcomes.contains(&Rotation::ReuseDetected), "{outcomes:?}");
 }
 
-async fn revoke_user_kills_every_family_and_older_access_tokens_only(store: Store) {
+async fn revoke_user_kills_every_family_and_access_tokens_under_older_stamps(store: Store) {
     let (alice, bob) = (UserId::generate(), UserId::generate());
     let alice_families = [
         new_family(&store, alice).await,
         new_family(&store, alice).await,
     ];
     let bob_family = new_family(&store, bob).await;
-    let before = now();
     let token = Uuid::new_v4();
-    let cutoff = before + Duration::from_millis(5);
     store
-        .revoke_user(alice, cutoff, cutoff + Duration::from_secs(900))
+        .revoke_user(alice, stamp(3), now() + Duration::from_secs(900))
         .await
         .unwrap();
 
@@ -141,46 +150,79 @@ async fn revoke_user_kills_every_family_and_older_access_tokens_only(store: Stor
         assert_eq!(store.rotate(&request).await.unwrap(), Rotation::Revoked);
     }
     let request = rotation(&bob_family, bob_family.current_token, Duration::ZERO);
-    assert_eq!(store.rotate(&request).await.unwrap(), Rotation::Rotated);
+    assert!(rotated(store.rotate(&request).await.unwrap()));
 
+    // Exact, whatever the clocks say: issued under stamp 2, revoked; under 3, valid, even in
+    // the very same millisecond.
+    let at = now();
+    for (user, issued_under, revoked) in [
+        (alice, 0, true),
+        (alice, 2, true),
+        (alice, 3, false),
+        (alice, 4, false),
+        (bob, 0, false),
+    ] {
+        assert_eq!(
+            store
+                .is_access_token_revoked(user, None, token, at, stamp(issued_under))
+                .await
+                .unwrap(),
+            revoked,
+            "stamp {issued_under}"
+        );
+    }
+}
+
+async fn the_stamp_floor_never_moves_back(store: Store) {
+    let user = UserId::generate();
+    store
+        .revoke_user(user, stamp(7), now() + Duration::from_secs(900))
+        .await
+        .unwrap();
+    store
+        .revoke_user(user, stamp(2), now() + Duration::from_secs(900))
+        .await
+        .unwrap();
     assert!(
         store
-            .is_access_token_revoked(alice, None, token, before)
-            .await
-            .unwrap()
-    );
-    let issued_after = cutoff + Duration::from_millis(1);
-    assert!(
-        !store
-            .is_access_token_revoked(alice, None, token, issued_after)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .is_access_token_revoked(bob, None, token, before)
+            .is_access_token_revoked(user, None, Uuid::new_v4(), now(), stamp(6))
             .await
             .unwrap()
     );
 }
 
-async fn revocation_instant_never_moves_back(store: Store) {
+/// Rotation never extends a family past its absolute expiry: the last token expires with
+/// the family, and a rotation after it is `Expired`.
+async fn rotation_never_extends_a_family_past_its_absolute_expiry(store: Store) {
     let user = UserId::generate();
-    let later = now() + Duration::from_secs(60);
-    store
-        .revoke_user(user, later, later + Duration::from_secs(900))
-        .await
-        .unwrap();
-    store
-        .revoke_user(user, now(), now() + Duration::from_secs(900))
-        .await
-        .unwrap();
-    let issued = later - Duration::from_secs(1);
+    let absolute = now() + Duration::from_millis(1500);
+    let family = RefreshFamily {
+        id: Uuid::new_v4(),
+        user,
+        device: None,
+        current_token: Uuid::new_v4(),
+        expires_at: absolute,
+        absolute_expires_at: absolute,
+    };
+    store.create_family(&family).await.unwrap();
+    let first = rotation(&family, family.current_token, Duration::ZERO);
+    let Rotation::Rotated { expires_at } = store.rotate(&first).await.unwrap() else {
+        panic!("the first rotation goes through");
+    };
+    let to_ms = |t: OffsetDateTime| t.unix_timestamp_nanos() / 1_000_000;
+    assert_eq!(
+        to_ms(expires_at),
+        to_ms(absolute),
+        "clamped to the family's end"
+    );
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let late = rotation(&family, first.next, Duration::ZERO);
     assert!(
-        store
-            .is_access_token_revoked(user, None, Uuid::new_v4(), issued)
-            .await
-            .unwrap()
+        matches!(
+            store.rotate(&late).await.unwrap(),
+            Rotation::Expired | Rotation::Revoked
+        ),
+        "past its end the family cannot rotate"
     );
 }
 
@@ -193,13 +235,13 @@ async fn denied_access_tokens_are_revoked_and_others_are_not(store: Store) {
         .unwrap();
     assert!(
         store
-            .is_access_token_revoked(user, None, denied, now())
+            .is_access_token_revoked(user, None, denied, now(), stamp(0))
             .await
             .unwrap()
     );
     assert!(
         !store
-            .is_access_token_revoked(user, None, other, now())
+            .is_access_token_revoked(user, None, other, now(), stamp(0))
             .await
             .unwrap()
     );
@@ -219,35 +261,27 @@ async fn revoke_device_kills_its_families_and_older_access_tokens_only(store: St
     let request = rotation(&on_phone, on_phone.current_token, Duration::ZERO);
     assert_eq!(store.rotate(&request).await.unwrap(), Rotation::Revoked);
     let request = rotation(&on_laptop, on_laptop.current_token, Duration::ZERO);
-    assert_eq!(store.rotate(&request).await.unwrap(), Rotation::Rotated);
+    assert!(rotated(store.rotate(&request).await.unwrap()));
 
     let token = Uuid::new_v4();
+    let revoked = |device, issued_at| {
+        let store = store.clone();
+        async move {
+            store
+                .is_access_token_revoked(user, device, token, issued_at, stamp(0))
+                .await
+                .unwrap()
+        }
+    };
     let before = cutoff - Duration::from_millis(10);
-    assert!(
-        store
-            .is_access_token_revoked(user, Some(phone), token, before)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .is_access_token_revoked(user, Some(laptop), token, before)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .is_access_token_revoked(user, None, token, before)
-            .await
-            .unwrap()
-    );
+    assert!(revoked(Some(phone), before).await);
+    assert!(!revoked(Some(laptop), before).await);
+    assert!(!revoked(None, before).await);
+    // Exact to the millisecond tokens carry: one issued in the revocation's own millisecond
+    // (just before it) is revoked; one a millisecond later is not.
+    assert!(revoked(Some(phone), cutoff).await, "the same millisecond");
     let after = cutoff + Duration::from_millis(1);
-    assert!(
-        !store
-            .is_access_token_revoked(user, Some(phone), token, after)
-            .await
-            .unwrap()
-    );
+    assert!(!revoked(Some(phone), after).await);
 }
 
 async fn redis_store() -> Option<Store> {
@@ -283,8 +317,9 @@ contract!(
     unknown_family_is_revoked,
     revoked_family_cannot_rotate,
     concurrent_double_refresh_admits_exactly_one,
-    revoke_user_kills_every_family_and_older_access_tokens_only,
-    revocation_instant_never_moves_back,
+    revoke_user_kills_every_family_and_access_tokens_under_older_stamps,
+    the_stamp_floor_never_moves_back,
+    rotation_never_extends_a_family_past_its_absolute_expiry,
     denied_access_tokens_are_revoked_and_others_are_not,
     revoke_device_kills_its_families_and_older_access_tokens_only,
 );

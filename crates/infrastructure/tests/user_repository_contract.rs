@@ -3,8 +3,10 @@
 use std::collections::BTreeSet;
 
 use gatehouse_application::pagination::{Direction, Keyset, PageRequest};
-use gatehouse_application::ports::{InsertUserError, UserRepository};
-use gatehouse_domain::{Email, PasswordHash, Permission, Role, User, UserId, Username};
+use gatehouse_application::ports::{AccessFields, InsertUserError, ProfileFields, UserRepository};
+use gatehouse_domain::{
+    Email, PasswordHash, Permission, PhoneNumber, Role, SecurityStamp, User, UserId, Username,
+};
 use gatehouse_infrastructure::database::{self, SeaOrmUserRepository};
 use time::OffsetDateTime;
 
@@ -169,20 +171,173 @@ async fn pages_walk_both_ways_in_keyset_order(repo: SeaOrmUserRepository) {
     );
 }
 
-async fn updates_leave_the_credit_balance_alone(repo: SeaOrmUserRepository) {
-    let mut jane = user("jane@example.com", "jane");
+fn later(user: &User, seconds: i64) -> OffsetDateTime {
+    user.updated_at + time::Duration::seconds(seconds)
+}
+
+/// Each write changes the columns it owns and nothing else (never the credit balance), and
+/// the ones that change how the account signs in or what it may do move the stamp.
+async fn each_write_touches_only_its_own_fields(repo: SeaOrmUserRepository) {
+    let jane = user("jane@example.com", "jane");
     repo.insert(&jane).await.unwrap();
-    jane.first_name = "Jane".into();
-    jane.is_active = false;
-    jane.credits = 1_000;
-    assert!(repo.update(&jane).await.unwrap());
-    let stored = repo.find_by_id(jane.id).await.unwrap().unwrap();
-    assert_eq!(
-        (stored.first_name.as_str(), stored.is_active, stored.credits),
-        ("Jane", false, 0)
+    let stored = || async { repo.find_by_id(jane.id).await.unwrap().unwrap() };
+
+    let mut profile = ProfileFields::of(&jane);
+    profile.first_name = "Jane".into();
+    profile.phone_number = Some(PhoneNumber::parse("+442079460958").unwrap());
+    profile.notifications.product_emails = true;
+    assert!(
+        repo.update_profile(jane.id, &profile, later(&jane, 1))
+            .await
+            .unwrap()
     );
-    let ghost = user("ghost@example.com", "ghost");
-    assert!(!repo.update(&ghost).await.unwrap());
+    assert!(
+        repo.set_avatar_url(jane.id, "https://x/a.png", later(&jane, 2))
+            .await
+            .unwrap()
+    );
+    assert!(repo.mark_verified(jane.id, later(&jane, 3)).await.unwrap());
+    let after_profile = stored().await;
+    let expected = User {
+        first_name: "Jane".into(),
+        phone_number: profile.phone_number.clone(),
+        notifications: profile.notifications,
+        avatar_url: Some("https://x/a.png".into()),
+        is_verified: true,
+        updated_at: later(&jane, 3),
+        ..jane.clone()
+    };
+    assert_eq!(
+        after_profile, expected,
+        "profile writes leave the stamp alone"
+    );
+
+    let hash = PasswordHash::new("$2b$04$another-hash-entirely-xx".into());
+    let stamp = repo
+        .set_password(jane.id, &hash, Some(&jane.password_hash), later(&jane, 4))
+        .await
+        .unwrap();
+    assert_eq!(stamp, Some(SecurityStamp::new(1)));
+    let access = AccessFields {
+        role: Role::Admin,
+        permissions: BTreeSet::from([Permission::CanViewUsers]),
+        is_active: false,
+    };
+    let stamp = repo
+        .update_access(jane.id, &access, SecurityStamp::new(1), later(&jane, 5))
+        .await
+        .unwrap();
+    assert_eq!(stamp, Some(SecurityStamp::new(2)));
+    let bumped = repo
+        .bump_security_stamp(jane.id, later(&jane, 6))
+        .await
+        .unwrap();
+    assert_eq!(bumped, Some(SecurityStamp::new(3)));
+    let last = stored().await;
+    assert_eq!(
+        last,
+        User {
+            password_hash: hash,
+            role: Role::Admin,
+            permissions: access.permissions.clone(),
+            is_active: false,
+            security_stamp: SecurityStamp::new(3),
+            updated_at: later(&jane, 6),
+            credits: 0,
+            ..after_profile
+        }
+    );
+}
+
+/// Security writes are compare-and-set: on a stale stamp or hash nothing is written. A
+/// deactivated account takes no profile, avatar, verification or password writes; an
+/// unknown one takes nothing.
+async fn security_writes_compare_and_set(repo: SeaOrmUserRepository) {
+    let jane = user("jane@example.com", "jane");
+    repo.insert(&jane).await.unwrap();
+    let now = later(&jane, 1);
+    let access = AccessFields::of(&jane);
+    let first = PasswordHash::new("$2b$04$first-replacement-hash-x".into());
+    assert!(
+        repo.set_password(jane.id, &first, Some(&jane.password_hash), now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // A second change that checked the original password loses.
+    let stale = PasswordHash::new("$2b$04$stale-replacement-hash-x".into());
+    assert_eq!(
+        repo.set_password(jane.id, &stale, Some(&jane.password_hash), now)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        repo.update_access(jane.id, &access, SecurityStamp::INITIAL, now)
+            .await
+            .unwrap(),
+        None,
+        "the stamp moved with the password"
+    );
+    let stored = repo.find_by_id(jane.id).await.unwrap().unwrap();
+    assert_eq!(stored.password_hash, first);
+    assert_eq!(stored.security_stamp, SecurityStamp::new(1));
+
+    let inactive = AccessFields {
+        is_active: false,
+        ..access
+    };
+    repo.update_access(jane.id, &inactive, SecurityStamp::new(1), now)
+        .await
+        .unwrap()
+        .unwrap();
+    let profile = ProfileFields::of(&jane);
+    assert!(!repo.update_profile(jane.id, &profile, now).await.unwrap());
+    assert!(!repo.set_avatar_url(jane.id, "x", now).await.unwrap());
+    assert!(!repo.mark_verified(jane.id, now).await.unwrap());
+    assert_eq!(
+        repo.set_password(jane.id, &stale, None, now).await.unwrap(),
+        None
+    );
+
+    let ghost = UserId::generate();
+    assert!(!repo.update_profile(ghost, &profile, now).await.unwrap());
+    assert_eq!(repo.bump_security_stamp(ghost, now).await.unwrap(), None);
+    assert_eq!(
+        repo.update_access(ghost, &inactive, SecurityStamp::INITIAL, now)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// Profile edits racing an admin's deactivation, many times over: the deactivation always
+/// survives, and so does the edit.
+async fn concurrent_writes_of_different_fields_never_undo_each_other(repo: SeaOrmUserRepository) {
+    for round in 0..15 {
+        let jane = user(&format!("jane{round}@example.com"), &format!("jane{round}"));
+        repo.insert(&jane).await.unwrap();
+        let mut profile = ProfileFields::of(&jane);
+        profile.first_name = format!("Round {round}");
+        let deactivate = AccessFields {
+            is_active: false,
+            ..AccessFields::of(&jane)
+        };
+        let now = later(&jane, 1);
+        let (edited, deactivated) = tokio::join!(
+            repo.update_profile(jane.id, &profile, now),
+            repo.update_access(jane.id, &deactivate, jane.security_stamp, now),
+        );
+        assert!(deactivated.unwrap().is_some());
+        let stored = repo.find_by_id(jane.id).await.unwrap().unwrap();
+        assert!(
+            !stored.is_active,
+            "round {round}: the deactivation was undone"
+        );
+        if edited.unwrap() {
+            assert_eq!(stored.first_name, profile.first_name, "round {round}");
+        }
+    }
 }
 
 async fn postgres() -> Option<(SeaOrmUserRepository, gatehouse_testing::TestDatabase)> {
@@ -218,5 +373,7 @@ contract!(
     duplicate_username_ignoring_case_is_refused,
     concurrent_registrations_of_one_email_admit_one,
     pages_walk_both_ways_in_keyset_order,
-    updates_leave_the_credit_balance_alone,
+    each_write_touches_only_its_own_fields,
+    security_writes_compare_and_set,
+    concurrent_writes_of_different_fields_never_undo_each_other,
 );

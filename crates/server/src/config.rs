@@ -79,6 +79,9 @@ pub struct Config {
     pub access_token_ttl: Duration,
     /// `GATEHOUSE_REFRESH_TOKEN_TTL` (seconds).
     pub refresh_token_ttl: Duration,
+    /// `GATEHOUSE_REFRESH_ABSOLUTE_TTL` (seconds): a refresh family's whole life from its
+    /// login; rotation never extends it.
+    pub refresh_absolute_ttl: Duration,
     /// `GATEHOUSE_REFRESH_REUSE_GRACE` (seconds).
     pub refresh_reuse_grace: Duration,
     /// `GATEHOUSE_SESSION_TTL` (seconds of inactivity).
@@ -105,6 +108,20 @@ pub struct Config {
     pub password_resets_per_address: u32,
     /// `GATEHOUSE_VERIFICATION_RESENDS_PER_ADDRESS`: resend requests per 15 minutes.
     pub verification_resends_per_address: u32,
+    /// `GATEHOUSE_RESET_EMAILS_PER_DAY`: reset emails to one address per day.
+    pub reset_emails_per_day: u32,
+    /// `GATEHOUSE_TASKS_MAX_OPEN`: unfinished tasks per user.
+    pub tasks_max_open: u32,
+    /// `GATEHOUSE_TASKS_PER_HOUR`: tasks created per user per hour.
+    pub tasks_per_hour: u32,
+    /// `GATEHOUSE_JOB_CONCURRENCY`: jobs one worker runs at once, per lane (emails, tasks).
+    pub job_concurrency: usize,
+    /// `GATEHOUSE_AVATAR_MAX_BYTES`: the whole avatar upload request, in bytes.
+    pub avatar_max_bytes: usize,
+    /// `GATEHOUSE_AUDIT_RETENTION_DAYS`: audit events older than this are pruned.
+    pub audit_retention: Duration,
+    /// `GATEHOUSE_AUDIT_PRUNE_INTERVAL` (seconds): how often workers prune the audit log.
+    pub audit_prune_interval: Duration,
     /// `GATEHOUSE_BCRYPT_COST`.
     pub bcrypt_cost: u32,
     /// `GATEHOUSE_HASH_CONCURRENCY`: bcrypt hashes run at once.
@@ -352,6 +369,7 @@ impl Config {
             metrics_token,
             access_token_ttl: seconds("GATEHOUSE_ACCESS_TOKEN_TTL", 900)?,
             refresh_token_ttl: seconds("GATEHOUSE_REFRESH_TOKEN_TTL", 604_800)?,
+            refresh_absolute_ttl: seconds("GATEHOUSE_REFRESH_ABSOLUTE_TTL", 2_592_000)?,
             refresh_reuse_grace: seconds("GATEHOUSE_REFRESH_REUSE_GRACE", 0)?,
             session_ttl: seconds("GATEHOUSE_SESSION_TTL", 86_400)?,
             session_absolute_ttl: seconds("GATEHOUSE_SESSION_ABSOLUTE_TTL", 604_800)?,
@@ -386,6 +404,19 @@ impl Config {
                 100,
                 1..=1_000_000,
             )? as u32,
+            reset_emails_per_day: number("GATEHOUSE_RESET_EMAILS_PER_DAY", 10, 1..=10_000)? as u32,
+            tasks_max_open: number("GATEHOUSE_TASKS_MAX_OPEN", 20, 1..=100_000)? as u32,
+            tasks_per_hour: number("GATEHOUSE_TASKS_PER_HOUR", 60, 1..=1_000_000)? as u32,
+            job_concurrency: number("GATEHOUSE_JOB_CONCURRENCY", 4, 1..=256)?,
+            avatar_max_bytes: number(
+                "GATEHOUSE_AVATAR_MAX_BYTES",
+                2 * 1024 * 1024,
+                1024..=64 * 1024 * 1024,
+            )?,
+            audit_retention: Duration::from_secs(
+                number("GATEHOUSE_AUDIT_RETENTION_DAYS", 365, 1..=36_500)? as u64 * 86_400,
+            ),
+            audit_prune_interval: seconds("GATEHOUSE_AUDIT_PRUNE_INTERVAL", 3600)?,
             bcrypt_cost,
             hash_concurrency: number("GATEHOUSE_HASH_CONCURRENCY", cores, 1..=1024)?,
             database_max_connections: number("GATEHOUSE_DATABASE_MAX_CONNECTIONS", 10, 1..=1000)?
@@ -421,6 +452,18 @@ impl Config {
             }
             None => url.to_owned(),
         }
+    }
+
+    /// What an operator should hear about at start, though the configuration is allowed.
+    pub fn startup_warnings(&self) -> Vec<&'static str> {
+        let mut warnings = Vec::new();
+        if self.environment == Environment::Production && self.metrics_token.is_none() {
+            warnings.push(
+                "GATEHOUSE_METRICS_TOKEN is not set: /metrics is open to anyone who reaches it; \
+                 set a token or keep the path off the public ingress",
+            );
+        }
+        warnings
     }
 
     /// Production refuses the conveniences of the embedded default.
@@ -550,6 +593,58 @@ mod tests {
     }
 
     #[test]
+    fn hardening_limits_have_their_defaults_and_can_be_set() {
+        let defaults = load(&[]).unwrap();
+        assert_eq!(
+            defaults.refresh_absolute_ttl,
+            Duration::from_secs(2_592_000)
+        );
+        assert_eq!(defaults.tasks_max_open, 20);
+        assert_eq!(defaults.tasks_per_hour, 60);
+        assert_eq!(defaults.reset_emails_per_day, 10);
+        assert_eq!(defaults.avatar_max_bytes, 2 * 1024 * 1024);
+        assert_eq!(defaults.audit_retention, Duration::from_secs(365 * 86_400));
+        let set = load(&[
+            ("GATEHOUSE_REFRESH_ABSOLUTE_TTL", "60"),
+            ("GATEHOUSE_TASKS_MAX_OPEN", "3"),
+            ("GATEHOUSE_AUDIT_RETENTION_DAYS", "30"),
+            ("GATEHOUSE_JOB_CONCURRENCY", "2"),
+        ])
+        .unwrap();
+        assert_eq!(set.refresh_absolute_ttl, Duration::from_secs(60));
+        assert_eq!(set.tasks_max_open, 3);
+        assert_eq!(set.audit_retention, Duration::from_secs(30 * 86_400));
+        assert_eq!(set.job_concurrency, 2);
+    }
+
+    #[test]
+    fn an_open_metrics_endpoint_in_production_is_warned_about() {
+        let secret = "s".repeat(32);
+        let production = [
+            ("GATEHOUSE_ENV", "production"),
+            ("GATEHOUSE_JWT_SECRET", secret.as_str()),
+            ("GATEHOUSE_DATABASE_URL", "postgres://h/db"),
+            ("GATEHOUSE_REDIS_URL", "redis://h"),
+            ("GATEHOUSE_SMTP_URL", "smtp://h"),
+        ];
+        let warnings = load(&production).unwrap().startup_warnings();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("GATEHOUSE_METRICS_TOKEN")),
+            "{warnings:?}"
+        );
+        let token = "t".repeat(16);
+        let mut with_token = production.to_vec();
+        with_token.push(("GATEHOUSE_METRICS_TOKEN", &token));
+        assert!(load(&with_token).unwrap().startup_warnings().is_empty());
+        assert!(
+            load(&[]).unwrap().startup_warnings().is_empty(),
+            "development is quiet"
+        );
+    }
+
+    #[test]
     fn bad_values_name_their_variable() {
         let one_key_too_short = format!("{},short", "k".repeat(32));
         for (var, value) in [
@@ -571,6 +666,13 @@ mod tests {
             ("GATEHOUSE_COOKIE_SECURE", "maybe"),
             ("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
             ("GATEHOUSE_LOGIN_FAILURES_PER_ACCOUNT", "0"),
+            ("GATEHOUSE_REFRESH_ABSOLUTE_TTL", "0"),
+            ("GATEHOUSE_TASKS_MAX_OPEN", "0"),
+            ("GATEHOUSE_TASKS_PER_HOUR", "many"),
+            ("GATEHOUSE_AVATAR_MAX_BYTES", "10"),
+            ("GATEHOUSE_AUDIT_RETENTION_DAYS", "0"),
+            ("GATEHOUSE_JOB_CONCURRENCY", "0"),
+            ("GATEHOUSE_RESET_EMAILS_PER_DAY", "-1"),
         ] {
             let err = load(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

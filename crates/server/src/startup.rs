@@ -15,8 +15,8 @@ use gatehouse_application::{
     AccountRecovery, AuditService, Auditor, AuthParts, AuthService, CatalogService, CreditService,
     CursorCodec, DeviceService, EmailJobs, EmailOutbox, EmailSettings, HealthService, JobRunner,
     JobSettings, PreRegistrationService, ProfileParts, ProfileService, RecoveryParts, Revocation,
-    SessionService, SessionSettings, TaskService, Throttle, ThrottleSettings, TokenService,
-    TokenSettings, UserAdminService, UserService,
+    SessionService, SessionSettings, TaskLimits, TaskService, Throttle, ThrottleSettings,
+    TokenService, TokenSettings, UserAdminService, UserService,
 };
 use gatehouse_domain::PasswordPolicy;
 use gatehouse_http::{AppState, MetricsEndpoint, WebSettings};
@@ -89,13 +89,19 @@ impl Components {
             }
         };
         let (token_store, session_store) = (stores.tokens, stores.sessions);
-        let throttle = Arc::new(Throttle::new(stores.limiter, throttle_settings(config)));
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let audit_log: Arc<dyn AuditLog> = Arc::new(SeaOrmAuditLog::new(db.clone()));
+        let audit = Arc::new(Auditor::new(audit_log.clone(), clock.clone()));
+        let throttle = Arc::new(Throttle::new(
+            stores.limiter,
+            throttle_settings(config),
+            audit.clone(),
+        ));
         let users: Arc<dyn UserRepository> = Arc::new(SeaOrmUserRepository::new(db.clone()));
         let hasher: Arc<dyn PasswordHasher> = Arc::new(BcryptHasher::new(
             config.bcrypt_cost,
             config.hash_concurrency,
         )?);
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let secret = jwt_secret(config);
         let cursors = CursorCodec::new(derive_key(&secret, "gatehouse cursor key"));
         let codec = Arc::new(JwtCodec::new(&JwtSettings {
@@ -111,6 +117,7 @@ impl Components {
             TokenSettings {
                 access_ttl: config.access_token_ttl,
                 refresh_ttl: config.refresh_token_ttl,
+                absolute_ttl: config.refresh_absolute_ttl,
                 reuse_grace: config.refresh_reuse_grace,
             },
         ));
@@ -122,8 +129,6 @@ impl Components {
                 absolute_ttl: config.session_absolute_ttl,
             },
         ));
-        let audit_log: Arc<dyn AuditLog> = Arc::new(SeaOrmAuditLog::new(db.clone()));
-        let audit = Arc::new(Auditor::new(audit_log.clone(), clock.clone()));
         let revocation = Arc::new(Revocation::new(tokens.clone(), sessions.clone()));
         let devices = Arc::new(DeviceService::new(
             Arc::new(SeaOrmDeviceRepository::new(db.clone())),
@@ -145,6 +150,7 @@ impl Components {
             max_attempts: config.job_max_attempts,
             first_backoff: config.job_backoff,
             heartbeat: config.job_heartbeat,
+            concurrency: config.job_concurrency,
             ..QueueSettings::default()
         };
         let queue = match (config.job_store, &config.redis_url) {
@@ -157,6 +163,10 @@ impl Components {
             task_records.clone(),
             Arc::new(queue.clone()),
             accounts.clone(),
+            throttle.clone(),
+            TaskLimits {
+                max_open: config.tasks_max_open,
+            },
             clock.clone(),
         ));
         let outbox = Arc::new(EmailOutbox::new(tasks.clone()));
@@ -176,6 +186,7 @@ impl Components {
                 users.clone(),
                 email_tokens.clone(),
                 mailer,
+                audit.clone(),
                 clock.clone(),
                 email_settings,
             )),
@@ -217,6 +228,7 @@ impl Components {
                 revocation: revocation.clone(),
                 audit: audit.clone(),
                 outbox,
+                clock: clock.clone(),
             })),
             admin: Arc::new(UserAdminService::new(
                 users.clone(),
@@ -237,6 +249,7 @@ impl Components {
                 clock: clock.clone(),
                 policy: PasswordPolicy::default(),
                 email_tokens,
+                avatar_max_bytes: config.avatar_max_bytes,
             })),
             credits: Arc::new(CreditService::new(
                 Arc::new(SeaOrmCreditLedger::new(db.clone())),
@@ -253,10 +266,15 @@ impl Components {
                 Arc::new(SeaOrmCategoryRepository::new(db.clone())),
                 Arc::new(SeaOrmProductRepository::new(db.clone())),
                 accounts.clone(),
-                clock,
+                clock.clone(),
                 cursors.clone(),
             )),
-            audit: Arc::new(AuditService::new(audit_log, accounts.clone(), cursors)),
+            audit: Arc::new(AuditService::new(
+                audit_log,
+                accounts.clone(),
+                cursors,
+                clock,
+            )),
             users: accounts,
             tokens,
             tasks,
@@ -272,6 +290,7 @@ impl Components {
                     .collect(),
                 trusted_proxies: config.trusted_proxies.clone(),
                 cors_origins: config.cors_origins.clone(),
+                avatar_max_bytes: config.avatar_max_bytes,
             }),
         };
         Ok(Self {
@@ -318,6 +337,14 @@ fn throttle_settings(config: &Config) -> ThrottleSettings {
             limit: config.verification_resends_per_address,
             window: fifteen_minutes,
         },
+        reset_emails_per_day: RateLimit {
+            limit: config.reset_emails_per_day,
+            window: std::time::Duration::from_secs(24 * 3600),
+        },
+        tasks_per_user: RateLimit {
+            limit: config.tasks_per_hour,
+            window: std::time::Duration::from_secs(3600),
+        },
         ..ThrottleSettings::default()
     }
 }
@@ -359,6 +386,33 @@ pub struct Application {
 struct EmbeddedWorker {
     stop: tokio::sync::oneshot::Sender<()>,
     handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    pruning: tokio::task::JoinHandle<()>,
+}
+
+/// Keeps the audit log to its retention: prunes at once, then every `interval`, until the
+/// handle is aborted. Every worker runs one; several pruning at once is harmless (each
+/// deletes what is still there).
+fn spawn_audit_pruning(config: &Config, audit: Arc<AuditService>) -> tokio::task::JoinHandle<()> {
+    let (retention, interval) = (config.audit_retention, config.audit_prune_interval);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match audit.prune(retention).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "audit events past their retention deleted"),
+                Err(error) => tracing::warn!(error = %error, "audit pruning failed"),
+            }
+        }
+    })
+}
+
+/// Logs what the configuration allows but an operator should hear about.
+fn warn_about(config: &Config) {
+    for warning in config.startup_warnings() {
+        tracing::warn!("{warning}");
+    }
 }
 
 /// A worker name unique among live workers: apalis locks jobs by worker name and re-queues a
@@ -384,12 +438,15 @@ pub async fn run_worker(
         .run();
     let probes_handle = probes.handle();
     let probes = tokio::spawn(probes);
+    warn_about(config);
+    let pruning = spawn_audit_pruning(config, components.state.audit.clone());
     let name = worker_name("worker");
     tracing::info!(worker = name, addr = %config.worker_addr, "job worker started");
     let worked = components
         .queue
         .run_worker(name, components.runner, shutdown)
         .await;
+    pruning.abort();
     probes_handle.stop(true).await;
     let _ = probes.await;
     worked
@@ -399,6 +456,7 @@ impl Application {
     /// Builds everything and binds `config.addr` (port 0 picks a free port).
     pub async fn build(config: &Config, migrate: bool) -> anyhow::Result<Self> {
         let components = Components::build(config, migrate).await?;
+        warn_about(config);
         let listener = TcpListener::bind(config.addr)
             .with_context(|| format!("cannot bind {}", config.addr))?;
         let addr = listener.local_addr()?;
@@ -413,7 +471,12 @@ impl Application {
                     .run_worker(worker_name("embedded"), runner, shutdown)
                     .await
             });
-            EmbeddedWorker { stop, handle }
+            let pruning = spawn_audit_pruning(config, components.state.audit.clone());
+            EmbeddedWorker {
+                stop,
+                handle,
+                pruning,
+            }
         });
         let state = components.state;
         let served = state.clone();
@@ -446,6 +509,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         if let Some(worker) = self.worker {
+            worker.pruning.abort();
             let _ = worker.stop.send(());
             match tokio::time::timeout(std::time::Duration::from_secs(30), worker.handle).await {
                 Ok(Ok(Ok(()))) => {}

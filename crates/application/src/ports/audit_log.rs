@@ -45,6 +45,10 @@ pub trait AuditLog: Send + Sync {
     /// Appends one event.
     async fn record(&self, event: &AuditEvent) -> anyhow::Result<()>;
 
+    /// Deletes up to `batch` events created before `before`; the number deleted. Callers
+    /// repeat until it returns less than `batch`, so no single statement holds a long lock.
+    async fn prune(&self, before: OffsetDateTime, batch: u64) -> anyhow::Result<u64>;
+
     /// Up to `request.fetch()` matching events, in walk order (see [`PageRequest`]).
     async fn page(
         &self,

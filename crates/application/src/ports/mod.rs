@@ -32,7 +32,7 @@ pub use device_repository::DeviceRepository;
 pub use email_token_store::{EmailTokenStore, TokenPurpose};
 pub use file_storage::{FileStorage, StoredFile};
 pub use health::HealthProbe;
-pub use job_queue::JobQueue;
+pub use job_queue::{JobLane, JobQueue};
 pub use mailer::{EmailMessage, Mailer};
 pub use password_hasher::PasswordHasher;
 pub use pre_registrations::PreRegistrations;
@@ -41,7 +41,7 @@ pub use session_store::{SessionKey, SessionRecord, SessionStore};
 pub use task_repository::{TaskChange, TaskRepository};
 pub use token_codec::{TokenClaims, TokenCodec, TokenDecodeError, TokenKind};
 pub use token_store::{RefreshFamily, Rotation, RotationRequest, TokenStore};
-pub use user_repository::{InsertUserError, UserRepository};
+pub use user_repository::{AccessFields, InsertUserError, ProfileFields, UserRepository};
 
 #[cfg(any(test, feature = "mock"))]
 pub use {

@@ -31,8 +31,16 @@ pub trait RateLimiter: Send + Sync {
     /// N concurrent events on one key are N counts, wherever they come from.
     async fn hit(&self, key: &str, limit: RateLimit) -> anyhow::Result<RateStatus>;
 
-    /// Reports the status of `key` without counting.
-    async fn peek(&self, key: &str, limit: RateLimit) -> anyhow::Result<RateStatus>;
+    /// Counts one event on `key` only while the count is below the limit, as ONE atomic
+    /// step: of N concurrent reservations at most `limit` are [`RateStatus::Allowed`] per
+    /// window, and a refused one counts nothing. This is the check that must happen BEFORE
+    /// the work it guards (a password check), so a burst cannot slip past it.
+    async fn reserve(&self, key: &str, limit: RateLimit) -> anyhow::Result<RateStatus>;
+
+    /// Gives one counted event back (a reservation whose attempt turned out not to count).
+    /// The count never goes below zero and the window is not moved; a window that has ended
+    /// is left alone.
+    async fn release(&self, key: &str) -> anyhow::Result<()>;
 
     /// Forgets `key`'s count: its next event starts a new window.
     async fn clear(&self, key: &str) -> anyhow::Result<()>;

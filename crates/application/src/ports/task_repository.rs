@@ -26,13 +26,18 @@ pub enum TaskChange {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait TaskRepository: Send + Sync {
-    /// Stores a new task.
-    async fn insert(&self, task: &Task) -> anyhow::Result<()>;
+    /// Stores a new task. A task with an owner counts as one of the owner's unfinished tasks
+    /// until it is final; when the owner already has `max_open` of them nothing is stored
+    /// and the answer is `false`. The count and the insert are one atomic step: of N
+    /// concurrent inserts at most `max_open` succeed. Tasks without an owner are not counted.
+    async fn insert(&self, task: &Task, max_open: u32) -> anyhow::Result<bool>;
 
     /// The task, if it exists.
     async fn find(&self, id: TaskId) -> anyhow::Result<Option<Task>>;
 
-    /// Applies `change` unless the task is final or unknown; `true` when it applied.
+    /// Applies `change` unless the task is final or unknown; `true` when it applied. A
+    /// change that makes an owned task final frees its place among the owner's unfinished
+    /// tasks in the same step.
     async fn advance(
         &self,
         id: TaskId,

@@ -1,4 +1,4 @@
-use gatehouse_domain::{DeviceId, UserId};
+use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -38,6 +38,10 @@ pub struct TokenClaims {
     pub issued_at: OffsetDateTime,
     /// When it stops being valid.
     pub expires_at: OffsetDateTime,
+    /// The user's security stamp when the sign-in that this token descends from read the
+    /// account: a sign-out everywhere, password change or deactivation refuses every token
+    /// issued under an older stamp.
+    pub stamp: SecurityStamp,
 }
 
 /// Why a token was refused.

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use gatehouse_domain::{DeviceId, UserId};
+use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -19,6 +19,9 @@ pub struct RefreshFamily {
     pub device: Option<DeviceId>,
     /// When the live token expires; the record may be forgotten after that.
     pub expires_at: OffsetDateTime,
+    /// When the family ends however often it is rotated: its login plus the absolute
+    /// lifetime. No rotation moves it.
+    pub absolute_expires_at: OffsetDateTime,
 }
 
 /// One refresh: "if `presented` is the live token of `family`, make `next` the live one".
@@ -34,8 +37,12 @@ pub struct RotationRequest {
     pub presented: Uuid,
     /// The id of the token that replaces it.
     pub next: Uuid,
-    /// When `next` expires.
+    /// When `next` would expire by its own lifetime; the store never lets it outlive the
+    /// family's absolute expiry.
     pub next_expires_at: OffsetDateTime,
+    /// The absolute expiry to give a family recorded without one (by an earlier version):
+    /// its next rotation starts the clock.
+    pub absolute_if_unknown: OffsetDateTime,
     /// Now.
     pub now: OffsetDateTime,
     /// How long after a rotation the token it replaced is refused without being treated as
@@ -46,8 +53,14 @@ pub struct RotationRequest {
 /// The result of a [`RotationRequest`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rotation {
-    /// `presented` was live; `next` is now.
-    Rotated,
+    /// `presented` was live; `next` is now, until `expires_at` (the request's
+    /// `next_expires_at`, or the family's absolute expiry if that comes first).
+    Rotated {
+        /// When `next` expires.
+        expires_at: OffsetDateTime,
+    },
+    /// The family has reached its absolute expiry: the user signs in again.
+    Expired,
     /// `presented` was already rotated: the family has just been revoked.
     ReuseDetected,
     /// `presented` was rotated within the grace window: refused, family kept.
@@ -71,16 +84,19 @@ pub trait TokenStore: Send + Sync {
     /// Revokes one family (logout).
     async fn revoke_family(&self, family: Uuid) -> anyhow::Result<()>;
 
-    /// Revokes every family of `user` and every access token issued before `before`.
-    /// `remember_until` is when the last such access token expires.
+    /// Revokes every family of `user` and every access token issued under a security stamp
+    /// older than `floor` (the floor only ever rises). `remember_until` is when the last such
+    /// access token expires.
     async fn revoke_user(
         &self,
         user: UserId,
-        before: OffsetDateTime,
+        floor: SecurityStamp,
         remember_until: OffsetDateTime,
     ) -> anyhow::Result<()>;
 
-    /// Revokes every family of `device` and every access token issued to it before `before`.
+    /// Revokes every family of `device` and every access token issued to it at or before
+    /// `before` (to the millisecond: a token issued in the same millisecond as the
+    /// revocation is revoked).
     async fn revoke_device(
         &self,
         device: DeviceId,
@@ -95,13 +111,14 @@ pub trait TokenStore: Send + Sync {
         expires_at: OffsetDateTime,
     ) -> anyhow::Result<()>;
 
-    /// Whether an access token was denied, or issued before its user's or its device's
-    /// revocation instant.
+    /// Whether an access token was denied, carries a stamp below its user's floor, or was
+    /// issued at or before its device's revocation instant.
     async fn is_access_token_revoked(
         &self,
         user: UserId,
         device: Option<DeviceId>,
         token_id: Uuid,
         issued_at: OffsetDateTime,
+        stamp: SecurityStamp,
     ) -> anyhow::Result<bool>;
 }

@@ -1,13 +1,20 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use gatehouse_domain::{AuditEventType, Device, UserId};
+use gatehouse_domain::{AuditEventType, UserId};
 use uuid::Uuid;
 
 use crate::pagination::{CursorCodec, Keyset, Page};
 use crate::ports::{AuditEvent, AuditFilter, AuditLog, Clock};
 use crate::services::policy;
 use crate::{AppError, ClientInfo, Principal, UserService, ValidationErrors};
+
+/// The longest user agent an event keeps, in characters: enough to recognise a client, too
+/// little for a client to store much through it.
+pub const AUDIT_USER_AGENT_MAX: usize = 256;
+
+/// How many events one pruning statement deletes.
+const PRUNE_BATCH: u64 = 5_000;
 
 /// Writes audit events for the services. Recording never fails the use case that triggers
 /// it: a log write that fails is reported loudly in the service log instead, because refusing
@@ -70,7 +77,7 @@ impl Auditor {
                 .client
                 .user_agent
                 .as_deref()
-                .map(|agent| agent.chars().take(Device::MAX_USER_AGENT).collect()),
+                .map(|agent| agent.chars().take(AUDIT_USER_AGENT_MAX).collect()),
             data: data
                 .iter()
                 .map(|(key, value)| ((*key).to_owned(), value.clone()))
@@ -100,20 +107,42 @@ pub struct AuditQuery {
     pub cursor: Option<String>,
 }
 
-/// Reading the audit log (admins only).
+/// Reading the audit log (admins only), and keeping it to its retention.
 pub struct AuditService {
     log: Arc<dyn AuditLog>,
     accounts: Arc<UserService>,
     cursors: CursorCodec,
+    clock: Arc<dyn Clock>,
 }
 
 impl AuditService {
     /// Builds the service.
-    pub fn new(log: Arc<dyn AuditLog>, accounts: Arc<UserService>, cursors: CursorCodec) -> Self {
+    pub fn new(
+        log: Arc<dyn AuditLog>,
+        accounts: Arc<UserService>,
+        cursors: CursorCodec,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             log,
             accounts,
             cursors,
+            clock,
+        }
+    }
+
+    /// Deletes every event older than `retention` (`GATEHOUSE_AUDIT_RETENTION_DAYS`), in
+    /// batches; how many went. Run periodically by the workers; running it from several
+    /// processes at once is harmless.
+    pub async fn prune(&self, retention: std::time::Duration) -> Result<u64, AppError> {
+        let before = self.clock.now() - retention;
+        let mut pruned = 0;
+        loop {
+            let deleted = self.log.prune(before, PRUNE_BATCH).await?;
+            pruned += deleted;
+            if deleted < PRUNE_BATCH {
+                return Ok(pruned);
+            }
         }
     }
 

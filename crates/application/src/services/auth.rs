@@ -5,9 +5,9 @@ use gatehouse_domain::{AuditEventType, Device, Email, User, Username};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::counters;
-use crate::ports::{PasswordHasher, UserRepository};
+use crate::ports::{Clock, PasswordHasher, UserRepository};
 use crate::services::audit::{AuditContext, Auditor};
-use crate::services::emails::{AccountEmail, EmailOutbox};
+use crate::services::emails::{AccountEmail, EmailOutbox, Recipient};
 use crate::services::tokens::Refreshed;
 use crate::{
     AddressAction, AppError, Credential, DeviceService, NewUserInput, Principal, Revocation,
@@ -64,6 +64,7 @@ pub struct AuthService {
     revocation: Arc<Revocation>,
     audit: Arc<Auditor>,
     outbox: Arc<EmailOutbox>,
+    clock: Arc<dyn Clock>,
 }
 
 /// The ports and services [`AuthService`] works with.
@@ -88,6 +89,8 @@ pub struct AuthParts {
     pub audit: Arc<Auditor>,
     /// Queues account emails (verification, new sign-in).
     pub outbox: Arc<EmailOutbox>,
+    /// Now.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AuthService {
@@ -104,6 +107,7 @@ impl AuthService {
             revocation: parts.revocation,
             audit: parts.audit,
             outbox: parts.outbox,
+            clock: parts.clock,
         }
     }
 
@@ -127,7 +131,11 @@ impl AuthService {
             .await;
         // The account exists now; failing the request would only make a retry collide with
         // it. The user can ask for the email again.
-        if let Err(error) = self.outbox.queue(user.id, AccountEmail::Verification).await {
+        if let Err(error) = self
+            .outbox
+            .queue(Recipient::User(user.id), AccountEmail::Verification)
+            .await
+        {
             tracing::error!(user = %user.id, error = %error, "verification email not queued");
         }
         Ok(user)
@@ -135,21 +143,20 @@ impl AuthService {
 
     /// Checks a password and returns the account it opens. An unknown account and a wrong
     /// password give the same error after the same work, so neither timing nor answer tells
-    /// whether an account exists.
+    /// whether an account exists. The attempt is counted against the account's and the
+    /// address's limits before the password is checked (a right password gives it back).
     #[tracing::instrument(skip_all)]
     pub async fn verify_credentials(&self, input: &LoginInput) -> Result<User, AppError> {
         let candidate = input.password.expose_secret();
-        let address = input.client.address;
         let account = self.find(&input.identifier).await?;
         let throttle_key = match &account {
             Some(user) => user.id.to_string(),
             None => unknown_account_key(&input.identifier),
         };
-        if let Err(refused) = self.throttle.check_login(&throttle_key, address).await {
-            self.audit_failure(&account, &input.client, "throttled")
-                .await;
-            return Err(refused);
-        }
+        let attempt = self
+            .throttle
+            .reserve_login(&throttle_key, account.as_ref().map(|u| u.id), &input.client)
+            .await?;
         let verified = match &account {
             Some(user) => self.hasher.verify(candidate, &user.password_hash).await?,
             None => {
@@ -158,10 +165,8 @@ impl AuthService {
             }
         };
         let Some(user) = account.clone().filter(|_| verified) else {
-            self.throttle
-                .record_login_failure(&throttle_key, address)
-                .await?;
-            tracing::info!(address = ?address, "login failed");
+            // The reservation stays: this was a failure.
+            tracing::info!(address = ?input.client.address, "login failed");
             let reason = match account {
                 Some(_) => "wrong_password",
                 None => "unknown_account",
@@ -169,12 +174,32 @@ impl AuthService {
             self.audit_failure(&account, &input.client, reason).await;
             return Err(AppError::InvalidCredentials);
         };
+        self.throttle.give_back(attempt).await;
         if !user.is_active {
             self.audit_failure(&Some(user), &input.client, "deactivated")
                 .await;
             return Err(AppError::AccountDisabled);
         }
         Ok(user)
+    }
+
+    /// After credentials were handed out for `user` as the sign-in read it, reads the
+    /// account again. `Ok(None)`: nothing changed, the credentials stand. Otherwise they must
+    /// be withdrawn, and the sign-in is either redone with the account as it is now
+    /// (`Ok(Some(now))`: a role or permission change, the password still the one checked)
+    /// or refused (a new password, a deactivation).
+    ///
+    /// Why this closes the race with a password reset or a deactivation: such a change
+    /// writes the account (moving its stamp) before it revokes. If this read comes after that
+    /// write, it sees the new stamp; if it comes before, the credentials were stored before
+    /// the revocation, which ends them.
+    async fn changed_since(&self, user: &User) -> Result<Option<User>, AppError> {
+        match self.users.find_by_id(user.id).await? {
+            Some(now) if now.security_stamp == user.security_stamp => Ok(None),
+            Some(now) if !now.is_active => Err(AppError::AccountDisabled),
+            Some(now) if now.password_hash == user.password_hash => Ok(Some(now)),
+            _ => Err(AppError::InvalidCredentials),
+        }
     }
 
     async fn audit_failure(&self, account: &Option<User>, client: &ClientInfo, reason: &str) {
@@ -209,7 +234,7 @@ impl AuthService {
                 ip: device.ip.clone(),
                 at: device.first_seen_at,
             };
-            if let Err(error) = self.outbox.queue(user.id, email).await {
+            if let Err(error) = self.outbox.queue(Recipient::User(user.id), email).await {
                 tracing::error!(user = %user.id, error = %error, "new sign-in email not queued");
             }
         }
@@ -231,17 +256,31 @@ impl AuthService {
     /// Password login: a new refresh family and its first token pair.
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, input: LoginInput) -> Result<LoginOutcome, AppError> {
-        let result = self.verify_credentials(&input).await;
+        let result = self.token_login(&input).await;
         counters::login("token", &result);
-        let user = result?;
+        let (outcome, device) = result?;
+        tracing::info!(user = %outcome.user.id, "login succeeded");
+        self.signed_in(&outcome.user, &input.client, "token", &device)
+            .await;
+        Ok(outcome)
+    }
+
+    async fn token_login(&self, input: &LoginInput) -> Result<(LoginOutcome, Device), AppError> {
+        let mut user = self.verify_credentials(input).await?;
         let device = self.devices.record_sign_in(user.id, &input.client).await?;
-        let tokens = self
-            .tokens
-            .issue_new_family(user.id, Some(device.id))
-            .await?;
-        tracing::info!(user = %user.id, "login succeeded");
-        self.signed_in(&user, &input.client, "token", &device).await;
-        Ok(LoginOutcome { user, tokens })
+        for _ in 0..ISSUE_ATTEMPTS {
+            let tokens = self
+                .tokens
+                .issue_new_family(user.id, Some(device.id), user.security_stamp)
+                .await?;
+            let changed = self.changed_since(&user).await;
+            if let Ok(None) = changed {
+                return Ok((LoginOutcome { user, tokens }, device));
+            }
+            self.tokens.withdraw(&tokens).await?;
+            user = changed?.ok_or_else(account_in_flux)?;
+        }
+        Err(account_in_flux())
     }
 
     /// Exchanges a refresh token for a new pair, if its account is still active.
@@ -302,18 +341,37 @@ impl AuthService {
         input: LoginInput,
         previous: Option<&str>,
     ) -> Result<(User, StartedSession), AppError> {
-        let result = self.verify_credentials(&input).await;
+        let result = self.session_login(&input, previous).await;
         counters::login("session", &result);
-        let user = result?;
-        if let Some(previous) = previous {
-            self.sessions.end(&crate::session_key(previous)).await?;
-        }
-        let device = self.devices.record_sign_in(user.id, &input.client).await?;
-        let session = self.sessions.start(user.id, Some(device.id)).await?;
+        let (user, session, device) = result?;
         tracing::info!(user = %user.id, "session login succeeded");
         self.signed_in(&user, &input.client, "session", &device)
             .await;
         Ok((user, session))
+    }
+
+    async fn session_login(
+        &self,
+        input: &LoginInput,
+        previous: Option<&str>,
+    ) -> Result<(User, StartedSession, Device), AppError> {
+        let mut user = self.verify_credentials(input).await?;
+        if let Some(previous) = previous {
+            self.sessions.end(&crate::session_key(previous)).await?;
+        }
+        let device = self.devices.record_sign_in(user.id, &input.client).await?;
+        for _ in 0..ISSUE_ATTEMPTS {
+            let session = self.sessions.start(user.id, Some(device.id)).await?;
+            let changed = self.changed_since(&user).await;
+            if let Ok(None) = changed {
+                return Ok((user, session, device));
+            }
+            self.sessions
+                .end(&crate::session_key(&session.session_id))
+                .await?;
+            user = changed?.ok_or_else(account_in_flux)?;
+        }
+        Err(account_in_flux())
     }
 
     /// Ends the caller's credential (access token or session) and, if given, the refresh
@@ -353,7 +411,13 @@ impl AuthService {
     /// Ends every token and session of the caller, everywhere.
     #[tracing::instrument(skip_all, fields(user = %principal.user_id))]
     pub async fn logout_all(&self, principal: &Principal) -> Result<(), AppError> {
-        self.revocation.everything(principal.user_id).await?;
+        let now = self.clock.now();
+        let stamp = self
+            .users
+            .bump_security_stamp(principal.user_id, now)
+            .await?
+            .ok_or(AppError::NotAuthenticated)?;
+        self.revocation.everything(principal.user_id, stamp).await?;
         self.audit
             .record(
                 AuditEventType::LogoutAll,
@@ -376,6 +440,17 @@ impl AuthService {
                 Err(_) => None,
             },
         })
+    }
+}
+
+/// How often a sign-in re-issues its credentials when the account keeps changing under it.
+const ISSUE_ATTEMPTS: usize = 3;
+
+/// The account changed under every attempt to sign it in.
+fn account_in_flux() -> AppError {
+    AppError::Conflict {
+        field: "account",
+        message: "the account changed during sign-in; try again".into(),
     }
 }
 
@@ -420,8 +495,9 @@ mod tests {
     fn allow_all() -> crate::ports::MockRateLimiter {
         let mut limiter = crate::ports::MockRateLimiter::new();
         limiter
-            .expect_peek()
+            .expect_reserve()
             .returning(|_, _| Ok(crate::ports::RateStatus::Allowed));
+        limiter.expect_release().returning(|_| Ok(()));
         limiter
             .expect_hit()
             .returning(|_, _| Ok(crate::ports::RateStatus::Allowed));
@@ -463,7 +539,11 @@ mod tests {
             fixed_clock(),
             crate::SessionSettings::default(),
         );
-        let throttle = Throttle::new(Arc::new(limiter), crate::ThrottleSettings::default());
+        let throttle = Throttle::new(
+            Arc::new(limiter),
+            crate::ThrottleSettings::default(),
+            quiet_auditor(),
+        );
         let mut device_repo = crate::ports::MockDeviceRepository::new();
         device_repo
             .expect_record_sign_in()
@@ -498,6 +578,7 @@ mod tests {
             devices: Arc::new(devices),
             audit: quiet_auditor(),
             outbox: crate::services::test_support::accepting_outbox(),
+            clock: fixed_clock(),
         })
     }
 
@@ -525,11 +606,14 @@ mod tests {
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().never();
         let mut limiter = crate::ports::MockRateLimiter::new();
-        limiter.expect_peek().returning(|_, _| {
+        limiter.expect_reserve().returning(|_, _| {
             Ok(crate::ports::RateStatus::Limited {
                 retry_after: std::time::Duration::from_secs(60),
             })
         });
+        limiter
+            .expect_hit()
+            .returning(|_, _| Ok(crate::ports::RateStatus::Allowed));
         let err = service_with(users, hasher, codec(), MockTokenStore::new(), limiter)
             .login(login_input("jane@example.com"))
             .await
@@ -538,7 +622,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_wrong_password_counts_a_failure_for_the_account() {
+    async fn a_wrong_password_keeps_its_reservation_against_the_account() {
         let user = sample_user();
         let account = user.id.to_string();
         let mut users = MockUserRepository::new();
@@ -549,13 +633,11 @@ mod tests {
         hasher.expect_verify().returning(|_, _| Ok(false));
         let mut limiter = crate::ports::MockRateLimiter::new();
         limiter
-            .expect_peek()
-            .returning(|_, _| Ok(crate::ports::RateStatus::Allowed));
-        limiter
-            .expect_hit()
+            .expect_reserve()
             .withf(move |key, _| key == format!("login:account:{account}"))
             .times(1)
             .returning(|_, _| Ok(crate::ports::RateStatus::Allowed));
+        limiter.expect_release().never();
         let err = service_with(users, hasher, codec(), MockTokenStore::new(), limiter)
             .login(login_input("jane@example.com"))
             .await
@@ -619,9 +701,13 @@ mod tests {
         let user = sample_user();
         let id = user.id;
         let mut users = MockUserRepository::new();
+        let same = user.clone();
         users
             .expect_find_by_email()
             .returning(move |_| Ok(Some(user.clone())));
+        users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(same.clone())));
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().returning(|_, _| Ok(true));
         let mut store = MockTokenStore::new();
@@ -639,6 +725,44 @@ mod tests {
         assert_eq!(outcome.tokens.expires_in, 900);
     }
 
+    /// A password reset landed between the password check and the issuance: the tokens
+    /// just issued are withdrawn (family revoked, access token denied) and the login fails.
+    #[tokio::test]
+    async fn a_login_whose_account_changed_meanwhile_withdraws_what_it_issued() {
+        let user = sample_user();
+        let mut reset = user.clone();
+        reset.security_stamp = gatehouse_domain::SecurityStamp::new(1);
+        reset.password_hash = gatehouse_domain::PasswordHash::new("$2b$04$other".into());
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(user.clone())));
+        users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(reset.clone())));
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify().returning(|_, _| Ok(true));
+        let mut codec = codec();
+        codec.expect_decode().returning(|token, kind| {
+            let mut claims = refresh_claims(gatehouse_domain::UserId::generate());
+            claims.kind = kind;
+            claims.token_id = Uuid::parse_str(token.split_once(':').unwrap().1).unwrap();
+            Ok(claims)
+        });
+        let mut store = MockTokenStore::new();
+        store.expect_create_family().times(1).returning(|_| Ok(()));
+        store.expect_revoke_family().times(1).returning(|_| Ok(()));
+        store
+            .expect_deny_access_token()
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let err = service(users, hasher, codec, store)
+            .login(login_input("jane@example.com"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AppError::InvalidCredentials), "{err:?}");
+    }
+
     fn refresh_claims(subject: gatehouse_domain::UserId) -> TokenClaims {
         TokenClaims {
             subject,
@@ -648,6 +772,7 @@ mod tests {
             device: None,
             issued_at: time::OffsetDateTime::UNIX_EPOCH,
             expires_at: time::OffsetDateTime::UNIX_EPOCH,
+            stamp: gatehouse_domain::SecurityStamp::INITIAL,
         }
     }
 
@@ -689,7 +814,11 @@ mod tests {
             .expect_decode()
             .returning(move |_, _| Ok(claims.clone()));
         let mut store = MockTokenStore::new();
-        store.expect_rotate().returning(|_| Ok(Rotation::Rotated));
+        store.expect_rotate().returning(|_| {
+            Ok(Rotation::Rotated {
+                expires_at: time::OffsetDateTime::UNIX_EPOCH,
+            })
+        });
         let err = service(users, MockPasswordHasher::new(), codec, store)
             .refresh("token", &ClientInfo::default())
             .await

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use gatehouse_domain::{User, UserId};
+use gatehouse_domain::{AuditEventType, Email, User, UserId};
 use rand::RngCore;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -17,9 +17,12 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use crate::AppError;
-use crate::ports::{Clock, EmailMessage, EmailTokenStore, Mailer, TokenPurpose, UserRepository};
+use crate::ports::{
+    Clock, EmailMessage, EmailTokenStore, JobLane, Mailer, TokenPurpose, UserRepository,
+};
+use crate::services::audit::{AuditContext, Auditor};
 use crate::services::tasks::{SEND_EMAIL, TaskService};
+use crate::{AppError, ClientInfo};
 
 /// Links and lifetimes of account emails.
 #[derive(Debug, Clone)]
@@ -42,13 +45,27 @@ impl Default for EmailSettings {
     }
 }
 
+/// Whom an account email is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    /// A known account (registration, sign-in notices).
+    User(UserId),
+    /// Whichever active account has this address, if any. The worker finds out, so a request
+    /// for an address without an account costs the request path exactly what one for a real
+    /// account does: the same answer, the same writes, the same time.
+    Address(Email),
+}
+
 /// Which account email to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountEmail {
     /// "Confirm your address", with a verification link.
     Verification,
     /// "Reset your password", with a reset link.
-    PasswordReset,
+    PasswordReset {
+        /// The client address that asked for it, for the audit log.
+        requested_from: Option<String>,
+    },
     /// "New sign-in", for a device never seen before.
     NewSignIn {
         /// The device's user agent.
@@ -61,28 +78,39 @@ pub enum AccountEmail {
 }
 
 impl AccountEmail {
-    /// The arguments of the `send_email` job that sends this email to `user`.
-    pub fn arguments(&self, user: UserId) -> Value {
-        let user = user.to_string();
-        match self {
-            Self::Verification => json!({ "email": "verification", "user_id": user }),
-            Self::PasswordReset => json!({ "email": "password_reset", "user_id": user }),
+    /// The arguments of the `send_email` job that sends this email to `to`.
+    pub fn arguments(&self, to: &Recipient) -> Value {
+        let mut arguments = match self {
+            Self::Verification => json!({ "email": "verification" }),
+            Self::PasswordReset { requested_from } => {
+                json!({ "email": "password_reset", "requested_from": requested_from })
+            }
             Self::NewSignIn { user_agent, ip, at } => json!({
                 "email": "new_sign_in",
-                "user_id": user,
                 "user_agent": user_agent,
                 "ip": ip,
                 "at": at.format(&Rfc3339).unwrap_or_default(),
             }),
+        };
+        match to {
+            Recipient::User(user) => arguments["user_id"] = json!(user.to_string()),
+            Recipient::Address(address) => arguments["address"] = json!(address.as_str()),
         }
+        arguments
     }
 
-    fn parse(arguments: &Value) -> Option<(UserId, Self)> {
+    fn parse(arguments: &Value) -> Option<(Recipient, Self)> {
         let text = |name: &str| arguments[name].as_str();
-        let user = UserId::from_uuid(Uuid::parse_str(text("user_id")?).ok()?);
+        let to = match (text("user_id"), text("address")) {
+            (Some(id), None) => Recipient::User(UserId::from_uuid(Uuid::parse_str(id).ok()?)),
+            (None, Some(address)) => Recipient::Address(Email::parse(address).ok()?),
+            _ => return None,
+        };
         let email = match text("email")? {
             "verification" => Self::Verification,
-            "password_reset" => Self::PasswordReset,
+            "password_reset" => Self::PasswordReset {
+                requested_from: text("requested_from").map(str::to_owned),
+            },
             "new_sign_in" => Self::NewSignIn {
                 user_agent: text("user_agent").unwrap_or_default().to_owned(),
                 ip: text("ip").map(str::to_owned),
@@ -90,7 +118,7 @@ impl AccountEmail {
             },
             _ => return None,
         };
-        Some((user, email))
+        Some((to, email))
     }
 }
 
@@ -105,10 +133,10 @@ impl EmailOutbox {
         Self { tasks }
     }
 
-    /// Queues `email` for `user`.
-    pub async fn queue(&self, user: UserId, email: AccountEmail) -> Result<(), AppError> {
+    /// Queues `email` for `to`, in the email lane (never behind clients' tasks).
+    pub async fn queue(&self, to: Recipient, email: AccountEmail) -> Result<(), AppError> {
         self.tasks
-            .queue_job(None, SEND_EMAIL, email.arguments(user))
+            .queue_job(None, SEND_EMAIL, email.arguments(&to), JobLane::Email)
             .await
             .map(drop)
     }
@@ -136,6 +164,7 @@ pub struct EmailJobs {
     users: Arc<dyn UserRepository>,
     tokens: Arc<dyn EmailTokenStore>,
     mailer: Arc<dyn Mailer>,
+    audit: Arc<Auditor>,
     clock: Arc<dyn Clock>,
     settings: EmailSettings,
 }
@@ -146,6 +175,7 @@ impl EmailJobs {
         users: Arc<dyn UserRepository>,
         tokens: Arc<dyn EmailTokenStore>,
         mailer: Arc<dyn Mailer>,
+        audit: Arc<Auditor>,
         clock: Arc<dyn Clock>,
         settings: EmailSettings,
     ) -> Self {
@@ -153,22 +183,29 @@ impl EmailJobs {
             users,
             tokens,
             mailer,
+            audit,
             clock,
             settings,
         }
     }
 
-    /// Sends the email a job describes. Nothing is sent when it no longer makes sense (the
-    /// account is gone or deactivated, already verified, or opted out of security emails).
+    /// Sends the email a job describes. Nothing is sent when it does not (or no longer)
+    /// make sense: no active account has the address, the account is gone or deactivated,
+    /// already verified, or opted out of security emails.
     pub async fn deliver(&self, arguments: &Value) -> anyhow::Result<()> {
-        let (user, email) = AccountEmail::parse(arguments)
+        let (to, email) = AccountEmail::parse(arguments)
             .ok_or_else(|| anyhow::anyhow!("malformed send_email arguments"))?;
-        let Some(user) = self.users.find_by_id(user).await? else {
+        let user = match &to {
+            Recipient::User(id) => self.users.find_by_id(*id).await?,
+            Recipient::Address(address) => self.users.find_by_email(address).await?,
+        };
+        let Some(user) = user.filter(|user| user.is_active) else {
             return Ok(());
         };
-        if !user.is_active {
-            return Ok(());
-        }
+        let requested_from = match &email {
+            AccountEmail::PasswordReset { requested_from } => Some(requested_from.clone()),
+            _ => None,
+        };
         let message = match email {
             AccountEmail::Verification if user.is_verified => return Ok(()),
             AccountEmail::Verification => {
@@ -183,7 +220,7 @@ impl EmailJobs {
                     &[("hours", hours.to_string())],
                 )
             }
-            AccountEmail::PasswordReset => {
+            AccountEmail::PasswordReset { .. } => {
                 let link = self
                     .link(&user, TokenPurpose::PasswordReset, "reset-password")
                     .await?;
@@ -205,7 +242,21 @@ impl EmailJobs {
                 render(Template::NewSignIn, &user, None, &details)
             }
         };
-        self.mailer.send(&message).await
+        self.mailer.send(&message).await?;
+        if let Some(from) = requested_from {
+            let client = ClientInfo {
+                address: from.and_then(|ip| ip.parse().ok()),
+                user_agent: None,
+            };
+            self.audit
+                .record(
+                    AuditEventType::PasswordResetRequested,
+                    AuditContext::own(user.id, &client),
+                    &[],
+                )
+                .await;
+        }
+        Ok(())
     }
 
     /// Mints a token for `purpose`, stores its digest, and returns the link carrying it.
@@ -295,7 +346,7 @@ fn escape_html(value: &str) -> String {
 mod tests {
     use super::*;
     use crate::ports::{MockEmailTokenStore, MockMailer, MockUserRepository};
-    use crate::services::test_support::{NOW, fixed_clock, user};
+    use crate::services::test_support::{NOW, fixed_clock, quiet_auditor, user};
 
     fn jobs(
         users: MockUserRepository,
@@ -310,6 +361,7 @@ mod tests {
             Arc::new(users),
             Arc::new(tokens),
             Arc::new(mailer),
+            quiet_auditor(),
             fixed_clock(),
             settings,
         )
@@ -349,7 +401,7 @@ mod tests {
             *out.lock().unwrap() = Some(m.clone());
             Ok(())
         });
-        let args = AccountEmail::Verification.arguments(id);
+        let args = AccountEmail::Verification.arguments(&Recipient::User(id));
         jobs(users_with(account), tokens, mailer)
             .deliver(&args)
             .await
@@ -380,7 +432,7 @@ mod tests {
             at: NOW,
         };
         for (account, email) in [(verified, AccountEmail::Verification), (opted_out, sign_in)] {
-            let args = email.arguments(account.id);
+            let args = email.arguments(&Recipient::User(account.id));
             let mut mailer = MockMailer::new();
             mailer.expect_send().never();
             jobs(users_with(account), MockEmailTokenStore::new(), mailer)
@@ -398,12 +450,15 @@ mod tests {
             ip: Some("203.0.113.9".into()),
             at: NOW,
         };
-        for email in [
-            AccountEmail::Verification,
-            AccountEmail::PasswordReset,
-            sign_in.clone(),
-        ] {
-            assert_eq!(AccountEmail::parse(&email.arguments(id)), Some((id, email)));
+        let reset = AccountEmail::PasswordReset {
+            requested_from: Some("2001:db8::1".into()),
+        };
+        let address = Recipient::Address(Email::parse("ada@example.test").unwrap());
+        for email in [AccountEmail::Verification, reset, sign_in.clone()] {
+            for to in [Recipient::User(id), address.clone()] {
+                let arguments = email.arguments(&to);
+                assert_eq!(AccountEmail::parse(&arguments), Some((to, email.clone())));
+            }
         }
         assert_eq!(
             AccountEmail::parse(&json!({"email": "spam", "user_id": id.to_string()})),

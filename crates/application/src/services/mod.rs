@@ -24,17 +24,17 @@ pub use auth::{AuthParts, AuthService, ClientInfo, LoginIdentifier, LoginInput, 
 pub use catalog::{CatalogService, CategoryFields, ProductFields, ProductQuery, WriteMode};
 pub use credits::{CreditService, CreditStatement};
 pub use devices::{DeviceService, DeviceView};
-pub use emails::{AccountEmail, EmailJobs, EmailOutbox, EmailSettings};
+pub use emails::{AccountEmail, EmailJobs, EmailOutbox, EmailSettings, Recipient};
 pub use health::{HealthReport, HealthService};
 pub use pre_registrations::PreRegistrationService;
 pub use profile::{PasswordChange, ProfileParts, ProfilePatch, ProfileService};
 pub use recovery::{AccountRecovery, PasswordResetInput, RecoveryParts};
 pub use revocation::Revocation;
 pub use sessions::{ActiveSession, SessionService, SessionSettings, StartedSession, session_key};
-pub use tasks::{JobFailure, JobRunner, JobSettings, TaskService};
-pub use throttle::{AddressAction, Throttle, ThrottleSettings};
+pub use tasks::{JobFailure, JobRunner, JobSettings, TaskLimits, TaskService};
+pub use throttle::{AddressAction, EmailLimit, Reservation, Throttle, ThrottleSettings};
 pub use tokens::{Credential, Principal, Refreshed, TokenPair, TokenService, TokenSettings};
-pub use user_admin::{CreateUserInput, UserAdminService, UserPatch};
+pub use user_admin::{CreateUserInput, UserAdminService, UserPatch, UserView};
 pub use users::{NewUserInput, UserService};
 
 #[cfg(test)]

@@ -22,13 +22,24 @@ pub(crate) fn require_owner_or_admin(actor: &User, owner: UserId) -> Result<(), 
     }
 }
 
-/// Creating accounts: admins, and holders of `can_create_user`.
-pub(crate) fn require_user_creator(actor: &User) -> Result<(), AppError> {
-    if actor.has_permission(Permission::CanCreateUser) {
+/// Use cases behind one grant: admins, and holders of `permission`.
+pub(crate) fn require_permission(actor: &User, permission: Permission) -> Result<(), AppError> {
+    if actor.has_permission(permission) {
         Ok(())
     } else {
         Err(AppError::PermissionDenied)
     }
+}
+
+/// Whether `viewer` may see all of `user`'s record (email, phone, birth date, credits, role,
+/// flags): their own, or with `can_view_users` (admins hold every permission).
+pub(crate) fn may_see_everything_of(viewer: &User, user: &User) -> bool {
+    viewer.id == user.id || viewer.has_permission(Permission::CanViewUsers)
+}
+
+/// Creating accounts: admins, and holders of `can_create_user`.
+pub(crate) fn require_user_creator(actor: &User) -> Result<(), AppError> {
+    require_permission(actor, Permission::CanCreateUser)
 }
 
 /// Handing out a role or permissions is an admin's act even inside account creation: a

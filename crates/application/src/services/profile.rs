@@ -8,7 +8,8 @@ use secrecy::{ExposeSecret, SecretString};
 use time::Date;
 
 use crate::ports::{
-    Clock, EmailTokenStore, FileStorage, PasswordHasher, StoredFile, TokenPurpose, UserRepository,
+    Clock, EmailTokenStore, FileStorage, PasswordHasher, ProfileFields, StoredFile, TokenPurpose,
+    UserRepository,
 };
 use crate::services::audit::{AuditContext, Auditor};
 use crate::{AppError, Principal, Revocation, Throttle, UserService, ValidationErrors};
@@ -53,6 +54,7 @@ pub struct ProfileService {
     clock: Arc<dyn Clock>,
     policy: PasswordPolicy,
     email_tokens: Arc<dyn EmailTokenStore>,
+    avatar_max_bytes: usize,
 }
 
 /// The ports and services [`ProfileService`] works with.
@@ -77,6 +79,8 @@ pub struct ProfileParts {
     pub policy: PasswordPolicy,
     /// Emailed tokens: a password change kills outstanding reset links.
     pub email_tokens: Arc<dyn EmailTokenStore>,
+    /// The largest avatar accepted, in bytes (`GATEHOUSE_AVATAR_MAX_BYTES`).
+    pub avatar_max_bytes: usize,
 }
 
 impl ProfileService {
@@ -93,46 +97,52 @@ impl ProfileService {
             clock: parts.clock,
             policy: parts.policy,
             email_tokens: parts.email_tokens,
+            avatar_max_bytes: parts.avatar_max_bytes,
         }
     }
 
-    /// Applies the given profile fields; nothing else about the account can change here.
+    /// Applies the given profile fields; nothing else about the account can change here, and
+    /// only these fields are written.
     pub async fn update(
         &self,
         principal: &Principal,
         patch: ProfilePatch,
     ) -> Result<User, AppError> {
-        let mut user = self.accounts.me(principal).await?;
+        let user = self.accounts.me(principal).await?;
+        let mut profile = ProfileFields::of(&user);
         let mut errors = ValidationErrors::new();
         let today = self.clock.now().date();
         if let Some(raw) = &patch.first_name {
-            user.first_name = errors
+            profile.first_name = errors
                 .check(User::parse_name("first_name", raw))
                 .unwrap_or_default();
         }
         if let Some(raw) = &patch.last_name {
-            user.last_name = errors
+            profile.last_name = errors
                 .check(User::parse_name("last_name", raw))
                 .unwrap_or_default();
         }
         match patch.phone_number {
             Some(Some(raw)) if !raw.trim().is_empty() => {
-                user.phone_number = errors.check(PhoneNumber::parse(&raw));
+                profile.phone_number = errors.check(PhoneNumber::parse(&raw));
             }
-            Some(_) => user.phone_number = None,
+            Some(_) => profile.phone_number = None,
             None => {}
         }
         if let Some(date) = patch.birth_date {
-            user.birth_date = date.and_then(|d| errors.check(check_birth_date(d, today)));
+            profile.birth_date = date.and_then(|d| errors.check(check_birth_date(d, today)));
         }
         if let Some(on) = patch.security_emails {
-            user.notifications.security_emails = on;
+            profile.notifications.security_emails = on;
         }
         if let Some(on) = patch.product_emails {
-            user.notifications.product_emails = on;
+            profile.notifications.product_emails = on;
         }
         errors.into_result()?;
-        self.save(&mut user).await?;
+        let now = self.clock.now();
+        if !self.users.update_profile(user.id, &profile, now).await? {
+            return Err(AppError::NotAuthenticated);
+        }
         self.audit
             .record(
                 AuditEventType::ProfileUpdated,
@@ -140,33 +150,34 @@ impl ProfileService {
                 &[],
             )
             .await;
-        Ok(user)
+        self.accounts.me(principal).await
     }
 
     /// Changes the password after checking the current one, then ends every other session
-    /// and every token of the user (see [`Revocation::all_but_current`]). Wrong current
-    /// passwords count as failed logins, so this is no side door for guessing.
+    /// and every token of the user (see [`Revocation::all_but_current`]). The check is an
+    /// attempt against the account's login limit, counted before it is made, so this is no
+    /// side door for guessing; and the new hash is written only while the stored hash is
+    /// still the one that was checked, so a reset that lands meanwhile wins.
     pub async fn change_password(
         &self,
         principal: &Principal,
         change: PasswordChange,
     ) -> Result<(), AppError> {
-        let mut user = self.accounts.me(principal).await?;
-        let throttle_key = user.id.to_string();
-        let address = principal.client.address;
-        self.throttle.check_login(&throttle_key, address).await?;
+        let user = self.accounts.me(principal).await?;
+        let attempt = self
+            .throttle
+            .reserve_login(&user.id.to_string(), Some(user.id), &principal.client)
+            .await?;
         let current_ok = self
             .hasher
             .verify(change.current_password.expose_secret(), &user.password_hash)
             .await?;
         let mut errors = ValidationErrors::new();
         if !current_ok {
-            self.throttle
-                .record_login_failure(&throttle_key, address)
-                .await?;
             errors.add("current_password", "the current password is incorrect");
             return Err(AppError::Validation(errors));
         }
+        self.throttle.give_back(attempt).await;
         let new = change.new_password.expose_secret();
         if new != change.new_password_confirm.expose_secret() {
             errors.add("new_password_confirm", "the two passwords do not match");
@@ -183,12 +194,26 @@ impl ProfileService {
             return Err(AppError::Validation(errors));
         };
         errors.into_result()?;
-        user.password_hash = self.hasher.hash(&password).await?;
-        self.save(&mut user).await?;
+        let hash = self.hasher.hash(&password).await?;
+        let now = self.clock.now();
+        let written = self
+            .users
+            .set_password(user.id, &hash, Some(&user.password_hash), now)
+            .await?;
+        let Some(stamp) = written else {
+            // Deactivated meanwhile (not authenticated any more), or the password changed.
+            self.accounts.me(principal).await?;
+            let mut stale = ValidationErrors::new();
+            stale.add(
+                "current_password",
+                "the password was changed meanwhile; use the new one",
+            );
+            return Err(AppError::Validation(stale));
+        };
         self.email_tokens
             .discard_all(user.id, TokenPurpose::PasswordReset)
             .await?;
-        self.revocation.all_but_current(principal).await?;
+        self.revocation.all_but_current(principal, stamp).await?;
         self.audit
             .record(
                 AuditEventType::PasswordChanged,
@@ -206,8 +231,8 @@ impl ProfileService {
         principal: &Principal,
         bytes: Vec<u8>,
     ) -> Result<User, AppError> {
-        let mut user = self.accounts.me(principal).await?;
-        let avatar = Avatar::inspect(bytes).map_err(|e| match e {
+        let user = self.accounts.me(principal).await?;
+        let avatar = Avatar::inspect(bytes, self.avatar_max_bytes).map_err(|e| match e {
             AvatarError::TooLarge => AppError::PayloadTooLarge,
             AvatarError::UnsupportedType => AppError::UnsupportedMediaType(e.to_string()),
             AvatarError::Invalid(rule) => AppError::from(rule),
@@ -229,9 +254,12 @@ impl ProfileService {
             )
             .await?;
         // The URL changes with every upload, so caches never serve the old picture.
-        let version = self.clock.now().unix_timestamp_nanos() / 1_000_000;
-        user.avatar_url = Some(format!("{url}?v={version}"));
-        self.save(&mut user).await?;
+        let now = self.clock.now();
+        let version = now.unix_timestamp_nanos() / 1_000_000;
+        let url = format!("{url}?v={version}");
+        if !self.users.set_avatar_url(user.id, &url, now).await? {
+            return Err(AppError::NotAuthenticated);
+        }
         self.audit
             .record(
                 AuditEventType::AvatarChanged,
@@ -239,7 +267,7 @@ impl ProfileService {
                 &[("format", format.extension().to_owned())],
             )
             .await;
-        Ok(user)
+        self.accounts.me(principal).await
     }
 
     /// A stored avatar, by its file name (`<user id>.<ext>`).
@@ -254,15 +282,6 @@ impl ProfileService {
             .get(&format!("avatars/{file_name}"))
             .await?
             .ok_or(AppError::NotFound("file"))
-    }
-
-    async fn save(&self, user: &mut User) -> Result<(), AppError> {
-        user.updated_at = self.clock.now();
-        if self.users.update(user).await? {
-            Ok(())
-        } else {
-            Err(AppError::NotAuthenticated)
-        }
     }
 }
 

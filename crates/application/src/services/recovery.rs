@@ -7,7 +7,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::ports::{Clock, EmailTokenStore, PasswordHasher, TokenPurpose, UserRepository};
 use crate::services::audit::{AuditContext, Auditor};
-use crate::services::emails::{AccountEmail, EmailOutbox, token_digest};
+use crate::services::emails::{AccountEmail, EmailOutbox, Recipient, token_digest};
+use crate::services::throttle::EmailLimit;
 use crate::{AddressAction, AppError, ClientInfo, Revocation, Throttle, ValidationErrors};
 
 /// What [`AccountRecovery`] is built from.
@@ -69,9 +70,10 @@ impl AccountRecovery {
             _ => return Err(AppError::InvalidToken),
         };
         if !user.is_verified {
+            if !p.users.mark_verified(user.id, p.clock.now()).await? {
+                return Err(AppError::InvalidToken);
+            }
             user.is_verified = true;
-            user.updated_at = p.clock.now();
-            p.users.update(&user).await?;
             p.audit
                 .record(
                     AuditEventType::EmailVerified,
@@ -86,45 +88,61 @@ impl AccountRecovery {
         Ok(user)
     }
 
-    /// Queues another verification email, at most one per account per minute; unknown,
-    /// deactivated and already verified addresses get the same answer and no email.
+    /// Queues another verification email, at most one per address per minute. Whether the
+    /// address has an account, is verified or deactivated is for the worker to find out: every
+    /// address costs this request the same work and gets the same answer.
     pub async fn resend_verification(
         &self,
         email: &str,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
-        let p = &self.parts;
-        let Some(user) = self
-            .account_for(email, AddressAction::ResendVerification, client)
-            .await?
-        else {
-            return Ok(());
-        };
-        if user.is_verified || !p.throttle.allow_account_email(user.id).await? {
-            return Ok(());
-        }
-        p.outbox.queue(user.id, AccountEmail::Verification).await
+        self.queue_for_address(
+            email,
+            AddressAction::ResendVerification,
+            EmailLimit::Verification,
+            AccountEmail::Verification,
+            client,
+        )
+        .await
     }
 
-    /// Queues a reset email for an active account; any other address gets the same answer
-    /// and no email. Login throttling does not apply: a locked-out owner can still reset.
+    /// Queues a reset email, at most one per address per minute and a daily number; only an
+    /// active account's address gets one, which the worker finds out. Every address costs
+    /// this request the same work and gets the same answer. Login throttling does not apply:
+    /// a locked-out owner can still reset.
     pub async fn forgot_password(&self, email: &str, client: &ClientInfo) -> Result<(), AppError> {
+        let requested_from = client.address.map(|ip| ip.to_string());
+        self.queue_for_address(
+            email,
+            AddressAction::ForgotPassword,
+            EmailLimit::PasswordReset,
+            AccountEmail::PasswordReset { requested_from },
+            client,
+        )
+        .await
+    }
+
+    /// Applies the per-client limit (429 past it) and the per-address one (silent), then
+    /// queues `message` for whichever account has `email`.
+    async fn queue_for_address(
+        &self,
+        email: &str,
+        action: AddressAction,
+        limit: EmailLimit,
+        message: AccountEmail,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
         let p = &self.parts;
-        let Some(user) = self
-            .account_for(email, AddressAction::ForgotPassword, client)
+        let email = Email::parse(email)?;
+        p.throttle.per_address(action, client.address).await?;
+        if !p
+            .throttle
+            .allow_account_email(limit, email.as_str())
             .await?
-        else {
+        {
             return Ok(());
-        };
-        p.outbox.queue(user.id, AccountEmail::PasswordReset).await?;
-        p.audit
-            .record(
-                AuditEventType::PasswordResetRequested,
-                AuditContext::own(user.id, client),
-                &[],
-            )
-            .await;
-        Ok(())
+        }
+        p.outbox.queue(Recipient::Address(email), message).await
     }
 
     /// Sets a new password with a valid reset token, then ends every session and token of
@@ -143,7 +161,7 @@ impl AccountRecovery {
             .find(&digest, TokenPurpose::PasswordReset, now)
             .await?
             .ok_or(AppError::InvalidToken)?;
-        let mut user = match p.users.find_by_id(user).await? {
+        let user = match p.users.find_by_id(user).await? {
             Some(user) if user.is_active => user,
             _ => return Err(AppError::InvalidToken),
         };
@@ -164,13 +182,16 @@ impl AccountRecovery {
         {
             return Err(AppError::InvalidToken);
         }
-        user.password_hash = p.hasher.hash(&password).await?;
-        user.updated_at = p.clock.now();
-        p.users.update(&user).await?;
+        let hash = p.hasher.hash(&password).await?;
+        let stamp = p
+            .users
+            .set_password(user.id, &hash, None, p.clock.now())
+            .await?
+            .ok_or(AppError::InvalidToken)?;
         p.tokens
             .discard_all(user.id, TokenPurpose::PasswordReset)
             .await?;
-        p.revocation.everything(user.id).await?;
+        p.revocation.everything(user.id, stamp).await?;
         p.throttle
             .clear_login_failures(&user.id.to_string())
             .await?;
@@ -182,21 +203,5 @@ impl AccountRecovery {
             )
             .await;
         Ok(())
-    }
-
-    /// Applies the per-address limit, then finds the active account of `email`.
-    async fn account_for(
-        &self,
-        email: &str,
-        action: AddressAction,
-        client: &ClientInfo,
-    ) -> Result<Option<User>, AppError> {
-        let p = &self.parts;
-        let email = Email::parse(email)?;
-        p.throttle.per_address(action, client.address).await?;
-        Ok(p.users
-            .find_by_email(&email)
-            .await?
-            .filter(|user| user.is_active))
     }
 }

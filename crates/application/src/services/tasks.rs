@@ -6,18 +6,38 @@ use std::time::Duration;
 use gatehouse_domain::{Role, Task, TaskId, TaskKind, TaskStatus, UserId, summarise};
 use serde_json::{Value, json};
 
-use crate::ports::{Clock, JobQueue, TaskChange, TaskRepository};
+use crate::ports::{Clock, JobLane, JobQueue, TaskChange, TaskRepository};
 use crate::services::emails::EmailJobs;
-use crate::{AppError, Principal, UserService};
+use crate::{AppError, Principal, Throttle, UserService, counters};
 
 /// The wire name of the service's own email jobs.
 pub(crate) const SEND_EMAIL: &str = "send_email";
+
+/// How many tasks one user may have.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskLimits {
+    /// Unfinished tasks per user (`GATEHOUSE_TASKS_MAX_OPEN`, default 20). Creations per hour
+    /// are a [`Throttle`] limit.
+    pub max_open: u32,
+}
+
+impl Default for TaskLimits {
+    fn default() -> Self {
+        Self { max_open: 20 }
+    }
+}
+
+/// What a client is told to wait when all their task places are taken: tasks finish (or
+/// are revoked) at their own pace, so this is a polite interval, not a promise.
+const FULL_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// Queues tasks and shows them to whoever may see them.
 pub struct TaskService {
     tasks: Arc<dyn TaskRepository>,
     queue: Arc<dyn JobQueue>,
     accounts: Arc<UserService>,
+    throttle: Arc<Throttle>,
+    limits: TaskLimits,
     clock: Arc<dyn Clock>,
 }
 
@@ -27,17 +47,22 @@ impl TaskService {
         tasks: Arc<dyn TaskRepository>,
         queue: Arc<dyn JobQueue>,
         accounts: Arc<UserService>,
+        throttle: Arc<Throttle>,
+        limits: TaskLimits,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             tasks,
             queue,
             accounts,
+            throttle,
+            limits,
             clock,
         }
     }
 
-    /// Queues a client's task; it starts `PENDING`.
+    /// Queues a client's task; it starts `PENDING`. Refused with 429 past the owner's hourly
+    /// creations or unfinished tasks; a refused creation counts against neither.
     pub async fn submit(&self, principal: &Principal, kind: TaskKind) -> Result<Task, AppError> {
         let owner = self.accounts.active_user(principal.user_id).await?;
         let arguments = match &kind {
@@ -45,20 +70,42 @@ impl TaskService {
             TaskKind::LongRunning { seconds } => json!({ "seconds": seconds }),
             TaskKind::ProcessData { data } => json!({ "data": data }),
         };
-        self.queue_job(Some(owner.id), kind.name(), arguments).await
+        let creation = self.throttle.reserve_task(owner.id).await?;
+        let task = Task::queued(Some(owner.id), kind.name(), arguments, self.clock.now());
+        match self.tasks.insert(&task, self.limits.max_open).await {
+            Ok(true) => {}
+            Ok(false) => {
+                self.throttle.give_back(creation).await;
+                counters::rate_limited("tasks_open");
+                return Err(AppError::RateLimited {
+                    retry_after: FULL_RETRY_AFTER,
+                });
+            }
+            Err(error) => {
+                self.throttle.give_back(creation).await;
+                return Err(error.into());
+            }
+        }
+        self.enqueue(task, JobLane::Task).await
     }
 
-    /// Records a task and hands it to the queue. A task the queue refused is marked
-    /// `FAILURE` on the spot, so no record waits for a job that does not exist.
+    /// Records a task of the service's own (no owner, no quota) and hands it to the queue.
     pub(crate) async fn queue_job(
         &self,
         owner: Option<UserId>,
         kind: &str,
         arguments: Value,
+        lane: JobLane,
     ) -> Result<Task, AppError> {
         let task = Task::queued(owner, kind, arguments, self.clock.now());
-        self.tasks.insert(&task).await?;
-        if let Err(error) = self.queue.enqueue(task.id).await {
+        self.tasks.insert(&task, u32::MAX).await?;
+        self.enqueue(task, lane).await
+    }
+
+    /// Hands a recorded task to the queue. A task the queue refused is marked `FAILURE` on
+    /// the spot, so no record waits for a job that does not exist (and its place is freed).
+    async fn enqueue(&self, task: Task, lane: JobLane) -> Result<Task, AppError> {
+        if let Err(error) = self.queue.enqueue(task.id, lane).await {
             let message = "the job queue refused the task".to_owned();
             // Best effort: the queue being down may mean the database is too.
             let _ = self
@@ -248,7 +295,9 @@ mod tests {
         MockEmailTokenStore, MockJobQueue, MockMailer, MockPasswordHasher, MockTaskRepository,
         MockUserRepository,
     };
-    use crate::services::test_support::{NOW, bearer_principal, fixed_clock, user};
+    use crate::services::test_support::{
+        NOW, bearer_principal, fixed_clock, permissive_throttle, quiet_auditor, user,
+    };
 
     /// A task table holding `task`, recording every change applied to it.
     fn table(task: Option<Task>) -> (MockTaskRepository, Arc<Mutex<Vec<TaskChange>>>) {
@@ -275,6 +324,7 @@ mod tests {
             Arc::new(users),
             Arc::new(tokens),
             Arc::new(mailer),
+            quiet_auditor(),
             fixed_clock(),
             crate::EmailSettings::default(),
         );
@@ -325,7 +375,10 @@ mod tests {
         let task = Task::queued(
             None,
             SEND_EMAIL,
-            crate::AccountEmail::PasswordReset.arguments(gatehouse_domain::UserId::generate()),
+            crate::AccountEmail::PasswordReset {
+                requested_from: None,
+            }
+            .arguments(&crate::Recipient::User(gatehouse_domain::UserId::generate())),
             NOW,
         );
         for (attempt, expected) in [(1, true), (2, true), (3, false)] {
@@ -351,7 +404,10 @@ mod tests {
         let mut task = Task::queued(
             None,
             SEND_EMAIL,
-            crate::AccountEmail::PasswordReset.arguments(gatehouse_domain::UserId::generate()),
+            crate::AccountEmail::PasswordReset {
+                requested_from: None,
+            }
+            .arguments(&crate::Recipient::User(gatehouse_domain::UserId::generate())),
             NOW,
         );
         // Two runs started (their workers died); the queue re-delivers it as a first attempt.
@@ -405,6 +461,8 @@ mod tests {
             Arc::new(tasks),
             Arc::new(MockJobQueue::new()),
             Arc::new(accounts),
+            permissive_throttle(),
+            TaskLimits::default(),
             fixed_clock(),
         )
     }
@@ -436,7 +494,7 @@ mod tests {
     async fn a_task_the_queue_refuses_is_failed_not_left_pending() {
         let owner = user("ada@example.test", "ada");
         let mut tasks = MockTaskRepository::new();
-        tasks.expect_insert().times(1).returning(|_| Ok(()));
+        tasks.expect_insert().times(1).returning(|_, _| Ok(true));
         tasks
             .expect_advance()
             .withf(|_, change, _| matches!(change, TaskChange::Failed(_)))
@@ -445,7 +503,7 @@ mod tests {
         let mut queue = MockJobQueue::new();
         queue
             .expect_enqueue()
-            .returning(|_| Err(anyhow::anyhow!("queue down")));
+            .returning(|_, _| Err(anyhow::anyhow!("queue down")));
         let mut users = MockUserRepository::new();
         let viewer = owner.clone();
         users
@@ -461,6 +519,8 @@ mod tests {
             Arc::new(tasks),
             Arc::new(queue),
             Arc::new(accounts),
+            permissive_throttle(),
+            TaskLimits::default(),
             fixed_clock(),
         );
         let result = service
@@ -470,5 +530,66 @@ mod tests {
             )
             .await;
         assert!(matches!(result, Err(AppError::Unavailable(_))));
+    }
+
+    /// A full task list refuses with 429, stores nothing, and gives the hourly reservation
+    /// back: refused creations do not count.
+    #[tokio::test]
+    async fn a_full_task_list_refuses_and_gives_the_creation_back() {
+        use crate::ports::{MockRateLimiter, RateStatus};
+        let owner = user("ada@example.test", "ada");
+        let mut tasks = MockTaskRepository::new();
+        tasks
+            .expect_insert()
+            .withf(|task, max_open| task.owner.is_some() && *max_open == 20)
+            .times(1)
+            .returning(|_, _| Ok(false));
+        let mut queue = MockJobQueue::new();
+        queue.expect_enqueue().never();
+        let mut limiter = MockRateLimiter::new();
+        limiter
+            .expect_reserve()
+            .withf(|key, limit| key.starts_with("tasks:user:") && limit.limit == 60)
+            .times(1)
+            .returning(|_, _| Ok(RateStatus::Allowed));
+        limiter
+            .expect_release()
+            .withf(|key| key.starts_with("tasks:user:"))
+            .times(1)
+            .returning(|_| Ok(()));
+        let throttle = Arc::new(Throttle::new(
+            Arc::new(limiter),
+            crate::ThrottleSettings::default(),
+            quiet_auditor(),
+        ));
+        let mut users = MockUserRepository::new();
+        let viewer = owner.clone();
+        users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(viewer.clone())));
+        let accounts = UserService::new(
+            Arc::new(users),
+            Arc::new(MockPasswordHasher::new()),
+            fixed_clock(),
+            gatehouse_domain::PasswordPolicy::default(),
+        );
+        let service = TaskService::new(
+            Arc::new(tasks),
+            Arc::new(queue),
+            Arc::new(accounts),
+            throttle,
+            TaskLimits::default(),
+            fixed_clock(),
+        );
+        let refused = service
+            .submit(
+                &bearer_principal(owner.id),
+                TaskKind::add(1.0, 2.0).unwrap(),
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(AppError::RateLimited { .. })),
+            "{refused:?}"
+        );
     }
 }

@@ -65,9 +65,9 @@ pub(crate) fn recording_auditor() -> (Arc<Auditor>, Arc<std::sync::Mutex<Vec<Aud
 pub(crate) fn accepting_outbox() -> Arc<crate::EmailOutbox> {
     use crate::ports::{MockJobQueue, MockTaskRepository, MockUserRepository};
     let mut tasks = MockTaskRepository::new();
-    tasks.expect_insert().returning(|_| Ok(()));
+    tasks.expect_insert().returning(|_, _| Ok(true));
     let mut queue = MockJobQueue::new();
-    queue.expect_enqueue().returning(|_| Ok(()));
+    queue.expect_enqueue().returning(|_, _| Ok(()));
     let accounts = crate::UserService::new(
         Arc::new(MockUserRepository::new()),
         Arc::new(crate::ports::MockPasswordHasher::new()),
@@ -78,7 +78,27 @@ pub(crate) fn accepting_outbox() -> Arc<crate::EmailOutbox> {
         Arc::new(tasks),
         Arc::new(queue),
         Arc::new(accounts),
+        permissive_throttle(),
+        crate::TaskLimits::default(),
         fixed_clock(),
     );
     Arc::new(crate::EmailOutbox::new(Arc::new(service)))
+}
+
+/// A throttle whose limiter allows everything.
+pub(crate) fn permissive_throttle() -> Arc<crate::Throttle> {
+    use crate::ports::{MockRateLimiter, RateStatus};
+    let mut limiter = MockRateLimiter::new();
+    limiter
+        .expect_reserve()
+        .returning(|_, _| Ok(RateStatus::Allowed));
+    limiter
+        .expect_hit()
+        .returning(|_, _| Ok(RateStatus::Allowed));
+    limiter.expect_release().returning(|_| Ok(()));
+    Arc::new(crate::Throttle::new(
+        Arc::new(limiter),
+        crate::ThrottleSettings::default(),
+        quiet_auditor(),
+    ))
 }

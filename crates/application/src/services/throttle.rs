@@ -2,18 +2,20 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_domain::UserId;
+use gatehouse_domain::{AuditEventType, UserId};
 
-use crate::AppError;
 use crate::counters;
 use crate::ports::{RateLimit, RateLimiter, RateStatus};
+use crate::services::audit::{AuditContext, Auditor};
+use crate::services::sessions::sha256_hex;
+use crate::{AppError, ClientInfo};
 
 /// The configured limits.
 #[derive(Debug, Clone, Copy)]
 pub struct ThrottleSettings {
-    /// Failed logins per account (default 10 per 15 minutes).
+    /// Login attempts per account that may fail (default 10 per 15 minutes).
     pub login_failures_per_account: RateLimit,
-    /// Failed logins per client address (default 100 per 15 minutes).
+    /// Login attempts per client address that may fail (default 100 per 15 minutes).
     pub login_failures_per_address: RateLimit,
     /// Registrations per client address (default 300 per 15 minutes).
     pub registrations_per_address: RateLimit,
@@ -23,8 +25,12 @@ pub struct ThrottleSettings {
     pub password_resets_per_address: RateLimit,
     /// Verification resends per client address (default 100 per 15 minutes).
     pub verification_resends_per_address: RateLimit,
-    /// Resent verification emails per account (default 1 per minute).
-    pub account_emails_per_user: RateLimit,
+    /// Emailed links of one kind to one address (default 1 per minute).
+    pub account_emails_per_address: RateLimit,
+    /// Reset emails to one address (default 10 per day, `GATEHOUSE_RESET_EMAILS_PER_DAY`).
+    pub reset_emails_per_day: RateLimit,
+    /// Tasks created per user (default 60 per hour, `GATEHOUSE_TASKS_PER_HOUR`).
+    pub tasks_per_user: RateLimit,
 }
 
 const FIFTEEN_MINUTES: Duration = Duration::from_secs(15 * 60);
@@ -42,9 +48,17 @@ impl Default for ThrottleSettings {
             refreshes_per_address: per_window(600),
             password_resets_per_address: per_window(100),
             verification_resends_per_address: per_window(100),
-            account_emails_per_user: RateLimit {
+            account_emails_per_address: RateLimit {
                 limit: 1,
                 window: Duration::from_secs(60),
+            },
+            reset_emails_per_day: RateLimit {
+                limit: 10,
+                window: Duration::from_secs(24 * 3600),
+            },
+            tasks_per_user: RateLimit {
+                limit: 60,
+                window: Duration::from_secs(3600),
             },
         }
     }
@@ -63,11 +77,38 @@ pub enum AddressAction {
     ResendVerification,
 }
 
-/// Applies the limits. Keys never contain secrets: accounts are named by user id (or by the
-/// normalised identifier when no such account exists, so unknown accounts throttle alike).
+/// Which emailed link a per-address email limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailLimit {
+    /// Verification links: one a minute.
+    Verification,
+    /// Reset links: one a minute and a daily cap.
+    PasswordReset,
+}
+
+/// Counts held for an attempt while it is checked (a password, a task's place). Give it back
+/// with [`Throttle::give_back`] when the attempt turns out not to count (the password was
+/// right); otherwise it simply stays counted.
+#[derive(Debug)]
+#[must_use = "an attempt that should not count must be given back"]
+pub struct Reservation {
+    keys: Vec<String>,
+}
+
+/// Applies the limits. Keys never contain secrets: accounts are named by user id (or a hash
+/// of the identifier when no such account exists, so unknown accounts throttle alike), email
+/// addresses by their hash, and client addresses as the network they stand for (an IPv6
+/// client by its /64, which one subscriber typically holds whole).
+///
+/// Attempts that can be guessed (passwords, codes) are RESERVED before they are checked: the
+/// count is taken in one atomic step of the limiter, so N guesses sent at once get at most
+/// `limit` checks and the rest are refused without a hash being computed. A right password
+/// gives its reservation back, so a user who signs in often never locks themselves out; only
+/// failures stay counted.
 pub struct Throttle {
     limiter: Arc<dyn RateLimiter>,
     settings: ThrottleSettings,
+    audit: Arc<Auditor>,
 }
 
 /// `limit` names the limit in the rejection counter.
@@ -81,59 +122,120 @@ fn verdict(limit: &'static str, status: RateStatus) -> Result<(), AppError> {
     }
 }
 
+/// How a client address is counted: IPv4 as it is (and IPv4 mapped into IPv6 likewise), IPv6
+/// by its /64, since one subscriber is handed a whole /64 and could otherwise rotate through
+/// 2^64 addresses.
+pub(crate) fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 impl Throttle {
-    /// A throttle over `limiter`.
-    pub fn new(limiter: Arc<dyn RateLimiter>, settings: ThrottleSettings) -> Self {
-        Self { limiter, settings }
-    }
-
-    /// Refuses a login attempt for an account or address already past its failure limit,
-    /// whatever the password: guessing stops being useful at the limit.
-    pub async fn check_login(
-        &self,
-        account: &str,
-        address: Option<IpAddr>,
-    ) -> Result<(), AppError> {
-        let s = &self.settings;
-        verdict(
-            "login_account",
-            self.limiter
-                .peek(
-                    &format!("login:account:{account}"),
-                    s.login_failures_per_account,
-                )
-                .await?,
-        )?;
-        if let Some(ip) = address {
-            verdict(
-                "login_address",
-                self.limiter
-                    .peek(&format!("login:ip:{ip}"), s.login_failures_per_address)
-                    .await?,
-            )?;
+    /// A throttle over `limiter`; refusals of guessable attempts are audited through `audit`.
+    pub fn new(
+        limiter: Arc<dyn RateLimiter>,
+        settings: ThrottleSettings,
+        audit: Arc<Auditor>,
+    ) -> Self {
+        Self {
+            limiter,
+            settings,
+            audit,
         }
-        Ok(())
     }
 
-    /// Counts one failed login against the account and the address.
-    pub async fn record_login_failure(
+    /// Reserves one login attempt (a password, or a current password, about to be checked)
+    /// against the client's address and the account, before anything is checked. Past
+    /// either limit the attempt is refused with the time to wait, whatever the password.
+    /// `account` is the throttle key of the account, `user` the account when it exists.
+    pub async fn reserve_login(
         &self,
         account: &str,
-        address: Option<IpAddr>,
-    ) -> Result<(), AppError> {
+        user: Option<UserId>,
+        client: &ClientInfo,
+    ) -> Result<Reservation, AppError> {
         let s = &self.settings;
-        self.limiter
-            .hit(
-                &format!("login:account:{account}"),
+        let mut held = Reservation { keys: Vec::new() };
+        let limits = client
+            .address
+            .map(|ip| {
+                let key = format!("login:ip:{}", address_key(ip));
+                ("login_address", key, s.login_failures_per_address)
+            })
+            .into_iter()
+            .chain([(
+                "login_account",
+                format!("login:account:{account}"),
                 s.login_failures_per_account,
-            )
-            .await?;
-        if let Some(ip) = address {
-            self.limiter
-                .hit(&format!("login:ip:{ip}"), s.login_failures_per_address)
-                .await?;
+            )]);
+        for (name, key, limit) in limits {
+            let status = match self.limiter.reserve(&key, limit).await {
+                Ok(status) => status,
+                Err(error) => {
+                    self.give_back(held).await;
+                    return Err(error.into());
+                }
+            };
+            if let RateStatus::Limited { retry_after } = status {
+                self.give_back(held).await;
+                counters::rate_limited(name);
+                self.report_refusal(name, &key, limit, user, client).await;
+                return Err(AppError::RateLimited { retry_after });
+            }
+            held.keys.push(key);
         }
-        Ok(())
+        Ok(held)
+    }
+
+    /// Records a `login_throttled` event, at most once per limit key per window: a flood of
+    /// refused attempts writes one row, not one each.
+    async fn report_refusal(
+        &self,
+        name: &str,
+        key: &str,
+        limit: RateLimit,
+        user: Option<UserId>,
+        client: &ClientInfo,
+    ) {
+        let once = RateLimit {
+            limit: 1,
+            window: limit.window,
+        };
+        match self.limiter.hit(&format!("reported:{key}"), once).await {
+            Ok(RateStatus::Allowed) => {}
+            Ok(RateStatus::Limited { .. }) => return,
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot tell whether a refusal was reported");
+                return;
+            }
+        }
+        let context = AuditContext {
+            user,
+            actor: None,
+            client,
+        };
+        let which = name.trim_start_matches("login_").to_owned();
+        self.audit
+            .record(AuditEventType::LoginThrottled, context, &[("limit", which)])
+            .await;
+    }
+
+    /// Gives a reservation back: its attempt does not count. Best effort: a limiter that
+    /// fails now leaves the attempt counted, which errs on the safe side.
+    pub async fn give_back(&self, reservation: Reservation) {
+        for key in reservation.keys {
+            if let Err(error) = self.limiter.release(&key).await {
+                tracing::warn!(error = %error, "a rate-limit reservation was not given back");
+            }
+        }
     }
 
     /// Lifts an account's login lockout: a password reset proved the owner is at the keys.
@@ -160,21 +262,53 @@ impl Throttle {
                 ("resend", self.settings.verification_resends_per_address)
             }
         };
-        verdict(
-            name,
-            self.limiter.hit(&format!("{name}:ip:{ip}"), limit).await?,
-        )
+        let key = format!("{name}:ip:{}", address_key(ip));
+        verdict(name, self.limiter.hit(&key, limit).await?)
     }
 
-    /// Counts one resent email to `user`; `false` once past the per-account limit. The
+    /// Counts one emailed link of `kind` to `address` (as typed; normalised and hashed
+    /// here); `false` once past the per-address limits, and then nothing is counted. The
     /// caller stays silent about it: the answer must not tell whether the account exists.
-    pub async fn allow_account_email(&self, user: UserId) -> Result<bool, AppError> {
-        let key = format!("mail:user:{user}");
-        let status = self
+    pub async fn allow_account_email(
+        &self,
+        kind: EmailLimit,
+        address: &str,
+    ) -> Result<bool, AppError> {
+        let s = &self.settings;
+        let name = match kind {
+            EmailLimit::Verification => "verification",
+            EmailLimit::PasswordReset => "reset",
+        };
+        let digest = sha256_hex(&address.trim().to_lowercase());
+        let minute = format!("mail:{name}:{digest}");
+        if self
             .limiter
-            .hit(&key, self.settings.account_emails_per_user)
-            .await?;
-        Ok(status == RateStatus::Allowed)
+            .reserve(&minute, s.account_emails_per_address)
+            .await?
+            != RateStatus::Allowed
+        {
+            return Ok(false);
+        }
+        if kind == EmailLimit::PasswordReset {
+            let day = format!("mail:{name}:day:{digest}");
+            if self.limiter.reserve(&day, s.reset_emails_per_day).await? != RateStatus::Allowed {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Reserves one task creation for `user` within the hourly limit. Give it back when the
+    /// task is refused for another reason: refused creations do not count.
+    pub async fn reserve_task(&self, user: UserId) -> Result<Reservation, AppError> {
+        let key = format!("tasks:user:{user}");
+        verdict(
+            "tasks_per_user",
+            self.limiter
+                .reserve(&key, self.settings.tasks_per_user)
+                .await?,
+        )?;
+        Ok(Reservation { keys: vec![key] })
     }
 }
 
@@ -182,11 +316,19 @@ impl Throttle {
 mod tests {
     use super::*;
     use crate::ports::MockRateLimiter;
+    use crate::services::test_support::{quiet_auditor, recording_auditor};
+
+    fn client(ip: &str) -> ClientInfo {
+        ClientInfo {
+            address: Some(ip.parse().unwrap()),
+            user_agent: None,
+        }
+    }
 
     #[tokio::test]
-    async fn a_limited_account_is_refused_with_the_time_to_wait() {
+    async fn a_limited_account_is_refused_with_the_time_to_wait_and_nothing_stays_held() {
         let mut limiter = MockRateLimiter::new();
-        limiter.expect_peek().returning(|key, _| {
+        limiter.expect_reserve().returning(|key, _| {
             Ok(if key.starts_with("login:account:") {
                 RateStatus::Limited {
                     retry_after: Duration::from_secs(42),
@@ -195,31 +337,89 @@ mod tests {
                 RateStatus::Allowed
             })
         });
-        let throttle = Throttle::new(Arc::new(limiter), ThrottleSettings::default());
-        let err = throttle.check_login("user-1", None).await.unwrap_err();
+        // The address's reservation is given back when the account refuses.
+        limiter
+            .expect_release()
+            .withf(|key| key == "login:ip:10.0.0.7")
+            .times(1)
+            .returning(|_| Ok(()));
+        limiter
+            .expect_hit()
+            .returning(|_, _| Ok(RateStatus::Allowed));
+        let throttle = Throttle::new(
+            Arc::new(limiter),
+            ThrottleSettings::default(),
+            quiet_auditor(),
+        );
+        let err = throttle
+            .reserve_login("user-1", None, &client("10.0.0.7"))
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, AppError::RateLimited { retry_after } if retry_after == Duration::from_secs(42))
         );
     }
 
     #[tokio::test]
-    async fn failures_count_against_account_and_address() {
+    async fn attempts_are_reserved_against_address_and_account_and_given_back_together() {
         let mut limiter = MockRateLimiter::new();
         limiter
-            .expect_hit()
-            .withf(|key, limit| key == "login:account:user-1" && limit.limit == 10)
-            .times(1)
-            .returning(|_, _| Ok(RateStatus::Allowed));
-        limiter
-            .expect_hit()
+            .expect_reserve()
             .withf(|key, limit| key == "login:ip:10.0.0.7" && limit.limit == 100)
             .times(1)
             .returning(|_, _| Ok(RateStatus::Allowed));
-        let throttle = Throttle::new(Arc::new(limiter), ThrottleSettings::default());
-        throttle
-            .record_login_failure("user-1", Some("10.0.0.7".parse().unwrap()))
+        limiter
+            .expect_reserve()
+            .withf(|key, limit| key == "login:account:user-1" && limit.limit == 10)
+            .times(1)
+            .returning(|_, _| Ok(RateStatus::Allowed));
+        limiter.expect_release().times(2).returning(|_| Ok(()));
+        let throttle = Throttle::new(
+            Arc::new(limiter),
+            ThrottleSettings::default(),
+            quiet_auditor(),
+        );
+        let held = throttle
+            .reserve_login("user-1", None, &client("10.0.0.7"))
             .await
             .unwrap();
+        throttle.give_back(held).await;
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_audited_once_per_window() {
+        let mut limiter = MockRateLimiter::new();
+        limiter.expect_reserve().returning(|_, _| {
+            Ok(RateStatus::Limited {
+                retry_after: Duration::from_secs(9),
+            })
+        });
+        let reported = std::sync::atomic::AtomicBool::new(false);
+        limiter.expect_hit().returning(move |key, limit| {
+            assert!(key.starts_with("reported:login:") && limit.limit == 1);
+            Ok(
+                if reported.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    RateStatus::Limited {
+                        retry_after: Duration::from_secs(9),
+                    }
+                } else {
+                    RateStatus::Allowed
+                },
+            )
+        });
+        let (audit, events) = recording_auditor();
+        let throttle = Throttle::new(Arc::new(limiter), ThrottleSettings::default(), audit);
+        let user = UserId::generate();
+        for _ in 0..5 {
+            let refused = throttle
+                .reserve_login("k", Some(user), &client("::1"))
+                .await;
+            assert!(matches!(refused, Err(AppError::RateLimited { .. })));
+        }
+        let events = events.lock().unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, AuditEventType::LoginThrottled);
+        assert_eq!(events[0].user, Some(user));
     }
 
     #[tokio::test]
@@ -228,10 +428,24 @@ mod tests {
         limiter
             .expect_hit()
             .returning(|_, _| Err(anyhow::anyhow!("down")));
-        let throttle = Throttle::new(Arc::new(limiter), ThrottleSettings::default());
+        let throttle = Throttle::new(
+            Arc::new(limiter),
+            ThrottleSettings::default(),
+            quiet_auditor(),
+        );
         let err = throttle
             .per_address(AddressAction::Register, Some("::1".parse().unwrap()))
             .await;
         assert!(matches!(err, Err(AppError::Unavailable(_))));
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64_and_mapped_ipv4_as_ipv4() {
+        let key = |ip: &str| address_key(ip.parse().unwrap());
+        assert_eq!(key("203.0.113.9"), "203.0.113.9");
+        assert_eq!(key("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
     }
 }

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_domain::{DeviceId, UserId};
+use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -16,8 +16,12 @@ use crate::{AppError, ClientInfo};
 pub struct TokenSettings {
     /// Access token lifetime (default 15 min).
     pub access_ttl: Duration,
-    /// Refresh token lifetime (default 7 days).
+    /// Refresh token lifetime (default 7 days); each rotation starts a new one, but never
+    /// past the family's absolute lifetime.
     pub refresh_ttl: Duration,
+    /// How long a refresh family lives from the login that started it, however often it is
+    /// rotated (default 30 days): a stolen chain cannot be kept alive forever.
+    pub absolute_ttl: Duration,
     /// How long a just-rotated refresh token is refused without revoking its family.
     pub reuse_grace: Duration,
 }
@@ -27,6 +31,7 @@ impl Default for TokenSettings {
         Self {
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(7 * 24 * 3600),
+            absolute_ttl: Duration::from_secs(30 * 24 * 3600),
             reuse_grace: Duration::ZERO,
         }
     }
@@ -91,6 +96,13 @@ pub enum Credential {
     },
 }
 
+/// The refresh token of a pair about to be encoded.
+struct Issue {
+    family: Uuid,
+    token_id: Uuid,
+    expires_at: OffsetDateTime,
+}
+
 /// Issues, verifies, rotates and revokes tokens.
 pub struct TokenService {
     codec: Arc<dyn TokenCodec>,
@@ -120,23 +132,48 @@ impl TokenService {
         &self.settings
     }
 
-    /// Starts a new refresh family for `user` on `device` and issues its first pair.
+    /// Starts a new refresh family for `user` on `device` and issues its first pair, under
+    /// the security stamp the sign-in read.
     #[tracing::instrument(skip(self))]
     pub async fn issue_new_family(
         &self,
         user: UserId,
         device: Option<DeviceId>,
+        stamp: SecurityStamp,
     ) -> Result<TokenPair, AppError> {
         let now = self.clock.now();
+        let absolute_expires_at = now + self.settings.absolute_ttl;
         let family = RefreshFamily {
             id: Uuid::new_v4(),
             user,
             current_token: Uuid::new_v4(),
             device,
-            expires_at: now + self.settings.refresh_ttl,
+            expires_at: (now + self.settings.refresh_ttl).min(absolute_expires_at),
+            absolute_expires_at,
         };
         self.store.create_family(&family).await?;
-        self.encode_pair(user, family.id, family.current_token, device, now)
+        let refresh = Issue {
+            family: family.id,
+            token_id: family.current_token,
+            expires_at: family.expires_at,
+        };
+        self.encode_pair(user, device, stamp, refresh, now)
+    }
+
+    /// Takes back a pair this service has just issued and that must not be used after all
+    /// (the account changed while it was being issued): its family is revoked and its
+    /// access token denied.
+    pub async fn withdraw(&self, pair: &TokenPair) -> Result<(), AppError> {
+        if let Ok(refresh) = self.codec.decode(&pair.refresh_token, TokenKind::Refresh)
+            && let Some(family) = refresh.family
+        {
+            self.store.revoke_family(family).await?;
+        }
+        if let Ok(access) = self.codec.decode(&pair.access_token, TokenKind::Access) {
+            self.revoke_access_token(access.token_id, access.expires_at)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Exchanges a refresh token for a new pair. The presented token dies; presenting it
@@ -154,14 +191,27 @@ impl TokenService {
             presented: claims.token_id,
             next,
             next_expires_at: now + self.settings.refresh_ttl,
+            absolute_if_unknown: now + self.settings.absolute_ttl,
             now,
             grace: self.settings.reuse_grace,
         };
         match self.store.rotate(&request).await? {
-            Rotation::Rotated => Ok(Refreshed::Rotated {
-                user: claims.subject,
-                pair: self.encode_pair(claims.subject, family, next, claims.device, now)?,
-            }),
+            Rotation::Rotated { expires_at } => {
+                let refresh = Issue {
+                    family,
+                    token_id: next,
+                    expires_at,
+                };
+                // The stamp is the login's, not the account's as read now: a refresh that
+                // races a sign-out everywhere must not mint a token that survives it.
+                let pair =
+                    self.encode_pair(claims.subject, claims.device, claims.stamp, refresh, now)?;
+                Ok(Refreshed::Rotated {
+                    user: claims.subject,
+                    pair,
+                })
+            }
+            Rotation::Expired => Err(AppError::TokenExpired),
             Rotation::ReuseDetected => {
                 tracing::warn!(user = %claims.subject, %family, "refresh token reuse detected; family revoked");
                 Ok(Refreshed::ReuseDetected {
@@ -182,6 +232,7 @@ impl TokenService {
                 claims.device,
                 claims.token_id,
                 claims.issued_at,
+                claims.stamp,
             )
             .await?;
         if revoked {
@@ -224,7 +275,7 @@ impl TokenService {
         Ok(())
     }
 
-    /// Revokes every token issued to `device` until now.
+    /// Revokes every token issued to `device` until now (this millisecond included).
     pub async fn revoke_device(&self, device: DeviceId) -> Result<(), AppError> {
         let now = self.clock.now();
         self.store
@@ -233,11 +284,12 @@ impl TokenService {
         Ok(())
     }
 
-    /// Revokes every token of `user` issued until now.
-    pub async fn revoke_user(&self, user: UserId) -> Result<(), AppError> {
+    /// Revokes every refresh family of `user` and every access token issued under a stamp
+    /// older than `stamp` (the account's stamp after the change that calls for it).
+    pub async fn revoke_user(&self, user: UserId, stamp: SecurityStamp) -> Result<(), AppError> {
         let now = self.clock.now();
         self.store
-            .revoke_user(user, now, now + self.settings.access_ttl)
+            .revoke_user(user, stamp, now + self.settings.access_ttl)
             .await?;
         Ok(())
     }
@@ -252,9 +304,9 @@ impl TokenService {
     fn encode_pair(
         &self,
         user: UserId,
-        family: Uuid,
-        refresh_id: Uuid,
         device: Option<DeviceId>,
+        stamp: SecurityStamp,
+        refresh: Issue,
         now: OffsetDateTime,
     ) -> Result<TokenPair, AppError> {
         let access = TokenClaims {
@@ -265,15 +317,17 @@ impl TokenService {
             device,
             issued_at: now,
             expires_at: now + self.settings.access_ttl,
+            stamp,
         };
         let refresh = TokenClaims {
             subject: user,
-            token_id: refresh_id,
+            token_id: refresh.token_id,
             kind: TokenKind::Refresh,
-            family: Some(family),
+            family: Some(refresh.family),
             device,
             issued_at: now,
-            expires_at: now + self.settings.refresh_ttl,
+            expires_at: refresh.expires_at,
+            stamp,
         };
         Ok(TokenPair {
             access_token: self.codec.encode(&access).map_err(AppError::Internal)?,

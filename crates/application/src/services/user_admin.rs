@@ -1,10 +1,10 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use gatehouse_domain::{AuditEventType, Email, Permission, Role, User, UserId};
+use gatehouse_domain::{AuditEventType, Email, Permission, PublicProfile, Role, User, UserId};
 
 use crate::pagination::{CursorCodec, Keyset, Page};
-use crate::ports::{Clock, UserRepository};
+use crate::ports::{AccessFields, Clock, UserRepository};
 use crate::services::audit::{AuditContext, Auditor};
 use crate::services::policy;
 use crate::{AppError, NewUserInput, Principal, Revocation, UserService, ValidationErrors};
@@ -30,6 +30,30 @@ pub struct UserPatch {
     /// Activate or deactivate.
     pub is_active: Option<bool>,
 }
+
+/// A user as one caller may see them: the full record for the user themself, admins and
+/// holders of `can_view_users`; the public profile for everyone else.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserView {
+    /// Everything (as `/users/me` shows it).
+    Full(User),
+    /// Only what anyone signed in may see.
+    Public(PublicProfile),
+}
+
+impl UserView {
+    /// `user` as `viewer` may see them.
+    pub fn of(user: User, viewer: &User) -> Self {
+        if policy::may_see_everything_of(viewer, &user) {
+            Self::Full(user)
+        } else {
+            Self::Public(user.public_profile())
+        }
+    }
+}
+
+/// How often an access change is retried when the account changes under it.
+const CAS_ATTEMPTS: usize = 5;
 
 /// The user directory and its administration: listing, lookup, creation by privileged users,
 /// role and permission changes, deactivation. Every rule of who may do what is in
@@ -63,32 +87,35 @@ impl UserAdminService {
         }
     }
 
-    /// One page of users, newest first.
+    /// One page of users, newest first, each as the caller may see them.
     pub async fn list(
         &self,
         principal: &Principal,
         limit: Option<u64>,
         cursor: Option<&str>,
-    ) -> Result<Page<User>, AppError> {
-        self.accounts.active_user(principal.user_id).await?;
+    ) -> Result<Page<UserView>, AppError> {
+        let viewer = self.accounts.active_user(principal.user_id).await?;
         let cursors = self.cursors.scoped("users");
         let request = cursors.request(limit, cursor)?;
         let rows = self.users.page(&request).await?;
-        Ok(Page::assemble(rows, &request, &cursors, |user| Keyset {
+        let page = Page::assemble(rows, &request, &cursors, |user| Keyset {
             created_at: user.created_at,
             id: user.id.as_uuid(),
-        }))
+        });
+        Ok(page.map(|user| UserView::of(user, &viewer)))
     }
 
-    /// One user by id.
-    pub async fn get(&self, principal: &Principal, id: UserId) -> Result<User, AppError> {
-        self.accounts.active_user(principal.user_id).await?;
-        self.find(id).await
+    /// One user by id, as the caller may see them.
+    pub async fn get(&self, principal: &Principal, id: UserId) -> Result<UserView, AppError> {
+        let viewer = self.accounts.active_user(principal.user_id).await?;
+        Ok(UserView::of(self.find(id).await?, &viewer))
     }
 
-    /// One user by email, ignoring case.
+    /// One user by email, ignoring case: admins and holders of `can_view_users` only, so
+    /// nobody else can ask which addresses have accounts.
     pub async fn lookup(&self, principal: &Principal, email: &str) -> Result<User, AppError> {
-        self.accounts.active_user(principal.user_id).await?;
+        let viewer = self.accounts.active_user(principal.user_id).await?;
+        policy::require_permission(&viewer, Permission::CanViewUsers)?;
         let email = Email::parse(email)?;
         self.users
             .find_by_email(&email)
@@ -144,23 +171,35 @@ impl UserAdminService {
     ) -> Result<User, AppError> {
         let (before, after) = self.apply(principal, id, patch).await?;
         if before.is_active && !after.is_active {
-            self.revocation.everything(id).await?;
+            self.revocation.everything(id, after.security_stamp).await?;
         }
         Ok(after)
     }
 
     /// Deactivates a user and ends every session and token they hold (admins only).
-    /// Deactivating twice still revokes: whatever slipped through is ended now.
+    /// Deactivating twice still revokes: the stamp moves again, so whatever slipped through
+    /// is ended now.
     pub async fn deactivate(&self, principal: &Principal, id: UserId) -> Result<(), AppError> {
         let patch = UserPatch {
             is_active: Some(false),
             ..UserPatch::default()
         };
-        self.apply(principal, id, patch).await?;
-        self.revocation.everything(id).await
+        let (before, after) = self.apply(principal, id, patch).await?;
+        let stamp = if after.security_stamp == before.security_stamp {
+            self.users
+                .bump_security_stamp(id, self.clock.now())
+                .await?
+                .ok_or(AppError::NotFound("user"))?
+        } else {
+            after.security_stamp
+        };
+        self.revocation.everything(id, stamp).await
     }
 
     /// Checks and saves a patch, and audits what changed; returns the user before and after.
+    /// The write is a compare-and-set on the account's security stamp: the "before" it was
+    /// computed from is exactly what it replaces, and the audit's from/to are true even when
+    /// two admins change one user at once.
     async fn apply(
         &self,
         principal: &Principal,
@@ -180,32 +219,50 @@ impl UserAdminService {
             .and_then(|raw| parse_permissions(raw, &mut errors));
         errors.into_result()?;
 
-        let before = self.find(id).await?;
-        policy::refuse_self_lockout(
-            &actor,
-            &before,
-            role.is_some_and(|r| r != Role::Admin),
-            patch.is_active == Some(false),
-        )?;
-        let mut after = before.clone();
-        if let Some(role) = role {
-            after.role = role;
-        }
-        if let Some(permissions) = permissions {
-            after.permissions = permissions;
-        }
-        if let Some(active) = patch.is_active {
-            after.is_active = active;
-        }
-        if after == before {
+        for _ in 0..CAS_ATTEMPTS {
+            let before = self.find(id).await?;
+            policy::refuse_self_lockout(
+                &actor,
+                &before,
+                role.is_some_and(|r| r != Role::Admin),
+                patch.is_active == Some(false),
+            )?;
+            let mut access = AccessFields::of(&before);
+            if let Some(role) = role {
+                access.role = role;
+            }
+            if let Some(permissions) = &permissions {
+                access.permissions = permissions.clone();
+            }
+            if let Some(active) = patch.is_active {
+                access.is_active = active;
+            }
+            if access == AccessFields::of(&before) {
+                return Ok((before.clone(), before));
+            }
+            let now = self.clock.now();
+            let Some(stamp) = self
+                .users
+                .update_access(id, &access, before.security_stamp, now)
+                .await?
+            else {
+                continue;
+            };
+            let after = User {
+                role: access.role,
+                permissions: access.permissions,
+                is_active: access.is_active,
+                security_stamp: stamp,
+                updated_at: now,
+                ..before.clone()
+            };
+            self.audit_changes(principal, &before, &after).await;
             return Ok((before, after));
         }
-        after.updated_at = self.clock.now();
-        if !self.users.update(&after).await? {
-            return Err(AppError::NotFound("user"));
-        }
-        self.audit_changes(principal, &before, &after).await;
-        Ok((before, after))
+        Err(AppError::Conflict {
+            field: "user",
+            message: "the user keeps changing; try again".into(),
+        })
     }
 
     async fn find(&self, id: UserId) -> Result<User, AppError> {
@@ -275,7 +332,7 @@ mod tests {
         bearer_principal, fixed_clock, quiet_auditor, recording_auditor, sample_user,
     };
     use crate::{SessionService, SessionSettings, TokenService, TokenSettings};
-    use gatehouse_domain::{PasswordHash, PasswordPolicy};
+    use gatehouse_domain::{PasswordHash, PasswordPolicy, SecurityStamp};
 
     fn user_with(role: Role, permissions: &[Permission]) -> User {
         let mut user = sample_user();
@@ -291,7 +348,10 @@ mod tests {
         repo.expect_find_by_id()
             .returning(move |id| Ok(users.iter().find(|u| u.id == id).cloned()));
         repo.expect_insert().returning(|_| Ok(()));
-        repo.expect_update().returning(|_| Ok(true));
+        repo.expect_update_access()
+            .returning(|_, _, expected, _| Ok(Some(SecurityStamp::new(expected.get() + 1))));
+        repo.expect_bump_security_stamp()
+            .returning(|_, _| Ok(Some(SecurityStamp::new(99))));
         repo
     }
 
@@ -505,5 +565,79 @@ mod tests {
             service.deactivate(&caller, UserId::generate()).await,
             Err(AppError::NotAuthenticated)
         ));
+    }
+
+    #[tokio::test]
+    async fn strangers_see_public_profiles_and_cannot_look_addresses_up() {
+        let plain = user_with(Role::User, &[]);
+        let viewer = user_with(Role::User, &[Permission::CanViewUsers]);
+        let admin = user_with(Role::Admin, &[]);
+        let target = user_with(Role::User, &[]);
+        let mut repo = repository(vec![
+            plain.clone(),
+            viewer.clone(),
+            admin.clone(),
+            target.clone(),
+        ]);
+        let found = target.clone();
+        repo.expect_find_by_email()
+            .returning(move |_| Ok(Some(found.clone())));
+        let service = service(repo);
+        let seen = |who: &User| {
+            let principal = bearer_principal(who.id);
+            let service = &service;
+            let target = target.id;
+            async move { service.get(&principal, target).await.unwrap() }
+        };
+        assert_eq!(
+            seen(&plain).await,
+            UserView::Public(target.public_profile())
+        );
+        for full in [&viewer, &admin, &target] {
+            assert_eq!(seen(full).await, UserView::Full(target.clone()));
+        }
+        let refused = service
+            .lookup(&bearer_principal(plain.id), "jane@example.com")
+            .await;
+        assert!(matches!(refused, Err(AppError::PermissionDenied)));
+        for allowed in [&viewer, &admin] {
+            let found = service
+                .lookup(&bearer_principal(allowed.id), "jane@example.com")
+                .await
+                .unwrap();
+            assert_eq!(found.id, target.id);
+        }
+    }
+
+    /// An admin's change is a compare-and-set on the stamp: when the account changed between
+    /// the read and the write, it is read again and the change made on what is there now.
+    #[tokio::test]
+    async fn an_access_change_is_retried_on_the_account_as_it_is_now() {
+        let admin = user_with(Role::Admin, &[]);
+        let target = user_with(Role::User, &[]);
+        let mut repo = MockUserRepository::new();
+        let users = [admin.clone(), target.clone()];
+        repo.expect_find_by_id()
+            .returning(move |id| Ok(users.iter().find(|u| u.id == id).cloned()));
+        let mut seq = mockall::Sequence::new();
+        repo.expect_update_access()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _, _, _| Ok(None));
+        repo.expect_update_access()
+            .withf(|_, access, _, _| access.permissions.contains(&Permission::CanViewUsers))
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _, _, _| Ok(Some(SecurityStamp::new(7))));
+        let patch = UserPatch {
+            permissions: Some(vec!["can_view_users".into()]),
+            ..UserPatch::default()
+        };
+        let after = service(repo)
+            .update(&bearer_principal(admin.id), target.id, patch)
+            .await
+            .unwrap();
+        assert_eq!(after.security_stamp, SecurityStamp::new(7));
+        assert!(after.permissions.contains(&Permission::CanViewUsers));
     }
 }

@@ -31,7 +31,7 @@ pub async fn create(
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let input = login_input(body.into_inner(), client_info(&req, &state.web))?;
-    let previous = session_id(&req);
+    let previous = session_id(&req, &state.web);
     let (user, session) = state.auth.start_session(input, previous.as_deref()).await?;
     let mut response = HttpResponse::Ok();
     for cookie in session_cookies::issue(&session, &state.web) {
@@ -59,7 +59,7 @@ pub async fn current(
         user: None,
         expires_at: None,
     };
-    let Some(id) = session_id(&req) else {
+    let Some(id) = session_id(&req, &state.web) else {
         return Ok(web::Json(anonymous));
     };
     let session = match state.sessions.authenticate(&id).await {

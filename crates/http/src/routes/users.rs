@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::dto::{
     ChangePasswordRequest, CreateUserRequest, CreditAdjustmentResponse, CreditRequest,
     CreditsResponse, DeviceList, LookupQuery, PageQuery, ProfilePatchRequest, UserPage,
-    UserPatchRequest, UserResponse, parse_date,
+    UserPatchRequest, UserResponse, UserViewResponse, parse_date,
 };
 use crate::error::ErrorBody;
 use crate::extract::Authenticated;
@@ -119,13 +119,14 @@ pub async fn change_password(
 }
 
 /// Upload a profile picture: multipart field `file`, PNG, JPEG or WebP (judged by content),
-/// at most 2 MiB and 4096 pixels a side.
+/// at most 4096 pixels a side. The whole request body is capped (`GATEHOUSE_AVATAR_MAX_BYTES`,
+/// 2 MiB by default), whatever field carries the bytes.
 #[utoipa::path(put, path = "/api/v1/users/me/avatar", tag = "users", security(("bearer" = []), ("session" = [])),
     request_body(content_type = "multipart/form-data", description = "field `file`"),
     responses(
         (status = 200, description = "The user with its new avatar_url", body = UserResponse),
         (status = 400, description = "No file field, or a corrupt image", body = ErrorBody),
-        (status = 413, description = "Over 2 MiB", body = ErrorBody),
+        (status = 413, description = "The body is over the cap", body = ErrorBody),
         (status = 415, description = "Not PNG, JPEG or WebP, or not multipart", body = ErrorBody),
     ))]
 pub async fn set_avatar(
@@ -134,7 +135,7 @@ pub async fn set_avatar(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<web::Json<UserResponse>, ApiError> {
-    let bytes = read_file_field(&req, payload, "file").await?;
+    let bytes = read_file_field(&req, payload, "file", state.web.avatar_max_bytes).await?;
     let updated = state.profiles.set_avatar(&user.0, bytes).await?;
     Ok(web::Json((&updated).into()))
 }
@@ -216,7 +217,9 @@ pub async fn revoke_device(
     Ok(no_content())
 }
 
-/// Users, newest first, by keyset cursor.
+/// Users, newest first, by keyset cursor. Admins and holders of `can_view_users` get full
+/// objects; everyone else gets public profiles (`id, username, first_name, last_name,
+/// avatar_url`) except for their own row.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = []), ("session" = [])),
     params(PageQuery),
     responses(
@@ -273,11 +276,12 @@ pub async fn create(
     Ok(HttpResponse::build(StatusCode::CREATED).json(UserResponse::from(&created)))
 }
 
-/// Find a user by email, ignoring case.
+/// Find a user by email, ignoring case: admins and holders of `can_view_users` only.
 #[utoipa::path(get, path = "/api/v1/users/lookup", tag = "users", security(("bearer" = []), ("session" = [])),
     params(LookupQuery),
     responses(
         (status = 200, description = "The user", body = UserResponse),
+        (status = 403, description = "Neither admin nor `can_view_users`", body = ErrorBody),
         (status = 404, description = "No user with that email", body = ErrorBody),
     ))]
 pub async fn lookup(
@@ -289,11 +293,12 @@ pub async fn lookup(
     Ok(web::Json((&found).into()))
 }
 
-/// One user.
+/// One user: the full object for themself, admins and holders of `can_view_users`; the
+/// public profile for everyone else.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = []), ("session" = [])),
     params(("id" = Uuid, Path, description = "User id")),
     responses(
-        (status = 200, description = "The user", body = UserResponse),
+        (status = 200, description = "The user", body = UserViewResponse),
         (status = 400, description = "Not a UUID", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
     ))]
@@ -301,7 +306,7 @@ pub async fn get(
     state: web::Data<AppState>,
     user: Authenticated,
     id: web::Path<String>,
-) -> Result<web::Json<UserResponse>, ApiError> {
+) -> Result<web::Json<UserViewResponse>, ApiError> {
     let id = UserId::from_uuid(path_uuid(&id)?);
     let found = state.admin.get(&user.0, id).await?;
     Ok(web::Json((&found).into()))

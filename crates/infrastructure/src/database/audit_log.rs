@@ -6,7 +6,9 @@ use gatehouse_application::pagination::PageRequest;
 use gatehouse_application::ports::{AuditEvent, AuditFilter, AuditLog};
 use gatehouse_domain::UserId;
 use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use time::OffsetDateTime;
 
 use super::keyset;
 use super::ledger_entities::audit_event::{ActiveModel, Column, Entity, Model};
@@ -42,6 +44,24 @@ impl AuditLog for SeaOrmAuditLog {
             .await
             .context("audit insert failed")?;
         Ok(())
+    }
+
+    async fn prune(&self, before: OffsetDateTime, batch: u64) -> anyhow::Result<u64> {
+        // Oldest first, a batch at a time, by the (created_at, id) index: no statement scans
+        // or locks the whole table.
+        let oldest = Query::select()
+            .column(Column::Id)
+            .from(Entity)
+            .and_where(Column::CreatedAt.lt(before))
+            .order_by(Column::CreatedAt, sea_orm::Order::Asc)
+            .limit(batch)
+            .to_owned();
+        let result = Entity::delete_many()
+            .filter(Column::Id.in_subquery(oldest))
+            .exec(&self.db)
+            .await
+            .context("audit prune failed")?;
+        Ok(result.rows_affected)
     }
 
     async fn page(

@@ -1,4 +1,4 @@
-//! The `tasks` and `email_tokens` tables.
+//! The `tasks`, `task_quotas` and `email_tokens` tables.
 
 pub mod task {
     use sea_orm::entity::prelude::*;
@@ -18,6 +18,24 @@ pub mod task {
         pub created_at: TimeDateTimeWithTimeZone,
         pub started_at: Option<TimeDateTimeWithTimeZone>,
         pub finished_at: Option<TimeDateTimeWithTimeZone>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod task_quota {
+    use sea_orm::entity::prelude::*;
+
+    /// Each task owner's count of unfinished tasks.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "task_quotas")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: Uuid,
+        pub open_tasks: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,6 +23,7 @@ pub struct Model {
     pub product_emails: bool,
     pub avatar_url: Option<String>,
     pub credits: i64,
+    pub security_stamp: i64,
     pub created_at: TimeDateTimeWithTimeZone,
     pub updated_at: TimeDateTimeWithTimeZone,
 }

@@ -1,19 +1,25 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use gatehouse_application::pagination::PageRequest;
-use gatehouse_application::ports::{InsertUserError, UserRepository};
+use gatehouse_application::ports::{AccessFields, InsertUserError, ProfileFields, UserRepository};
 use gatehouse_domain::{
-    Email, NotificationPreferences, PasswordHash, Permission, PhoneNumber, User, UserId, Username,
+    Email, NotificationPreferences, PasswordHash, Permission, PhoneNumber, SecurityStamp, User,
+    UserId, Username,
 };
-use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr};
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr, UpdateMany,
+};
+use time::OffsetDateTime;
 
 use super::keyset;
 
 use super::user_entity::{ActiveModel, Column, Entity, Model};
 
-/// [`UserRepository`] on sea-orm (PostgreSQL or SQLite).
+/// [`UserRepository`] on sea-orm (PostgreSQL or SQLite). Every write is one `UPDATE` of the
+/// columns its use case owns, conditioned on the row (active, or its stamp or hash as the
+/// caller read it), so concurrent writes of other columns are never undone.
 #[derive(Clone)]
 pub struct SeaOrmUserRepository {
     db: DatabaseConnection,
@@ -23,6 +29,65 @@ impl SeaOrmUserRepository {
     /// A repository on this pool.
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
+    }
+
+    /// `UPDATE users SET <sets>, updated_at = at WHERE id = id AND <conditions>`: whether a
+    /// row matched.
+    async fn write(
+        &self,
+        id: UserId,
+        sets: Vec<(Column, SimpleExpr)>,
+        at: OffsetDateTime,
+        only_if: Vec<SimpleExpr>,
+    ) -> anyhow::Result<bool> {
+        let result = self
+            .statement(id, sets, at, only_if)
+            .exec(&self.db)
+            .await
+            .context("user update failed")?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Like [`Self::write`], moving the security stamp forward in the same statement; the new
+    /// stamp when a row matched.
+    async fn write_stamped(
+        &self,
+        id: UserId,
+        mut sets: Vec<(Column, SimpleExpr)>,
+        at: OffsetDateTime,
+        only_if: Vec<SimpleExpr>,
+    ) -> anyhow::Result<Option<SecurityStamp>> {
+        sets.push((
+            Column::SecurityStamp,
+            Expr::col(Column::SecurityStamp).add(1),
+        ));
+        let rows = self
+            .statement(id, sets, at, only_if)
+            .exec_with_returning(&self.db)
+            .await
+            .context("user update failed")?;
+        rows.first()
+            .map(|row| stamp(row.security_stamp))
+            .transpose()
+    }
+
+    fn statement(
+        &self,
+        id: UserId,
+        sets: Vec<(Column, SimpleExpr)>,
+        at: OffsetDateTime,
+        only_if: Vec<SimpleExpr>,
+    ) -> UpdateMany<Entity> {
+        let mut update = Entity::update_many()
+            .col_expr(Column::UpdatedAt, Expr::value(at))
+            .filter(Column::Id.eq(id.as_uuid()));
+        for (column, value) in sets {
+            update = update.col_expr(column, value);
+        }
+        for condition in only_if {
+            update = update.filter(condition);
+        }
+        update
     }
 
     async fn find_one(&self, condition: Expr) -> anyhow::Result<Option<User>> {
@@ -38,7 +103,7 @@ impl SeaOrmUserRepository {
 #[async_trait]
 impl UserRepository for SeaOrmUserRepository {
     async fn insert(&self, user: &User) -> Result<(), InsertUserError> {
-        Entity::insert(to_active(user))
+        Entity::insert(to_active(user)?)
             .exec_without_returning(&self.db)
             .await
             .map(drop)
@@ -49,24 +114,99 @@ impl UserRepository for SeaOrmUserRepository {
         if users.is_empty() {
             return Ok(());
         }
-        Entity::insert_many(users.iter().map(to_active))
+        let rows = users
+            .iter()
+            .map(to_active)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Entity::insert_many(rows)
             .exec_without_returning(&self.db)
             .await
             .map(drop)
             .map_err(insert_error)
     }
 
-    async fn update(&self, user: &User) -> anyhow::Result<bool> {
-        let mut row = to_active(user);
-        // The balance belongs to the credit ledger, which moves it atomically.
-        row.credits = NotSet;
-        let result = Entity::update_many()
-            .set(row)
-            .filter(Column::Id.eq(user.id.as_uuid()))
-            .exec(&self.db)
+    async fn update_profile(
+        &self,
+        id: UserId,
+        profile: &ProfileFields,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<bool> {
+        let sets = vec![
+            (Column::FirstName, Expr::value(profile.first_name.clone())),
+            (Column::LastName, Expr::value(profile.last_name.clone())),
+            (
+                Column::PhoneNumber,
+                Expr::value(profile.phone_number.as_ref().map(|p| p.as_str().to_owned())),
+            ),
+            (Column::BirthDate, Expr::value(profile.birth_date)),
+            (
+                Column::SecurityEmails,
+                Expr::value(profile.notifications.security_emails),
+            ),
+            (
+                Column::ProductEmails,
+                Expr::value(profile.notifications.product_emails),
+            ),
+        ];
+        self.write(id, sets, at, vec![Column::IsActive.eq(true)])
             .await
-            .context("user update failed")?;
-        Ok(result.rows_affected == 1)
+    }
+
+    async fn set_avatar_url(
+        &self,
+        id: UserId,
+        url: &str,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<bool> {
+        let sets = vec![(Column::AvatarUrl, Expr::value(url.to_owned()))];
+        self.write(id, sets, at, vec![Column::IsActive.eq(true)])
+            .await
+    }
+
+    async fn mark_verified(&self, id: UserId, at: OffsetDateTime) -> anyhow::Result<bool> {
+        let sets = vec![(Column::IsVerified, Expr::value(true))];
+        self.write(id, sets, at, vec![Column::IsActive.eq(true)])
+            .await
+    }
+
+    async fn set_password<'a>(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        expected: Option<&'a PasswordHash>,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<Option<SecurityStamp>> {
+        let sets = vec![(Column::PasswordHash, Expr::value(hash.as_str().to_owned()))];
+        let mut only_if = vec![Column::IsActive.eq(true)];
+        only_if.extend(expected.map(|old| Column::PasswordHash.eq(old.as_str())));
+        self.write_stamped(id, sets, at, only_if).await
+    }
+
+    async fn update_access(
+        &self,
+        id: UserId,
+        access: &AccessFields,
+        expected: SecurityStamp,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<Option<SecurityStamp>> {
+        let sets = vec![
+            (Column::Role, Expr::value(access.role.as_str())),
+            (
+                Column::Permissions,
+                Expr::value(permission_list(&access.permissions)),
+            ),
+            (Column::IsActive, Expr::value(access.is_active)),
+        ];
+        let only_if = vec![Column::SecurityStamp.eq(stored_stamp(expected)?)];
+        self.write_stamped(id, sets, at, only_if).await
+    }
+
+    async fn bump_security_stamp(
+        &self,
+        id: UserId,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<Option<SecurityStamp>> {
+        self.write_stamped(id, Vec::new(), at, Vec::new()).await
     }
 
     async fn page(&self, request: &PageRequest) -> anyhow::Result<Vec<User>> {
@@ -107,9 +247,23 @@ fn insert_error(error: DbErr) -> InsertUserError {
     }
 }
 
-fn to_active(user: &User) -> ActiveModel {
-    let permissions: Vec<&str> = user.permissions.iter().map(Permission::as_str).collect();
-    ActiveModel {
+fn permission_list(permissions: &std::collections::BTreeSet<Permission>) -> String {
+    let names: Vec<&str> = permissions.iter().map(Permission::as_str).collect();
+    names.join(",")
+}
+
+fn stored_stamp(stamp: SecurityStamp) -> anyhow::Result<i64> {
+    i64::try_from(stamp.get()).context("security stamp out of range")
+}
+
+fn stamp(stored: i64) -> anyhow::Result<SecurityStamp> {
+    u64::try_from(stored)
+        .map(SecurityStamp::new)
+        .context("stored security stamp is negative")
+}
+
+fn to_active(user: &User) -> anyhow::Result<ActiveModel> {
+    Ok(ActiveModel {
         id: Set(user.id.as_uuid()),
         email: Set(user.email.as_str().to_owned()),
         username: Set(user.username.as_str().to_owned()),
@@ -117,7 +271,7 @@ fn to_active(user: &User) -> ActiveModel {
         first_name: Set(user.first_name.clone()),
         last_name: Set(user.last_name.clone()),
         role: Set(user.role.as_str().to_owned()),
-        permissions: Set(permissions.join(",")),
+        permissions: Set(permission_list(&user.permissions)),
         is_active: Set(user.is_active),
         is_verified: Set(user.is_verified),
         phone_number: Set(user.phone_number.as_ref().map(|p| p.as_str().to_owned())),
@@ -126,9 +280,10 @@ fn to_active(user: &User) -> ActiveModel {
         product_emails: Set(user.notifications.product_emails),
         avatar_url: Set(user.avatar_url.clone()),
         credits: Set(user.credits),
+        security_stamp: Set(stored_stamp(user.security_stamp)?),
         created_at: Set(user.created_at),
         updated_at: Set(user.updated_at),
-    }
+    })
 }
 
 /// Rows were valid when written; a row that no longer parses is corruption, reported as an
@@ -165,6 +320,7 @@ fn to_domain(row: Model) -> anyhow::Result<User> {
         },
         avatar_url: row.avatar_url,
         credits: row.credits,
+        security_stamp: stamp(row.security_stamp)?,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

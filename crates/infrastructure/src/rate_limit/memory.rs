@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use gatehouse_application::ports::{RateLimit, RateLimiter, RateStatus};
 
-use super::{after_hit, before_hit};
+use super::after_hit;
 use crate::locked::Locked;
 
 const SWEEP_EVERY: u64 = 1024;
@@ -55,10 +55,28 @@ impl RateLimiter for InMemoryRateLimiter {
         })
     }
 
-    async fn peek(&self, key: &str, limit: RateLimit) -> anyhow::Result<RateStatus> {
-        self.with(|s, now| match live(s.windows.get(key), now) {
-            Some((count, remaining)) => before_hit(count, remaining, limit),
-            None => RateStatus::Allowed,
+    async fn reserve(&self, key: &str, limit: RateLimit) -> anyhow::Result<RateStatus> {
+        self.with(|s, now| {
+            let (count, remaining) = live(s.windows.get(key), now).unwrap_or((0, limit.window));
+            // A reservation is taken only while the count is below the limit.
+            if count >= u64::from(limit.limit) {
+                return RateStatus::Limited {
+                    retry_after: remaining,
+                };
+            }
+            s.windows
+                .insert(key.to_owned(), (count + 1, now + remaining));
+            RateStatus::Allowed
+        })
+    }
+
+    async fn release(&self, key: &str) -> anyhow::Result<()> {
+        self.with(|s, now| {
+            if let Some((count, ends)) = s.windows.get_mut(key)
+                && *ends > now
+            {
+                *count = count.saturating_sub(1);
+            }
         })
     }
 

@@ -20,14 +20,3 @@ fn after_hit(count: u64, remaining: Duration, limit: RateLimit) -> RateStatus {
         RateStatus::Allowed
     }
 }
-
-/// The next event would be allowed only while the count is below the limit.
-fn before_hit(count: u64, remaining: Duration, limit: RateLimit) -> RateStatus {
-    if count >= u64::from(limit.limit) {
-        RateStatus::Limited {
-            retry_after: remaining,
-        }
-    } else {
-        RateStatus::Allowed
-    }
-}

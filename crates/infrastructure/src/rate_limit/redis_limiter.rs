@@ -7,7 +7,7 @@ use fred::prelude::Pool;
 use fred::types::scripts::Script;
 use gatehouse_application::ports::{RateLimit, RateLimiter, RateStatus};
 
-use super::{after_hit, before_hit};
+use super::after_hit;
 
 /// Count and read the window in one atomic step. KEYS: counter. ARGV: window (ms).
 const HIT: &str = r#"
@@ -20,11 +20,30 @@ end
 return {count, ttl}
 "#;
 
-/// KEYS: counter.
-const PEEK: &str = r#"
-local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+/// Count only while below the limit, in one atomic step: of N concurrent reservations at
+/// most `limit` are taken. KEYS: counter. ARGV: window (ms), limit. Returns 1 when taken
+/// (0 when refused) and the window's time left.
+const RESERVE: &str = r#"
+local taken = 0
+if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[2]) then
+  redis.call('INCR', KEYS[1])
+  taken = 1
+end
 local ttl = redis.call('PTTL', KEYS[1])
-return {count, ttl}
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {taken, ttl}
+"#;
+
+/// Give one back, never below zero; DECR keeps the key's expiry. KEYS: counter.
+const RELEASE: &str = r#"
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then
+  count = redis.call('DECR', KEYS[1])
+end
+return {count, 0}
 "#;
 
 /// [`RateLimiter`] on Redis: one counter per key, shared by every instance.
@@ -32,7 +51,8 @@ pub struct RedisRateLimiter {
     pool: Pool,
     prefix: String,
     hit: Script,
-    peek: Script,
+    reserve: Script,
+    release: Script,
 }
 
 impl RedisRateLimiter {
@@ -42,7 +62,8 @@ impl RedisRateLimiter {
             pool,
             prefix: prefix.into(),
             hit: Script::from_lua(HIT),
-            peek: Script::from_lua(PEEK),
+            reserve: Script::from_lua(RESERVE),
+            release: Script::from_lua(RELEASE),
         }
     }
 
@@ -72,9 +93,21 @@ impl RateLimiter for RedisRateLimiter {
         Ok(after_hit(count, remaining, limit))
     }
 
-    async fn peek(&self, key: &str, limit: RateLimit) -> anyhow::Result<RateStatus> {
-        let (count, remaining) = self.run(&self.peek, key, vec![]).await?;
-        Ok(before_hit(count, remaining, limit))
+    async fn reserve(&self, key: &str, limit: RateLimit) -> anyhow::Result<RateStatus> {
+        let window = limit.window.as_millis().max(1).to_string();
+        let args = vec![window, limit.limit.to_string()];
+        let (taken, remaining) = self.run(&self.reserve, key, args).await?;
+        Ok(if taken == 1 {
+            RateStatus::Allowed
+        } else {
+            RateStatus::Limited {
+                retry_after: remaining,
+            }
+        })
+    }
+
+    async fn release(&self, key: &str) -> anyhow::Result<()> {
+        self.run(&self.release, key, vec![]).await.map(drop)
     }
 
     async fn clear(&self, key: &str) -> anyhow::Result<()> {

@@ -1,6 +1,6 @@
 use anyhow::Context;
 use gatehouse_application::ports::{TokenClaims, TokenCodec, TokenDecodeError, TokenKind};
-use gatehouse_domain::{DeviceId, UserId};
+use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
@@ -39,6 +39,10 @@ struct Claims {
     /// The device the token was issued to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dev: Option<Uuid>,
+    /// The user's security stamp when the sign-in read the account; tokens from before
+    /// stamps existed read as the first stamp, which any sign-out everywhere passes.
+    #[serde(default)]
+    stm: u64,
 }
 
 /// HS256 JWTs. The algorithm is pinned: `none`, RS*, ES* and every other header are refused.
@@ -107,6 +111,7 @@ impl TokenCodec for JwtCodec {
             aud: self.audience.clone(),
             fam: claims.family,
             dev: claims.device.map(|d| d.as_uuid()),
+            stm: claims.stamp.get(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &wire, &self.encoding)
             .context("token signing failed")
@@ -130,6 +135,7 @@ impl TokenCodec for JwtCodec {
             device: claims.dev.map(DeviceId::from_uuid),
             issued_at: instant(i128::from(claims.iat_ms) * 1_000_000)?,
             expires_at: instant(i128::from(claims.exp) * 1_000_000_000)?,
+            stamp: SecurityStamp::new(claims.stm),
         })
     }
 }
@@ -215,6 +221,7 @@ mod tests {
             device: Some(DeviceId::generate()),
             issued_at: now,
             expires_at: now + lifetime,
+            stamp: SecurityStamp::new(41),
         }
     }
 
@@ -230,8 +237,30 @@ mod tests {
         assert_eq!(decoded.subject, original.subject);
         assert_eq!(decoded.family, original.family);
         assert_eq!(decoded.device, original.device);
+        assert_eq!(decoded.stamp, original.stamp);
         let drift = (decoded.issued_at - original.issued_at).abs();
         assert!(drift < Duration::milliseconds(1), "{drift}");
+    }
+
+    /// Tokens issued before stamps existed carry none: they read as the first stamp, which
+    /// the first sign-out everywhere (or password change) leaves behind.
+    #[test]
+    fn a_token_without_a_stamp_reads_as_the_first_one() {
+        let key = "test-secret-0123456789-0123456789";
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let legacy = serde_json::json!({
+            "sub": Uuid::new_v4(), "jti": Uuid::new_v4(), "typ": "access",
+            "iat": now, "iat_ms": now * 1000, "exp": now + 60,
+            "iss": "gatehouse", "aud": "gatehouse-api",
+        });
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &legacy,
+            &EncodingKey::from_secret(key.as_bytes()),
+        )
+        .unwrap();
+        let decoded = codec().decode(&token, TokenKind::Access).unwrap();
+        assert_eq!(decoded.stamp, SecurityStamp::INITIAL);
     }
 
     #[test]

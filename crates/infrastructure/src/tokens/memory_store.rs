@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use gatehouse_application::ports::{RefreshFamily, Rotation, RotationRequest, TokenStore};
-use gatehouse_domain::{DeviceId, UserId};
+use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -20,29 +20,31 @@ struct Family {
     rotated_at: OffsetDateTime,
     revoked: bool,
     expires_at: OffsetDateTime,
+    absolute_expires_at: OffsetDateTime,
 }
 
 #[derive(Debug, Default)]
 struct State {
     families: HashMap<Uuid, Family>,
     denied: HashMap<Uuid, OffsetDateTime>,
-    revoked_before: Cutoffs<UserId>,
-    device_revoked_before: Cutoffs<DeviceId>,
+    stamp_floors: Cutoffs<UserId, SecurityStamp>,
+    device_revoked_before: Cutoffs<DeviceId, OffsetDateTime>,
     writes: u64,
 }
 
-/// A revocation instant per owner, kept until its tokens have expired anyway.
-type Cutoffs<K> = HashMap<K, (OffsetDateTime, OffsetDateTime)>;
+/// Per owner, the cutoff its tokens are judged by (a stamp floor, an instant) and when it
+/// may be forgotten (its tokens have expired anyway).
+type Cutoffs<K, V> = HashMap<K, (V, OffsetDateTime)>;
 
-/// Moves an owner's revocation instant forward (never back).
-fn raise_cutoff<K: Eq + std::hash::Hash>(
-    cutoffs: &mut Cutoffs<K>,
+/// Moves an owner's cutoff forward (never back).
+fn raise_cutoff<K: Eq + std::hash::Hash, V: Ord + Copy>(
+    cutoffs: &mut Cutoffs<K, V>,
     owner: K,
-    before: OffsetDateTime,
+    cutoff: V,
     remember_until: OffsetDateTime,
 ) {
-    let entry = cutoffs.entry(owner).or_insert((before, remember_until));
-    *entry = (entry.0.max(before), entry.1.max(remember_until));
+    let entry = cutoffs.entry(owner).or_insert((cutoff, remember_until));
+    *entry = (entry.0.max(cutoff), entry.1.max(remember_until));
 }
 
 impl State {
@@ -59,7 +61,7 @@ impl State {
             let now = OffsetDateTime::now_utc();
             self.families.retain(|_, f| f.expires_at > now);
             self.denied.retain(|_, until| *until > now);
-            self.revoked_before.retain(|_, (_, until)| *until > now);
+            self.stamp_floors.retain(|_, (_, until)| *until > now);
             self.device_revoked_before
                 .retain(|_, (_, until)| *until > now);
         }
@@ -113,6 +115,7 @@ impl TokenStore for InMemoryTokenStore {
                     rotated_at: OffsetDateTime::UNIX_EPOCH,
                     revoked: false,
                     expires_at: family.expires_at,
+                    absolute_expires_at: family.absolute_expires_at,
                 },
             );
             s.wrote();
@@ -126,12 +129,16 @@ impl TokenStore for InMemoryTokenStore {
             };
             if family.revoked || family.expires_at <= request.now {
                 Rotation::Revoked
+            } else if family.absolute_expires_at <= request.now {
+                Rotation::Expired
             } else if family.current == request.presented {
                 family.previous = Some(request.presented);
                 family.current = request.next;
                 family.rotated_at = request.now;
-                family.expires_at = request.next_expires_at;
-                Rotation::Rotated
+                family.expires_at = request.next_expires_at.min(family.absolute_expires_at);
+                Rotation::Rotated {
+                    expires_at: family.expires_at,
+                }
             } else if family.previous == Some(request.presented)
                 && request.now - family.rotated_at < request.grace
             {
@@ -154,12 +161,12 @@ impl TokenStore for InMemoryTokenStore {
     async fn revoke_user(
         &self,
         user: UserId,
-        before: OffsetDateTime,
+        floor: SecurityStamp,
         remember_until: OffsetDateTime,
     ) -> anyhow::Result<()> {
         self.with(|s| {
             s.revoke_families(|f| f.user == user);
-            raise_cutoff(&mut s.revoked_before, user, before, remember_until);
+            raise_cutoff(&mut s.stamp_floors, user, floor, remember_until);
             s.wrote();
         })
     }
@@ -194,14 +201,20 @@ impl TokenStore for InMemoryTokenStore {
         device: Option<DeviceId>,
         token_id: Uuid,
         issued_at: OffsetDateTime,
+        stamp: SecurityStamp,
     ) -> anyhow::Result<bool> {
+        // The device instant is compared to the millisecond, as tokens carry it, and a token
+        // of the revocation's own millisecond is revoked.
+        let issued_ms = issued_at.unix_timestamp_nanos() / 1_000_000;
         self.with(|s| {
             let device_cutoff = device.and_then(|d| s.device_revoked_before.get(&d));
             s.denied.contains_key(&token_id)
-                || s.revoked_before
+                || s.stamp_floors
                     .get(&user)
-                    .is_some_and(|(before, _)| issued_at < *before)
-                || device_cutoff.is_some_and(|(before, _)| issued_at < *before)
+                    .is_some_and(|(floor, _)| stamp < *floor)
+                || device_cutoff.is_some_and(|(before, _)| {
+                    issued_ms <= before.unix_timestamp_nanos() / 1_000_000
+                })
         })
     }
 }

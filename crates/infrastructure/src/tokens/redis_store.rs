@@ -3,15 +3,15 @@ use async_trait::async_trait;
 use fred::prelude::{Expiration, KeysInterface, Pool};
 use fred::types::scripts::Script;
 use gatehouse_application::ports::{RefreshFamily, Rotation, RotationRequest, TokenStore};
-use gatehouse_domain::{DeviceId, UserId};
+use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Creates a family hash and adds it to its user's (and device's) family set.
 /// KEYS: family, user families, device families (or ""). ARGV: user, current token, family
-/// id, expires (unix ms).
+/// id, expires (unix ms), absolute expiry (unix ms).
 const CREATE_FAMILY: &str = r#"
-redis.call('HSET', KEYS[1], 'user', ARGV[1], 'current', ARGV[2], 'previous', '', 'rotated_at', '0', 'revoked', '0')
+redis.call('HSET', KEYS[1], 'user', ARGV[1], 'current', ARGV[2], 'previous', '', 'rotated_at', '0', 'revoked', '0', 'abs', ARGV[5])
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 for i = 2, 3 do
   if KEYS[i] ~= '' then
@@ -23,33 +23,43 @@ return 1
 "#;
 
 /// The refresh rotation, atomic because Redis runs a script to completion before anything
-/// else: two concurrent presentations of one token cannot both see it as current.
-/// KEYS: family, user families, device families (or ""). ARGV: presented, next, now (ms),
-/// grace (ms), next expires (ms).
+/// else: two concurrent presentations of one token cannot both see it as current. The next
+/// token never outlives the family's absolute expiry (a family recorded without one gets
+/// ARGV[6] now). KEYS: family, user families, device families (or ""). ARGV: presented,
+/// next, now (ms), grace (ms), next expires (ms), absolute expiry if unknown (ms). Returns
+/// the outcome and, when rotated, the next token's expiry.
 const ROTATE: &str = r#"
-local f = redis.call('HMGET', KEYS[1], 'current', 'previous', 'rotated_at', 'revoked')
+local f = redis.call('HMGET', KEYS[1], 'current', 'previous', 'rotated_at', 'revoked', 'abs')
 if not f[1] or f[4] == '1' then
-  return 'revoked'
+  return {'revoked', 0}
+end
+local abs = tonumber(f[5] or ARGV[6])
+if not f[5] then
+  redis.call('HSET', KEYS[1], 'abs', ARGV[6])
+end
+if tonumber(ARGV[3]) >= abs then
+  return {'expired', 0}
 end
 if f[1] == ARGV[1] then
+  local expires = math.min(tonumber(ARGV[5]), abs)
   redis.call('HSET', KEYS[1], 'current', ARGV[2], 'previous', ARGV[1], 'rotated_at', ARGV[3])
-  redis.call('PEXPIREAT', KEYS[1], ARGV[5])
-  redis.call('PEXPIREAT', KEYS[2], ARGV[5])
+  redis.call('PEXPIREAT', KEYS[1], expires)
+  redis.call('PEXPIREAT', KEYS[2], expires)
   if KEYS[3] ~= '' then
-    redis.call('PEXPIREAT', KEYS[3], ARGV[5])
+    redis.call('PEXPIREAT', KEYS[3], expires)
   end
-  return 'rotated'
+  return {'rotated', expires}
 end
 if f[2] == ARGV[1] and tonumber(ARGV[3]) - tonumber(f[3]) < tonumber(ARGV[4]) then
-  return 'grace'
+  return {'grace', 0}
 end
 redis.call('HSET', KEYS[1], 'revoked', '1')
-return 'reused'
+return {'reused', 0}
 "#;
 
 /// Revokes every family in a set (a user's or a device's) and raises (never lowers) the
-/// owner's revocation instant. KEYS: family set, revoked-before. ARGV: before (ms), remember
-/// until (ms), family key prefix. Family keys are derived in the script, which assumes a single Redis node (or one
+/// owner's cutoff: a user's security-stamp floor, or a device's revocation instant (ms).
+/// KEYS: family set, cutoff. ARGV: cutoff, remember until (ms), family key prefix. Family keys are derived in the script, which assumes a single Redis node (or one
 /// hash slot), as the rest of this store does.
 const REVOKE_OWNER: &str = r#"
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
@@ -113,35 +123,35 @@ impl RedisTokenStore {
         format!("{}at:deny:{token}", self.prefix)
     }
 
-    fn revoked_before_key(&self, user: UserId) -> String {
-        format!("{}at:before:{user}", self.prefix)
+    fn stamp_floor_key(&self, user: UserId) -> String {
+        format!("{}at:floor:{user}", self.prefix)
     }
 
-    /// Revokes the families in the set `families` and raises the instant at `cutoff`.
+    /// Revokes the families in the set `families` and raises the number at `cutoff_key`.
     async fn revoke_families_of(
         &self,
         families: String,
+        cutoff_key: String,
         cutoff: String,
-        before: OffsetDateTime,
         remember_until: OffsetDateTime,
     ) -> anyhow::Result<()> {
         let args = vec![
-            unix_ms(before).to_string(),
+            cutoff,
             unix_ms(remember_until).to_string(),
             self.family_prefix(),
         ];
-        let _: String = self
-            .run(&self.revoke_owner, vec![families, cutoff], args)
+        let _: i64 = self
+            .run(&self.revoke_owner, vec![families, cutoff_key], args)
             .await?;
         Ok(())
     }
 
-    async fn run(
+    async fn run<R: fred::types::FromValue>(
         &self,
         script: &Script,
         keys: Vec<String>,
         args: Vec<String>,
-    ) -> anyhow::Result<String> {
+    ) -> anyhow::Result<R> {
         script
             .evalsha_with_reload(self.pool.next(), keys, args)
             .await
@@ -166,8 +176,9 @@ impl TokenStore for RedisTokenStore {
             family.current_token.to_string(),
             family.id.to_string(),
             unix_ms(family.expires_at).to_string(),
+            unix_ms(family.absolute_expires_at).to_string(),
         ];
-        let _: String = self.run(&self.create_family, keys, args).await?;
+        let _: i64 = self.run(&self.create_family, keys, args).await?;
         Ok(())
     }
 
@@ -183,9 +194,17 @@ impl TokenStore for RedisTokenStore {
             unix_ms(request.now).to_string(),
             request.grace.as_millis().to_string(),
             unix_ms(request.next_expires_at).to_string(),
+            unix_ms(request.absolute_if_unknown).to_string(),
         ];
-        match self.run(&self.rotate, keys, args).await?.as_str() {
-            "rotated" => Ok(Rotation::Rotated),
+        let (outcome, expires_ms): (String, i64) = self.run(&self.rotate, keys, args).await?;
+        match outcome.as_str() {
+            "rotated" => Ok(Rotation::Rotated {
+                expires_at: OffsetDateTime::from_unix_timestamp_nanos(
+                    i128::from(expires_ms) * 1_000_000,
+                )
+                .context("rotation expiry out of range")?,
+            }),
+            "expired" => Ok(Rotation::Expired),
             "reused" => Ok(Rotation::ReuseDetected),
             "grace" => Ok(Rotation::WithinGrace),
             "revoked" => Ok(Rotation::Revoked),
@@ -212,11 +231,11 @@ impl TokenStore for RedisTokenStore {
     async fn revoke_user(
         &self,
         user: UserId,
-        before: OffsetDateTime,
+        floor: SecurityStamp,
         remember_until: OffsetDateTime,
     ) -> anyhow::Result<()> {
-        let (families, cutoff) = (self.user_families_key(user), self.revoked_before_key(user));
-        self.revoke_families_of(families, cutoff, before, remember_until)
+        let (families, floor_key) = (self.user_families_key(user), self.stamp_floor_key(user));
+        self.revoke_families_of(families, floor_key, floor.to_string(), remember_until)
             .await
     }
 
@@ -228,8 +247,13 @@ impl TokenStore for RedisTokenStore {
     ) -> anyhow::Result<()> {
         let families = self.device_families_key(Some(device));
         let cutoff = self.device_revoked_before_key(device);
-        self.revoke_families_of(families, cutoff, before, remember_until)
-            .await
+        self.revoke_families_of(
+            families,
+            cutoff,
+            unix_ms(before).to_string(),
+            remember_until,
+        )
+        .await
     }
 
     async fn deny_access_token(
@@ -258,20 +282,23 @@ impl TokenStore for RedisTokenStore {
         device: Option<DeviceId>,
         token_id: Uuid,
         issued_at: OffsetDateTime,
+        stamp: SecurityStamp,
     ) -> anyhow::Result<bool> {
-        // One round trip: the denylist entry, then the user's and the device's cutoffs.
-        let mut keys = vec![self.denied_key(token_id), self.revoked_before_key(user)];
+        // One round trip: the denylist entry, the user's stamp floor, the device's instant.
+        let mut keys = vec![self.denied_key(token_id), self.stamp_floor_key(user)];
         keys.extend(device.map(|d| self.device_revoked_before_key(d)));
         let values: Vec<Option<String>> =
             self.pool.mget(keys).await.context("Redis MGET failed")?;
-        let issued = unix_ms(issued_at);
+        let number = |index: usize| {
+            values
+                .get(index)
+                .and_then(Option::as_deref)
+                .and_then(|v| v.parse::<i128>().ok())
+        };
         let denied = values.first().is_some_and(Option::is_some);
-        let cut_off = values
-            .iter()
-            .skip(1)
-            .flatten()
-            .filter_map(|ms| ms.parse::<i128>().ok())
-            .any(|before| issued < before);
-        Ok(denied || cut_off)
+        let below_floor = number(1).is_some_and(|floor| i128::from(stamp.get()) < floor);
+        // A token of the revocation's own millisecond is revoked: exact to what tokens carry.
+        let device_revoked = number(2).is_some_and(|before| unix_ms(issued_at) <= before);
+        Ok(denied || below_floor || device_revoked)
     }
 }

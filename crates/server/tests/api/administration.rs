@@ -74,7 +74,7 @@ async fn permission_matrix(app: TestApp) {
             Method::GET,
             "/api/v1/users/lookup?email=PLAIN@example.com".into(),
             None,
-            [401, 200, 200, 200],
+            [401, 403, 403, 200],
         ),
         (Method::GET, user_path.clone(), None, [401, 200, 200, 200]),
         (

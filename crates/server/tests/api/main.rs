@@ -10,6 +10,7 @@ mod catalog;
 mod cors;
 mod devices;
 mod emails;
+mod hardening;
 mod observability;
 mod operations;
 mod outage;

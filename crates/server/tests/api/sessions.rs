@@ -244,17 +244,3 @@ async fn redis_sessions_expire_when_idle_and_at_the_absolute_cap() {
     };
     sessions_expire_when_idle_and_at_the_absolute_cap(app).await;
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cookies_are_secure_when_configured() {
-    let app = TestApp::embedded_with(&[("GATEHOUSE_COOKIE_SECURE", "true")]).await;
-    assert_eq!(
-        app.register("sec@example.com", "sec").await.status(),
-        StatusCode::CREATED
-    );
-    let response = app.session_login("sec", None).await;
-    for name in ["gatehouse_session", "gatehouse_csrf"] {
-        let (_, attributes) = set_cookie(&response, name).unwrap();
-        assert!(attributes.contains("Secure"), "{name}: {attributes}");
-    }
-}

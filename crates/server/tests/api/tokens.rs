@@ -183,6 +183,7 @@ async fn tokens_signed_with_a_verify_only_key_are_accepted_during_a_rotation() {
             device: None,
             issued_at: now,
             expires_at: now + time::Duration::minutes(5),
+            stamp: gatehouse_domain::SecurityStamp::INITIAL,
         })
         .unwrap();
     let accepted = rotating.me(&signed_with_old_key).await;
