@@ -148,13 +148,16 @@ pub async fn register(
     }))
 }
 
-/// Exchange a password for a token pair.
+/// Exchange a password for a token pair. Each attempt counts against the account's and the
+/// address's failure limits before the password is checked (a right one gives it back).
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
         (status = 400, description = "Neither email nor username given", body = ErrorBody),
         (status = 401, description = "invalid_credentials", body = ErrorBody),
         (status = 403, description = "Account deactivated", body = ErrorBody),
+        (status = 409, description = "The account changed during sign-in; try again", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts for the account or address (`Retry-After`)", body = ErrorBody),
     ))]
 pub async fn login(
     state: web::Data<AppState>,
@@ -196,7 +199,8 @@ pub fn login_input(body: LoginRequest, client: ClientInfo) -> Result<LoginInput,
     responses(
         (status = 200, description = "New pair", body = TokenResponse),
         (status = 400, description = "No refresh token", body = ErrorBody),
-        (status = 401, description = "token_invalid or token_expired", body = ErrorBody),
+        (status = 401, description = "token_invalid, or token_expired (the token, or its family's absolute lifetime)", body = ErrorBody),
+        (status = 429, description = "Too many refreshes from this address", body = ErrorBody),
     ))]
 pub async fn refresh(
     state: web::Data<AppState>,

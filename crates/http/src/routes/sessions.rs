@@ -22,8 +22,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// `gatehouse_csrf`; the session id is always new.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = LoginRequest,
     responses(
-        (status = 200, description = "Logged in; cookies set", body = SessionResponse),
+        (status = 200, description = "Logged in; cookies set (`__Host-` names when Secure)", body = SessionResponse),
         (status = 401, description = "invalid_credentials", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts for the account or address (`Retry-After`)", body = ErrorBody),
     ))]
 pub async fn create(
     state: web::Data<AppState>,

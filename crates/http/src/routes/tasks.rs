@@ -29,13 +29,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Queue a task. It belongs to the caller.
+/// Queue a task. It belongs to the caller, who may have `GATEHOUSE_TASKS_MAX_OPEN` (20)
+/// unfinished tasks and create `GATEHOUSE_TASKS_PER_HOUR` (60) an hour.
 #[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", request_body = TaskRequest,
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 202, description = "Queued", body = TaskCreated),
         (status = 400, description = "Unknown type or bad arguments", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 429, description = "Too many unfinished tasks, or created this hour (`Retry-After`)", body = ErrorBody),
     ))]
 pub async fn create(
     state: web::Data<AppState>,
