@@ -1,4 +1,5 @@
-//! Account hardening: the users' security stamp, and each user's count of unfinished tasks.
+//! Account hardening: the users' security stamp and revocation floor, and a row per task
+//! owner that serialises their task creations.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -10,6 +11,7 @@ pub struct Migration;
 enum Users {
     Table,
     SecurityStamp,
+    RevokedBelow,
 }
 
 #[derive(DeriveIden)]
@@ -22,14 +24,17 @@ enum TaskQuotas {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Users::Table)
-                    .add_column(big_integer(Users::SecurityStamp).default(0))
-                    .to_owned(),
-            )
-            .await?;
+        // SQLite takes one column per ALTER TABLE.
+        for column in [Users::SecurityStamp, Users::RevokedBelow] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Users::Table)
+                        .add_column(big_integer(column).default(0))
+                        .to_owned(),
+                )
+                .await?;
+        }
         // One row per user who has ever had a task: the count of their unfinished ones, kept
         // in step by the task repository in the same transaction as each insert and each
         // final change. No foreign key, as for the tasks themselves.
@@ -59,13 +64,16 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table(TaskQuotas::Table).to_owned())
             .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Users::Table)
-                    .drop_column(Users::SecurityStamp)
-                    .to_owned(),
-            )
-            .await
+        for column in [Users::RevokedBelow, Users::SecurityStamp] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Users::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 }

@@ -250,6 +250,11 @@ pub struct User {
     pub credits: i64,
     /// Moves with every security-relevant change (see [`SecurityStamp`]).
     pub security_stamp: SecurityStamp,
+    /// Credentials issued under a stamp below this one are dead: the stamp of the last
+    /// password change or reset, deactivation or sign-out everywhere (role and permission
+    /// changes move the stamp but not this). Kept with the account, so it holds even if the
+    /// revocation in the token store did not happen.
+    pub revoked_below: SecurityStamp,
     /// When the account was created.
     pub created_at: OffsetDateTime,
     /// When the account last changed.
@@ -284,6 +289,7 @@ impl User {
             avatar_url: None,
             credits: 0,
             security_stamp: SecurityStamp::INITIAL,
+            revoked_below: SecurityStamp::INITIAL,
             created_at: now,
             updated_at: now,
         }

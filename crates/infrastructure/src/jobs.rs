@@ -242,8 +242,10 @@ impl ApalisJobQueue {
         self.counters.clone()
     }
 
-    /// Runs one worker, both lanes, until `shutdown` resolves. `name` must be unique among
-    /// live workers.
+    /// Runs one worker, both lanes, until `shutdown` resolves. If either lane stops on its
+    /// own (its storage failed), the other is stopped too and the error returned, so the
+    /// process exits and its supervisor restarts it, rather than running half a worker that
+    /// still looks alive.
     pub async fn run_worker(
         &self,
         name: String,
@@ -251,26 +253,37 @@ impl ApalisJobQueue {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let relay = tokio::spawn(async move {
-            shutdown.await;
-            let _ = stop.send(true);
-        });
-        let lanes = LANES.map(|lane| {
+        let [emails, tasks] = LANES.map(|lane| {
             let mut stopped = stopped.clone();
             let signal = async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
             };
-            self.run_lane(
-                format!("{name}-{}", queue_name(lane)),
-                lane,
-                runner.clone(),
-                signal,
-            )
+            let name = format!("{name}-{}", queue_name(lane));
+            self.run_lane(name, lane, runner.clone(), signal)
         });
-        let [emails, tasks] = lanes;
-        let (emails, tasks) = tokio::join!(emails, tasks);
-        relay.abort();
-        emails.and(tasks)
+        tokio::pin!(shutdown, emails, tasks);
+        let early = tokio::select! {
+            () = &mut shutdown => None,
+            outcome = &mut emails => Some((JobLane::Email, outcome)),
+            outcome = &mut tasks => Some((JobLane::Task, outcome)),
+        };
+        let _ = stop.send(true);
+        let Some((lane, outcome)) = early else {
+            let (emails, tasks) = tokio::join!(emails, tasks);
+            return emails.and(tasks);
+        };
+        let other = match lane {
+            JobLane::Email => tasks.await,
+            JobLane::Task => emails.await,
+        };
+        let lane = queue_name(lane);
+        if let Err(error) = other {
+            tracing::warn!(error = %error, "the other lane of a failed job worker failed too");
+        }
+        Err(match outcome {
+            Ok(()) => anyhow::anyhow!("the {lane} lane of the job worker stopped on its own"),
+            Err(error) => error.context(format!("the {lane} lane of the job worker failed")),
+        })
     }
 
     async fn run_lane(

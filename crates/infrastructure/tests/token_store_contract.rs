@@ -49,7 +49,6 @@ fn rotation(family: &RefreshFamily, presented: Uuid, grace: Duration) -> Rotatio
         presented,
         next: Uuid::new_v4(),
         next_expires_at: now() + Duration::from_secs(3600),
-        absolute_if_unknown: now() + Duration::from_secs(24 * 3600),
         now: now(),
         grace,
     }
@@ -217,6 +216,8 @@ async fn rotation_never_extends_a_family_past_its_absolute_expiry(store: Store) 
     );
     tokio::time::sleep(Duration::from_millis(1600)).await;
     let late = rotation(&family, first.next, Duration::ZERO);
+    // A store that still holds the family says Expired; one that forgot it with its last
+    // token says Revoked (the service then reads the token's own expiry). Never Rotated.
     assert!(
         matches!(
             store.rotate(&late).await.unwrap(),
@@ -284,6 +285,45 @@ async fn revoke_device_kills_its_families_and_older_access_tokens_only(store: St
     assert!(!revoked(Some(phone), after).await);
 }
 
+/// A family near its absolute end, rotated, never shortens its user's or device's reach: a
+/// revocation after the short family has gone still finds the long one.
+async fn a_short_family_never_hides_its_siblings_from_revocation(store: Store) {
+    let (user, device) = (UserId::generate(), DeviceId::generate());
+    for revoke_device in [false, true] {
+        let short = RefreshFamily {
+            id: Uuid::new_v4(),
+            user,
+            device: Some(device),
+            current_token: Uuid::new_v4(),
+            expires_at: now() + Duration::from_millis(800),
+            absolute_expires_at: now() + Duration::from_millis(800),
+        };
+        store.create_family(&short).await.unwrap();
+        let long = family_on(&store, user, Some(device)).await;
+        let rotated_short = rotation(&short, short.current_token, Duration::ZERO);
+        assert!(rotated(store.rotate(&rotated_short).await.unwrap()));
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        if revoke_device {
+            store
+                .revoke_device(device, now(), now() + Duration::from_secs(900))
+                .await
+                .unwrap();
+        } else {
+            store
+                .revoke_user(user, stamp(1), now() + Duration::from_secs(900))
+                .await
+                .unwrap();
+        }
+        let request = rotation(&long, long.current_token, Duration::ZERO);
+        assert_eq!(
+            store.rotate(&request).await.unwrap(),
+            Rotation::Revoked,
+            "revoked by {}",
+            if revoke_device { "device" } else { "user" }
+        );
+    }
+}
+
 async fn redis_store() -> Option<Store> {
     let redis = gatehouse_testing::redis().await?;
     let pool = redis_adapter::connect(&redis.url, 4)
@@ -322,4 +362,43 @@ contract!(
     rotation_never_extends_a_family_past_its_absolute_expiry,
     denied_access_tokens_are_revoked_and_others_are_not,
     revoke_device_kills_its_families_and_older_access_tokens_only,
+    a_short_family_never_hides_its_siblings_from_revocation,
 );
+
+/// A user's revocation instant written by a release before security stamps still revokes
+/// the access tokens it covered (issued at or before it), so an upgrade brings back nothing.
+#[tokio::test]
+async fn a_revocation_instant_from_an_earlier_release_still_counts_on_redis() {
+    use fred::interfaces::KeysInterface;
+    let Some(redis) = gatehouse_testing::redis().await else {
+        return;
+    };
+    let pool = redis_adapter::connect(&redis.url, 2).await.unwrap();
+    let store = RedisTokenStore::new(pool.clone(), redis.prefix.clone());
+    let user = UserId::generate();
+    let revoked_at = now();
+    let ms = revoked_at.unix_timestamp_nanos() / 1_000_000;
+    let _: () = pool
+        .set(
+            format!("{}at:before:{user}", redis.prefix),
+            ms.to_string(),
+            None,
+            None,
+            false,
+        )
+        .await
+        .unwrap();
+    let token = Uuid::new_v4();
+    let revoked = |issued_at| {
+        let store = &store;
+        async move {
+            store
+                .is_access_token_revoked(user, None, token, issued_at, SecurityStamp::INITIAL)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(revoked(revoked_at - Duration::from_secs(60)).await);
+    assert!(revoked(revoked_at).await);
+    assert!(!revoked(revoked_at + Duration::from_millis(2)).await);
+}

@@ -41,7 +41,7 @@ pub use session_store::{SessionKey, SessionRecord, SessionStore};
 pub use task_repository::{TaskChange, TaskRepository};
 pub use token_codec::{TokenClaims, TokenCodec, TokenDecodeError, TokenKind};
 pub use token_store::{RefreshFamily, Rotation, RotationRequest, TokenStore};
-pub use user_repository::{AccessFields, InsertUserError, ProfileFields, UserRepository};
+pub use user_repository::{AccessFields, InsertUserError, ProfileChanges, UserRepository};
 
 #[cfg(any(test, feature = "mock"))]
 pub use {

@@ -40,9 +40,6 @@ pub struct RotationRequest {
     /// When `next` would expire by its own lifetime; the store never lets it outlive the
     /// family's absolute expiry.
     pub next_expires_at: OffsetDateTime,
-    /// The absolute expiry to give a family recorded without one (by an earlier version):
-    /// its next rotation starts the clock.
-    pub absolute_if_unknown: OffsetDateTime,
     /// Now.
     pub now: OffsetDateTime,
     /// How long after a rotation the token it replaced is refused without being treated as
@@ -59,7 +56,9 @@ pub enum Rotation {
         /// When `next` expires.
         expires_at: OffsetDateTime,
     },
-    /// The family has reached its absolute expiry: the user signs in again.
+    /// The family has reached its absolute expiry: the user signs in again. (A store that
+    /// forgets a family when its time is up answers [`Rotation::Revoked`] instead; callers
+    /// tell the two apart by the token's own expiry.)
     Expired,
     /// `presented` was already rotated: the family has just been revoked.
     ReuseDetected,

@@ -2,8 +2,7 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use gatehouse_domain::{
-    Email, NotificationPreferences, PasswordHash, Permission, PhoneNumber, Role, SecurityStamp,
-    User, UserId, Username,
+    Email, PasswordHash, Permission, PhoneNumber, Role, SecurityStamp, User, UserId, Username,
 };
 use time::{Date, OffsetDateTime};
 
@@ -23,33 +22,22 @@ pub enum InsertUserError {
     Unavailable(#[from] anyhow::Error),
 }
 
-/// The self-service part of an account: what `PATCH /users/me` owns and writes, and nothing
-/// else.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProfileFields {
-    /// Given name.
-    pub first_name: String,
-    /// Family name.
-    pub last_name: String,
-    /// Contact number.
-    pub phone_number: Option<PhoneNumber>,
-    /// Date of birth.
-    pub birth_date: Option<Date>,
-    /// Optional emails.
-    pub notifications: NotificationPreferences,
-}
-
-impl ProfileFields {
-    /// The profile fields of `user`.
-    pub fn of(user: &User) -> Self {
-        Self {
-            first_name: user.first_name.clone(),
-            last_name: user.last_name.clone(),
-            phone_number: user.phone_number.clone(),
-            birth_date: user.birth_date,
-            notifications: user.notifications,
-        }
-    }
+/// A change to the self-service part of an account (`PATCH /users/me`): only the fields that
+/// are `Some` are written, so two edits of different fields sent at once both stand.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileChanges {
+    /// New given name.
+    pub first_name: Option<String>,
+    /// New family name.
+    pub last_name: Option<String>,
+    /// New contact number, or `Some(None)` to clear it.
+    pub phone_number: Option<Option<PhoneNumber>>,
+    /// New date of birth, or `Some(None)` to clear it.
+    pub birth_date: Option<Option<Date>>,
+    /// Security notices by email.
+    pub security_emails: Option<bool>,
+    /// Product news by email.
+    pub product_emails: Option<bool>,
 }
 
 /// What a user may do: what an admin's `PATCH /users/{id}` owns and writes.
@@ -97,12 +85,12 @@ pub trait UserRepository: Send + Sync {
     /// Stores many new users in as few statements as the store allows (seeding).
     async fn insert_many(&self, users: &[User]) -> Result<(), InsertUserError>;
 
-    /// Writes the profile fields of an active user. `false` when there is no such active
-    /// user.
+    /// Writes the given profile fields of an active user, and only those. `false` when there
+    /// is no such active user.
     async fn update_profile(
         &self,
         id: UserId,
-        profile: &ProfileFields,
+        changes: &ProfileChanges,
         at: OffsetDateTime,
     ) -> anyhow::Result<bool>;
 
@@ -117,7 +105,8 @@ pub trait UserRepository: Send + Sync {
     /// Marks an active user's email verified. `false` when there is no such active user.
     async fn mark_verified(&self, id: UserId, at: OffsetDateTime) -> anyhow::Result<bool>;
 
-    /// Sets an active user's password hash and moves the stamp forward; with `expected`, only
+    /// Sets an active user's password hash and moves the stamp (and the revocation floor)
+    /// forward; with `expected`, only
     /// while the stored hash is still that one (compare-and-set: a password change that
     /// checked the current password loses to a reset or another change made meanwhile). The
     /// new stamp, or `None` when nothing was written.
@@ -129,9 +118,9 @@ pub trait UserRepository: Send + Sync {
         at: OffsetDateTime,
     ) -> anyhow::Result<Option<SecurityStamp>>;
 
-    /// Writes role, permissions and active flag and moves the stamp forward, only while the
-    /// stamp is still `expected` (compare-and-set). The new stamp, or `None` when the user
-    /// is gone or changed meanwhile.
+    /// Writes role, permissions and active flag and moves the stamp forward (and, for a
+    /// deactivation, the revocation floor), only while the stamp is still `expected`
+    /// (compare-and-set). The new stamp, or `None` when the user is gone or changed meanwhile.
     async fn update_access(
         &self,
         id: UserId,
@@ -140,8 +129,8 @@ pub trait UserRepository: Send + Sync {
         at: OffsetDateTime,
     ) -> anyhow::Result<Option<SecurityStamp>>;
 
-    /// Moves the stamp forward without changing anything else (sign out everywhere). The new
-    /// stamp, or `None` when there is no such user.
+    /// Moves the stamp and the revocation floor forward without changing anything else (sign
+    /// out everywhere). The new stamp, or `None` when there is no such user.
     async fn bump_security_stamp(
         &self,
         id: UserId,

@@ -303,8 +303,8 @@ impl AuthService {
         self.throttle
             .per_address(AddressAction::Refresh, client.address)
             .await?;
-        let (user_id, pair) = match self.tokens.rotate(refresh_token).await? {
-            Refreshed::Rotated { user, pair } => (user, pair),
+        let (user_id, stamp, pair) = match self.tokens.rotate(refresh_token).await? {
+            Refreshed::Rotated { user, stamp, pair } => (user, stamp, pair),
             Refreshed::ReuseDetected { user } => {
                 counters::refresh_reuse_detected();
                 self.audit
@@ -317,20 +317,25 @@ impl AuthService {
                 return Err(AppError::TokenInvalid);
             }
         };
-        match self.accounts.active_user(user_id).await {
-            Ok(_) => {
-                self.audit
-                    .record(
-                        AuditEventType::TokenRefreshed,
-                        AuditContext::own(user_id, client),
-                        &[],
-                    )
-                    .await;
-                Ok(pair)
-            }
-            Err(AppError::NotAuthenticated) => Err(AppError::TokenInvalid),
+        // The account row is the durable record of revocations: a family the token store
+        // failed to revoke (it was down when the password was reset) still dies here.
+        let account = match self.accounts.active_user(user_id).await {
+            Ok(user) if stamp >= user.revoked_below => Ok(()),
+            Ok(_) | Err(AppError::NotAuthenticated) => Err(AppError::TokenInvalid),
             Err(other) => Err(other),
+        };
+        if let Err(refused) = account {
+            self.tokens.withdraw(&pair).await?;
+            return Err(refused);
         }
+        self.audit
+            .record(
+                AuditEventType::TokenRefreshed,
+                AuditContext::own(user_id, client),
+                &[],
+            )
+            .await;
+        Ok(pair)
     }
 
     /// Password login into a cookie session. The session id is always new, and a session the
@@ -800,6 +805,70 @@ mod tests {
         assert!(matches!(err, AppError::TokenInvalid));
     }
 
+    /// A family the store no longer knows is `token_expired` once the token's own time is
+    /// up (its family ended with it), `token_invalid` before.
+    #[tokio::test]
+    async fn a_forgotten_family_is_expired_only_past_the_tokens_expiry() {
+        for (expires_in, expected_expired) in [(-1, true), (3600, false)] {
+            let mut claims = refresh_claims(sample_user().id);
+            claims.expires_at =
+                crate::services::test_support::NOW + time::Duration::seconds(expires_in);
+            let mut codec = codec();
+            codec
+                .expect_decode()
+                .returning(move |_, _| Ok(claims.clone()));
+            let mut store = MockTokenStore::new();
+            store.expect_rotate().returning(|_| Ok(Rotation::Revoked));
+            let err = service(
+                MockUserRepository::new(),
+                MockPasswordHasher::new(),
+                codec,
+                store,
+            )
+            .refresh("token", &ClientInfo::default())
+            .await
+            .unwrap_err();
+            if expected_expired {
+                assert!(matches!(err, AppError::TokenExpired), "{err:?}");
+            } else {
+                assert!(matches!(err, AppError::TokenInvalid), "{err:?}");
+            }
+        }
+    }
+
+    /// The account's revocation floor is checked on every refresh: a family the token store
+    /// missed (it was down during a reset) dies here, and the pair just minted is withdrawn.
+    #[tokio::test]
+    async fn a_refresh_below_the_accounts_revocation_floor_is_refused() {
+        let mut user = sample_user();
+        user.revoked_below = gatehouse_domain::SecurityStamp::new(1);
+        let claims = refresh_claims(user.id);
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(user.clone())));
+        let mut codec = codec();
+        codec
+            .expect_decode()
+            .returning(move |_, _| Ok(claims.clone()));
+        let mut store = MockTokenStore::new();
+        store.expect_rotate().returning(|_| {
+            Ok(Rotation::Rotated {
+                expires_at: time::OffsetDateTime::UNIX_EPOCH,
+            })
+        });
+        store.expect_revoke_family().times(1).returning(|_| Ok(()));
+        store
+            .expect_deny_access_token()
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let err = service(users, MockPasswordHasher::new(), codec, store)
+            .refresh("token", &ClientInfo::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AppError::TokenInvalid), "{err:?}");
+    }
+
     #[tokio::test]
     async fn refresh_for_a_deactivated_user_is_refused() {
         let mut user = sample_user();
@@ -819,6 +888,11 @@ mod tests {
                 expires_at: time::OffsetDateTime::UNIX_EPOCH,
             })
         });
+        store.expect_revoke_family().times(1).returning(|_| Ok(()));
+        store
+            .expect_deny_access_token()
+            .times(1)
+            .returning(|_, _| Ok(()));
         let err = service(users, MockPasswordHasher::new(), codec, store)
             .refresh("token", &ClientInfo::default())
             .await

@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use time::Date;
 
 use crate::ports::{
-    Clock, EmailTokenStore, FileStorage, PasswordHasher, ProfileFields, StoredFile, TokenPurpose,
+    Clock, EmailTokenStore, FileStorage, PasswordHasher, ProfileChanges, StoredFile, TokenPurpose,
     UserRepository,
 };
 use crate::services::audit::{AuditContext, Auditor};
@@ -109,38 +109,35 @@ impl ProfileService {
         patch: ProfilePatch,
     ) -> Result<User, AppError> {
         let user = self.accounts.me(principal).await?;
-        let mut profile = ProfileFields::of(&user);
         let mut errors = ValidationErrors::new();
         let today = self.clock.now().date();
-        if let Some(raw) = &patch.first_name {
-            profile.first_name = errors
-                .check(User::parse_name("first_name", raw))
-                .unwrap_or_default();
-        }
-        if let Some(raw) = &patch.last_name {
-            profile.last_name = errors
-                .check(User::parse_name("last_name", raw))
-                .unwrap_or_default();
-        }
-        match patch.phone_number {
-            Some(Some(raw)) if !raw.trim().is_empty() => {
-                profile.phone_number = errors.check(PhoneNumber::parse(&raw));
-            }
-            Some(_) => profile.phone_number = None,
-            None => {}
-        }
-        if let Some(date) = patch.birth_date {
-            profile.birth_date = date.and_then(|d| errors.check(check_birth_date(d, today)));
-        }
-        if let Some(on) = patch.security_emails {
-            profile.notifications.security_emails = on;
-        }
-        if let Some(on) = patch.product_emails {
-            profile.notifications.product_emails = on;
-        }
+        let mut name = |field, raw: Option<String>| {
+            raw.map(|raw| {
+                errors
+                    .check(User::parse_name(field, &raw))
+                    .unwrap_or_default()
+            })
+        };
+        let first_name = name("first_name", patch.first_name);
+        let last_name = name("last_name", patch.last_name);
+        let phone_number = patch.phone_number.map(|raw| match raw {
+            Some(raw) if !raw.trim().is_empty() => errors.check(PhoneNumber::parse(&raw)),
+            _ => None,
+        });
+        let birth_date = patch
+            .birth_date
+            .map(|date| date.and_then(|d| errors.check(check_birth_date(d, today))));
+        let changes = ProfileChanges {
+            first_name,
+            last_name,
+            phone_number,
+            birth_date,
+            security_emails: patch.security_emails,
+            product_emails: patch.product_emails,
+        };
         errors.into_result()?;
         let now = self.clock.now();
-        if !self.users.update_profile(user.id, &profile, now).await? {
+        if !self.users.update_profile(user.id, &changes, now).await? {
             return Err(AppError::NotAuthenticated);
         }
         self.audit

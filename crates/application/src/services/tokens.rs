@@ -55,6 +55,8 @@ pub enum Refreshed {
     Rotated {
         /// The token's owner.
         user: UserId,
+        /// The security stamp the pair carries (its family's login's).
+        stamp: SecurityStamp,
         /// The new pair.
         pair: TokenPair,
     },
@@ -191,7 +193,6 @@ impl TokenService {
             presented: claims.token_id,
             next,
             next_expires_at: now + self.settings.refresh_ttl,
-            absolute_if_unknown: now + self.settings.absolute_ttl,
             now,
             grace: self.settings.reuse_grace,
         };
@@ -208,10 +209,15 @@ impl TokenService {
                     self.encode_pair(claims.subject, claims.device, claims.stamp, refresh, now)?;
                 Ok(Refreshed::Rotated {
                     user: claims.subject,
+                    stamp: claims.stamp,
                     pair,
                 })
             }
             Rotation::Expired => Err(AppError::TokenExpired),
+            // A store may already have forgotten a family whose time is up (Redis expires
+            // the key with its last token); the token says when that was. Its `exp` has
+            // whole seconds, so decoding alone lets it through for up to a second more.
+            Rotation::Revoked if claims.expires_at <= now => Err(AppError::TokenExpired),
             Rotation::ReuseDetected => {
                 tracing::warn!(user = %claims.subject, %family, "refresh token reuse detected; family revoked");
                 Ok(Refreshed::ReuseDetected {

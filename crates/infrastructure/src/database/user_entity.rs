@@ -24,6 +24,7 @@ pub struct Model {
     pub avatar_url: Option<String>,
     pub credits: i64,
     pub security_stamp: i64,
+    pub revoked_below: i64,
     pub created_at: TimeDateTimeWithTimeZone,
     pub updated_at: TimeDateTimeWithTimeZone,
 }

@@ -1,7 +1,7 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use gatehouse_application::pagination::PageRequest;
-use gatehouse_application::ports::{AccessFields, InsertUserError, ProfileFields, UserRepository};
+use gatehouse_application::ports::{AccessFields, InsertUserError, ProfileChanges, UserRepository};
 use gatehouse_domain::{
     Email, NotificationPreferences, PasswordHash, Permission, PhoneNumber, SecurityStamp, User,
     UserId, Username,
@@ -48,19 +48,22 @@ impl SeaOrmUserRepository {
         Ok(result.rows_affected == 1)
     }
 
-    /// Like [`Self::write`], moving the security stamp forward in the same statement; the new
-    /// stamp when a row matched.
+    /// Like [`Self::write`], moving the security stamp forward in the same statement (and,
+    /// when the change `revokes`, the revocation floor up to the new stamp); the new stamp
+    /// when a row matched.
     async fn write_stamped(
         &self,
         id: UserId,
         mut sets: Vec<(Column, SimpleExpr)>,
+        revokes: bool,
         at: OffsetDateTime,
         only_if: Vec<SimpleExpr>,
     ) -> anyhow::Result<Option<SecurityStamp>> {
-        sets.push((
-            Column::SecurityStamp,
-            Expr::col(Column::SecurityStamp).add(1),
-        ));
+        let next = || Expr::col(Column::SecurityStamp).add(1);
+        sets.push((Column::SecurityStamp, next()));
+        if revokes {
+            sets.push((Column::RevokedBelow, next()));
+        }
         let rows = self
             .statement(id, sets, at, only_if)
             .exec_with_returning(&self.db)
@@ -128,26 +131,29 @@ impl UserRepository for SeaOrmUserRepository {
     async fn update_profile(
         &self,
         id: UserId,
-        profile: &ProfileFields,
+        changes: &ProfileChanges,
         at: OffsetDateTime,
     ) -> anyhow::Result<bool> {
-        let sets = vec![
-            (Column::FirstName, Expr::value(profile.first_name.clone())),
-            (Column::LastName, Expr::value(profile.last_name.clone())),
-            (
-                Column::PhoneNumber,
-                Expr::value(profile.phone_number.as_ref().map(|p| p.as_str().to_owned())),
-            ),
-            (Column::BirthDate, Expr::value(profile.birth_date)),
-            (
-                Column::SecurityEmails,
-                Expr::value(profile.notifications.security_emails),
-            ),
-            (
-                Column::ProductEmails,
-                Expr::value(profile.notifications.product_emails),
-            ),
-        ];
+        let mut sets = Vec::new();
+        if let Some(name) = &changes.first_name {
+            sets.push((Column::FirstName, Expr::value(name.clone())));
+        }
+        if let Some(name) = &changes.last_name {
+            sets.push((Column::LastName, Expr::value(name.clone())));
+        }
+        if let Some(phone) = &changes.phone_number {
+            let phone = phone.as_ref().map(|p| p.as_str().to_owned());
+            sets.push((Column::PhoneNumber, Expr::value(phone)));
+        }
+        if let Some(date) = changes.birth_date {
+            sets.push((Column::BirthDate, Expr::value(date)));
+        }
+        if let Some(on) = changes.security_emails {
+            sets.push((Column::SecurityEmails, Expr::value(on)));
+        }
+        if let Some(on) = changes.product_emails {
+            sets.push((Column::ProductEmails, Expr::value(on)));
+        }
         self.write(id, sets, at, vec![Column::IsActive.eq(true)])
             .await
     }
@@ -179,7 +185,7 @@ impl UserRepository for SeaOrmUserRepository {
         let sets = vec![(Column::PasswordHash, Expr::value(hash.as_str().to_owned()))];
         let mut only_if = vec![Column::IsActive.eq(true)];
         only_if.extend(expected.map(|old| Column::PasswordHash.eq(old.as_str())));
-        self.write_stamped(id, sets, at, only_if).await
+        self.write_stamped(id, sets, true, at, only_if).await
     }
 
     async fn update_access(
@@ -198,7 +204,8 @@ impl UserRepository for SeaOrmUserRepository {
             (Column::IsActive, Expr::value(access.is_active)),
         ];
         let only_if = vec![Column::SecurityStamp.eq(stored_stamp(expected)?)];
-        self.write_stamped(id, sets, at, only_if).await
+        self.write_stamped(id, sets, !access.is_active, at, only_if)
+            .await
     }
 
     async fn bump_security_stamp(
@@ -206,7 +213,8 @@ impl UserRepository for SeaOrmUserRepository {
         id: UserId,
         at: OffsetDateTime,
     ) -> anyhow::Result<Option<SecurityStamp>> {
-        self.write_stamped(id, Vec::new(), at, Vec::new()).await
+        self.write_stamped(id, Vec::new(), true, at, Vec::new())
+            .await
     }
 
     async fn page(&self, request: &PageRequest) -> anyhow::Result<Vec<User>> {
@@ -281,6 +289,7 @@ fn to_active(user: &User) -> anyhow::Result<ActiveModel> {
         avatar_url: Set(user.avatar_url.clone()),
         credits: Set(user.credits),
         security_stamp: Set(stored_stamp(user.security_stamp)?),
+        revoked_below: Set(stored_stamp(user.revoked_below)?),
         created_at: Set(user.created_at),
         updated_at: Set(user.updated_at),
     })
@@ -321,6 +330,7 @@ fn to_domain(row: Model) -> anyhow::Result<User> {
         avatar_url: row.avatar_url,
         credits: row.credits,
         security_stamp: stamp(row.security_stamp)?,
+        revoked_below: stamp(row.revoked_below)?,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

@@ -127,10 +127,12 @@ impl TokenStore for InMemoryTokenStore {
             let Some(family) = s.families.get_mut(&request.family) else {
                 return Rotation::Revoked;
             };
-            if family.revoked || family.expires_at <= request.now {
+            if family.revoked {
                 Rotation::Revoked
             } else if family.absolute_expires_at <= request.now {
                 Rotation::Expired
+            } else if family.expires_at <= request.now {
+                Rotation::Revoked
             } else if family.current == request.presented {
                 family.previous = Some(request.presented);
                 family.current = request.next;

@@ -7,6 +7,25 @@ use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// Prepended to the scripts that touch a family set: `extend(key, ms)` moves the key's
+/// expiry to `ms` only if that is later. A user's (or device's) set must outlive every family
+/// in it, or a revocation that starts from the set would miss the families still live: one
+/// family's expiry never shortens it (a family near its absolute end is rotated with an
+/// earlier expiry than its siblings').
+const EXTEND: &str = r#"
+local function extend(key, until_ms)
+  local ttl = redis.call('PTTL', key)
+  if ttl == -1 then
+    return
+  end
+  local clock = redis.call('TIME')
+  local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+  if ttl < 0 or now + ttl < tonumber(until_ms) then
+    redis.call('PEXPIREAT', key, until_ms)
+  end
+end
+"#;
+
 /// Creates a family hash and adds it to its user's (and device's) family set.
 /// KEYS: family, user families, device families (or ""). ARGV: user, current token, family
 /// id, expires (unix ms), absolute expiry (unix ms).
@@ -16,7 +35,7 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 for i = 2, 3 do
   if KEYS[i] ~= '' then
     redis.call('SADD', KEYS[i], ARGV[3])
-    redis.call('PEXPIREAT', KEYS[i], ARGV[4])
+    extend(KEYS[i], ARGV[4])
   end
 end
 return 1
@@ -24,18 +43,18 @@ return 1
 
 /// The refresh rotation, atomic because Redis runs a script to completion before anything
 /// else: two concurrent presentations of one token cannot both see it as current. The next
-/// token never outlives the family's absolute expiry (a family recorded without one gets
-/// ARGV[6] now). KEYS: family, user families, device families (or ""). ARGV: presented,
-/// next, now (ms), grace (ms), next expires (ms), absolute expiry if unknown (ms). Returns
-/// the outcome and, when rotated, the next token's expiry.
+/// token never outlives the family's absolute expiry. A family recorded by a release before
+/// absolute expiries existed ends with the token this rotation issues. KEYS: family, user
+/// families, device families (or ""). ARGV: presented, next, now (ms), grace (ms), next
+/// expires (ms). Returns the outcome and, when rotated, the next token's expiry.
 const ROTATE: &str = r#"
 local f = redis.call('HMGET', KEYS[1], 'current', 'previous', 'rotated_at', 'revoked', 'abs')
 if not f[1] or f[4] == '1' then
   return {'revoked', 0}
 end
-local abs = tonumber(f[5] or ARGV[6])
+local abs = tonumber(f[5] or ARGV[5])
 if not f[5] then
-  redis.call('HSET', KEYS[1], 'abs', ARGV[6])
+  redis.call('HSET', KEYS[1], 'abs', ARGV[5])
 end
 if tonumber(ARGV[3]) >= abs then
   return {'expired', 0}
@@ -44,9 +63,9 @@ if f[1] == ARGV[1] then
   local expires = math.min(tonumber(ARGV[5]), abs)
   redis.call('HSET', KEYS[1], 'current', ARGV[2], 'previous', ARGV[1], 'rotated_at', ARGV[3])
   redis.call('PEXPIREAT', KEYS[1], expires)
-  redis.call('PEXPIREAT', KEYS[2], expires)
+  extend(KEYS[2], expires)
   if KEYS[3] ~= '' then
-    redis.call('PEXPIREAT', KEYS[3], expires)
+    extend(KEYS[3], expires)
   end
   return {'rotated', expires}
 end
@@ -93,8 +112,8 @@ impl RedisTokenStore {
         Self {
             pool,
             prefix: prefix.into(),
-            create_family: Script::from_lua(CREATE_FAMILY),
-            rotate: Script::from_lua(ROTATE),
+            create_family: Script::from_lua(format!("{EXTEND}{CREATE_FAMILY}")),
+            rotate: Script::from_lua(format!("{EXTEND}{ROTATE}")),
             revoke_owner: Script::from_lua(REVOKE_OWNER),
         }
     }
@@ -125,6 +144,14 @@ impl RedisTokenStore {
 
     fn stamp_floor_key(&self, user: UserId) -> String {
         format!("{}at:floor:{user}", self.prefix)
+    }
+
+    /// Where releases before security stamps kept a user's revocation instant (unix ms).
+    /// Still read, so that a revocation made just before an upgrade holds until the access
+    /// tokens it covered have expired; nothing writes it any more, and every such key is
+    /// gone one access-token lifetime after the upgrade. Remove in the release after next.
+    fn legacy_revoked_before_key(&self, user: UserId) -> String {
+        format!("{}at:before:{user}", self.prefix)
     }
 
     /// Revokes the families in the set `families` and raises the number at `cutoff_key`.
@@ -194,7 +221,6 @@ impl TokenStore for RedisTokenStore {
             unix_ms(request.now).to_string(),
             request.grace.as_millis().to_string(),
             unix_ms(request.next_expires_at).to_string(),
-            unix_ms(request.absolute_if_unknown).to_string(),
         ];
         let (outcome, expires_ms): (String, i64) = self.run(&self.rotate, keys, args).await?;
         match outcome.as_str() {
@@ -284,8 +310,13 @@ impl TokenStore for RedisTokenStore {
         issued_at: OffsetDateTime,
         stamp: SecurityStamp,
     ) -> anyhow::Result<bool> {
-        // One round trip: the denylist entry, the user's stamp floor, the device's instant.
-        let mut keys = vec![self.denied_key(token_id), self.stamp_floor_key(user)];
+        // One round trip: the denylist entry, the user's stamp floor, the user's instant from
+        // an earlier release, the device's instant.
+        let mut keys = vec![
+            self.denied_key(token_id),
+            self.stamp_floor_key(user),
+            self.legacy_revoked_before_key(user),
+        ];
         keys.extend(device.map(|d| self.device_revoked_before_key(d)));
         let values: Vec<Option<String>> =
             self.pool.mget(keys).await.context("Redis MGET failed")?;
@@ -297,8 +328,10 @@ impl TokenStore for RedisTokenStore {
         };
         let denied = values.first().is_some_and(Option::is_some);
         let below_floor = number(1).is_some_and(|floor| i128::from(stamp.get()) < floor);
+        let issued = unix_ms(issued_at);
+        let legacy_revoked = number(2).is_some_and(|before| issued <= before);
         // A token of the revocation's own millisecond is revoked: exact to what tokens carry.
-        let device_revoked = number(2).is_some_and(|before| unix_ms(issued_at) <= before);
-        Ok(denied || below_floor || device_revoked)
+        let device_revoked = number(3).is_some_and(|before| issued <= before);
+        Ok(denied || below_floor || legacy_revoked || device_revoked)
     }
 }
