@@ -18,7 +18,7 @@ enum Users {
 enum TaskQuotas {
     Table,
     UserId,
-    OpenTasks,
+    CheckedAt,
 }
 
 #[async_trait::async_trait]
@@ -35,32 +35,36 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
-        // One row per user who has ever had a task: the count of their unfinished ones, kept
-        // in step by the task repository in the same transaction as each insert and each
-        // final change. No foreign key, as for the tasks themselves.
+        // One row per user who has ever created a task. It holds no count: unfinished tasks
+        // are counted from the tasks themselves (so no release, old or new, can make a count
+        // drift); the row is what one owner's creations lock, one at a time, while they
+        // count and insert.
         manager
             .create_table(
                 Table::create()
                     .table(TaskQuotas::Table)
                     .if_not_exists()
                     .col(pk_uuid(TaskQuotas::UserId))
-                    .col(integer(TaskQuotas::OpenTasks).default(0))
+                    .col(timestamp_with_time_zone_null(TaskQuotas::CheckedAt))
                     .to_owned(),
             )
             .await?;
+        // Counting an owner's unfinished tasks reads only those, however long their history.
         manager
             .get_connection()
             .execute_unprepared(
-                "INSERT INTO task_quotas (user_id, open_tasks) \
-                 SELECT owner_id, COUNT(*) FROM tasks \
-                 WHERE owner_id IS NOT NULL AND status NOT IN ('SUCCESS', 'FAILURE', 'REVOKED') \
-                 GROUP BY owner_id",
+                "CREATE INDEX IF NOT EXISTS tasks_owner_unfinished_idx ON tasks (owner_id) \
+                 WHERE status NOT IN ('SUCCESS', 'FAILURE', 'REVOKED')",
             )
             .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("DROP INDEX IF EXISTS tasks_owner_unfinished_idx")
+            .await?;
         manager
             .drop_table(Table::drop().table(TaskQuotas::Table).to_owned())
             .await?;

@@ -105,6 +105,17 @@ pub enum AppError {
     Internal(#[source] anyhow::Error),
 }
 
+impl AppError {
+    /// The state a request worked on changed under it every time it tried (a compare-and-set
+    /// lost repeatedly): 409 on `field`, and the client tries again.
+    pub fn changed_meanwhile(field: &'static str) -> Self {
+        AppError::Conflict {
+            field,
+            message: "it changed while this request was handled; try again".into(),
+        }
+    }
+}
+
 impl From<DomainError> for AppError {
     fn from(error: DomainError) -> Self {
         let mut errors = ValidationErrors::new();

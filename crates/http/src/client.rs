@@ -26,13 +26,26 @@ pub fn client_address(req: &HttpRequest, web: &WebSettings) -> Option<IpAddr> {
         .collect();
     let mut nearest = peer;
     for hop in hops.iter().rev() {
-        let Ok(ip) = hop.parse::<IpAddr>() else { break };
+        let Some(ip) = hop_address(hop) else { break };
         nearest = ip;
         if !trusted(&ip) {
             break;
         }
     }
     Some(nearest)
+}
+
+/// One `X-Forwarded-For` hop: an address, or an address with a port as some proxies write
+/// it (`203.0.113.9:4711`, `[2001:db8::1]:443`, `[2001:db8::1]`).
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            hop.strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .and_then(|h| h.parse().ok())
+        })
 }
 
 /// Address and user agent of the request.
@@ -84,6 +97,22 @@ mod tests {
             client_address(&req, &web(&["10.0.0.0/8"])),
             Some("198.51.100.7".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn hops_with_ports_or_brackets_name_their_address() {
+        for (hop, expected) in [
+            ("198.51.100.7:4711", "198.51.100.7"),
+            ("[2001:db8::1]:443", "2001:db8::1"),
+            ("[2001:db8::2]", "2001:db8::2"),
+        ] {
+            let req = request("10.0.0.2", Some(hop));
+            assert_eq!(
+                client_address(&req, &web(&["10.0.0.0/8"])),
+                Some(expected.parse().unwrap()),
+                "{hop}"
+            );
+        }
     }
 
     #[test]

@@ -55,7 +55,7 @@ impl Modify for SecuritySchemes {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 "gatehouse_session",
-                "Session cookie from POST /api/v1/sessions; unsafe methods also need X-CSRF-Token",
+                "Session cookie from POST /api/v1/sessions (named __Host-gatehouse_session when cookies are Secure); unsafe methods also need X-CSRF-Token",
             ))),
         );
     }

@@ -383,17 +383,21 @@ async fn tasks_are_bounded_and_emails_never_wait_behind_them(fx: Fixture) {
         );
     }
     let (_stop, _worker) = fx.worker(&queue, fx.runner(Arc::default(), 3));
-    fx.wait(long[0], Duration::from_secs(15), |t| {
-        t.status == TaskStatus::Started
-    })
-    .await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let mut started = 0;
-    for id in &long {
-        let task = fx.tasks.find(*id).await.unwrap().unwrap();
-        started += usize::from(task.status == TaskStatus::Started);
+    let started = || async {
+        let mut started = 0;
+        for id in &long {
+            let task = fx.tasks.find(*id).await.unwrap().unwrap();
+            started += usize::from(task.status == TaskStatus::Started);
+        }
+        started
+    };
+    // Wait for both slots to fill, give the worker time to take more, and count.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while started().await < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(started, 2, "two slots, two running tasks");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(started().await, 2, "two slots, two running tasks");
 
     let user = fx.user().await;
     let email = fx

@@ -179,6 +179,34 @@ async fn an_owner_holds_at_most_max_open_unfinished_tasks(repo: SeaOrmTaskReposi
     assert!(!repo.insert(&another(), 5).await.unwrap());
 }
 
+/// Pruning deletes the service's own tasks that finished before the cutoff, and nothing
+/// else: not unfinished ones, not recent ones, never a user's.
+async fn pruning_deletes_only_old_finished_service_jobs(repo: SeaOrmTaskRepository) {
+    let job = |owner| Task::queued(owner, "send_email", json!({}), at(0));
+    let (old, recent, running, owned) = (
+        job(None),
+        job(None),
+        job(None),
+        job(Some(UserId::generate())),
+    );
+    for task in [&old, &recent, &running, &owned] {
+        assert!(repo.insert(task, 20).await.unwrap());
+    }
+    for (task, finished) in [(&old, at(10)), (&owned, at(10)), (&recent, at(100))] {
+        repo.advance(task.id, TaskChange::Succeeded(json!(true)), finished)
+            .await
+            .unwrap();
+    }
+    repo.advance(running.id, TaskChange::Started { attempt: 1 }, at(5))
+        .await
+        .unwrap();
+    assert_eq!(repo.prune_finished_jobs(at(50), 100).await.unwrap(), 1);
+    assert_eq!(repo.find(old.id).await.unwrap(), None);
+    for kept in [&recent, &running, &owned] {
+        assert!(repo.find(kept.id).await.unwrap().is_some());
+    }
+}
+
 async fn sqlite() -> (SeaOrmTaskRepository, gatehouse_testing::TempSqlite) {
     let file = gatehouse_testing::TempSqlite::new();
     let db = database::open(&file.url(), 4, true).await.unwrap();
@@ -215,4 +243,5 @@ contract!(
     a_task_walks_its_lifecycle,
     final_tasks_never_change,
     an_owner_holds_at_most_max_open_unfinished_tasks,
+    pruning_deletes_only_old_finished_service_jobs,
 );

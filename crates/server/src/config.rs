@@ -163,6 +163,9 @@ pub struct Config {
 /// Shortest accepted JWT secret, in bytes (HS256 wants at least its output size).
 pub const MIN_SECRET_BYTES: usize = 32;
 
+/// Longest accepted duration setting: ten years, in seconds.
+pub const MAX_SECONDS: u64 = 10 * 365 * 24 * 3600;
+
 /// Shortest accepted metrics token, in bytes.
 pub const MIN_METRICS_TOKEN_BYTES: usize = 16;
 
@@ -183,15 +186,19 @@ impl Config {
         let seconds = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
             match get(name) {
                 None => Ok(Duration::from_secs(default)),
+                // At most ten years: every lifetime is added to "now", which must stay a date.
                 Some(raw) => raw
                     .parse::<u64>()
                     .ok()
                     .filter(|s| *s > 0 || name == "GATEHOUSE_REFRESH_REUSE_GRACE")
+                    .filter(|s| *s <= MAX_SECONDS)
                     .map(Duration::from_secs)
                     .ok_or_else(|| {
                         error(
                             name,
-                            format!("expected a whole number of seconds, got {raw:?}"),
+                            format!(
+                                "expected a whole number of seconds up to {MAX_SECONDS}, got {raw:?}"
+                            ),
                         )
                     }),
             }
@@ -667,6 +674,8 @@ mod tests {
             ("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
             ("GATEHOUSE_LOGIN_FAILURES_PER_ACCOUNT", "0"),
             ("GATEHOUSE_REFRESH_ABSOLUTE_TTL", "0"),
+            ("GATEHOUSE_REFRESH_ABSOLUTE_TTL", "18446744073709551615"),
+            ("GATEHOUSE_ACCESS_TOKEN_TTL", "315360001"),
             ("GATEHOUSE_TASKS_MAX_OPEN", "0"),
             ("GATEHOUSE_TASKS_PER_HOUR", "many"),
             ("GATEHOUSE_AVATAR_MAX_BYTES", "10"),

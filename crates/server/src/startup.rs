@@ -389,11 +389,13 @@ struct EmbeddedWorker {
     pruning: tokio::task::JoinHandle<()>,
 }
 
-/// Keeps the audit log to its retention: prunes at once, then every `interval`, until the
-/// handle is aborted. Every worker runs one; several pruning at once is harmless (each
-/// deletes what is still there).
-fn spawn_audit_pruning(config: &Config, audit: Arc<AuditService>) -> tokio::task::JoinHandle<()> {
+/// Housekeeping every worker runs, at once and then every `GATEHOUSE_AUDIT_PRUNE_INTERVAL`,
+/// until the handle is aborted: the audit log kept to its retention, and the service's own
+/// finished jobs (emails) deleted after a week. Several workers doing it at once is harmless
+/// (each deletes what is still there).
+fn spawn_housekeeping(config: &Config, state: &AppState) -> tokio::task::JoinHandle<()> {
     let (retention, interval) = (config.audit_retention, config.audit_prune_interval);
+    let (audit, tasks) = (state.audit.clone(), state.tasks.clone());
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -403,6 +405,11 @@ fn spawn_audit_pruning(config: &Config, audit: Arc<AuditService>) -> tokio::task
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!(pruned, "audit events past their retention deleted"),
                 Err(error) => tracing::warn!(error = %error, "audit pruning failed"),
+            }
+            match tasks.prune_finished_jobs().await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "finished email jobs deleted"),
+                Err(error) => tracing::warn!(error = %error, "job pruning failed"),
             }
         }
     })
@@ -439,7 +446,7 @@ pub async fn run_worker(
     let probes_handle = probes.handle();
     let probes = tokio::spawn(probes);
     warn_about(config);
-    let pruning = spawn_audit_pruning(config, components.state.audit.clone());
+    let pruning = spawn_housekeeping(config, &components.state);
     let name = worker_name("worker");
     tracing::info!(worker = name, addr = %config.worker_addr, "job worker started");
     let worked = components
@@ -471,7 +478,7 @@ impl Application {
                     .run_worker(worker_name("embedded"), runner, shutdown)
                     .await
             });
-            let pruning = spawn_audit_pruning(config, components.state.audit.clone());
+            let pruning = spawn_housekeeping(config, &components.state);
             EmbeddedWorker {
                 stop,
                 handle,

@@ -26,18 +26,21 @@ pub enum TaskChange {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait TaskRepository: Send + Sync {
-    /// Stores a new task. A task with an owner counts as one of the owner's unfinished tasks
-    /// until it is final; when the owner already has `max_open` of them nothing is stored
-    /// and the answer is `false`. The count and the insert are one atomic step: of N
-    /// concurrent inserts at most `max_open` succeed. Tasks without an owner are not counted.
+    /// Stores a new task. When the task has an owner who already has `max_open` unfinished
+    /// tasks, nothing is stored and the answer is `false`. The count and the insert are one
+    /// atomic step: of N concurrent inserts for one owner at most `max_open` succeed. Tasks
+    /// without an owner (the service's own) are not limited.
     async fn insert(&self, task: &Task, max_open: u32) -> anyhow::Result<bool>;
+
+    /// Deletes up to `batch` of the service's own tasks (no owner) that finished before
+    /// `before`; the number deleted.
+    async fn prune_finished_jobs(&self, before: OffsetDateTime, batch: u64) -> anyhow::Result<u64>;
 
     /// The task, if it exists.
     async fn find(&self, id: TaskId) -> anyhow::Result<Option<Task>>;
 
-    /// Applies `change` unless the task is final or unknown; `true` when it applied. A
-    /// change that makes an owned task final frees its place among the owner's unfinished
-    /// tasks in the same step.
+    /// Applies `change` unless the task is final or unknown; `true` when it applied. A task
+    /// made final no longer counts among its owner's unfinished tasks.
     async fn advance(
         &self,
         id: TaskId,

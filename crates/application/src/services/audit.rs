@@ -10,8 +10,9 @@ use crate::services::policy;
 use crate::{AppError, ClientInfo, Principal, UserService, ValidationErrors};
 
 /// The longest user agent an event keeps, in characters: enough to recognise a client, too
-/// little for a client to store much through it.
-pub const AUDIT_USER_AGENT_MAX: usize = 256;
+/// little for a client to store much through it. Events are written for refused requests
+/// too, so they get less than a device record (which is written once per signed-in client).
+const AUDIT_USER_AGENT_MAX: usize = 256;
 
 /// How many events one pruning statement deletes.
 const PRUNE_BATCH: u64 = 5_000;

@@ -266,21 +266,38 @@ impl AuthService {
     }
 
     async fn token_login(&self, input: &LoginInput) -> Result<(LoginOutcome, Device), AppError> {
-        let mut user = self.verify_credentials(input).await?;
+        let user = self.verify_credentials(input).await?;
         let device = self.devices.record_sign_in(user.id, &input.client).await?;
-        for _ in 0..ISSUE_ATTEMPTS {
-            let tokens = self
-                .tokens
+        let issue = async |user: &User| {
+            self.tokens
                 .issue_new_family(user.id, Some(device.id), user.security_stamp)
-                .await?;
+                .await
+        };
+        let withdraw = async |tokens: &TokenPair| self.tokens.withdraw(tokens).await;
+        let (user, tokens) = self.hand_out(user, issue, withdraw).await?;
+        Ok((LoginOutcome { user, tokens }, device))
+    }
+
+    /// Hands out credentials (`issue`) for `user` as the sign-in read it, then reads the
+    /// account again (see [`Self::changed_since`]): if it changed, the credentials are
+    /// withdrawn and, when the password is still the one checked, issued again on the fresh
+    /// row; a few changes in a row and the sign-in gives up with 409.
+    async fn hand_out<T>(
+        &self,
+        mut user: User,
+        issue: impl AsyncFn(&User) -> Result<T, AppError>,
+        withdraw: impl AsyncFn(&T) -> Result<(), AppError>,
+    ) -> Result<(User, T), AppError> {
+        for _ in 0..ISSUE_ATTEMPTS {
+            let issued = issue(&user).await?;
             let changed = self.changed_since(&user).await;
             if let Ok(None) = changed {
-                return Ok((LoginOutcome { user, tokens }, device));
+                return Ok((user, issued));
             }
-            self.tokens.withdraw(&tokens).await?;
-            user = changed?.ok_or_else(account_in_flux)?;
+            withdraw(&issued).await?;
+            user = changed?.ok_or_else(|| AppError::changed_meanwhile("account"))?;
         }
-        Err(account_in_flux())
+        Err(AppError::changed_meanwhile("account"))
     }
 
     /// Exchanges a refresh token for a new pair, if its account is still active.
@@ -360,23 +377,19 @@ impl AuthService {
         input: &LoginInput,
         previous: Option<&str>,
     ) -> Result<(User, StartedSession, Device), AppError> {
-        let mut user = self.verify_credentials(input).await?;
+        let user = self.verify_credentials(input).await?;
         if let Some(previous) = previous {
             self.sessions.end(&crate::session_key(previous)).await?;
         }
         let device = self.devices.record_sign_in(user.id, &input.client).await?;
-        for _ in 0..ISSUE_ATTEMPTS {
-            let session = self.sessions.start(user.id, Some(device.id)).await?;
-            let changed = self.changed_since(&user).await;
-            if let Ok(None) = changed {
-                return Ok((user, session, device));
-            }
+        let issue = async |user: &User| self.sessions.start(user.id, Some(device.id)).await;
+        let withdraw = async |session: &StartedSession| {
             self.sessions
                 .end(&crate::session_key(&session.session_id))
-                .await?;
-            user = changed?.ok_or_else(account_in_flux)?;
-        }
-        Err(account_in_flux())
+                .await
+        };
+        let (user, session) = self.hand_out(user, issue, withdraw).await?;
+        Ok((user, session, device))
     }
 
     /// Ends the caller's credential (access token or session) and, if given, the refresh
@@ -450,14 +463,6 @@ impl AuthService {
 
 /// How often a sign-in re-issues its credentials when the account keeps changing under it.
 const ISSUE_ATTEMPTS: usize = 3;
-
-/// The account changed under every attempt to sign it in.
-fn account_in_flux() -> AppError {
-    AppError::Conflict {
-        field: "account",
-        message: "the account changed during sign-in; try again".into(),
-    }
-}
 
 /// Throttle key for an identifier that names no account: hashed, so no address or name is
 /// kept in the limiter, and normalised, so case variants count together.

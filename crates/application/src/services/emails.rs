@@ -136,7 +136,7 @@ impl EmailOutbox {
     /// Queues `email` for `to`, in the email lane (never behind clients' tasks).
     pub async fn queue(&self, to: Recipient, email: AccountEmail) -> Result<(), AppError> {
         self.tasks
-            .queue_job(None, SEND_EMAIL, email.arguments(&to), JobLane::Email)
+            .queue_job(SEND_EMAIL, email.arguments(&to), JobLane::Email)
             .await
             .map(drop)
     }

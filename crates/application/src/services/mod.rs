@@ -31,7 +31,9 @@ pub use profile::{PasswordChange, ProfileParts, ProfilePatch, ProfileService};
 pub use recovery::{AccountRecovery, PasswordResetInput, RecoveryParts};
 pub use revocation::Revocation;
 pub use sessions::{ActiveSession, SessionService, SessionSettings, StartedSession, session_key};
-pub use tasks::{JobFailure, JobRunner, JobSettings, TaskLimits, TaskService};
+pub use tasks::{
+    FINISHED_JOB_RETENTION, JobFailure, JobRunner, JobSettings, TaskLimits, TaskService,
+};
 pub use throttle::{AddressAction, EmailLimit, Reservation, Throttle, ThrottleSettings};
 pub use tokens::{Credential, Principal, Refreshed, TokenPair, TokenService, TokenSettings};
 pub use user_admin::{CreateUserInput, UserAdminService, UserPatch, UserView};

@@ -96,14 +96,8 @@ impl AccountRecovery {
         email: &str,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
-        self.queue_for_address(
-            email,
-            AddressAction::ResendVerification,
-            EmailLimit::Verification,
-            AccountEmail::Verification,
-            client,
-        )
-        .await
+        self.queue_for_address(email, AccountEmail::Verification, client)
+            .await
     }
 
     /// Queues a reset email, at most one per address per minute and a daily number; only an
@@ -114,32 +108,30 @@ impl AccountRecovery {
         let requested_from = client.address.map(|ip| ip.to_string());
         self.queue_for_address(
             email,
-            AddressAction::ForgotPassword,
-            EmailLimit::PasswordReset,
             AccountEmail::PasswordReset { requested_from },
             client,
         )
         .await
     }
 
-    /// Applies the per-client limit (429 past it) and the per-address one (silent), then
-    /// queues `message` for whichever account has `email`.
+    /// Applies the per-client limit of `message`'s request (429 past it) and its per-address
+    /// limit (silent), then queues `message` for whichever account has `email`.
     async fn queue_for_address(
         &self,
         email: &str,
-        action: AddressAction,
-        limit: EmailLimit,
         message: AccountEmail,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
         let p = &self.parts;
         let email = Email::parse(email)?;
+        let (action, limit) = match message {
+            AccountEmail::PasswordReset { .. } => {
+                (AddressAction::ForgotPassword, EmailLimit::PasswordReset)
+            }
+            _ => (AddressAction::ResendVerification, EmailLimit::Verification),
+        };
         p.throttle.per_address(action, client.address).await?;
-        if !p
-            .throttle
-            .allow_account_email(limit, email.as_str())
-            .await?
-        {
+        if !p.throttle.allow_account_email(limit, &email).await? {
             return Ok(());
         }
         p.outbox.queue(Recipient::Address(email), message).await

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_domain::{Role, Task, TaskId, TaskKind, TaskStatus, UserId, summarise};
+use gatehouse_domain::{Role, Task, TaskId, TaskKind, TaskStatus, summarise};
 use serde_json::{Value, json};
 
 use crate::ports::{Clock, JobLane, JobQueue, TaskChange, TaskRepository};
@@ -26,6 +26,14 @@ impl Default for TaskLimits {
         Self { max_open: 20 }
     }
 }
+
+/// How long the service's own jobs (emails) are kept after they finish: long enough to see
+/// why a delivery failed, short enough that the addresses and client addresses they name
+/// (typed by anyone, account or not) do not pile up.
+pub const FINISHED_JOB_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How many finished jobs one pruning statement deletes.
+const PRUNE_BATCH: u64 = 5_000;
 
 /// What a client is told to wait when all their task places are taken: tasks finish (or
 /// are revoked) at their own pace, so this is a polite interval, not a promise.
@@ -86,19 +94,23 @@ impl TaskService {
                 return Err(error.into());
             }
         }
-        self.enqueue(task, JobLane::Task).await
+        let queued = self.enqueue(task, JobLane::Task).await;
+        if queued.is_err() {
+            // The task is already failed (and holds no place); the creation counts for nothing.
+            self.throttle.give_back(creation).await;
+        }
+        queued
     }
 
-    /// Records a task of the service's own (no owner, no quota) and hands it to the queue.
+    /// Records a task of the service's own (no owner, so no quota) and hands it to the queue.
     pub(crate) async fn queue_job(
         &self,
-        owner: Option<UserId>,
         kind: &str,
         arguments: Value,
         lane: JobLane,
     ) -> Result<Task, AppError> {
-        let task = Task::queued(owner, kind, arguments, self.clock.now());
-        self.tasks.insert(&task, u32::MAX).await?;
+        let task = Task::queued(None, kind, arguments, self.clock.now());
+        self.tasks.insert(&task, self.limits.max_open).await?;
         self.enqueue(task, lane).await
     }
 
@@ -115,6 +127,20 @@ impl TaskService {
             return Err(AppError::Unavailable(error));
         }
         Ok(task)
+    }
+
+    /// Deletes the service's own jobs that finished more than [`FINISHED_JOB_RETENTION`] ago,
+    /// in batches; how many went. Run periodically by the workers.
+    pub async fn prune_finished_jobs(&self) -> Result<u64, AppError> {
+        let before = self.clock.now() - FINISHED_JOB_RETENTION;
+        let mut pruned = 0;
+        loop {
+            let deleted = self.tasks.prune_finished_jobs(before, PRUNE_BATCH).await?;
+            pruned += deleted;
+            if deleted < PRUNE_BATCH {
+                return Ok(pruned);
+            }
+        }
     }
 
     /// A task its owner or an admin may see; anyone else gets "not found".

@@ -2,7 +2,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_domain::{AuditEventType, UserId};
+use gatehouse_domain::{AuditEventType, Email, UserId};
 
 use crate::counters;
 use crate::ports::{RateLimit, RateLimiter, RateStatus};
@@ -84,6 +84,31 @@ pub enum EmailLimit {
     Verification,
     /// Reset links: one a minute and a daily cap.
     PasswordReset,
+}
+
+/// The two limits a login attempt is reserved against.
+#[derive(Debug, Clone, Copy)]
+enum LoginLimit {
+    Address,
+    Account,
+}
+
+impl LoginLimit {
+    /// The `limit` label of the rejection counter.
+    fn metric(self) -> &'static str {
+        match self {
+            Self::Address => "login_address",
+            Self::Account => "login_account",
+        }
+    }
+
+    /// The `limit` of a `login_throttled` audit event.
+    fn audit_label(self) -> &'static str {
+        match self {
+            Self::Address => "address",
+            Self::Account => "account",
+        }
+    }
 }
 
 /// Counts held for an attempt while it is checked (a password, a task's place). Give it back
@@ -168,15 +193,15 @@ impl Throttle {
             .address
             .map(|ip| {
                 let key = format!("login:ip:{}", address_key(ip));
-                ("login_address", key, s.login_failures_per_address)
+                (LoginLimit::Address, key, s.login_failures_per_address)
             })
             .into_iter()
             .chain([(
-                "login_account",
+                LoginLimit::Account,
                 format!("login:account:{account}"),
                 s.login_failures_per_account,
             )]);
-        for (name, key, limit) in limits {
+        for (which, key, limit) in limits {
             let status = match self.limiter.reserve(&key, limit).await {
                 Ok(status) => status,
                 Err(error) => {
@@ -186,8 +211,9 @@ impl Throttle {
             };
             if let RateStatus::Limited { retry_after } = status {
                 self.give_back(held).await;
-                counters::rate_limited(name);
-                self.report_refusal(name, &key, limit, user, client).await;
+                counters::rate_limited(which.metric());
+                self.report_refusal(which, &key, retry_after, user, client)
+                    .await;
                 return Err(AppError::RateLimited { retry_after });
             }
             held.keys.push(key);
@@ -195,19 +221,20 @@ impl Throttle {
         Ok(held)
     }
 
-    /// Records a `login_throttled` event, at most once per limit key per window: a flood of
-    /// refused attempts writes one row, not one each.
+    /// Records a `login_throttled` event, at most once per limit key per window (the report
+    /// marker lives exactly as long as the window that refused): a flood of refused attempts
+    /// writes one row, not one each, and the next lockout is reported again.
     async fn report_refusal(
         &self,
-        name: &str,
+        which: LoginLimit,
         key: &str,
-        limit: RateLimit,
+        window_left: Duration,
         user: Option<UserId>,
         client: &ClientInfo,
     ) {
         let once = RateLimit {
             limit: 1,
-            window: limit.window,
+            window: window_left.max(Duration::from_millis(1)),
         };
         match self.limiter.hit(&format!("reported:{key}"), once).await {
             Ok(RateStatus::Allowed) => {}
@@ -222,9 +249,9 @@ impl Throttle {
             actor: None,
             client,
         };
-        let which = name.trim_start_matches("login_").to_owned();
+        let data = [("limit", which.audit_label().to_owned())];
         self.audit
-            .record(AuditEventType::LoginThrottled, context, &[("limit", which)])
+            .record(AuditEventType::LoginThrottled, context, &data)
             .await;
     }
 
@@ -266,20 +293,20 @@ impl Throttle {
         verdict(name, self.limiter.hit(&key, limit).await?)
     }
 
-    /// Counts one emailed link of `kind` to `address` (as typed; normalised and hashed
-    /// here); `false` once past the per-address limits, and then nothing is counted. The
-    /// caller stays silent about it: the answer must not tell whether the account exists.
+    /// Counts one emailed link of `kind` to `address` (hashed here); `false` once past the
+    /// per-address limits. The caller stays silent about it: the answer must not tell
+    /// whether the account exists.
     pub async fn allow_account_email(
         &self,
         kind: EmailLimit,
-        address: &str,
+        address: &Email,
     ) -> Result<bool, AppError> {
         let s = &self.settings;
         let name = match kind {
             EmailLimit::Verification => "verification",
             EmailLimit::PasswordReset => "reset",
         };
-        let digest = sha256_hex(&address.trim().to_lowercase());
+        let digest = sha256_hex(address.as_str());
         let minute = format!("mail:{name}:{digest}");
         if self
             .limiter

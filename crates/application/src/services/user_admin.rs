@@ -259,10 +259,7 @@ impl UserAdminService {
             self.audit_changes(principal, &before, &after).await;
             return Ok((before, after));
         }
-        Err(AppError::Conflict {
-            field: "user",
-            message: "the user keeps changing; try again".into(),
-        })
+        Err(AppError::changed_meanwhile("user"))
     }
 
     async fn find(&self, id: UserId) -> Result<User, AppError> {

@@ -19,11 +19,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Password login into a cookie session. Sets `gatehouse_session` (HttpOnly) and
-/// `gatehouse_csrf`; the session id is always new.
+/// `gatehouse_csrf` (`__Host-gatehouse_session` and `__Host-gatehouse_csrf` when cookies are
+/// Secure); the session id is always new.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in; cookies set (`__Host-` names when Secure)", body = SessionResponse),
         (status = 401, description = "invalid_credentials", body = ErrorBody),
+        (status = 403, description = "Account deactivated", body = ErrorBody),
+        (status = 409, description = "The account changed during sign-in; try again", body = ErrorBody),
         (status = 429, description = "Too many failed attempts for the account or address (`Retry-After`)", body = ErrorBody),
     ))]
 pub async fn create(

@@ -8,15 +8,12 @@ use actix_web::error::PayloadError;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, web};
 use futures_util::StreamExt;
+use gatehouse_application::AppError;
 
 use crate::ApiError;
 
-fn too_large(cap: usize) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        format!("The request body is larger than {cap} bytes."),
-    )
+fn too_large() -> ApiError {
+    AppError::PayloadTooLarge.into()
 }
 
 /// The bytes of multipart field `name`. Every byte of the body counts against `cap`,
@@ -47,7 +44,7 @@ pub(crate) async fn read_file_field(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > cap as u64) {
-        return Err(too_large(cap));
+        return Err(too_large());
     }
     let overflowed = Rc::new(Cell::new(false));
     let counted = {
@@ -64,7 +61,7 @@ pub(crate) async fn read_file_field(
     };
     let failed = |overflowed: &Cell<bool>| {
         if overflowed.get() {
-            too_large(cap)
+            too_large()
         } else {
             ApiError::validation(name, "the multipart body is malformed")
         }

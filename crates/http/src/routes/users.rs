@@ -319,7 +319,7 @@ pub async fn get(
     responses(
         (status = 200, description = "The updated user", body = UserResponse),
         (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 409, description = "An admin demoting or deactivating themselves", body = ErrorBody),
+        (status = 409, description = "An admin demoting or deactivating themselves, or the user kept changing meanwhile (try again)", body = ErrorBody),
     ))]
 pub async fn update(
     state: web::Data<AppState>,
@@ -345,6 +345,7 @@ pub async fn update(
         (status = 204, description = "Deactivated"),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "An admin deactivating themselves, or the user kept changing meanwhile (try again)", body = ErrorBody),
     ))]
 pub async fn deactivate(
     state: web::Data<AppState>,

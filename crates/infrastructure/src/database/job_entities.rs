@@ -29,13 +29,13 @@ pub mod task {
 pub mod task_quota {
     use sea_orm::entity::prelude::*;
 
-    /// Each task owner's count of unfinished tasks.
+    /// One row per task owner: what their task creations lock while they count.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "task_quotas")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub user_id: Uuid,
-        pub open_tasks: i32,
+        pub checked_at: Option<TimeDateTimeWithTimeZone>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

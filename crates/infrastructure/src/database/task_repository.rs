@@ -5,7 +5,7 @@ use gatehouse_domain::{Task, TaskId, TaskStatus, UserId};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
 };
 use time::OffsetDateTime;
 
@@ -15,10 +15,11 @@ use super::job_entities::task_quota;
 /// [`TaskRepository`] on sea-orm. Each change is one conditional `UPDATE ... WHERE status NOT
 /// IN (final)`, so a revocation and a worker's report cannot overwrite each other.
 ///
-/// An owner's unfinished tasks are counted in `task_quotas`, moved in the same transaction
-/// as the task: a place is taken with `UPDATE ... SET open_tasks = open_tasks + 1 WHERE
-/// open_tasks < max` (the row lock serialises concurrent takers, and each re-checks the
-/// committed count), and given back by the change that makes the task final.
+/// An owner's unfinished tasks are counted from the tasks themselves (a partial index keeps
+/// that cheap), inside a transaction that first writes the owner's `task_quotas` row: on
+/// PostgreSQL that row lock makes one owner's creations count and insert one at a time (each
+/// counting after the previous one committed); on SQLite the first write takes the
+/// database's write lock, which does the same. Nothing is kept that could drift.
 #[derive(Clone)]
 pub struct SeaOrmTaskRepository {
     db: DatabaseConnection,
@@ -88,23 +89,28 @@ impl TaskRepository for SeaOrmTaskRepository {
             .context("cannot start a transaction")?;
         // The first statement writes, so SQLite takes its write lock at once: concurrent
         // inserts queue on it rather than deadlock upgrading a read.
+        let now = task.created_at;
         task_quota::Entity::insert(task_quota::ActiveModel {
             user_id: Set(owner.as_uuid()),
-            open_tasks: Set(0),
+            checked_at: Set(Some(now)),
         })
         .on_conflict_do_nothing_on([task_quota::Column::UserId])
         .exec_without_returning(&txn)
         .await
         .context("task quota insert failed")?;
-        let open = || Expr::col(task_quota::Column::OpenTasks);
-        let taken = task_quota::Entity::update_many()
-            .col_expr(task_quota::Column::OpenTasks, open().add(1))
+        task_quota::Entity::update_many()
+            .col_expr(task_quota::Column::CheckedAt, Expr::value(now))
             .filter(task_quota::Column::UserId.eq(owner.as_uuid()))
-            .filter(open().lt(i64::from(max_open)))
             .exec(&txn)
             .await
-            .context("task quota update failed")?;
-        if taken.rows_affected != 1 {
+            .context("task quota lock failed")?;
+        let open = Entity::find()
+            .filter(Column::OwnerId.eq(owner.as_uuid()))
+            .filter(Column::Status.is_not_in(FINAL.map(TaskStatus::as_str)))
+            .count(&txn)
+            .await
+            .context("task count failed")?;
+        if open >= u64::from(max_open) {
             txn.rollback().await.context("task rollback failed")?;
             return Ok(false);
         }
@@ -114,6 +120,23 @@ impl TaskRepository for SeaOrmTaskRepository {
             .context("task insert failed")?;
         txn.commit().await.context("task commit failed")?;
         Ok(true)
+    }
+
+    async fn prune_finished_jobs(&self, before: OffsetDateTime, batch: u64) -> anyhow::Result<u64> {
+        let oldest = Query::select()
+            .column(Column::Id)
+            .from(Entity)
+            .and_where(Column::OwnerId.is_null())
+            .and_where(Column::Status.is_in(FINAL.map(TaskStatus::as_str)))
+            .and_where(Column::FinishedAt.lt(before))
+            .limit(batch)
+            .to_owned();
+        let result = Entity::delete_many()
+            .filter(Column::Id.in_subquery(oldest))
+            .exec(&self.db)
+            .await
+            .context("task prune failed")?;
+        Ok(result.rows_affected)
     }
 
     async fn find(&self, id: TaskId) -> anyhow::Result<Option<Task>> {
@@ -131,10 +154,6 @@ impl TaskRepository for SeaOrmTaskRepository {
         change: TaskChange,
         at: OffsetDateTime,
     ) -> anyhow::Result<bool> {
-        let ends_task = matches!(
-            change,
-            TaskChange::Succeeded(_) | TaskChange::Failed(_) | TaskChange::Revoked
-        );
         let status = |s: TaskStatus| (Column::Status, Expr::value(s.as_str()));
         let finished = (Column::FinishedAt, Expr::value(at));
         let sets: Vec<(Column, SimpleExpr)> = match change {
@@ -165,42 +184,13 @@ impl TaskRepository for SeaOrmTaskRepository {
             ],
             TaskChange::Revoked => vec![status(TaskStatus::Revoked), finished],
         };
-        let txn = self
-            .db
-            .begin()
-            .await
-            .context("cannot start a transaction")?;
         let mut update = Entity::update_many()
             .filter(Column::Id.eq(id.as_uuid()))
             .filter(Column::Status.is_not_in(FINAL.map(TaskStatus::as_str)));
         for (column, value) in sets {
             update = update.col_expr(column, value);
         }
-        let result = update.exec(&txn).await.context("task update failed")?;
-        let applied = result.rows_affected == 1;
-        if applied && ends_task {
-            free_place(&txn, id).await?;
-        }
-        txn.commit().await.context("task commit failed")?;
-        Ok(applied)
+        let result = update.exec(&self.db).await.context("task update failed")?;
+        Ok(result.rows_affected == 1)
     }
-}
-
-/// Gives back the place a task held among its owner's unfinished tasks (no-op for tasks
-/// without an owner).
-async fn free_place(db: &impl ConnectionTrait, task: TaskId) -> anyhow::Result<()> {
-    let owner = Query::select()
-        .column(Column::OwnerId)
-        .from(Entity)
-        .and_where(Column::Id.eq(task.as_uuid()))
-        .to_owned();
-    let open = || Expr::col(task_quota::Column::OpenTasks);
-    task_quota::Entity::update_many()
-        .col_expr(task_quota::Column::OpenTasks, open().sub(1))
-        .filter(task_quota::Column::UserId.in_subquery(owner))
-        .filter(open().gt(0))
-        .exec(db)
-        .await
-        .context("task quota release failed")?;
-    Ok(())
 }

@@ -15,6 +15,17 @@ struct State {
     hits: u64,
 }
 
+impl State {
+    /// Every so many counting calls, ended windows are swept, so memory stays bounded by
+    /// the live ones whatever mix of hits and reservations a flood sends.
+    fn counted(&mut self, now: Instant) {
+        self.hits += 1;
+        if self.hits.is_multiple_of(SWEEP_EVERY) {
+            self.windows.retain(|_, (_, ends)| *ends > now);
+        }
+    }
+}
+
 /// [`RateLimiter`] in process memory: limits hold for this instance only.
 #[derive(Default)]
 pub struct InMemoryRateLimiter {
@@ -42,10 +53,7 @@ fn live(window: Option<&(u64, Instant)>, now: Instant) -> Option<(u64, Duration)
 impl RateLimiter for InMemoryRateLimiter {
     async fn hit(&self, key: &str, limit: RateLimit) -> anyhow::Result<RateStatus> {
         self.with(|s, now| {
-            s.hits += 1;
-            if s.hits.is_multiple_of(SWEEP_EVERY) {
-                s.windows.retain(|_, (_, ends)| *ends > now);
-            }
+            s.counted(now);
             let (count, remaining) = match live(s.windows.get(key), now) {
                 Some((count, remaining)) => (count + 1, remaining),
                 None => (1, limit.window),
@@ -57,6 +65,7 @@ impl RateLimiter for InMemoryRateLimiter {
 
     async fn reserve(&self, key: &str, limit: RateLimit) -> anyhow::Result<RateStatus> {
         self.with(|s, now| {
+            s.counted(now);
             let (count, remaining) = live(s.windows.get(key), now).unwrap_or((0, limit.window));
             // A reservation is taken only while the count is below the limit.
             if count >= u64::from(limit.limit) {
