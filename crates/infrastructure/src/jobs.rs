@@ -46,6 +46,12 @@ fn queue_name(lane: JobLane) -> &'static str {
 
 const LANES: [JobLane; 2] = [JobLane::Email, JobLane::Task];
 
+/// The first pause before a failed lane is restarted; it doubles with each failure in a row,
+/// up to [`RESTART_PAUSE_MAX`].
+const RESTART_PAUSE: Duration = Duration::from_millis(500);
+/// The longest pause between restarts of a failing lane.
+const RESTART_PAUSE_MAX: Duration = Duration::from_secs(30);
+
 /// How the queue behaves.
 #[derive(Debug, Clone, Copy)]
 pub struct QueueSettings {
@@ -242,10 +248,11 @@ impl ApalisJobQueue {
         self.counters.clone()
     }
 
-    /// Runs one worker, both lanes, until `shutdown` resolves. If either lane stops on its
-    /// own (its storage failed), the other is stopped too and the error returned, so the
-    /// process exits and its supervisor restarts it, rather than running half a worker that
-    /// still looks alive.
+    /// Runs one worker, both lanes, until `shutdown` resolves. A lane whose storage fails
+    /// (a poll error ends an apalis worker) is restarted after a pause, under a new name,
+    /// while the other lane goes on: the worker heals by itself when the storage comes back,
+    /// as the API does, and the jobs the failed lane held go back to the queue once its
+    /// heartbeats stop.
     pub async fn run_worker(
         &self,
         name: String,
@@ -253,37 +260,58 @@ impl ApalisJobQueue {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let [emails, tasks] = LANES.map(|lane| {
-            let mut stopped = stopped.clone();
-            let signal = async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            };
-            let name = format!("{name}-{}", queue_name(lane));
-            self.run_lane(name, lane, runner.clone(), signal)
+        let relay = tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
         });
-        tokio::pin!(shutdown, emails, tasks);
-        let early = tokio::select! {
-            () = &mut shutdown => None,
-            outcome = &mut emails => Some((JobLane::Email, outcome)),
-            outcome = &mut tasks => Some((JobLane::Task, outcome)),
-        };
-        let _ = stop.send(true);
-        let Some((lane, outcome)) = early else {
-            let (emails, tasks) = tokio::join!(emails, tasks);
-            return emails.and(tasks);
-        };
-        let other = match lane {
-            JobLane::Email => tasks.await,
-            JobLane::Task => emails.await,
-        };
-        let lane = queue_name(lane);
-        if let Err(error) = other {
-            tracing::warn!(error = %error, "the other lane of a failed job worker failed too");
+        let [emails, tasks] =
+            LANES.map(|lane| self.supervise(&name, lane, runner.clone(), stopped.clone()));
+        let (emails, tasks) = tokio::join!(emails, tasks);
+        relay.abort();
+        emails.and(tasks)
+    }
+
+    /// Runs `lane` until `stopped` turns true, restarting it whenever it ends before that.
+    async fn supervise(
+        &self,
+        name: &str,
+        lane: JobLane,
+        runner: Arc<JobRunner>,
+        mut stopped: tokio::sync::watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
+        let mut pause = RESTART_PAUSE;
+        for run in 0u64.. {
+            let mut signal = stopped.clone();
+            let shutdown = async move {
+                let _ = signal.wait_for(|stop| *stop).await;
+            };
+            let started = std::time::Instant::now();
+            // Apalis keeps a worker's name registered for a while: every run gets its own.
+            let worker = format!("{name}-{}-{run}", queue_name(lane));
+            let outcome = self.run_lane(worker, lane, runner.clone(), shutdown).await;
+            if *stopped.borrow() {
+                return outcome;
+            }
+            match &outcome {
+                Ok(()) => tracing::error!(lane = queue_name(lane), "job lane stopped; restarting"),
+                Err(error) => {
+                    tracing::error!(
+                        lane = queue_name(lane),
+                        error = format!("{error:#}"),
+                        "job lane failed; restarting"
+                    )
+                }
+            }
+            if started.elapsed() > RESTART_PAUSE_MAX {
+                pause = RESTART_PAUSE;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+            }
+            pause = (pause * 2).min(RESTART_PAUSE_MAX);
         }
-        Err(match outcome {
-            Ok(()) => anyhow::anyhow!("the {lane} lane of the job worker stopped on its own"),
-            Err(error) => error.context(format!("the {lane} lane of the job worker failed")),
-        })
+        Ok(())
     }
 
     async fn run_lane(

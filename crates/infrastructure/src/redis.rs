@@ -7,6 +7,25 @@ use async_trait::async_trait;
 use fred::prelude::{Builder, ClientLike, Config, Pool, ReconnectPolicy};
 use gatehouse_application::ports::HealthProbe;
 
+/// A Lua function for scripts that keep a set of keys (a user's refresh families or
+/// sessions): `extend(key, ms)` sets the key's expiry to the instant `ms` unless it already
+/// lasts longer. A set must outlive every member, or a revocation that starts from the set
+/// would miss the members still live; so one member's expiry never shortens it, and a set
+/// just created (no expiry yet) gets one.
+pub(crate) const EXTEND_EXPIRY: &str = r#"
+local function extend(key, until_ms)
+  local ttl = redis.call('PTTL', key)
+  if ttl >= 0 then
+    local clock = redis.call('TIME')
+    local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+    if now + ttl >= tonumber(until_ms) then
+      return
+    end
+  end
+  redis.call('PEXPIREAT', key, until_ms)
+end
+"#;
+
 /// How long any Redis command may take before it fails. Requests that depend on Redis fail
 /// closed (503) after this, instead of hanging while Redis is away.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);

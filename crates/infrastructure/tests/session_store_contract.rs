@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_application::ports::{SessionKey, SessionRecord, SessionStore};
-use gatehouse_domain::{DeviceId, UserId};
+use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use gatehouse_infrastructure::redis as redis_adapter;
 use gatehouse_infrastructure::sessions::{InMemorySessionStore, RedisSessionStore};
 use time::OffsetDateTime;
@@ -31,6 +31,7 @@ fn record(user: UserId, lifetime: Duration) -> SessionRecord {
         csrf_token: format!("csrf-{}", Uuid::new_v4()),
         created_at,
         expires_at: created_at + lifetime,
+        stamp: SecurityStamp::new(3),
     }
 }
 
@@ -182,6 +183,54 @@ async fn a_session_without_a_device_reads_back_without_one(store: Store) {
     );
 }
 
+/// A restamped session reads back with its new stamp; restamping an unknown session
+/// creates nothing.
+async fn a_kept_session_can_be_restamped(store: Store) {
+    let (key, session) = (key(), record(UserId::generate(), HOUR));
+    store.insert(&key, &session, now() + HOUR).await.unwrap();
+    store.restamp(&key, SecurityStamp::new(9)).await.unwrap();
+    let read = store
+        .touch(&key, now(), now() + HOUR)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.stamp, SecurityStamp::new(9));
+    assert_eq!(read.csrf_token, session.csrf_token);
+    let ghost = self::key();
+    store.restamp(&ghost, SecurityStamp::new(9)).await.unwrap();
+    assert_eq!(
+        store.touch(&ghost, now(), now() + HOUR).await.unwrap(),
+        None
+    );
+}
+
+/// A user's (or device's) set of sessions outlives its longest session: a short session
+/// opened after a long one never hides the long one from "end them all".
+async fn a_short_session_never_hides_a_long_one_from_removal(store: Store) {
+    let user = UserId::generate();
+    let device = DeviceId::generate();
+    let long = SessionRecord {
+        device: Some(device),
+        ..record(user, HOUR)
+    };
+    let short = SessionRecord {
+        device: Some(device),
+        ..record(user, Duration::from_millis(600))
+    };
+    let (long_key, short_key) = (key(), key());
+    store.insert(&long_key, &long, now() + HOUR).await.unwrap();
+    store
+        .insert(&short_key, &short, now() + Duration::from_millis(600))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    store.remove_all_for_user(user, None).await.unwrap();
+    assert_eq!(
+        store.touch(&long_key, now(), now() + HOUR).await.unwrap(),
+        None
+    );
+}
+
 async fn redis_store() -> Option<Store> {
     let redis = gatehouse_testing::redis().await?;
     let pool = redis_adapter::connect(&redis.url, 2)
@@ -217,4 +266,34 @@ contract!(
     removing_a_users_sessions_can_keep_one,
     removing_a_devices_sessions_spares_the_users_other_devices,
     a_session_without_a_device_reads_back_without_one,
+    a_kept_session_can_be_restamped,
+    a_short_session_never_hides_a_long_one_from_removal,
 );
+
+/// Sessions stored before stamps existed read back as stamp 0, and the sets a session joins
+/// get an expiry (none is left to live for ever).
+#[tokio::test]
+async fn redis_session_details() {
+    use fred::interfaces::{HashesInterface, KeysInterface};
+    let Some(redis) = gatehouse_testing::redis().await else {
+        return;
+    };
+    let pool = redis_adapter::connect(&redis.url, 2).await.unwrap();
+    let store = RedisSessionStore::new(pool.clone(), redis.prefix.clone());
+    let (key, session) = (key(), record(UserId::generate(), HOUR));
+    store.insert(&key, &session, now() + HOUR).await.unwrap();
+    let hash = format!("{}sess:{}", redis.prefix, key.as_str());
+    let _: i64 = pool.hdel(&hash, "stamp").await.unwrap();
+    let read = store
+        .touch(&key, now(), now() + HOUR)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.stamp, SecurityStamp::INITIAL);
+    let set = format!("{}sess-user:{}", redis.prefix, session.user);
+    let ttl: i64 = pool.pttl(&set).await.unwrap();
+    assert!(
+        ttl > 3_500_000,
+        "the user's set lasts as long as its session: {ttl}"
+    );
+}

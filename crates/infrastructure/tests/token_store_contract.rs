@@ -365,6 +365,29 @@ contract!(
     a_short_family_never_hides_its_siblings_from_revocation,
 );
 
+/// The sets a family joins get an expiry at least as long as the family's: none is left to
+/// live for ever, and none dies before its longest family.
+#[tokio::test]
+async fn redis_family_sets_last_as_long_as_their_longest_family() {
+    use fred::interfaces::KeysInterface;
+    let Some(redis) = gatehouse_testing::redis().await else {
+        return;
+    };
+    let pool = redis_adapter::connect(&redis.url, 2).await.unwrap();
+    let store: Store = Arc::new(RedisTokenStore::new(pool.clone(), redis.prefix.clone()));
+    let (user, device) = (UserId::generate(), DeviceId::generate());
+    let family = family_on(&store, user, Some(device)).await;
+    let request = rotation(&family, family.current_token, Duration::ZERO);
+    assert!(rotated(store.rotate(&request).await.unwrap()));
+    for set in [
+        format!("{}rt:user:{user}", redis.prefix),
+        format!("{}rt:device:{device}", redis.prefix),
+    ] {
+        let ttl: i64 = pool.pttl(&set).await.unwrap();
+        assert!(ttl > 3_500_000, "{set}: {ttl}");
+    }
+}
+
 /// A user's revocation instant written by a release before security stamps still revokes
 /// the access tokens it covered (issued at or before it), so an upgrade brings back nothing.
 #[tokio::test]
@@ -401,4 +424,23 @@ async fn a_revocation_instant_from_an_earlier_release_still_counts_on_redis() {
     assert!(revoked(revoked_at - Duration::from_secs(60)).await);
     assert!(revoked(revoked_at).await);
     assert!(!revoked(revoked_at + Duration::from_millis(2)).await);
+
+    // And a revocation of ours leaves the instant such a release reads, for its instances
+    // still running during a rollout.
+    let other = UserId::generate();
+    let before_ours = now();
+    store
+        .revoke_user(
+            other,
+            SecurityStamp::new(1),
+            now() + Duration::from_secs(900),
+        )
+        .await
+        .unwrap();
+    let written: Option<String> = pool
+        .get(format!("{}at:before:{other}", redis.prefix))
+        .await
+        .unwrap();
+    let written: i128 = written.expect("the instant is written").parse().unwrap();
+    assert!(written >= before_ours.unix_timestamp_nanos() / 1_000_000);
 }

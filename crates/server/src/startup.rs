@@ -13,10 +13,11 @@ use gatehouse_application::ports::{
 };
 use gatehouse_application::{
     AccountRecovery, AuditService, Auditor, AuthParts, AuthService, CatalogService, CreditService,
-    CursorCodec, DeviceService, EmailJobs, EmailOutbox, EmailSettings, HealthService, JobRunner,
-    JobSettings, PreRegistrationService, ProfileParts, ProfileService, RecoveryParts, Revocation,
-    SessionService, SessionSettings, TaskLimits, TaskService, Throttle, ThrottleSettings,
-    TokenService, TokenSettings, UserAdminService, UserService,
+    CursorCodec, DeviceService, EmailJobs, EmailOutbox, EmailSettings, HealthService, Housekeeping,
+    HousekeepingSettings, JobRunner, JobSettings, PreRegistrationService, ProfileParts,
+    ProfileService, RecoveryParts, Revocation, SessionService, SessionSettings, Swept, TaskLimits,
+    TaskService, Throttle, ThrottleSettings, TokenService, TokenSettings, UserAdminService,
+    UserService,
 };
 use gatehouse_domain::PasswordPolicy;
 use gatehouse_http::{AppState, MetricsEndpoint, WebSettings};
@@ -54,6 +55,8 @@ pub struct Components {
     pub queue: ApalisJobQueue,
     /// What workers run jobs with.
     pub runner: Arc<JobRunner>,
+    /// What workers sweep between jobs.
+    pub housekeeping: Arc<Housekeeping>,
 }
 
 impl Components {
@@ -181,7 +184,7 @@ impl Components {
             reset_ttl: config.reset_token_ttl,
         };
         let runner = Arc::new(JobRunner::new(
-            task_records,
+            task_records.clone(),
             Arc::new(EmailJobs::new(
                 users.clone(),
                 email_tokens.clone(),
@@ -270,10 +273,9 @@ impl Components {
                 cursors.clone(),
             )),
             audit: Arc::new(AuditService::new(
-                audit_log,
+                audit_log.clone(),
                 accounts.clone(),
                 cursors,
-                clock,
             )),
             users: accounts,
             tokens,
@@ -293,12 +295,21 @@ impl Components {
                 avatar_max_bytes: config.avatar_max_bytes,
             }),
         };
+        let housekeeping = Arc::new(Housekeeping::new(
+            audit_log,
+            task_records,
+            clock,
+            HousekeepingSettings {
+                audit_retention: config.audit_retention,
+            },
+        ));
         Ok(Self {
             state,
             users,
             hasher,
             queue,
             runner,
+            housekeeping,
         })
     }
 }
@@ -390,26 +401,25 @@ struct EmbeddedWorker {
 }
 
 /// Housekeeping every worker runs, at once and then every `GATEHOUSE_AUDIT_PRUNE_INTERVAL`,
-/// until the handle is aborted: the audit log kept to its retention, and the service's own
-/// finished jobs (emails) deleted after a week. Several workers doing it at once is harmless
-/// (each deletes what is still there).
-fn spawn_housekeeping(config: &Config, state: &AppState) -> tokio::task::JoinHandle<()> {
-    let (retention, interval) = (config.audit_retention, config.audit_prune_interval);
-    let (audit, tasks) = (state.audit.clone(), state.tasks.clone());
+/// until the handle is aborted.
+fn spawn_housekeeping(
+    config: &Config,
+    housekeeping: Arc<Housekeeping>,
+) -> tokio::task::JoinHandle<()> {
+    let interval = config.audit_prune_interval;
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match audit.prune(retention).await {
-                Ok(0) => {}
-                Ok(pruned) => tracing::info!(pruned, "audit events past their retention deleted"),
-                Err(error) => tracing::warn!(error = %error, "audit pruning failed"),
-            }
-            match tasks.prune_finished_jobs().await {
-                Ok(0) => {}
-                Ok(pruned) => tracing::info!(pruned, "finished email jobs deleted"),
-                Err(error) => tracing::warn!(error = %error, "job pruning failed"),
+            match housekeeping.sweep().await {
+                Ok(swept) if swept == Swept::default() => {}
+                Ok(swept) => tracing::info!(
+                    audit_events = swept.audit_events,
+                    finished_jobs = swept.finished_jobs,
+                    "deleted what was past its retention"
+                ),
+                Err(error) => tracing::warn!(error = %error, "housekeeping failed"),
             }
         }
     })
@@ -446,7 +456,7 @@ pub async fn run_worker(
     let probes_handle = probes.handle();
     let probes = tokio::spawn(probes);
     warn_about(config);
-    let pruning = spawn_housekeeping(config, &components.state);
+    let pruning = spawn_housekeeping(config, components.housekeeping.clone());
     let name = worker_name("worker");
     tracing::info!(worker = name, addr = %config.worker_addr, "job worker started");
     let worked = components
@@ -478,7 +488,7 @@ impl Application {
                     .run_worker(worker_name("embedded"), runner, shutdown)
                     .await
             });
-            let pruning = spawn_housekeeping(config, &components.state);
+            let pruning = spawn_housekeeping(config, components.housekeeping.clone());
             EmbeddedWorker {
                 stop,
                 handle,

@@ -223,6 +223,91 @@ impl Drop for TempSqlite {
     }
 }
 
+/// A redis-server of the test's own, on a free port, that the test may kill and restart.
+pub struct OwnRedis {
+    /// The loopback port it listens on.
+    pub port: u16,
+    process: Option<std::process::Child>,
+}
+
+impl OwnRedis {
+    /// `None` (after a loud warning, or a failure when services are required) without a
+    /// `redis-server` binary.
+    pub async fn start() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let mut redis = Self {
+            port,
+            process: None,
+        };
+        if redis.spawn().is_err() {
+            assert!(!services_required(), "redis-server is required");
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "WARNING: redis-server not installed; a test that kills its own Redis NOT RUN"
+            );
+            return None;
+        }
+        redis.wait_until_up().await;
+        Some(redis)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) -> std::io::Result<()> {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()?;
+        self.process = Some(child);
+        Ok(())
+    }
+
+    async fn wait_until_up(&self) {
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("redis-server on port {} did not come up", self.port);
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.process.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.spawn().expect("redis-server restarts");
+        self.wait_until_up().await;
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

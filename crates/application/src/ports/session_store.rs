@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use gatehouse_domain::{DeviceId, UserId};
+use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
 
 /// The key a session is stored under: the SHA-256 of its id, hex. The raw id lives only in
@@ -32,6 +32,9 @@ pub struct SessionRecord {
     pub created_at: OffsetDateTime,
     /// The absolute cap: the session ends then however active it is.
     pub expires_at: OffsetDateTime,
+    /// The account's security stamp when the session was opened (or last confirmed): below
+    /// the account's revocation floor, the session is dead whatever the store says.
+    pub stamp: SecurityStamp,
 }
 
 /// Server-side sessions with sliding idle expiry under an absolute cap.
@@ -54,6 +57,10 @@ pub trait SessionStore: Send + Sync {
         now: OffsetDateTime,
         idle_until: OffsetDateTime,
     ) -> anyhow::Result<Option<SessionRecord>>;
+
+    /// Sets the stamp of a live session (the one a password change keeps); nothing when
+    /// there is no such session.
+    async fn restamp(&self, key: &SessionKey, stamp: SecurityStamp) -> anyhow::Result<()>;
 
     /// Ends one session.
     async fn remove(&self, key: &SessionKey) -> anyhow::Result<()>;

@@ -14,9 +14,6 @@ use crate::{AppError, ClientInfo, Principal, UserService, ValidationErrors};
 /// too, so they get less than a device record (which is written once per signed-in client).
 const AUDIT_USER_AGENT_MAX: usize = 256;
 
-/// How many events one pruning statement deletes.
-const PRUNE_BATCH: u64 = 5_000;
-
 /// Writes audit events for the services. Recording never fails the use case that triggers
 /// it: a log write that fails is reported loudly in the service log instead, because refusing
 /// a logout (say) because the audit table is briefly unreachable helps nobody.
@@ -108,42 +105,20 @@ pub struct AuditQuery {
     pub cursor: Option<String>,
 }
 
-/// Reading the audit log (admins only), and keeping it to its retention.
+/// Reading the audit log (admins only).
 pub struct AuditService {
     log: Arc<dyn AuditLog>,
     accounts: Arc<UserService>,
     cursors: CursorCodec,
-    clock: Arc<dyn Clock>,
 }
 
 impl AuditService {
     /// Builds the service.
-    pub fn new(
-        log: Arc<dyn AuditLog>,
-        accounts: Arc<UserService>,
-        cursors: CursorCodec,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(log: Arc<dyn AuditLog>, accounts: Arc<UserService>, cursors: CursorCodec) -> Self {
         Self {
             log,
             accounts,
             cursors,
-            clock,
-        }
-    }
-
-    /// Deletes every event older than `retention` (`GATEHOUSE_AUDIT_RETENTION_DAYS`), in
-    /// batches; how many went. Run periodically by the workers; running it from several
-    /// processes at once is harmless.
-    pub async fn prune(&self, retention: std::time::Duration) -> Result<u64, AppError> {
-        let before = self.clock.now() - retention;
-        let mut pruned = 0;
-        loop {
-            let deleted = self.log.prune(before, PRUNE_BATCH).await?;
-            pruned += deleted;
-            if deleted < PRUNE_BATCH {
-                return Ok(pruned);
-            }
         }
     }
 
@@ -153,7 +128,7 @@ impl AuditService {
         principal: &Principal,
         query: AuditQuery,
     ) -> Result<Page<AuditEvent>, AppError> {
-        let actor = self.accounts.active_user(principal.user_id).await?;
+        let actor = self.accounts.me(principal).await?;
         policy::require_admin(&actor)?;
         let mut errors = ValidationErrors::new();
         let user = query

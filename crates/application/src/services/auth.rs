@@ -382,7 +382,11 @@ impl AuthService {
             self.sessions.end(&crate::session_key(previous)).await?;
         }
         let device = self.devices.record_sign_in(user.id, &input.client).await?;
-        let issue = async |user: &User| self.sessions.start(user.id, Some(device.id)).await;
+        let issue = async |user: &User| {
+            self.sessions
+                .start(user.id, Some(device.id), user.security_stamp)
+                .await
+        };
         let withdraw = async |session: &StartedSession| {
             self.sessions
                 .end(&crate::session_key(&session.session_id))
@@ -841,68 +845,42 @@ mod tests {
         }
     }
 
-    /// The account's revocation floor is checked on every refresh: a family the token store
-    /// missed (it was down during a reset) dies here, and the pair just minted is withdrawn.
+    /// After a rotation the account decides: deactivated, or the token's stamp below the
+    /// account's revocation floor (a family the token store missed, say because it was down
+    /// during a reset), and the refresh is refused and the pair just minted withdrawn.
     #[tokio::test]
-    async fn a_refresh_below_the_accounts_revocation_floor_is_refused() {
-        let mut user = sample_user();
-        user.revoked_below = gatehouse_domain::SecurityStamp::new(1);
-        let claims = refresh_claims(user.id);
-        let mut users = MockUserRepository::new();
-        users
-            .expect_find_by_id()
-            .returning(move |_| Ok(Some(user.clone())));
-        let mut codec = codec();
-        codec
-            .expect_decode()
-            .returning(move |_, _| Ok(claims.clone()));
-        let mut store = MockTokenStore::new();
-        store.expect_rotate().returning(|_| {
-            Ok(Rotation::Rotated {
-                expires_at: time::OffsetDateTime::UNIX_EPOCH,
-            })
-        });
-        store.expect_revoke_family().times(1).returning(|_| Ok(()));
-        store
-            .expect_deny_access_token()
-            .times(1)
-            .returning(|_, _| Ok(()));
-        let err = service(users, MockPasswordHasher::new(), codec, store)
-            .refresh("token", &ClientInfo::default())
-            .await
-            .unwrap_err();
-        assert!(matches!(err, AppError::TokenInvalid), "{err:?}");
-    }
-
-    #[tokio::test]
-    async fn refresh_for_a_deactivated_user_is_refused() {
-        let mut user = sample_user();
-        user.is_active = false;
-        let claims = refresh_claims(user.id);
-        let mut users = MockUserRepository::new();
-        users
-            .expect_find_by_id()
-            .returning(move |_| Ok(Some(user.clone())));
-        let mut codec = codec();
-        codec
-            .expect_decode()
-            .returning(move |_, _| Ok(claims.clone()));
-        let mut store = MockTokenStore::new();
-        store.expect_rotate().returning(|_| {
-            Ok(Rotation::Rotated {
-                expires_at: time::OffsetDateTime::UNIX_EPOCH,
-            })
-        });
-        store.expect_revoke_family().times(1).returning(|_| Ok(()));
-        store
-            .expect_deny_access_token()
-            .times(1)
-            .returning(|_, _| Ok(()));
-        let err = service(users, MockPasswordHasher::new(), codec, store)
-            .refresh("token", &ClientInfo::default())
-            .await
-            .unwrap_err();
-        assert!(matches!(err, AppError::TokenInvalid));
+    async fn a_refresh_the_account_no_longer_allows_is_refused_and_withdrawn() {
+        let mut deactivated = sample_user();
+        deactivated.is_active = false;
+        let mut reset = sample_user();
+        reset.revoked_below = gatehouse_domain::SecurityStamp::new(1);
+        for user in [deactivated, reset] {
+            let claims = refresh_claims(user.id);
+            let mut users = MockUserRepository::new();
+            users
+                .expect_find_by_id()
+                .returning(move |_| Ok(Some(user.clone())));
+            let mut codec = codec();
+            codec
+                .expect_decode()
+                .returning(move |_, _| Ok(claims.clone()));
+            let mut store = MockTokenStore::new();
+            store.expect_rotate().returning(|_| {
+                Ok(Rotation::Rotated {
+                    expires_at: time::OffsetDateTime::UNIX_EPOCH,
+                })
+            });
+            store.expect_revoke_family().times(1).returning(|_| Ok(()));
+            store
+                .expect_deny_access_token()
+                .times(1)
+                .returning(|_, _| Ok(()));
+            let err = service(users, MockPasswordHasher::new(), codec, store)
+                .refresh("token", &ClientInfo::default())
+                .await
+                .unwrap_err();
+            assert!(matches!(err, AppError::TokenInvalid), "{err:?}");
+        }
     }
 
     #[tokio::test]
@@ -913,8 +891,11 @@ mod tests {
         let mut codec = codec();
         codec.expect_decode().returning(move |_, _| Ok(own.clone()));
         let mut store = MockTokenStore::new();
+        // Remembered a little past the token's expiry: `exp` has whole seconds.
+        let remembered = crate::services::test_support::NOW + std::time::Duration::from_secs(5);
         store
             .expect_deny_access_token()
+            .withf(move |_, until| *until == remembered)
             .times(1)
             .returning(|_, _| Ok(()));
         store

@@ -254,7 +254,7 @@ impl CatalogService {
         principal: &Principal,
         fields: ProductFields,
     ) -> Result<Product, AppError> {
-        let owner = self.accounts.active_user(principal.user_id).await?;
+        let owner = self.accounts.me(principal).await?;
         let parsed = self.product_fields(&fields, None).await?;
         let now = self.clock.now();
         let product = Product {
@@ -310,7 +310,7 @@ impl CatalogService {
     }
 
     async fn admin(&self, principal: &Principal) -> Result<User, AppError> {
-        let actor = self.accounts.active_user(principal.user_id).await?;
+        let actor = self.accounts.me(principal).await?;
         policy::require_admin(&actor)?;
         Ok(actor)
     }
@@ -321,7 +321,7 @@ impl CatalogService {
         principal: &Principal,
         id: ProductId,
     ) -> Result<Product, AppError> {
-        let actor = self.accounts.active_user(principal.user_id).await?;
+        let actor = self.accounts.me(principal).await?;
         let product = self.product(id).await?;
         policy::require_owner_or_admin(&actor, product.created_by)?;
         Ok(product)

@@ -67,7 +67,7 @@ impl CreditService {
         amount: i64,
         reason: &str,
     ) -> Result<CreditEntry, AppError> {
-        let actor = self.accounts.active_user(principal.user_id).await?;
+        let actor = self.accounts.me(principal).await?;
         policy::require_admin(&actor)?;
         let mut errors = ValidationErrors::new();
         if amount == 0 || amount.abs() > Self::MAX_AMOUNT {

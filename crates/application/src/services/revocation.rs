@@ -22,8 +22,11 @@ impl Revocation {
     /// Everything of `user` (logout-all, deactivation, password reset), whose stamp is now
     /// `stamp`.
     pub async fn everything(&self, user: UserId, stamp: SecurityStamp) -> Result<(), AppError> {
-        self.tokens.revoke_user(user, stamp).await?;
-        self.sessions.end_all(user).await
+        // Both are tried whatever the other did: a half-done revocation should be as little
+        // half as possible (and the account's floor covers what still slips through).
+        let tokens = self.tokens.revoke_user(user, stamp).await;
+        let sessions = self.sessions.end_all(user).await;
+        tokens.and(sessions)
     }
 
     /// Everything of the caller's but the session making this request (password change).
@@ -38,7 +41,9 @@ impl Revocation {
         self.tokens.revoke_user(principal.user_id, stamp).await?;
         match &principal.credential {
             Credential::Session { key } => {
-                self.sessions.end_all_except(principal.user_id, key).await
+                self.sessions.end_all_except(principal.user_id, key).await?;
+                // The kept session is the only one confirmed under the new stamp.
+                self.sessions.restamp(key, stamp).await
             }
             Credential::AccessToken { .. } => self.sessions.end_all(principal.user_id).await,
         }

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use gatehouse_domain::{DeviceId, UserId};
+use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -99,12 +99,14 @@ impl SessionService {
         }
     }
 
-    /// Starts a session for `user` on `device` under a fresh id (never one the client chose).
+    /// Starts a session for `user` on `device`, under the security stamp the sign-in read,
+    /// with a fresh id (never one the client chose).
     #[tracing::instrument(skip(self))]
     pub async fn start(
         &self,
         user: UserId,
         device: Option<DeviceId>,
+        stamp: SecurityStamp,
     ) -> Result<StartedSession, AppError> {
         let now = self.clock.now();
         let session_id = random_token();
@@ -114,6 +116,7 @@ impl SessionService {
             csrf_token: random_token(),
             created_at: now,
             expires_at: now + self.settings.absolute_ttl,
+            stamp,
         };
         let idle_until = now + self.settings.idle_ttl;
         self.store
@@ -141,12 +144,19 @@ impl SessionService {
             principal: Principal {
                 user_id: record.user,
                 device: record.device,
+                stamp: record.stamp,
                 credential: Credential::Session { key },
                 client: ClientInfo::default(),
             },
             csrf_token: record.csrf_token,
             expires_at: idle_until.min(record.expires_at),
         })
+    }
+
+    /// Moves one live session to `stamp`: the session a password change keeps stays valid
+    /// under the account's new revocation floor.
+    pub async fn restamp(&self, key: &SessionKey, stamp: SecurityStamp) -> Result<(), AppError> {
+        Ok(self.store.restamp(key, stamp).await?)
     }
 
     /// Ends one session.
@@ -197,8 +207,14 @@ mod tests {
             .returning(|_, _, _| Ok(()));
         let service = service(store);
         let (a, b) = (
-            service.start(UserId::generate(), None).await.unwrap(),
-            service.start(UserId::generate(), None).await.unwrap(),
+            service
+                .start(UserId::generate(), None, SecurityStamp::INITIAL)
+                .await
+                .unwrap(),
+            service
+                .start(UserId::generate(), None, SecurityStamp::INITIAL)
+                .await
+                .unwrap(),
         );
         assert_eq!(URL_SAFE_NO_PAD.decode(&a.session_id).unwrap().len(), 32);
         assert_ne!(a.session_id, b.session_id);
@@ -235,6 +251,7 @@ mod tests {
                 csrf_token: "t".into(),
                 created_at: NOW,
                 expires_at: NOW + Duration::from_secs(60),
+                stamp: SecurityStamp::INITIAL,
             }))
         });
         let active = service(store).authenticate("x").await.unwrap();

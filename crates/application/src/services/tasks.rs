@@ -27,14 +27,6 @@ impl Default for TaskLimits {
     }
 }
 
-/// How long the service's own jobs (emails) are kept after they finish: long enough to see
-/// why a delivery failed, short enough that the addresses and client addresses they name
-/// (typed by anyone, account or not) do not pile up.
-pub const FINISHED_JOB_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// How many finished jobs one pruning statement deletes.
-const PRUNE_BATCH: u64 = 5_000;
-
 /// What a client is told to wait when all their task places are taken: tasks finish (or
 /// are revoked) at their own pace, so this is a polite interval, not a promise.
 const FULL_RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -72,7 +64,7 @@ impl TaskService {
     /// Queues a client's task; it starts `PENDING`. Refused with 429 past the owner's hourly
     /// creations or unfinished tasks; a refused creation counts against neither.
     pub async fn submit(&self, principal: &Principal, kind: TaskKind) -> Result<Task, AppError> {
-        let owner = self.accounts.active_user(principal.user_id).await?;
+        let owner = self.accounts.me(principal).await?;
         let arguments = match &kind {
             TaskKind::Add { x, y } => json!({ "x": x, "y": y }),
             TaskKind::LongRunning { seconds } => json!({ "seconds": seconds }),
@@ -129,23 +121,9 @@ impl TaskService {
         Ok(task)
     }
 
-    /// Deletes the service's own jobs that finished more than [`FINISHED_JOB_RETENTION`] ago,
-    /// in batches; how many went. Run periodically by the workers.
-    pub async fn prune_finished_jobs(&self) -> Result<u64, AppError> {
-        let before = self.clock.now() - FINISHED_JOB_RETENTION;
-        let mut pruned = 0;
-        loop {
-            let deleted = self.tasks.prune_finished_jobs(before, PRUNE_BATCH).await?;
-            pruned += deleted;
-            if deleted < PRUNE_BATCH {
-                return Ok(pruned);
-            }
-        }
-    }
-
     /// A task its owner or an admin may see; anyone else gets "not found".
     pub async fn get(&self, principal: &Principal, id: TaskId) -> Result<Task, AppError> {
-        let viewer = self.accounts.active_user(principal.user_id).await?;
+        let viewer = self.accounts.me(principal).await?;
         match self.tasks.find(id).await? {
             Some(task) if viewer.role == Role::Admin || task.owner == Some(viewer.id) => Ok(task),
             _ => Err(AppError::NotFound("task")),
@@ -467,12 +445,13 @@ mod tests {
         ));
     }
 
-    fn service(owner_task: Task, viewer: gatehouse_domain::User) -> TaskService {
-        let mut tasks = MockTaskRepository::new();
-        tasks
-            .expect_find()
-            .returning(move |_| Ok(Some(owner_task.clone())));
-        tasks.expect_advance().returning(|_, _, _| Ok(true));
+    /// A task service over these ports, for a caller who is `viewer`.
+    fn over(
+        tasks: MockTaskRepository,
+        queue: MockJobQueue,
+        throttle: Arc<Throttle>,
+        viewer: gatehouse_domain::User,
+    ) -> TaskService {
         let mut users = MockUserRepository::new();
         users
             .expect_find_by_id()
@@ -485,12 +464,21 @@ mod tests {
         );
         TaskService::new(
             Arc::new(tasks),
-            Arc::new(MockJobQueue::new()),
+            Arc::new(queue),
             Arc::new(accounts),
-            permissive_throttle(),
+            throttle,
             TaskLimits::default(),
             fixed_clock(),
         )
+    }
+
+    fn service(owner_task: Task, viewer: gatehouse_domain::User) -> TaskService {
+        let mut tasks = MockTaskRepository::new();
+        tasks
+            .expect_find()
+            .returning(move |_| Ok(Some(owner_task.clone())));
+        tasks.expect_advance().returning(|_, _, _| Ok(true));
+        over(tasks, MockJobQueue::new(), permissive_throttle(), viewer)
     }
 
     #[tokio::test]
@@ -530,25 +518,7 @@ mod tests {
         queue
             .expect_enqueue()
             .returning(|_, _| Err(anyhow::anyhow!("queue down")));
-        let mut users = MockUserRepository::new();
-        let viewer = owner.clone();
-        users
-            .expect_find_by_id()
-            .returning(move |_| Ok(Some(viewer.clone())));
-        let accounts = UserService::new(
-            Arc::new(users),
-            Arc::new(MockPasswordHasher::new()),
-            fixed_clock(),
-            gatehouse_domain::PasswordPolicy::default(),
-        );
-        let service = TaskService::new(
-            Arc::new(tasks),
-            Arc::new(queue),
-            Arc::new(accounts),
-            permissive_throttle(),
-            TaskLimits::default(),
-            fixed_clock(),
-        );
+        let service = over(tasks, queue, permissive_throttle(), owner.clone());
         let result = service
             .submit(
                 &bearer_principal(owner.id),
@@ -588,25 +558,7 @@ mod tests {
             crate::ThrottleSettings::default(),
             quiet_auditor(),
         ));
-        let mut users = MockUserRepository::new();
-        let viewer = owner.clone();
-        users
-            .expect_find_by_id()
-            .returning(move |_| Ok(Some(viewer.clone())));
-        let accounts = UserService::new(
-            Arc::new(users),
-            Arc::new(MockPasswordHasher::new()),
-            fixed_clock(),
-            gatehouse_domain::PasswordPolicy::default(),
-        );
-        let service = TaskService::new(
-            Arc::new(tasks),
-            Arc::new(queue),
-            Arc::new(accounts),
-            throttle,
-            TaskLimits::default(),
-            fixed_clock(),
-        );
+        let service = over(tasks, queue, throttle, owner.clone());
         let refused = service
             .submit(
                 &bearer_principal(owner.id),

@@ -34,6 +34,7 @@ pub(crate) fn bearer_principal(user_id: gatehouse_domain::UserId) -> Principal {
     Principal {
         user_id,
         device: None,
+        stamp: gatehouse_domain::SecurityStamp::INITIAL,
         credential: Credential::AccessToken {
             token_id: uuid::Uuid::new_v4(),
             expires_at: NOW,

@@ -29,6 +29,9 @@ pub struct ThrottleSettings {
     pub account_emails_per_address: RateLimit,
     /// Reset emails to one address (default 10 per day, `GATEHOUSE_RESET_EMAILS_PER_DAY`).
     pub reset_emails_per_day: RateLimit,
+    /// Resent verification emails to one address (default 10 per day): a victim's address
+    /// registered by someone else cannot be mailed once a minute all day.
+    pub verification_emails_per_day: RateLimit,
     /// Tasks created per user (default 60 per hour, `GATEHOUSE_TASKS_PER_HOUR`).
     pub tasks_per_user: RateLimit,
 }
@@ -56,6 +59,10 @@ impl Default for ThrottleSettings {
                 limit: 10,
                 window: Duration::from_secs(24 * 3600),
             },
+            verification_emails_per_day: RateLimit {
+                limit: 10,
+                window: Duration::from_secs(24 * 3600),
+            },
             tasks_per_user: RateLimit {
                 limit: 60,
                 window: Duration::from_secs(3600),
@@ -77,12 +84,13 @@ pub enum AddressAction {
     ResendVerification,
 }
 
-/// Which emailed link a per-address email limit counts.
+/// Which emailed link a per-address email limit counts: each kind gets one a minute and a
+/// daily number per address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EmailLimit {
-    /// Verification links: one a minute.
+    /// Verification links.
     Verification,
-    /// Reset links: one a minute and a daily cap.
+    /// Reset links.
     PasswordReset,
 }
 
@@ -302,9 +310,9 @@ impl Throttle {
         address: &Email,
     ) -> Result<bool, AppError> {
         let s = &self.settings;
-        let name = match kind {
-            EmailLimit::Verification => "verification",
-            EmailLimit::PasswordReset => "reset",
+        let (name, per_day) = match kind {
+            EmailLimit::Verification => ("verification", s.verification_emails_per_day),
+            EmailLimit::PasswordReset => ("reset", s.reset_emails_per_day),
         };
         let digest = sha256_hex(address.as_str());
         let minute = format!("mail:{name}:{digest}");
@@ -316,13 +324,8 @@ impl Throttle {
         {
             return Ok(false);
         }
-        if kind == EmailLimit::PasswordReset {
-            let day = format!("mail:{name}:day:{digest}");
-            if self.limiter.reserve(&day, s.reset_emails_per_day).await? != RateStatus::Allowed {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        let day = format!("mail:{name}:day:{digest}");
+        Ok(self.limiter.reserve(&day, per_day).await? == RateStatus::Allowed)
     }
 
     /// Reserves one task creation for `user` within the hourly limit. Give it back when the
@@ -464,6 +467,37 @@ mod tests {
             .per_address(AddressAction::Register, Some("::1".parse().unwrap()))
             .await;
         assert!(matches!(err, Err(AppError::Unavailable(_))));
+    }
+
+    /// Both kinds of emailed link have a daily cap per address, besides the minute one, and
+    /// the address is named by its hash only.
+    #[tokio::test]
+    async fn emailed_links_are_capped_per_address_by_the_minute_and_the_day() {
+        for (kind, name) in [
+            (EmailLimit::Verification, "verification"),
+            (EmailLimit::PasswordReset, "reset"),
+        ] {
+            let mut limiter = MockRateLimiter::new();
+            limiter.expect_reserve().returning(move |key, limit| {
+                assert!(!key.contains('@'), "{key}");
+                assert!(key.starts_with(&format!("mail:{name}:")), "{key}");
+                Ok(if key.contains(":day:") {
+                    assert_eq!(limit.limit, 10);
+                    RateStatus::Limited {
+                        retry_after: Duration::from_secs(3600),
+                    }
+                } else {
+                    RateStatus::Allowed
+                })
+            });
+            let throttle = Throttle::new(
+                Arc::new(limiter),
+                ThrottleSettings::default(),
+                quiet_auditor(),
+            );
+            let address = Email::parse("victim@example.com").unwrap();
+            assert!(!throttle.allow_account_email(kind, &address).await.unwrap());
+        }
     }
 
     #[test]

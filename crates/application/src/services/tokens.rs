@@ -75,6 +75,9 @@ pub struct Principal {
     pub user_id: UserId,
     /// The device the credential was issued to, when known.
     pub device: Option<DeviceId>,
+    /// The account's security stamp the credential was issued under: below the account's
+    /// revocation floor, the credential is dead (see [`crate::UserService::me`]).
+    pub stamp: SecurityStamp,
     /// The credential that proved it.
     pub credential: Credential,
     /// Where the request comes from (filled in by the HTTP layer).
@@ -97,6 +100,12 @@ pub enum Credential {
         key: crate::ports::SessionKey,
     },
 }
+
+/// How long past a token's expiry its revocation is still remembered: `exp` has whole
+/// seconds and a token is accepted through its whole last second, and the instances' clocks
+/// differ a little. Forgetting a revocation at the exact expiry would let the token back in
+/// for that last moment.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(5);
 
 /// The refresh token of a pair about to be encoded.
 struct Issue {
@@ -247,6 +256,7 @@ impl TokenService {
         Ok(Principal {
             user_id: claims.subject,
             device: claims.device,
+            stamp: claims.stamp,
             credential: Credential::AccessToken {
                 token_id: claims.token_id,
                 expires_at: claims.expires_at,
@@ -261,7 +271,10 @@ impl TokenService {
         token_id: Uuid,
         expires_at: OffsetDateTime,
     ) -> Result<(), AppError> {
-        Ok(self.store.deny_access_token(token_id, expires_at).await?)
+        Ok(self
+            .store
+            .deny_access_token(token_id, expires_at + EXPIRY_MARGIN)
+            .await?)
     }
 
     /// Revokes the family of `refresh_token` if it is a live-looking token of `owner`.
@@ -285,7 +298,7 @@ impl TokenService {
     pub async fn revoke_device(&self, device: DeviceId) -> Result<(), AppError> {
         let now = self.clock.now();
         self.store
-            .revoke_device(device, now, now + self.settings.access_ttl)
+            .revoke_device(device, now, now + self.settings.access_ttl + EXPIRY_MARGIN)
             .await?;
         Ok(())
     }
@@ -295,7 +308,7 @@ impl TokenService {
     pub async fn revoke_user(&self, user: UserId, stamp: SecurityStamp) -> Result<(), AppError> {
         let now = self.clock.now();
         self.store
-            .revoke_user(user, stamp, now + self.settings.access_ttl)
+            .revoke_user(user, stamp, now + self.settings.access_ttl + EXPIRY_MARGIN)
             .await?;
         Ok(())
     }

@@ -94,7 +94,7 @@ impl UserAdminService {
         limit: Option<u64>,
         cursor: Option<&str>,
     ) -> Result<Page<UserView>, AppError> {
-        let viewer = self.accounts.active_user(principal.user_id).await?;
+        let viewer = self.accounts.me(principal).await?;
         let cursors = self.cursors.scoped("users");
         let request = cursors.request(limit, cursor)?;
         let rows = self.users.page(&request).await?;
@@ -107,14 +107,14 @@ impl UserAdminService {
 
     /// One user by id, as the caller may see them.
     pub async fn get(&self, principal: &Principal, id: UserId) -> Result<UserView, AppError> {
-        let viewer = self.accounts.active_user(principal.user_id).await?;
+        let viewer = self.accounts.me(principal).await?;
         Ok(UserView::of(self.find(id).await?, &viewer))
     }
 
     /// One user by email, ignoring case: admins and holders of `can_view_users` only, so
     /// nobody else can ask which addresses have accounts.
     pub async fn lookup(&self, principal: &Principal, email: &str) -> Result<User, AppError> {
-        let viewer = self.accounts.active_user(principal.user_id).await?;
+        let viewer = self.accounts.me(principal).await?;
         policy::require_permission(&viewer, Permission::CanViewUsers)?;
         let email = Email::parse(email)?;
         self.users
@@ -130,7 +130,7 @@ impl UserAdminService {
         principal: &Principal,
         input: CreateUserInput,
     ) -> Result<User, AppError> {
-        let actor = self.accounts.active_user(principal.user_id).await?;
+        let actor = self.accounts.me(principal).await?;
         policy::require_user_creator(&actor)?;
         policy::require_grant_rights(&actor, input.role.is_some() || input.permissions.is_some())?;
         let mut errors = ValidationErrors::new();
@@ -162,38 +162,40 @@ impl UserAdminService {
     }
 
     /// Changes a user's role, permissions or active flag (admins only). Deactivating ends
-    /// every session and token of the user at once.
+    /// every session and token of the user at once; deactivating an inactive user ends them
+    /// again (the stamp moves once more), so whatever slipped through, or survived a
+    /// revocation that failed halfway, is ended now.
     pub async fn update(
         &self,
         principal: &Principal,
         id: UserId,
         patch: UserPatch,
     ) -> Result<User, AppError> {
-        let (before, after) = self.apply(principal, id, patch).await?;
-        if before.is_active && !after.is_active {
+        let deactivates = patch.is_active == Some(false);
+        let (before, mut after) = self.apply(principal, id, patch).await?;
+        if deactivates {
+            if after.security_stamp == before.security_stamp {
+                let stamp = self
+                    .users
+                    .bump_security_stamp(id, self.clock.now())
+                    .await?
+                    .ok_or(AppError::NotFound("user"))?;
+                after.security_stamp = stamp;
+                after.revoked_below = stamp;
+            }
             self.revocation.everything(id, after.security_stamp).await?;
         }
         Ok(after)
     }
 
-    /// Deactivates a user and ends every session and token they hold (admins only).
-    /// Deactivating twice still revokes: the stamp moves again, so whatever slipped through
-    /// is ended now.
+    /// Deactivates a user and ends every session and token they hold (admins only), as an
+    /// update to `is_active: false` does.
     pub async fn deactivate(&self, principal: &Principal, id: UserId) -> Result<(), AppError> {
         let patch = UserPatch {
             is_active: Some(false),
             ..UserPatch::default()
         };
-        let (before, after) = self.apply(principal, id, patch).await?;
-        let stamp = if after.security_stamp == before.security_stamp {
-            self.users
-                .bump_security_stamp(id, self.clock.now())
-                .await?
-                .ok_or(AppError::NotFound("user"))?
-        } else {
-            after.security_stamp
-        };
-        self.revocation.everything(id, stamp).await
+        self.update(principal, id, patch).await.map(drop)
     }
 
     /// Checks and saves a patch, and audits what changed; returns the user before and after.
@@ -206,7 +208,7 @@ impl UserAdminService {
         id: UserId,
         patch: UserPatch,
     ) -> Result<(User, User), AppError> {
-        let actor = self.accounts.active_user(principal.user_id).await?;
+        let actor = self.accounts.me(principal).await?;
         policy::require_admin(&actor)?;
         let mut errors = ValidationErrors::new();
         let role = patch
@@ -253,6 +255,12 @@ impl UserAdminService {
                 permissions: access.permissions,
                 is_active: access.is_active,
                 security_stamp: stamp,
+                // As the repository moves it: a deactivation revokes, other changes do not.
+                revoked_below: if access.is_active {
+                    before.revoked_below
+                } else {
+                    stamp
+                },
                 updated_at: now,
                 ..before.clone()
             };

@@ -60,9 +60,17 @@ impl UserService {
         self.create(input, Role::Admin, BTreeSet::new(), true).await
     }
 
-    /// The caller's own account. A deactivated or deleted account yields nothing.
+    /// The caller's own account, as the use cases act for it. A deactivated or deleted
+    /// account yields nothing, and neither does a credential issued under a stamp below the
+    /// account's revocation floor: the floor is kept with the account, so a credential the
+    /// token or session store failed to revoke (it was down during a password reset, say)
+    /// still dies here, on every request that reads the account.
     pub async fn me(&self, principal: &Principal) -> Result<User, AppError> {
-        self.active_user(principal.user_id).await
+        let user = self.active_user(principal.user_id).await?;
+        if principal.stamp < user.revoked_below {
+            return Err(AppError::NotAuthenticated);
+        }
+        Ok(user)
     }
 
     /// The active user with this id, or `NotAuthenticated`.
@@ -276,5 +284,29 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, AppError::NotAuthenticated));
+    }
+
+    /// The account keeps the revocation floor: a credential issued under an older stamp is
+    /// refused even when no store revoked it; one under the floor's stamp is fine.
+    #[tokio::test]
+    async fn me_refuses_a_credential_below_the_accounts_revocation_floor() {
+        let mut user = sample_user();
+        user.security_stamp = gatehouse_domain::SecurityStamp::new(4);
+        user.revoked_below = gatehouse_domain::SecurityStamp::new(3);
+        let id = user.id;
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(user.clone())));
+        let service = service(users, MockPasswordHasher::new());
+        for (stamp, allowed) in [(2, false), (3, true), (4, true)] {
+            let mut principal = bearer_principal(id);
+            principal.stamp = gatehouse_domain::SecurityStamp::new(stamp);
+            let me = service.me(&principal).await;
+            assert_eq!(me.is_ok(), allowed, "stamp {stamp}: {me:?}");
+            if !allowed {
+                assert!(matches!(me, Err(AppError::NotAuthenticated)));
+            }
+        }
     }
 }

@@ -71,7 +71,7 @@ pub async fn current(
         Err(AppError::NotAuthenticated) => return Ok(web::Json(anonymous)),
         Err(other) => return Err(other.into()),
     };
-    let user = match state.users.active_user(session.principal.user_id).await {
+    let user = match state.users.me(&session.principal).await {
         Ok(user) => user,
         Err(AppError::NotAuthenticated) => return Ok(web::Json(anonymous)),
         Err(other) => return Err(other.into()),

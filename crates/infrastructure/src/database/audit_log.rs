@@ -56,12 +56,7 @@ impl AuditLog for SeaOrmAuditLog {
             .order_by(Column::CreatedAt, sea_orm::Order::Asc)
             .limit(batch)
             .to_owned();
-        let result = Entity::delete_many()
-            .filter(Column::Id.in_subquery(oldest))
-            .exec(&self.db)
-            .await
-            .context("audit prune failed")?;
-        Ok(result.rows_affected)
+        super::delete_selected::<Entity>(&self.db, Column::Id, oldest).await
     }
 
     async fn page(

@@ -33,6 +33,22 @@ pub use sea_orm::DatabaseConnection as Connection;
 pub use task_repository::SeaOrmTaskRepository;
 pub use user_repository::SeaOrmUserRepository;
 
+/// Deletes the rows of `E` whose `id` the bounded `batch` query selects: one step of a
+/// pruning job, so no statement deletes, scans or locks more than a batch.
+async fn delete_selected<E: sea_orm::EntityTrait>(
+    db: &DatabaseConnection,
+    id: E::Column,
+    batch: sea_orm::sea_query::SelectStatement,
+) -> anyhow::Result<u64> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let result = E::delete_many()
+        .filter(id.in_subquery(batch))
+        .exec(db)
+        .await
+        .context("prune failed")?;
+    Ok(result.rows_affected)
+}
+
 /// Opens a pool on `url` (`postgres://...` or `sqlite://...`).
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());

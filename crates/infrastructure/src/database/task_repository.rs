@@ -32,6 +32,9 @@ impl SeaOrmTaskRepository {
     }
 }
 
+/// The predicate of the `tasks_owner_unfinished_idx` partial index (migration 6), verbatim.
+const UNFINISHED: &str = "status NOT IN ('SUCCESS', 'FAILURE', 'REVOKED')";
+
 const FINAL: [TaskStatus; 3] = [
     TaskStatus::Success,
     TaskStatus::Failure,
@@ -104,9 +107,11 @@ impl TaskRepository for SeaOrmTaskRepository {
             .exec(&txn)
             .await
             .context("task quota lock failed")?;
+        // The condition is written out, not bound, so that it is the partial index's own
+        // text: both databases then use the index and count only unfinished tasks.
         let open = Entity::find()
             .filter(Column::OwnerId.eq(owner.as_uuid()))
-            .filter(Column::Status.is_not_in(FINAL.map(TaskStatus::as_str)))
+            .filter(Expr::cust(UNFINISHED))
             .count(&txn)
             .await
             .context("task count failed")?;
@@ -131,12 +136,7 @@ impl TaskRepository for SeaOrmTaskRepository {
             .and_where(Column::FinishedAt.lt(before))
             .limit(batch)
             .to_owned();
-        let result = Entity::delete_many()
-            .filter(Column::Id.in_subquery(oldest))
-            .exec(&self.db)
-            .await
-            .context("task prune failed")?;
-        Ok(result.rows_affected)
+        super::delete_selected::<Entity>(&self.db, Column::Id, oldest).await
     }
 
     async fn find(&self, id: TaskId) -> anyhow::Result<Option<Task>> {

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use gatehouse_application::ports::{SessionKey, SessionRecord, SessionStore};
-use gatehouse_domain::{DeviceId, UserId};
+use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
 
 use crate::locked::Locked;
@@ -68,6 +68,14 @@ impl SessionStore for InMemorySessionStore {
             let (session, until) = s.sessions.get_mut(key)?;
             *until = idle_until.min(session.expires_at);
             Some(session.clone())
+        })
+    }
+
+    async fn restamp(&self, key: &SessionKey, stamp: SecurityStamp) -> anyhow::Result<()> {
+        self.with(|s| {
+            if let Some((session, _)) = s.sessions.get_mut(key) {
+                session.stamp = stamp;
+            }
         })
     }
 

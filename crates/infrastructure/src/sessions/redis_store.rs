@@ -3,27 +3,31 @@ use async_trait::async_trait;
 use fred::prelude::Pool;
 use fred::types::scripts::Script;
 use gatehouse_application::ports::{SessionKey, SessionRecord, SessionStore};
-use gatehouse_domain::{DeviceId, UserId};
+use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::redis::EXTEND_EXPIRY;
+
 /// KEYS: session, user's sessions, device's sessions (or ""). ARGV: user, csrf, created
-/// (ms), absolute expiry (ms), idle expiry (ms), session key suffix, device (or "").
+/// (ms), absolute expiry (ms), idle expiry (ms), session key suffix, device (or ""), stamp.
+/// The sets last at least as long as their longest session (see [`EXTEND_EXPIRY`]).
 const INSERT: &str = r#"
-redis.call('HSET', KEYS[1], 'user', ARGV[1], 'csrf', ARGV[2], 'created', ARGV[3], 'expires', ARGV[4], 'device', ARGV[7])
+redis.call('HSET', KEYS[1], 'user', ARGV[1], 'csrf', ARGV[2], 'created', ARGV[3], 'expires', ARGV[4], 'device', ARGV[7], 'stamp', ARGV[8])
 redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(ARGV[5]), tonumber(ARGV[4])))
 for i = 2, 3 do
   if KEYS[i] ~= '' then
     redis.call('SADD', KEYS[i], ARGV[6])
-    redis.call('PEXPIREAT', KEYS[i], ARGV[4])
+    extend(KEYS[i], ARGV[4])
   end
 end
 return 1
 "#;
 
-/// Read and slide in one step. KEYS: session. ARGV: now (ms), idle expiry (ms).
+/// Read and slide in one step. KEYS: session. ARGV: now (ms), idle expiry (ms). Sessions
+/// stored before stamps existed read as stamp 0.
 const TOUCH: &str = r#"
-local s = redis.call('HMGET', KEYS[1], 'user', 'csrf', 'created', 'expires', 'device')
+local s = redis.call('HMGET', KEYS[1], 'user', 'csrf', 'created', 'expires', 'device', 'stamp')
 if not s[1] then
   return false
 end
@@ -33,7 +37,16 @@ if tonumber(s[4]) <= tonumber(ARGV[1]) then
 end
 redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(ARGV[2]), tonumber(s[4])))
 s[5] = s[5] or ''
+s[6] = s[6] or '0'
 return s
+"#;
+
+/// Sets a live session's stamp; a missing one stays missing. KEYS: session. ARGV: stamp.
+const RESTAMP: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'stamp', ARGV[1])
+end
+return 1
 "#;
 
 /// KEYS: a set of sessions (a user's or a device's). ARGV: session key prefix, the key
@@ -61,6 +74,7 @@ pub struct RedisSessionStore {
     prefix: String,
     insert: Script,
     touch: Script,
+    restamp: Script,
     remove_all: Script,
 }
 
@@ -74,8 +88,9 @@ impl RedisSessionStore {
         Self {
             pool,
             prefix: prefix.into(),
-            insert: Script::from_lua(INSERT),
+            insert: Script::from_lua(format!("{EXTEND_EXPIRY}{INSERT}")),
             touch: Script::from_lua(TOUCH),
+            restamp: Script::from_lua(RESTAMP),
             remove_all: Script::from_lua(REMOVE_ALL),
         }
     }
@@ -132,6 +147,7 @@ impl SessionStore for RedisSessionStore {
             unix_ms(idle_until).to_string(),
             key.as_str().to_owned(),
             session.device.map(|d| d.to_string()).unwrap_or_default(),
+            session.stamp.to_string(),
         ];
         let _: i64 = self
             .insert
@@ -156,7 +172,7 @@ impl SessionStore for RedisSessionStore {
         let Some(fields) = fields else {
             return Ok(None);
         };
-        let [user, csrf, created, expires, device] = fields.as_slice() else {
+        let [user, csrf, created, expires, device, stamp] = fields.as_slice() else {
             anyhow::bail!("malformed session record");
         };
         let instant = |ms: &str| -> anyhow::Result<OffsetDateTime> {
@@ -175,7 +191,21 @@ impl SessionStore for RedisSessionStore {
             csrf_token: csrf.clone(),
             created_at: instant(created)?,
             expires_at: instant(expires)?,
+            stamp: SecurityStamp::new(stamp.parse().context("malformed session stamp")?),
         }))
+    }
+
+    async fn restamp(&self, key: &SessionKey, stamp: SecurityStamp) -> anyhow::Result<()> {
+        let _: i64 = self
+            .restamp
+            .evalsha_with_reload(
+                self.pool.next(),
+                vec![self.session_key(key)],
+                vec![stamp.to_string()],
+            )
+            .await
+            .context("Redis session restamp failed")?;
+        Ok(())
     }
 
     async fn remove(&self, key: &SessionKey) -> anyhow::Result<()> {

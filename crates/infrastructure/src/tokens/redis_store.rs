@@ -7,26 +7,10 @@ use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Prepended to the scripts that touch a family set: `extend(key, ms)` moves the key's
-/// expiry to `ms` only if that is later. A user's (or device's) set must outlive every family
-/// in it, or a revocation that starts from the set would miss the families still live: one
-/// family's expiry never shortens it (a family near its absolute end is rotated with an
-/// earlier expiry than its siblings').
-const EXTEND: &str = r#"
-local function extend(key, until_ms)
-  local ttl = redis.call('PTTL', key)
-  if ttl == -1 then
-    return
-  end
-  local clock = redis.call('TIME')
-  local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-  if ttl < 0 or now + ttl < tonumber(until_ms) then
-    redis.call('PEXPIREAT', key, until_ms)
-  end
-end
-"#;
+use crate::redis::EXTEND_EXPIRY;
 
-/// Creates a family hash and adds it to its user's (and device's) family set.
+/// Creates a family hash and adds it to its user's (and device's) family set, which lasts at
+/// least as long as the family (see [`EXTEND_EXPIRY`]).
 /// KEYS: family, user families, device families (or ""). ARGV: user, current token, family
 /// id, expires (unix ms), absolute expiry (unix ms).
 const CREATE_FAMILY: &str = r#"
@@ -76,22 +60,26 @@ redis.call('HSET', KEYS[1], 'revoked', '1')
 return {'reused', 0}
 "#;
 
-/// Revokes every family in a set (a user's or a device's) and raises (never lowers) the
-/// owner's cutoff: a user's security-stamp floor, or a device's revocation instant (ms).
-/// KEYS: family set, cutoff. ARGV: cutoff, remember until (ms), family key prefix. Family keys are derived in the script, which assumes a single Redis node (or one
+/// Revokes every family in a set (a user's or a device's) and raises (never lowers) each of
+/// the owner's cutoffs: a user's security-stamp floor (and, for one release, the revocation
+/// instant the previous release reads), or a device's revocation instant (ms). KEYS: family
+/// set, then the cutoffs. ARGV: remember until (ms), family key prefix, then one value per
+/// cutoff. Family keys are derived in the script, which assumes a single Redis node (or one
 /// hash slot), as the rest of this store does.
 const REVOKE_OWNER: &str = r#"
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local key = ARGV[3] .. id
+  local key = ARGV[2] .. id
   if redis.call('EXISTS', key) == 1 then
     redis.call('HSET', key, 'revoked', '1')
   else
     redis.call('SREM', KEYS[1], id)
   end
 end
-local current = tonumber(redis.call('GET', KEYS[2]) or '0')
-if tonumber(ARGV[1]) > current then
-  redis.call('SET', KEYS[2], ARGV[1], 'PXAT', ARGV[2])
+for i = 2, #KEYS do
+  local current = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if tonumber(ARGV[i + 1]) > current then
+    redis.call('SET', KEYS[i], ARGV[i + 1], 'PXAT', ARGV[1])
+  end
 end
 return 1
 "#;
@@ -112,8 +100,8 @@ impl RedisTokenStore {
         Self {
             pool,
             prefix: prefix.into(),
-            create_family: Script::from_lua(format!("{EXTEND}{CREATE_FAMILY}")),
-            rotate: Script::from_lua(format!("{EXTEND}{ROTATE}")),
+            create_family: Script::from_lua(format!("{EXTEND_EXPIRY}{CREATE_FAMILY}")),
+            rotate: Script::from_lua(format!("{EXTEND_EXPIRY}{ROTATE}")),
             revoke_owner: Script::from_lua(REVOKE_OWNER),
         }
     }
@@ -147,29 +135,27 @@ impl RedisTokenStore {
     }
 
     /// Where releases before security stamps kept a user's revocation instant (unix ms).
-    /// Still read, so that a revocation made just before an upgrade holds until the access
-    /// tokens it covered have expired; nothing writes it any more, and every such key is
-    /// gone one access-token lifetime after the upgrade. Remove in the release after next.
+    /// Read, so that a revocation made by such a release (just before the upgrade, or by its
+    /// instances during the rollout) holds; and written, so that such instances honour ours.
+    /// Remove both in the release after next.
     fn legacy_revoked_before_key(&self, user: UserId) -> String {
         format!("{}at:before:{user}", self.prefix)
     }
 
-    /// Revokes the families in the set `families` and raises the number at `cutoff_key`.
+    /// Revokes the families in the set `families` and raises each `(key, value)` cutoff.
     async fn revoke_families_of(
         &self,
         families: String,
-        cutoff_key: String,
-        cutoff: String,
+        cutoffs: Vec<(String, String)>,
         remember_until: OffsetDateTime,
     ) -> anyhow::Result<()> {
-        let args = vec![
-            cutoff,
-            unix_ms(remember_until).to_string(),
-            self.family_prefix(),
-        ];
-        let _: i64 = self
-            .run(&self.revoke_owner, vec![families, cutoff_key], args)
-            .await?;
+        let mut keys = vec![families];
+        let mut args = vec![unix_ms(remember_until).to_string(), self.family_prefix()];
+        for (key, value) in cutoffs {
+            keys.push(key);
+            args.push(value);
+        }
+        let _: i64 = self.run(&self.revoke_owner, keys, args).await?;
         Ok(())
     }
 
@@ -260,8 +246,14 @@ impl TokenStore for RedisTokenStore {
         floor: SecurityStamp,
         remember_until: OffsetDateTime,
     ) -> anyhow::Result<()> {
-        let (families, floor_key) = (self.user_families_key(user), self.stamp_floor_key(user));
-        self.revoke_families_of(families, floor_key, floor.to_string(), remember_until)
+        // Instances of the previous release, still running during a rollout, read only the
+        // instant: keep writing it for them (remove with its reading).
+        let legacy_instant = unix_ms(OffsetDateTime::now_utc()).to_string();
+        let cutoffs = vec![
+            (self.stamp_floor_key(user), floor.to_string()),
+            (self.legacy_revoked_before_key(user), legacy_instant),
+        ];
+        self.revoke_families_of(self.user_families_key(user), cutoffs, remember_until)
             .await
     }
 
@@ -271,15 +263,13 @@ impl TokenStore for RedisTokenStore {
         before: OffsetDateTime,
         remember_until: OffsetDateTime,
     ) -> anyhow::Result<()> {
-        let families = self.device_families_key(Some(device));
-        let cutoff = self.device_revoked_before_key(device);
-        self.revoke_families_of(
-            families,
-            cutoff,
+        let cutoffs = vec![(
+            self.device_revoked_before_key(device),
             unix_ms(before).to_string(),
-            remember_until,
-        )
-        .await
+        )];
+        let families = self.device_families_key(Some(device));
+        self.revoke_families_of(families, cutoffs, remember_until)
+            .await
     }
 
     async fn deny_access_token(

@@ -99,7 +99,7 @@ crate::on_every_backend!(
 /// A Redis of our own that we can kill: the app must report it by name, and stay alive.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_is_503_naming_the_cache_when_redis_dies() {
-    let Some(mut redis) = crate::helpers::OwnRedis::start().await else {
+    let Some(mut redis) = gatehouse_testing::OwnRedis::start().await else {
         return;
     };
     let app = TestApp::embedded_with(&[("GATEHOUSE_REDIS_URL", &redis.url())]).await;

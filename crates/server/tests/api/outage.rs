@@ -3,7 +3,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{OwnRedis, PASSWORD, TestApp, assert_error, token};
+use crate::helpers::{PASSWORD, TestApp, assert_error, token};
+use gatehouse_testing::OwnRedis;
 
 /// Redis dies: session and bearer requests fail closed (503 with the error body, never 200,
 /// never 500); Redis returns: the service recovers without a restart.
