@@ -259,6 +259,9 @@ impl ApalisJobQueue {
         runner: Arc<JobRunner>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        // What would fail every run of a lane fails the worker instead, at once: restarting
+        // cannot mend settings.
+        self.backoff()?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let relay = tokio::spawn(async move {
             shutdown.await;
@@ -269,6 +272,13 @@ impl ApalisJobQueue {
         let (emails, tasks) = tokio::join!(emails, tasks);
         relay.abort();
         emails.and(tasks)
+    }
+
+    /// The retry backoff of the settings, or why the settings cannot make one.
+    fn backoff(&self) -> anyhow::Result<ExponentialBackoffMaker<HasherRng>> {
+        let s = self.settings;
+        ExponentialBackoffMaker::new(s.first_backoff, s.max_backoff, 0.5, HasherRng::default())
+            .context("invalid job backoff settings")
     }
 
     /// Runs `lane` until `stopped` turns true, restarting it whenever it ends before that.
@@ -322,10 +332,7 @@ impl ApalisJobQueue {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let s = self.settings;
-        let backoff =
-            ExponentialBackoffMaker::new(s.first_backoff, s.max_backoff, 0.5, HasherRng::default())
-                .context("invalid backoff settings")?
-                .make_backoff();
+        let backoff = self.backoff()?.make_backoff();
         let retries =
             RetryPolicy::retries(s.max_attempts.saturating_sub(1) as usize).with_backoff(backoff);
         let context = WorkerContext {

@@ -500,3 +500,22 @@ async fn a_worker_recovers_when_its_storage_comes_back() {
     assert_eq!(task.status, TaskStatus::Success, "{task:?}");
     assert!(!worker.is_finished(), "the worker is still running");
 }
+
+/// Settings that would fail every run of a lane fail the worker at once: restarting a lane
+/// cannot mend them, and a worker that quietly runs nothing looks alive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_with_impossible_settings_refuses_to_start() {
+    let fixture = sqlite().await;
+    let QueueStore::Database(url) = &fixture.store else {
+        unreachable!("the SQLite fixture keeps its queue in the database");
+    };
+    let settings = QueueSettings {
+        first_backoff: Duration::from_secs(600),
+        max_backoff: Duration::from_secs(300),
+        ..QueueSettings::default()
+    };
+    let queue = ApalisJobQueue::connect(url, settings).await.unwrap();
+    let (_stop, worker) = fixture.worker(&queue, fixture.runner(Arc::default(), 3));
+    let outcome = tokio::time::timeout(Duration::from_secs(5), worker).await;
+    assert!(matches!(outcome, Ok(Ok(Err(_)))), "{outcome:?}");
+}

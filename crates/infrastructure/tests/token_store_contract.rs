@@ -443,4 +443,13 @@ async fn a_revocation_instant_from_an_earlier_release_still_counts_on_redis() {
         .unwrap();
     let written: i128 = written.expect("the instant is written").parse().unwrap();
     assert!(written >= before_ours.unix_timestamp_nanos() / 1_000_000);
+    // ...which this release does not judge its own tokens by: a token under the new stamp
+    // issued a moment before that instant (another instance's slower clock) stands.
+    let issued = OffsetDateTime::from_unix_timestamp_nanos((written - 50) * 1_000_000).unwrap();
+    assert!(
+        !store
+            .is_access_token_revoked(other, None, token, issued, SecurityStamp::new(1))
+            .await
+            .unwrap()
+    );
 }

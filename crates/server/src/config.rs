@@ -438,7 +438,9 @@ impl Config {
             verification_token_ttl: seconds("GATEHOUSE_VERIFICATION_TOKEN_TTL", 172_800)?,
             reset_token_ttl: seconds("GATEHOUSE_RESET_TOKEN_TTL", 3600)?,
             job_max_attempts: number("GATEHOUSE_JOB_MAX_ATTEMPTS", 5, 1..=100)? as u32,
-            job_backoff: millis("GATEHOUSE_JOB_BACKOFF_MS", 2000)?,
+            // At most the longest pause between retries (5 minutes), which it starts from.
+            job_backoff: number("GATEHOUSE_JOB_BACKOFF_MS", 2000, 1..=300_000)
+                .map(|ms| Duration::from_millis(ms as u64))?,
             job_heartbeat: seconds("GATEHOUSE_JOB_HEARTBEAT", 15)?,
             task_step: millis("GATEHOUSE_TASK_STEP_MS", 1000)?,
             job_store,
@@ -682,6 +684,7 @@ mod tests {
             ("GATEHOUSE_AUDIT_RETENTION_DAYS", "0"),
             ("GATEHOUSE_JOB_CONCURRENCY", "0"),
             ("GATEHOUSE_RESET_EMAILS_PER_DAY", "-1"),
+            ("GATEHOUSE_JOB_BACKOFF_MS", "400000"),
         ] {
             let err = load(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

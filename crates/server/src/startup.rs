@@ -133,18 +133,19 @@ impl Components {
             },
         ));
         let revocation = Arc::new(Revocation::new(tokens.clone(), sessions.clone()));
-        let devices = Arc::new(DeviceService::new(
-            Arc::new(SeaOrmDeviceRepository::new(db.clone())),
-            tokens.clone(),
-            sessions.clone(),
-            clock.clone(),
-            audit.clone(),
-        ));
         let accounts = Arc::new(UserService::new(
             users.clone(),
             hasher.clone(),
             clock.clone(),
             PasswordPolicy::default(),
+        ));
+        let devices = Arc::new(DeviceService::new(
+            Arc::new(SeaOrmDeviceRepository::new(db.clone())),
+            tokens.clone(),
+            sessions.clone(),
+            accounts.clone(),
+            clock.clone(),
+            audit.clone(),
         ));
         let email_tokens: Arc<dyn EmailTokenStore> =
             Arc::new(SeaOrmEmailTokenStore::new(db.clone()));

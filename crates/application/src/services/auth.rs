@@ -433,6 +433,8 @@ impl AuthService {
     /// Ends every token and session of the caller, everywhere.
     #[tracing::instrument(skip_all, fields(user = %principal.user_id))]
     pub async fn logout_all(&self, principal: &Principal) -> Result<(), AppError> {
+        // A credential the account has already revoked may not sign its owner out again.
+        self.accounts.me(principal).await?;
         let now = self.clock.now();
         let stamp = self
             .users
@@ -578,6 +580,7 @@ mod tests {
             Arc::new(device_repo),
             tokens.clone(),
             sessions.clone(),
+            crate::services::test_support::any_active_account(),
             fixed_clock(),
             quiet_auditor(),
         );

@@ -4,7 +4,7 @@ use gatehouse_domain::{AuditEventType, Device, DeviceId, UserId};
 
 use crate::ports::{Clock, DeviceRepository};
 use crate::services::audit::{AuditContext, Auditor};
-use crate::{AppError, ClientInfo, Principal, SessionService, TokenService};
+use crate::{AppError, ClientInfo, Principal, SessionService, TokenService, UserService};
 
 /// A device as its owner sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,16 +20,19 @@ pub struct DeviceService {
     devices: Arc<dyn DeviceRepository>,
     tokens: Arc<TokenService>,
     sessions: Arc<SessionService>,
+    accounts: Arc<UserService>,
     clock: Arc<dyn Clock>,
     audit: Arc<Auditor>,
 }
 
 impl DeviceService {
-    /// Builds the service from its ports and the services that hold device credentials.
+    /// Builds the service from its ports, the services that hold device credentials, and
+    /// the accounts (the caller's is checked before anything is shown or changed).
     pub fn new(
         devices: Arc<dyn DeviceRepository>,
         tokens: Arc<TokenService>,
         sessions: Arc<SessionService>,
+        accounts: Arc<UserService>,
         clock: Arc<dyn Clock>,
         audit: Arc<Auditor>,
     ) -> Self {
@@ -37,6 +40,7 @@ impl DeviceService {
             devices,
             tokens,
             sessions,
+            accounts,
             clock,
             audit,
         }
@@ -67,6 +71,7 @@ impl DeviceService {
 
     /// The caller's devices, the one making this request marked `current`.
     pub async fn list(&self, principal: &Principal) -> Result<Vec<DeviceView>, AppError> {
+        self.accounts.me(principal).await?;
         let devices = self.devices.list(principal.user_id).await?;
         Ok(devices
             .into_iter()
@@ -81,6 +86,7 @@ impl DeviceService {
     /// access tokens. Another user's device is `NotFound`, like one that never existed.
     #[tracing::instrument(skip(self, principal), fields(user = %principal.user_id))]
     pub async fn revoke(&self, principal: &Principal, device: DeviceId) -> Result<(), AppError> {
+        self.accounts.me(principal).await?;
         if !self.devices.delete(principal.user_id, device).await? {
             return Err(AppError::NotFound("device"));
         }
@@ -136,6 +142,7 @@ mod tests {
             Arc::new(repo),
             Arc::new(tokens),
             Arc::new(sessions),
+            crate::services::test_support::any_active_account(),
             fixed_clock(),
             quiet_auditor(),
         )

@@ -69,10 +69,13 @@ impl Housekeeping {
         let now = self.clock.now();
         let events_before = now - self.settings.audit_retention;
         let jobs_before = now - FINISHED_JOB_RETENTION;
+        // Each runs whatever the other did; the first failure is reported.
+        let audit_events = in_batches(|batch| self.audit_log.prune(events_before, batch)).await;
+        let finished_jobs =
+            in_batches(|batch| self.tasks.prune_finished_jobs(jobs_before, batch)).await;
         Ok(Swept {
-            audit_events: in_batches(|batch| self.audit_log.prune(events_before, batch)).await?,
-            finished_jobs: in_batches(|batch| self.tasks.prune_finished_jobs(jobs_before, batch))
-                .await?,
+            audit_events: audit_events?,
+            finished_jobs: finished_jobs?,
         })
     }
 }

@@ -38,14 +38,77 @@ impl Revocation {
         principal: &Principal,
         stamp: SecurityStamp,
     ) -> Result<(), AppError> {
-        self.tokens.revoke_user(principal.user_id, stamp).await?;
-        match &principal.credential {
-            Credential::Session { key } => {
-                self.sessions.end_all_except(principal.user_id, key).await?;
-                // The kept session is the only one confirmed under the new stamp.
-                self.sessions.restamp(key, stamp).await
-            }
-            Credential::AccessToken { .. } => self.sessions.end_all(principal.user_id).await,
+        // The kept session moves to the new stamp first: from the account's write until then
+        // it is below the floor, and its owner's requests in that moment are refused.
+        let kept = match &principal.credential {
+            Credential::Session { key } => Some(key),
+            Credential::AccessToken { .. } => None,
+        };
+        if let Some(key) = kept {
+            self.sessions.restamp(key, stamp).await?;
         }
+        let tokens = self.tokens.revoke_user(principal.user_id, stamp).await;
+        let sessions = match kept {
+            Some(key) => self.sessions.end_all_except(principal.user_id, key).await,
+            None => self.sessions.end_all(principal.user_id).await,
+        };
+        tokens.and(sessions)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{MockSessionStore, MockTokenCodec, MockTokenStore, SessionKey};
+    use crate::services::test_support::{bearer_principal, fixed_clock};
+    use crate::{SessionSettings, TokenSettings};
+
+    /// A password change from a session: the session is moved to the new stamp first, and
+    /// both revocations are tried even when one fails (the failure is still reported).
+    #[tokio::test]
+    async fn the_kept_session_is_restamped_first_and_every_revocation_is_tried() {
+        let stamp = SecurityStamp::new(5);
+        let key = SessionKey::from_hash("kept".into());
+        let mut seq = mockall::Sequence::new();
+        let mut sessions = MockSessionStore::new();
+        let kept = key.clone();
+        sessions
+            .expect_restamp()
+            .withf(move |k, s| *k == kept && *s == stamp)
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _| Ok(()));
+        let mut tokens = MockTokenStore::new();
+        tokens
+            .expect_revoke_user()
+            .times(1)
+            .returning(|_, _, _| Err(anyhow::anyhow!("Redis timed out")));
+        let kept = key.clone();
+        sessions
+            .expect_remove_all_for_user()
+            .withf(move |_, keep| keep.as_ref() == Some(&kept))
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _| Ok(()));
+        let revocation = Revocation::new(
+            Arc::new(TokenService::new(
+                Arc::new(MockTokenCodec::new()),
+                Arc::new(tokens),
+                fixed_clock(),
+                TokenSettings::default(),
+            )),
+            Arc::new(SessionService::new(
+                Arc::new(sessions),
+                fixed_clock(),
+                SessionSettings::default(),
+            )),
+        );
+        let mut principal = bearer_principal(gatehouse_domain::UserId::generate());
+        principal.credential = Credential::Session { key };
+        let outcome = revocation.all_but_current(&principal, stamp).await;
+        assert!(
+            matches!(outcome, Err(AppError::Unavailable(_))),
+            "{outcome:?}"
+        );
     }
 }

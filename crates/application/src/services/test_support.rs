@@ -103,3 +103,21 @@ pub(crate) fn permissive_throttle() -> Arc<crate::Throttle> {
         quiet_auditor(),
     ))
 }
+
+/// Accounts where every id is an active user with that id (for services that check the
+/// caller's account before acting).
+pub(crate) fn any_active_account() -> Arc<crate::UserService> {
+    use crate::ports::{MockPasswordHasher, MockUserRepository};
+    let mut users = MockUserRepository::new();
+    users.expect_find_by_id().returning(|id| {
+        let mut account = sample_user();
+        account.id = id;
+        Ok(Some(account))
+    });
+    Arc::new(crate::UserService::new(
+        Arc::new(users),
+        Arc::new(MockPasswordHasher::new()),
+        fixed_clock(),
+        gatehouse_domain::PasswordPolicy::default(),
+    ))
+}

@@ -175,13 +175,24 @@ impl UserAdminService {
         let (before, mut after) = self.apply(principal, id, patch).await?;
         if deactivates {
             if after.security_stamp == before.security_stamp {
+                // Already inactive: move the stamp (and the floor) again, only while it is
+                // still inactive and unchanged, so a reactivation meanwhile wins.
+                let now = self.clock.now();
                 let stamp = self
                     .users
-                    .bump_security_stamp(id, self.clock.now())
+                    .update_access(id, &AccessFields::of(&after), after.security_stamp, now)
                     .await?
-                    .ok_or(AppError::NotFound("user"))?;
+                    .ok_or_else(|| AppError::changed_meanwhile("user"))?;
                 after.security_stamp = stamp;
                 after.revoked_below = stamp;
+                after.updated_at = now;
+                self.audit
+                    .record(
+                        AuditEventType::UserDeactivated,
+                        AuditContext::by(principal, id),
+                        &[("again", "true".to_owned())],
+                    )
+                    .await;
             }
             self.revocation.everything(id, after.security_stamp).await?;
         }

@@ -73,7 +73,13 @@ pub async fn current(
     };
     let user = match state.users.me(&session.principal).await {
         Ok(user) => user,
-        Err(AppError::NotAuthenticated) => return Ok(web::Json(anonymous)),
+        Err(AppError::NotAuthenticated) => {
+            // A session its account no longer allows is ended, not kept alive by polling.
+            if let Credential::Session { key } = &session.principal.credential {
+                state.sessions.end(key).await?;
+            }
+            return Ok(web::Json(anonymous));
+        }
         Err(other) => return Err(other.into()),
     };
     Ok(web::Json(CurrentSessionResponse {

@@ -142,6 +142,13 @@ impl RedisTokenStore {
         format!("{}at:before:{user}", self.prefix)
     }
 
+    /// The instant this release last wrote to [`Self::legacy_revoked_before_key`]: while the
+    /// two are equal the instant is ours, already covered (exactly) by the stamp floor, and
+    /// not compared with any clock here.
+    fn own_revoked_before_key(&self, user: UserId) -> String {
+        format!("{}at:before-ours:{user}", self.prefix)
+    }
+
     /// Revokes the families in the set `families` and raises each `(key, value)` cutoff.
     async fn revoke_families_of(
         &self,
@@ -251,7 +258,8 @@ impl TokenStore for RedisTokenStore {
         let legacy_instant = unix_ms(OffsetDateTime::now_utc()).to_string();
         let cutoffs = vec![
             (self.stamp_floor_key(user), floor.to_string()),
-            (self.legacy_revoked_before_key(user), legacy_instant),
+            (self.legacy_revoked_before_key(user), legacy_instant.clone()),
+            (self.own_revoked_before_key(user), legacy_instant),
         ];
         self.revoke_families_of(self.user_families_key(user), cutoffs, remember_until)
             .await
@@ -300,12 +308,13 @@ impl TokenStore for RedisTokenStore {
         issued_at: OffsetDateTime,
         stamp: SecurityStamp,
     ) -> anyhow::Result<bool> {
-        // One round trip: the denylist entry, the user's stamp floor, the user's instant from
-        // an earlier release, the device's instant.
+        // One round trip: the denylist entry, the user's stamp floor, the user's instant in
+        // the earlier release's key (and whether it is ours), the device's instant.
         let mut keys = vec![
             self.denied_key(token_id),
             self.stamp_floor_key(user),
             self.legacy_revoked_before_key(user),
+            self.own_revoked_before_key(user),
         ];
         keys.extend(device.map(|d| self.device_revoked_before_key(d)));
         let values: Vec<Option<String>> =
@@ -319,9 +328,11 @@ impl TokenStore for RedisTokenStore {
         let denied = values.first().is_some_and(Option::is_some);
         let below_floor = number(1).is_some_and(|floor| i128::from(stamp.get()) < floor);
         let issued = unix_ms(issued_at);
-        let legacy_revoked = number(2).is_some_and(|before| issued <= before);
+        // Only an instant an earlier release wrote counts; ours are the stamp floor's.
+        let legacy = number(2).filter(|before| number(3) != Some(*before));
+        let legacy_revoked = legacy.is_some_and(|before| issued <= before);
         // A token of the revocation's own millisecond is revoked: exact to what tokens carry.
-        let device_revoked = number(3).is_some_and(|before| issued <= before);
+        let device_revoked = number(4).is_some_and(|before| issued <= before);
         Ok(denied || below_floor || legacy_revoked || device_revoked)
     }
 }
