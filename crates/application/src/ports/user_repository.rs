@@ -106,10 +106,10 @@ pub trait UserRepository: Send + Sync {
     async fn mark_verified(&self, id: UserId, at: OffsetDateTime) -> anyhow::Result<bool>;
 
     /// Sets an active user's password hash and moves the stamp (and the revocation floor)
-    /// forward; with `expected`, only
-    /// while the stored hash is still that one (compare-and-set: a password change that
-    /// checked the current password loses to a reset or another change made meanwhile). The
-    /// new stamp, or `None` when nothing was written.
+    /// forward; with `expected`, only while the stored hash is still that one
+    /// (compare-and-set: a password change that checked the current password loses to a
+    /// reset or another change made meanwhile). The new stamp, or `None` when nothing was
+    /// written.
     async fn set_password<'a>(
         &self,
         id: UserId,

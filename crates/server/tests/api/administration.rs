@@ -30,15 +30,6 @@ async fn send(
     request.send().await.expect("request sent")
 }
 
-/// A GET with a bearer token, read as JSON.
-async fn get_json(app: &TestApp, path: &str, bearer: &str) -> Value {
-    send(app, Method::GET, path, Some(bearer), None)
-        .await
-        .json()
-        .await
-        .expect("a JSON body")
-}
-
 /// Who gets what, for every endpoint of this issue: anonymous 401, regular users 403 on
 /// admin endpoints, `can_create_user` may create (plain) users only, admins everything.
 async fn permission_matrix(app: TestApp) {
@@ -436,7 +427,7 @@ async fn user_pages_walk_every_row_once(app: TestApp) {
             Some(c) => format!("/api/v1/users?limit=7&cursor={c}"),
             None => "/api/v1/users?limit=7".to_owned(),
         };
-        let page: Value = get_json(&app, &path, &admin).await;
+        let page: Value = app.get_json(&path, &admin).await;
         // Someone signs up between every page: they are newer than the walk and never seen.
         app.register(&format!("late{pages}@example.com"), &format!("late{pages}"))
             .await;
@@ -463,25 +454,25 @@ async fn user_pages_walk_every_row_once(app: TestApp) {
     assert_eq!(pages, 4);
 
     // Walking back from the second page leads to the first.
-    let first: Value = get_json(&app, "/api/v1/users?limit=5", &admin).await;
-    let second: Value = get_json(
-        &app,
-        &format!(
-            "/api/v1/users?limit=5&cursor={}",
-            first["next_cursor"].as_str().unwrap()
-        ),
-        &admin,
-    )
-    .await;
-    let back: Value = get_json(
-        &app,
-        &format!(
-            "/api/v1/users?limit=5&cursor={}",
-            second["previous_cursor"].as_str().unwrap()
-        ),
-        &admin,
-    )
-    .await;
+    let first: Value = app.get_json("/api/v1/users?limit=5", &admin).await;
+    let second: Value = app
+        .get_json(
+            &format!(
+                "/api/v1/users?limit=5&cursor={}",
+                first["next_cursor"].as_str().unwrap()
+            ),
+            &admin,
+        )
+        .await;
+    let back: Value = app
+        .get_json(
+            &format!(
+                "/api/v1/users?limit=5&cursor={}",
+                second["previous_cursor"].as_str().unwrap()
+            ),
+            &admin,
+        )
+        .await;
     assert_eq!(back["results"], first["results"]);
 
     let next = first["next_cursor"].as_str().unwrap();
@@ -524,10 +515,12 @@ async fn user_pages_walk_every_row_once(app: TestApp) {
         .await;
         assert_error(response, StatusCode::BAD_REQUEST, "validation_error").await;
     }
-    let default: Value = get_json(&app, "/api/v1/users", &admin).await;
+    let default: Value = app.get_json("/api/v1/users", &admin).await;
     assert_eq!(default["results"].as_array().unwrap().len(), 10);
     // Lookup ignores case; an unknown address is 404, a malformed one 400.
-    let found: Value = get_json(&app, "/api/v1/users/lookup?email=U7@EXAMPLE.com", &admin).await;
+    let found: Value = app
+        .get_json("/api/v1/users/lookup?email=U7@EXAMPLE.com", &admin)
+        .await;
     assert_eq!(found["username"], "user7");
     assert_error(
         send(
@@ -744,7 +737,7 @@ async fn credits_never_go_negative(app: TestApp) {
             .all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT),
         "{statuses:?}"
     );
-    let statement: Value = get_json(&app, "/api/v1/users/me/credits", &kim).await;
+    let statement: Value = app.get_json("/api/v1/users/me/credits", &kim).await;
     assert_eq!(statement["balance"], 0);
     let entries = statement["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 11);
@@ -933,12 +926,12 @@ async fn audit_log_records_events_without_secrets(app: TestApp) {
         !raw.contains("$2b$"),
         "a password hash leaked into the audit log"
     );
-    let filtered: Value = get_json(
-        &app,
-        &format!("/api/v1/audit-events?type=login_failed&user_id={lee_id}"),
-        &admin,
-    )
-    .await;
+    let filtered: Value = app
+        .get_json(
+            &format!("/api/v1/audit-events?type=login_failed&user_id={lee_id}"),
+            &admin,
+        )
+        .await;
     let failures = filtered["results"].as_array().unwrap();
     assert_eq!(failures.len(), 1, "{filtered}");
     assert_eq!(failures[0]["data"]["reason"], "wrong_password");

@@ -164,14 +164,7 @@ async fn strangers_see_only_public_profiles(app: TestApp) {
         }
     }
     let alice_path = format!("/api/v1/users/{}", user_id(&alice));
-    let one: Value = app
-        .with_token(Method::GET, &alice_path, &mallory)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one = app.get_json(&alice_path, &mallory).await;
     assert_eq!(keys(&one), PUBLIC_KEYS);
     assert_eq!(one["first_name"], "Alice");
     let lookup = "/api/v1/users/lookup?email=alice@example.com";
@@ -249,13 +242,7 @@ async fn admin_patch(app: &TestApp, admin: &str, id: &str, body: Value) -> reqwe
 }
 
 async fn user_as_admin(app: &TestApp, admin: &str, id: &str) -> Value {
-    app.with_token(Method::GET, &format!("/api/v1/users/{id}"), admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    app.get_json(&format!("/api/v1/users/{id}"), admin).await
 }
 
 /// A profile edit that overlaps a deactivation never brings the account back.
@@ -639,14 +626,7 @@ async fn emails_never_wait_behind_tasks(app: TestApp) {
     let started = || async {
         let mut started = 0;
         for (access, id) in &ids {
-            let task: Value = app
-                .with_token(Method::GET, &format!("/api/v1/tasks/{id}"), access)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let task = app.get_json(&format!("/api/v1/tasks/{id}"), access).await;
             started += usize::from(task["status"] == "STARTED");
         }
         started

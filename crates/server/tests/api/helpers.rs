@@ -213,6 +213,17 @@ impl TestApp {
             .bearer_auth(token)
     }
 
+    /// A GET with a bearer token, read as JSON.
+    pub async fn get_json(&self, path: &str, bearer: &str) -> Value {
+        self.with_token(reqwest::Method::GET, path, bearer)
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     /// An admin made the operator's way (the CLI's service call), signed in; returns the
     /// login body.
     pub async fn signed_in_admin(&self, name: &str) -> Value {
