@@ -1,5 +1,6 @@
 //! One bcrypt verification at the default cost: the ceiling of login throughput is
 //! cores / this time.
+#![allow(clippy::unwrap_used)] // a test fails by panicking
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;

@@ -1,4 +1,5 @@
 //! Token issue and verify: the per-request cost of bearer authentication before any store.
+#![allow(clippy::unwrap_used)] // a test fails by panicking
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gatehouse_application::ports::{TokenClaims, TokenCodec, TokenKind};

@@ -1,5 +1,6 @@
 //! The `CategoryRepository` and `ProductRepository` contract, run against every adapter:
 //! SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used)] // a test fails by panicking
 
 mod support;
 

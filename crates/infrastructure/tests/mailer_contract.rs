@@ -1,6 +1,7 @@
 //! The `Mailer` contract, run against both adapters: SMTP (to a real SMTP server listening on
 //! a local port) and the development file mailer. What arrives is parsed back as a mail client
 //! would.
+#![allow(clippy::unwrap_used)] // a test fails by panicking
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! `TokenService` on the real codec and the in-memory store: the revocation rules that
 //! depend on both, without HTTP.
+#![allow(clippy::unwrap_used)] // a test fails by panicking
 
 use std::sync::Arc;
 

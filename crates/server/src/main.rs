@@ -89,9 +89,9 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::Healthcheck { worker } => {
             let addr = if worker {
-                config.worker_addr
+                config.server.worker_addr
             } else {
-                config.addr
+                config.server.addr
             };
             gatehouse::healthcheck::probe(addr, std::time::Duration::from_secs(3))?;
         }

@@ -8,26 +8,24 @@ use actix_web::dev::Server;
 use anyhow::Context;
 use base64::Engine;
 use gatehouse_application::ports::{
-    AuditLog, Clock, EmailTokenStore, HealthProbe, Mailer, PasswordHasher, RateLimit, RateLimiter,
+    AuditLog, Clock, EmailTokenStore, HealthProbe, Mailer, PasswordHasher, RateLimiter,
     SessionStore, TaskRepository, TokenStore, UserRepository,
 };
 use gatehouse_application::{
     AccountRecovery, AuditService, Auditor, AuthParts, AuthService, CatalogService, CreditService,
-    CursorCodec, DeviceService, EmailJobs, EmailOutbox, EmailSettings, HealthService, Housekeeping,
-    HousekeepingSettings, JobRunner, JobSettings, PreRegistrationService, ProfileParts,
-    ProfileService, RecoveryParts, Revocation, SessionService, SessionSettings, Swept, TaskLimits,
-    TaskService, Throttle, ThrottleSettings, TokenService, TokenSettings, UserAdminService,
-    UserService,
+    CursorCodec, DeviceService, EmailJobs, EmailOutbox, HealthService, Housekeeping, JobRunner,
+    PreRegistrationService, ProfileParts, ProfileService, RecoveryParts, Revocation,
+    SessionService, Swept, TaskService, Throttle, TokenService, UserAdminService, UserService,
 };
 use gatehouse_domain::PasswordPolicy;
-use gatehouse_http::{AppState, MetricsEndpoint, WebSettings};
+use gatehouse_http::{AppState, MetricsEndpoint};
 use gatehouse_infrastructure::database::{
-    self, DatabaseProbe, SeaOrmAuditLog, SeaOrmCategoryRepository, SeaOrmCreditLedger,
-    SeaOrmDeviceRepository, SeaOrmEmailTokenStore, SeaOrmPreRegistrations, SeaOrmProductRepository,
-    SeaOrmTaskRepository, SeaOrmUserRepository,
+    self, Connection as DatabaseConnection, DatabaseProbe, SeaOrmAuditLog,
+    SeaOrmCategoryRepository, SeaOrmCreditLedger, SeaOrmDeviceRepository, SeaOrmEmailTokenStore,
+    SeaOrmPreRegistrations, SeaOrmProductRepository, SeaOrmTaskRepository, SeaOrmUserRepository,
 };
 use gatehouse_infrastructure::files::LocalFileStorage;
-use gatehouse_infrastructure::jobs::{ApalisJobQueue, QueueSettings};
+use gatehouse_infrastructure::jobs::ApalisJobQueue;
 use gatehouse_infrastructure::mail::{FileMailer, SmtpMailer, parse_sender};
 use gatehouse_infrastructure::rate_limit::{InMemoryRateLimiter, RedisRateLimiter};
 use gatehouse_infrastructure::redis::{self as redis_adapter, RedisProbe};
@@ -64,73 +62,118 @@ impl Components {
     /// when `migrate` is set.
     pub async fn build(config: &Config, migrate: bool) -> anyhow::Result<Self> {
         let db = database::open(
-            &config.database_url,
-            config.database_max_connections,
+            &config.database.url,
+            config.database.max_connections,
             migrate,
         )
         .await?;
-        let mut probes: Vec<Arc<dyn HealthProbe>> = vec![Arc::new(DatabaseProbe::new(db.clone()))];
-        let stores = match &config.redis_url {
-            Some(url) => {
-                let pool = redis_adapter::connect(url, redis_pool_size(config)).await?;
-                probes.push(Arc::new(RedisProbe::new(pool.clone())));
-                let prefix = config.redis_prefix.clone();
-                SharedStores {
-                    tokens: Arc::new(RedisTokenStore::new(pool.clone(), prefix.clone())),
-                    sessions: Arc::new(RedisSessionStore::new(pool.clone(), prefix.clone())),
-                    limiter: Arc::new(RedisRateLimiter::new(pool, prefix)),
-                }
-            }
-            None => {
-                let tokens = Arc::new(InMemoryTokenStore::new());
-                probes.push(Arc::new(InMemoryStoreProbe(tokens.clone())));
-                SharedStores {
-                    tokens,
-                    sessions: Arc::new(InMemorySessionStore::new()),
-                    limiter: Arc::new(InMemoryRateLimiter::new()),
-                }
-            }
+        let shared = SharedStores::connect(config, &db).await?;
+        let core = Core::build(config, &db, shared)?;
+        let jobs = Jobs::build(config, &db, &core).await?;
+        let housekeeping = Arc::new(Housekeeping::new(
+            core.audit_log.clone(),
+            jobs.records.clone(),
+            core.clock.clone(),
+            config.housekeeping,
+        ));
+        let state = app_state(config, &db, &core, &jobs)?;
+        Ok(Self {
+            state,
+            users: core.users,
+            hasher: core.hasher,
+            queue: jobs.queue,
+            runner: jobs.runner,
+            housekeeping,
+        })
+    }
+}
+
+/// The state every instance must share: in Redis when configured, else in this process;
+/// and the probes `/health` asks.
+struct SharedStores {
+    tokens: Arc<dyn TokenStore>,
+    sessions: Arc<dyn SessionStore>,
+    limiter: Arc<dyn RateLimiter>,
+    probes: Vec<Arc<dyn HealthProbe>>,
+}
+
+impl SharedStores {
+    async fn connect(config: &Config, db: &DatabaseConnection) -> anyhow::Result<Self> {
+        let database: Arc<dyn HealthProbe> = Arc::new(DatabaseProbe::new(db.clone()));
+        let Some(url) = &config.redis.url else {
+            let tokens = Arc::new(InMemoryTokenStore::new());
+            return Ok(Self {
+                probes: vec![database, Arc::new(InMemoryStoreProbe(tokens.clone()))],
+                tokens,
+                sessions: Arc::new(InMemorySessionStore::new()),
+                limiter: Arc::new(InMemoryRateLimiter::new()),
+            });
         };
-        let (token_store, session_store) = (stores.tokens, stores.sessions);
+        let pool = redis_adapter::connect(url, redis_pool_size(config)).await?;
+        let prefix = config.redis.prefix.clone();
+        Ok(Self {
+            probes: vec![database, Arc::new(RedisProbe::new(pool.clone()))],
+            tokens: Arc::new(RedisTokenStore::new(pool.clone(), prefix.clone())),
+            sessions: Arc::new(RedisSessionStore::new(pool.clone(), prefix.clone())),
+            limiter: Arc::new(RedisRateLimiter::new(pool, prefix)),
+        })
+    }
+}
+
+/// What most services are built from: accounts, credentials, throttling and the audit trail.
+struct Core {
+    clock: Arc<dyn Clock>,
+    audit_log: Arc<dyn AuditLog>,
+    audit: Arc<Auditor>,
+    throttle: Arc<Throttle>,
+    users: Arc<dyn UserRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    accounts: Arc<UserService>,
+    tokens: Arc<TokenService>,
+    sessions: Arc<SessionService>,
+    revocation: Arc<Revocation>,
+    devices: Arc<DeviceService>,
+    cursors: CursorCodec,
+    probes: Vec<Arc<dyn HealthProbe>>,
+}
+
+impl Core {
+    fn build(
+        config: &Config,
+        db: &DatabaseConnection,
+        shared: SharedStores,
+    ) -> anyhow::Result<Self> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let audit_log: Arc<dyn AuditLog> = Arc::new(SeaOrmAuditLog::new(db.clone()));
         let audit = Arc::new(Auditor::new(audit_log.clone(), clock.clone()));
         let throttle = Arc::new(Throttle::new(
-            stores.limiter,
-            throttle_settings(config),
+            shared.limiter,
+            config.throttle,
             audit.clone(),
         ));
         let users: Arc<dyn UserRepository> = Arc::new(SeaOrmUserRepository::new(db.clone()));
         let hasher: Arc<dyn PasswordHasher> = Arc::new(BcryptHasher::new(
-            config.bcrypt_cost,
-            config.hash_concurrency,
+            config.hashing.bcrypt_cost,
+            config.hashing.concurrency,
         )?);
         let secret = jwt_secret(config);
         let cursors = CursorCodec::new(derive_key(&secret, "gatehouse cursor key"));
         let codec = Arc::new(JwtCodec::new(&JwtSettings {
             secret,
-            verify_only: config.jwt_verify_only.clone(),
+            verify_only: config.signing.verify_only.clone(),
             issuer: "gatehouse".into(),
             audience: "gatehouse".into(),
         }));
         let tokens = Arc::new(TokenService::new(
             codec,
-            token_store,
+            shared.tokens,
             clock.clone(),
-            TokenSettings {
-                access_ttl: config.access_token_ttl,
-                refresh_ttl: config.refresh_token_ttl,
-                absolute_ttl: config.refresh_absolute_ttl,
-                reuse_grace: config.refresh_reuse_grace,
-            },
+            config.tokens,
         ));
         let sessions = Arc::new(SessionService::new(
-            session_store,
+            shared.sessions,
             clock.clone(),
-            SessionSettings {
-                idle_ttl: config.session_ttl,
-                absolute_ttl: config.session_absolute_ttl,
-            },
+            config.sessions,
         ));
         let revocation = Arc::new(Revocation::new(tokens.clone(), sessions.clone()));
         let accounts = Arc::new(UserService::new(
@@ -147,222 +190,187 @@ impl Components {
             clock.clone(),
             audit.clone(),
         ));
-        let email_tokens: Arc<dyn EmailTokenStore> =
-            Arc::new(SeaOrmEmailTokenStore::new(db.clone()));
-        let task_records: Arc<dyn TaskRepository> = Arc::new(SeaOrmTaskRepository::new(db.clone()));
-        let queue_settings = QueueSettings {
-            max_attempts: config.job_max_attempts,
-            first_backoff: config.job_backoff,
-            heartbeat: config.job_heartbeat,
-            concurrency: config.job_concurrency,
-            ..QueueSettings::default()
-        };
-        let queue = match (config.job_store, &config.redis_url) {
-            (JobStore::Redis, Some(url)) => {
-                ApalisJobQueue::connect_redis(url, &config.redis_prefix, queue_settings).await?
-            }
-            _ => ApalisJobQueue::connect(&config.database_url, queue_settings).await?,
-        };
-        let tasks = Arc::new(TaskService::new(
-            task_records.clone(),
-            Arc::new(queue.clone()),
-            accounts.clone(),
-            throttle.clone(),
-            TaskLimits {
-                max_open: config.tasks_max_open,
-            },
-            clock.clone(),
-        ));
-        let outbox = Arc::new(EmailOutbox::new(tasks.clone()));
-        let sender = parse_sender(&config.mail_from)?;
-        let mailer: Arc<dyn Mailer> = match &config.smtp_url {
-            Some(url) => Arc::new(SmtpMailer::new(url, sender)?),
-            None => Arc::new(FileMailer::new(&config.mail_dir, sender)),
-        };
-        let email_settings = EmailSettings {
-            public_url: config.public_url.trim_end_matches('/').to_owned(),
-            verification_ttl: config.verification_token_ttl,
-            reset_ttl: config.reset_token_ttl,
-        };
-        let runner = Arc::new(JobRunner::new(
-            task_records.clone(),
-            Arc::new(EmailJobs::new(
-                users.clone(),
-                email_tokens.clone(),
-                mailer,
-                audit.clone(),
-                clock.clone(),
-                email_settings,
-            )),
-            clock.clone(),
-            JobSettings {
-                max_attempts: config.job_max_attempts,
-                step: config.task_step,
-            },
-        ));
-        let recovery = Arc::new(AccountRecovery::new(RecoveryParts {
-            users: users.clone(),
-            hasher: hasher.clone(),
-            tokens: email_tokens.clone(),
-            outbox: outbox.clone(),
-            throttle: throttle.clone(),
-            revocation: revocation.clone(),
-            audit: audit.clone(),
-            clock: clock.clone(),
-            policy: PasswordPolicy::default(),
-        }));
-        let files = Arc::new(LocalFileStorage::new(
-            &config.media_dir,
-            format!("{}/media", config.public_url.trim_end_matches('/')),
-        ));
-        let metrics = MetricsEndpoint {
-            exposition: Arc::new(PrometheusMetrics::new(db.clone(), queue.counters())?),
-            token: config.metrics_token.clone(),
-        };
-        let state = AppState {
-            metrics,
-            auth: Arc::new(AuthService::new(AuthParts {
-                users: users.clone(),
-                hasher: hasher.clone(),
-                tokens: tokens.clone(),
-                sessions: sessions.clone(),
-                accounts: accounts.clone(),
-                throttle: throttle.clone(),
-                devices: devices.clone(),
-                revocation: revocation.clone(),
-                audit: audit.clone(),
-                outbox,
-                clock: clock.clone(),
-            })),
-            admin: Arc::new(UserAdminService::new(
-                users.clone(),
-                accounts.clone(),
-                revocation.clone(),
-                audit.clone(),
-                clock.clone(),
-                cursors.clone(),
-            )),
-            profiles: Arc::new(ProfileService::new(ProfileParts {
-                users: users.clone(),
-                accounts: accounts.clone(),
-                hasher: hasher.clone(),
-                files,
-                revocation,
-                throttle: throttle.clone(),
-                audit: audit.clone(),
-                clock: clock.clone(),
-                policy: PasswordPolicy::default(),
-                email_tokens,
-                avatar_max_bytes: config.avatar_max_bytes,
-            })),
-            credits: Arc::new(CreditService::new(
-                Arc::new(SeaOrmCreditLedger::new(db.clone())),
-                accounts.clone(),
-                audit,
-                clock.clone(),
-            )),
-            pre_registrations: Arc::new(PreRegistrationService::new(
-                Arc::new(SeaOrmPreRegistrations::new(db.clone())),
-                throttle,
-                clock.clone(),
-            )),
-            catalog: Arc::new(CatalogService::new(
-                Arc::new(SeaOrmCategoryRepository::new(db.clone())),
-                Arc::new(SeaOrmProductRepository::new(db.clone())),
-                accounts.clone(),
-                clock.clone(),
-                cursors.clone(),
-            )),
-            audit: Arc::new(AuditService::new(
-                audit_log.clone(),
-                accounts.clone(),
-                cursors,
-            )),
-            users: accounts,
-            tokens,
-            tasks,
-            recovery,
-            health: Arc::new(HealthService::new(probes)),
-            sessions,
-            devices,
-            web: Arc::new(WebSettings {
-                cookie_secure: config.cookie_secure,
-                cookie_max_age: config.session_absolute_ttl,
-                trusted_origins: std::iter::once(config.public_origin())
-                    .chain(config.cors_origins.iter().cloned())
-                    .collect(),
-                trusted_proxies: config.trusted_proxies.clone(),
-                cors_origins: config.cors_origins.clone(),
-                avatar_max_bytes: config.avatar_max_bytes,
-            }),
-        };
-        let housekeeping = Arc::new(Housekeeping::new(
-            audit_log,
-            task_records,
-            clock,
-            HousekeepingSettings {
-                audit_retention: config.audit_retention,
-            },
-        ));
         Ok(Self {
-            state,
+            clock,
+            audit_log,
+            audit,
+            throttle,
             users,
             hasher,
-            queue,
-            runner,
-            housekeeping,
+            accounts,
+            tokens,
+            sessions,
+            revocation,
+            devices,
+            cursors,
+            probes: shared.probes,
         })
     }
 }
 
-/// The state every instance must share: in Redis when configured, else in this process.
-struct SharedStores {
-    tokens: Arc<dyn TokenStore>,
-    sessions: Arc<dyn SessionStore>,
-    limiter: Arc<dyn RateLimiter>,
+/// Background work: task records, the queue, and what workers run.
+struct Jobs {
+    records: Arc<dyn TaskRepository>,
+    queue: ApalisJobQueue,
+    tasks: Arc<TaskService>,
+    outbox: Arc<EmailOutbox>,
+    runner: Arc<JobRunner>,
+    email_tokens: Arc<dyn EmailTokenStore>,
 }
 
-fn throttle_settings(config: &Config) -> ThrottleSettings {
-    let fifteen_minutes = std::time::Duration::from_secs(15 * 60);
-    ThrottleSettings {
-        login_failures_per_account: RateLimit {
-            limit: config.login_failures_per_account,
-            window: config.login_failure_window,
-        },
-        login_failures_per_address: RateLimit {
-            limit: config.login_failures_per_address,
-            window: config.login_failure_window,
-        },
-        registrations_per_address: RateLimit {
-            limit: config.registrations_per_address,
-            window: fifteen_minutes,
-        },
-        refreshes_per_address: RateLimit {
-            limit: config.refreshes_per_address,
-            window: fifteen_minutes,
-        },
-        password_resets_per_address: RateLimit {
-            limit: config.password_resets_per_address,
-            window: fifteen_minutes,
-        },
-        verification_resends_per_address: RateLimit {
-            limit: config.verification_resends_per_address,
-            window: fifteen_minutes,
-        },
-        reset_emails_per_day: RateLimit {
-            limit: config.reset_emails_per_day,
-            window: std::time::Duration::from_secs(24 * 3600),
-        },
-        tasks_per_user: RateLimit {
-            limit: config.tasks_per_hour,
-            window: std::time::Duration::from_secs(3600),
-        },
-        ..ThrottleSettings::default()
+impl Jobs {
+    async fn build(config: &Config, db: &DatabaseConnection, core: &Core) -> anyhow::Result<Self> {
+        let records: Arc<dyn TaskRepository> = Arc::new(SeaOrmTaskRepository::new(db.clone()));
+        let queue = match (config.workers.store, &config.redis.url) {
+            (JobStore::Redis, Some(url)) => {
+                ApalisJobQueue::connect_redis(url, &config.redis.prefix, config.queue).await?
+            }
+            _ => ApalisJobQueue::connect(&config.database.url, config.queue).await?,
+        };
+        let tasks = Arc::new(TaskService::new(
+            records.clone(),
+            Arc::new(queue.clone()),
+            core.accounts.clone(),
+            core.throttle.clone(),
+            config.tasks,
+            core.clock.clone(),
+        ));
+        let email_tokens: Arc<dyn EmailTokenStore> =
+            Arc::new(SeaOrmEmailTokenStore::new(db.clone()));
+        let emails = EmailJobs::new(
+            core.users.clone(),
+            email_tokens.clone(),
+            mailer(config)?,
+            core.audit.clone(),
+            core.clock.clone(),
+            config.emails.clone(),
+        );
+        let runner = Arc::new(JobRunner::new(
+            records.clone(),
+            Arc::new(emails),
+            core.clock.clone(),
+            config.jobs,
+        ));
+        Ok(Self {
+            outbox: Arc::new(EmailOutbox::new(tasks.clone())),
+            records,
+            queue,
+            tasks,
+            runner,
+            email_tokens,
+        })
     }
 }
 
+/// SMTP when configured, else `.eml` files (development).
+fn mailer(config: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
+    let sender = parse_sender(&config.mail.from)?;
+    Ok(match &config.mail.smtp_url {
+        Some(url) => Arc::new(SmtpMailer::new(url, sender)?),
+        None => Arc::new(FileMailer::new(&config.mail.dir, sender)),
+    })
+}
+
+/// The services the HTTP layer calls, one per capability.
+fn app_state(
+    config: &Config,
+    db: &DatabaseConnection,
+    core: &Core,
+    jobs: &Jobs,
+) -> anyhow::Result<AppState> {
+    let public_url = config.server.public_url.trim_end_matches('/');
+    let files = Arc::new(LocalFileStorage::new(
+        &config.media_dir,
+        format!("{public_url}/media"),
+    ));
+    let recovery = AccountRecovery::new(RecoveryParts {
+        users: core.users.clone(),
+        hasher: core.hasher.clone(),
+        tokens: jobs.email_tokens.clone(),
+        outbox: jobs.outbox.clone(),
+        throttle: core.throttle.clone(),
+        revocation: core.revocation.clone(),
+        audit: core.audit.clone(),
+        clock: core.clock.clone(),
+        policy: PasswordPolicy::default(),
+    });
+    let auth = AuthService::new(AuthParts {
+        users: core.users.clone(),
+        hasher: core.hasher.clone(),
+        tokens: core.tokens.clone(),
+        sessions: core.sessions.clone(),
+        accounts: core.accounts.clone(),
+        throttle: core.throttle.clone(),
+        devices: core.devices.clone(),
+        revocation: core.revocation.clone(),
+        audit: core.audit.clone(),
+        outbox: jobs.outbox.clone(),
+        clock: core.clock.clone(),
+    });
+    let profiles = ProfileService::new(ProfileParts {
+        users: core.users.clone(),
+        accounts: core.accounts.clone(),
+        hasher: core.hasher.clone(),
+        files,
+        revocation: core.revocation.clone(),
+        throttle: core.throttle.clone(),
+        audit: core.audit.clone(),
+        clock: core.clock.clone(),
+        policy: PasswordPolicy::default(),
+        email_tokens: jobs.email_tokens.clone(),
+        avatar_max_bytes: config.web.avatar_max_bytes,
+    });
+    Ok(AppState {
+        metrics: MetricsEndpoint {
+            exposition: Arc::new(PrometheusMetrics::new(db.clone(), jobs.queue.counters())?),
+            token: config.server.metrics_token.clone(),
+        },
+        auth: Arc::new(auth),
+        admin: Arc::new(UserAdminService::new(
+            core.users.clone(),
+            core.accounts.clone(),
+            core.revocation.clone(),
+            core.audit.clone(),
+            core.clock.clone(),
+            core.cursors.clone(),
+        )),
+        profiles: Arc::new(profiles),
+        credits: Arc::new(CreditService::new(
+            Arc::new(SeaOrmCreditLedger::new(db.clone())),
+            core.accounts.clone(),
+            core.audit.clone(),
+            core.clock.clone(),
+        )),
+        pre_registrations: Arc::new(PreRegistrationService::new(
+            Arc::new(SeaOrmPreRegistrations::new(db.clone())),
+            core.throttle.clone(),
+            core.clock.clone(),
+        )),
+        catalog: Arc::new(CatalogService::new(
+            Arc::new(SeaOrmCategoryRepository::new(db.clone())),
+            Arc::new(SeaOrmProductRepository::new(db.clone())),
+            core.accounts.clone(),
+            core.clock.clone(),
+            core.cursors.clone(),
+        )),
+        audit: Arc::new(AuditService::new(
+            core.audit_log.clone(),
+            core.accounts.clone(),
+            core.cursors.clone(),
+        )),
+        users: core.accounts.clone(),
+        tokens: core.tokens.clone(),
+        tasks: jobs.tasks.clone(),
+        recovery: Arc::new(recovery),
+        health: Arc::new(HealthService::new(core.probes.clone())),
+        sessions: core.sessions.clone(),
+        devices: core.devices.clone(),
+        web: Arc::new(config.web.clone()),
+    })
+}
+
 fn redis_pool_size(config: &Config) -> usize {
-    (config.http_workers * 2).clamp(2, 32)
+    (config.server.http_workers * 2).clamp(2, 32)
 }
 
 /// A key for one purpose, derived from the deployment secret: rotating the secret rotates it.
@@ -378,7 +386,7 @@ fn derive_key(secret: &SecretString, purpose: &str) -> Vec<u8> {
 /// The configured secret, or (development only; production config refuses to load without
 /// one) a random one: tokens then die with the process.
 fn jwt_secret(config: &Config) -> SecretString {
-    config.jwt_secret.clone().unwrap_or_else(|| {
+    config.signing.jwt_secret.clone().unwrap_or_else(|| {
         tracing::warn!("GATEHOUSE_JWT_SECRET is not set: using a random secret; tokens will not survive a restart");
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
@@ -407,7 +415,7 @@ fn spawn_housekeeping(
     config: &Config,
     housekeeping: Arc<Housekeeping>,
 ) -> tokio::task::JoinHandle<()> {
-    let interval = config.audit_prune_interval;
+    let interval = config.workers.housekeeping_interval;
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -440,7 +448,7 @@ pub fn worker_name(role: &str) -> String {
 }
 
 /// Runs one job worker until `shutdown` resolves (`gatehouse worker`), answering
-/// `/health/live` and `/metrics` on `config.worker_addr` meanwhile.
+/// `/health/live` and `/metrics` on `config.server.worker_addr` meanwhile.
 pub async fn run_worker(
     config: &Config,
     components: Components,
@@ -451,15 +459,15 @@ pub async fn run_worker(
         .workers(1)
         // The worker's own shutdown stops this server; it must not react to signals itself.
         .disable_signals()
-        .bind(config.worker_addr)
-        .with_context(|| format!("cannot bind {}", config.worker_addr))?
+        .bind(config.server.worker_addr)
+        .with_context(|| format!("cannot bind {}", config.server.worker_addr))?
         .run();
     let probes_handle = probes.handle();
     let probes = tokio::spawn(probes);
     warn_about(config);
     let pruning = spawn_housekeeping(config, components.housekeeping.clone());
     let name = worker_name("worker");
-    tracing::info!(worker = name, addr = %config.worker_addr, "job worker started");
+    tracing::info!(worker = name, addr = %config.server.worker_addr, "job worker started");
     let worked = components
         .queue
         .run_worker(name, components.runner, shutdown)
@@ -471,14 +479,14 @@ pub async fn run_worker(
 }
 
 impl Application {
-    /// Builds everything and binds `config.addr` (port 0 picks a free port).
+    /// Builds everything and binds `config.server.addr` (port 0 picks a free port).
     pub async fn build(config: &Config, migrate: bool) -> anyhow::Result<Self> {
         let components = Components::build(config, migrate).await?;
         warn_about(config);
-        let listener = TcpListener::bind(config.addr)
-            .with_context(|| format!("cannot bind {}", config.addr))?;
+        let listener = TcpListener::bind(config.server.addr)
+            .with_context(|| format!("cannot bind {}", config.server.addr))?;
         let addr = listener.local_addr()?;
-        let worker = config.embedded_worker.then(|| {
+        let worker = config.workers.embedded.then(|| {
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
             let (queue, runner) = (components.queue.clone(), components.runner.clone());
             let handle = tokio::spawn(async move {
@@ -499,7 +507,7 @@ impl Application {
         let state = components.state;
         let served = state.clone();
         let server = HttpServer::new(move || gatehouse_http::build_app(served.clone()))
-            .workers(config.http_workers)
+            .workers(config.server.http_workers)
             // On SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to 30 s).
             .shutdown_timeout(30)
             .listen(listener)?

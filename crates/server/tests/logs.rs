@@ -4,6 +4,7 @@
 //! formats, and every line is then searched for every secret the story handled.
 //!
 //! Its own test binary: the subscriber it installs is process-wide.
+#![allow(clippy::unwrap_used)] // a test fails by panicking
 
 #[path = "api/helpers.rs"]
 #[allow(dead_code)]

@@ -1,8 +1,10 @@
 //! Test support: real PostgreSQL and Redis for the contract and end-to-end suites.
 //!
 //! Services come from `GATEHOUSE_TEST_DATABASE_URL` / `GATEHOUSE_TEST_REDIS_URL`, else from
-//! testcontainers when a Docker engine answers. When neither is available a suite says loudly
-//! that it did not run, and with `GATEHOUSE_TEST_REQUIRE_SERVICES=1` (set by CI) it fails.
+//! their default local addresses when something answers there, else from testcontainers when
+//! a Docker engine answers ([`gatehouse_test_services`]). A suite that cannot have its service
+//! is ignored when it is built (its crate's build script sets a `cfg`), so it is never counted
+//! as passed; a test that was built to run and then finds its service gone fails.
 
 pub mod smtp;
 
@@ -14,42 +16,40 @@ use testcontainers::runners::AsyncRunner;
 use testcontainers_modules::{postgres::Postgres, redis::Redis};
 use uuid::Uuid;
 
-/// Whether missing services fail the suite instead of skipping it.
-pub fn services_required() -> bool {
-    std::env::var("GATEHOUSE_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+pub use gatehouse_test_services::required as services_required;
+use gatehouse_test_services::{POSTGRES, REDIS, Service};
+
+/// A test reached a service or program its build said was there: it must fail, not pass.
+fn gone(what: String) -> ! {
+    panic!(
+        "{what}; it was there when this suite was built. Start it again, or rebuild to have \
+         the suites that need it reported as ignored"
+    )
 }
 
-fn not_run(service: &str, variable: &str) {
-    let message =
-        format!("{service} suite NOT RUN: {variable} is unset and no Docker engine is available");
-    if services_required() {
-        panic!("{message} (GATEHOUSE_TEST_REQUIRE_SERVICES=1)");
-    }
-    // Written to the stderr handle itself, which the test harness does not capture: a
-    // skipped suite must be visible in every run's output.
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "WARNING: {message}");
-}
-
-/// An external program a check needs (a browser, a metrics linter), found on `PATH`. When
-/// it is missing the check says loudly that it did not run, and fails when services are
-/// required (CI installs them).
+/// An external program a check needs (a browser, a metrics linter), found on `PATH`. Checks
+/// that need one are ignored when it was missing at build time (see
+/// [`gatehouse_test_services::declare`]); one that runs without it fails.
 pub fn program(name: &str, debian_package: &str) -> Option<std::path::PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(name))
-            .find(|candidate| candidate.is_file())
-    });
-    if found.is_none() {
-        let message =
-            format!("check NOT RUN: {name} is not installed (Debian package {debian_package})");
-        if services_required() {
-            panic!("{message} (GATEHOUSE_TEST_REQUIRE_SERVICES=1)");
-        }
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "WARNING: {message}");
+    match gatehouse_test_services::find(name) {
+        Some(path) => Some(path),
+        None => gone(format!(
+            "{name} is not installed (Debian package {debian_package})"
+        )),
     }
-    found
+}
+
+/// The URL of `service`: configured, on its default address, or in a container.
+async fn service_url(service: &Service, container: impl AsyncFnOnce() -> Option<String>) -> String {
+    if let Some(url) = gatehouse_test_services::url(service) {
+        return url;
+    }
+    if gatehouse_test_services::docker_engine()
+        && let Some(url) = container().await
+    {
+        return url;
+    }
+    gone(gatehouse_test_services::service_missing(service))
 }
 
 /// A PostgreSQL database of its own for one test, dropped when this value is.
@@ -97,18 +97,10 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-/// A fresh PostgreSQL database, or `None` (after a loud warning) when none can be had.
+/// A fresh PostgreSQL database. Always `Some` (a suite without PostgreSQL is ignored when
+/// built, and one that loses it fails); the `Option` keeps the suites' `let Some(..)` shape.
 pub async fn postgres() -> Option<TestDatabase> {
-    let admin_url = match std::env::var("GATEHOUSE_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => match container_postgres().await {
-            Some(url) => url,
-            None => {
-                not_run("PostgreSQL", "GATEHOUSE_TEST_DATABASE_URL");
-                return None;
-            }
-        },
-    };
+    let admin_url = service_url(&POSTGRES, container_postgres).await;
     let name = format!("gatehouse_test_{}", Uuid::new_v4().simple());
     let admin = Database::connect(&admin_url)
         .await
@@ -133,18 +125,9 @@ pub struct TestRedis {
     pub prefix: String,
 }
 
-/// A Redis server and a fresh key prefix, or `None` (after a loud warning).
+/// A Redis server and a fresh key prefix. Always `Some`, as [`postgres`].
 pub async fn redis() -> Option<TestRedis> {
-    let url = match std::env::var("GATEHOUSE_TEST_REDIS_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => match container_redis().await {
-            Some(url) => url,
-            None => {
-                not_run("Redis", "GATEHOUSE_TEST_REDIS_URL");
-                return None;
-            }
-        },
-    };
+    let url = service_url(&REDIS, container_redis).await;
     Some(TestRedis {
         url,
         prefix: format!("gatehouse-test:{}:", Uuid::new_v4().simple()),
@@ -231,8 +214,8 @@ pub struct OwnRedis {
 }
 
 impl OwnRedis {
-    /// `None` (after a loud warning, or a failure when services are required) without a
-    /// `redis-server` binary.
+    /// Starts one; fails without a `redis-server` binary (tests that use it are ignored when
+    /// it was missing at build time). Always `Some` but for a port that cannot be had.
     pub async fn start() -> Option<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .ok()?
@@ -244,13 +227,7 @@ impl OwnRedis {
             process: None,
         };
         if redis.spawn().is_err() {
-            assert!(!services_required(), "redis-server is required");
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "WARNING: redis-server not installed; a test that kills its own Redis NOT RUN"
-            );
-            return None;
+            gone("redis-server cannot be started".into());
         }
         redis.wait_until_up().await;
         Some(redis)

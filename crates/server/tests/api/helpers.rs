@@ -114,8 +114,8 @@ impl TestApp {
             base,
             client: reqwest::Client::new(),
             state,
-            mail_dir: config.mail_dir.clone(),
-            database_url: config.database_url.clone(),
+            mail_dir: config.mail.dir.clone(),
+            database_url: config.database.url.clone(),
             _sqlite: None,
             _postgres: None,
         }

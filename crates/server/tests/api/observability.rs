@@ -204,6 +204,10 @@ crate::on_every_backend_with!(super::CONFIG;
 );
 
 /// The exposition parses and lints clean with Prometheus's own checker.
+#[cfg_attr(
+    gatehouse_no_promtool,
+    ignore = "needs promtool on PATH (Debian package prometheus)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_exposition_passes_promtool() {
     let Some(promtool) = gatehouse_testing::program("promtool", "prometheus") else {
@@ -306,6 +310,10 @@ fn rendered(chromium: &Path, url: &str) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+#[cfg_attr(
+    gatehouse_no_chromium,
+    ignore = "needs chromium on PATH (Debian package chromium)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn swagger_ui_and_redoc_render_the_operations_in_a_browser() {
     let Some(chromium) = gatehouse_testing::program("chromium", "chromium") else {

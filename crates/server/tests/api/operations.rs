@@ -97,6 +97,10 @@ crate::on_every_backend!(
 );
 
 /// A Redis of our own that we can kill: the app must report it by name, and stay alive.
+#[cfg_attr(
+    gatehouse_no_redis_server,
+    ignore = "needs redis-server on PATH (Debian package redis-server)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_is_503_naming_the_cache_when_redis_dies() {
     let Some(mut redis) = gatehouse_testing::OwnRedis::start().await else {

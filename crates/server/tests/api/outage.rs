@@ -8,6 +8,10 @@ use gatehouse_testing::OwnRedis;
 
 /// Redis dies: session and bearer requests fail closed (503 with the error body, never 200,
 /// never 500); Redis returns: the service recovers without a restart.
+#[cfg_attr(
+    gatehouse_no_redis_server,
+    ignore = "needs redis-server on PATH (Debian package redis-server)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_outage_fails_closed_and_recovers_by_itself() {
     let Some(mut redis) = OwnRedis::start().await else {

@@ -237,6 +237,10 @@ async fn embedded_sessions_expire_when_idle_and_at_the_absolute_cap() {
     .await;
 }
 
+#[cfg_attr(
+    any(gatehouse_no_postgres, gatehouse_no_redis),
+    ignore = "needs PostgreSQL and Redis: start them on their default local ports or set GATEHOUSE_TEST_DATABASE_URL and GATEHOUSE_TEST_REDIS_URL"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_sessions_expire_when_idle_and_at_the_absolute_cap() {
     let Some(app) = TestApp::shared_with(&SHORT_SESSIONS).await else {

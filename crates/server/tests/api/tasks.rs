@@ -182,6 +182,10 @@ crate::on_every_backend!(
 mod redis_job_store {
     const REDIS_QUEUE: [(&str, &str); 1] = [("GATEHOUSE_JOB_STORE", "redis")];
 
+    #[cfg_attr(
+        any(gatehouse_no_postgres, gatehouse_no_redis),
+        ignore = "needs PostgreSQL and Redis: start them on their default local ports or set GATEHOUSE_TEST_DATABASE_URL and GATEHOUSE_TEST_REDIS_URL"
+    )]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn tasks_run_to_success_or_failure() {
         let Some(app) = crate::helpers::TestApp::shared_with(&REDIS_QUEUE).await else {
@@ -190,6 +194,10 @@ mod redis_job_store {
         super::tasks_run_to_success_or_failure(app).await;
     }
 
+    #[cfg_attr(
+        any(gatehouse_no_postgres, gatehouse_no_redis),
+        ignore = "needs PostgreSQL and Redis: start them on their default local ports or set GATEHOUSE_TEST_DATABASE_URL and GATEHOUSE_TEST_REDIS_URL"
+    )]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn running_tasks_can_be_revoked() {
         let Some(app) = crate::helpers::TestApp::shared_with(&REDIS_QUEUE).await else {

@@ -105,6 +105,10 @@ crate::on_every_backend_with!(super::TIGHT;
 );
 
 /// Failures counted on one instance throttle the account on the other.
+#[cfg_attr(
+    any(gatehouse_no_postgres, gatehouse_no_redis),
+    ignore = "needs PostgreSQL and Redis: start them on their default local ports or set GATEHOUSE_TEST_DATABASE_URL and GATEHOUSE_TEST_REDIS_URL"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_limit_holds_across_two_instances_on_one_redis() {
     let Some((first, second)) = TestApp::shared_pair(&TIGHT).await else {
