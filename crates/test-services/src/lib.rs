@@ -170,3 +170,43 @@ pub fn declare(services: &[Service], programs: &[Program]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(default_address: &'static str) -> Service {
+        Service {
+            name: "Example",
+            variable: "GATEHOUSE_TEST_SERVICES_EXAMPLE_URL",
+            default_address,
+            default_url: "example://default",
+            missing_cfg: "gatehouse_no_example",
+        }
+    }
+
+    #[test]
+    fn a_service_is_found_on_its_default_address_only_when_something_answers() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address: &'static str =
+            Box::leak(listener.local_addr().unwrap().to_string().into_boxed_str());
+        assert_eq!(url(&service(address)).as_deref(), Some("example://default"));
+        drop(listener);
+        assert_eq!(url(&service(address)), None, "nothing listens there any more");
+    }
+
+    #[test]
+    fn the_reason_names_the_variable_and_the_address() {
+        let reason = service_missing(&service("127.0.0.1:1"));
+        assert!(reason.contains("GATEHOUSE_TEST_SERVICES_EXAMPLE_URL"), "{reason}");
+        assert!(reason.contains("127.0.0.1:1"), "{reason}");
+        let reason = program_missing(&PROMTOOL);
+        assert!(reason.contains("prometheus"), "{reason}");
+    }
+
+    #[test]
+    fn programs_are_found_on_path() {
+        assert!(find("sh").is_some(), "every machine that builds this has a shell");
+        assert!(find("gatehouse-no-such-program").is_none());
+    }
+}
