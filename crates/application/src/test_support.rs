@@ -18,7 +18,12 @@ pub(crate) fn fixed_clock() -> Arc<dyn Clock> {
 
 /// A queued `add` task of no owner.
 pub(crate) fn add_task(x: f64, y: f64) -> gatehouse_domain::Task {
-    gatehouse_domain::Task::queued(None, "add", serde_json::json!({"x": x, "y": y}), NOW)
+    gatehouse_domain::Task::queued(
+        None,
+        gatehouse_domain::TaskKind::Add,
+        serde_json::json!({"x": x, "y": y}),
+        NOW,
+    )
 }
 
 pub(crate) fn sample_user() -> User {

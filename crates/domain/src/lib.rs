@@ -24,5 +24,5 @@ pub use device::{Device, DeviceId};
 pub use error::DomainError;
 pub use password::{Password, PasswordHash, PasswordPolicy};
 pub use profile::{NotificationPreferences, PhoneNumber, check_birth_date};
-pub use task::{Task, TaskId, TaskKind, TaskStatus, summarise};
+pub use task::{NewTask, Task, TaskId, TaskKind, TaskStatus, summarise};
 pub use user::{Email, Permission, PublicProfile, Role, SecurityStamp, User, UserId, Username};

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_domain::{AuditEventType, Email, User, UserId};
+use gatehouse_domain::{AuditEventType, Email, TaskKind, User, UserId};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::accounts::ports::UserRepository;
 use crate::credentials::ports::{EmailTokenStore, TokenPurpose};
 use crate::jobs::ports::{EmailMessage, JobLane, Mailer};
-use crate::jobs::tasks::{SEND_EMAIL, TaskService};
+use crate::jobs::tasks::TaskService;
 use crate::shared::audit_trail::{AuditContext, Auditor};
 use crate::shared::context::{ClientInfo, new_email_token};
 use crate::shared::error::AppError;
@@ -134,7 +134,7 @@ impl EmailOutbox {
     /// Queues `email` for `to`, in the email lane (never behind clients' tasks).
     pub async fn queue(&self, to: Recipient, email: AccountEmail) -> Result<(), AppError> {
         self.tasks
-            .queue_job(SEND_EMAIL, email.arguments(&to), JobLane::Email)
+            .queue_job(TaskKind::SendEmail, email.arguments(&to), JobLane::Email)
             .await
             .map(drop)
     }

@@ -3,12 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_domain::{Task, TaskId, TaskStatus, summarise};
+use gatehouse_domain::{Task, TaskId, TaskKind, TaskStatus, summarise};
 use serde_json::{Value, json};
 
 use crate::jobs::emails::EmailJobs;
 use crate::jobs::ports::{TaskChange, TaskRepository};
-use crate::jobs::tasks::SEND_EMAIL;
 use crate::shared::ports::Clock;
 
 /// How workers run jobs.
@@ -104,7 +103,7 @@ impl JobRunner {
                 Err(JobFailure::GiveUp(error)),
             ),
         };
-        tracing::info!(?outcome, attempt, kind = task.kind, "job ran");
+        tracing::info!(?outcome, attempt, kind = task.kind.as_str(), "job ran");
         self.advance(id, change).await.map_err(transient)?;
         outcome
     }
@@ -116,8 +115,8 @@ impl JobRunner {
     async fn execute(&self, task: &Task) -> Result<Value, Interrupted> {
         let number = |name: &str| task.arguments[name].as_f64();
         let malformed = || Interrupted::Permanent(format!("malformed {} arguments", task.kind));
-        match task.kind.as_str() {
-            "add" => {
+        match task.kind {
+            TaskKind::Add => {
                 let (Some(x), Some(y)) = (number("x"), number("y")) else {
                     return Err(malformed());
                 };
@@ -130,19 +129,18 @@ impl JobRunner {
                     ))
                 }
             }
-            "long_running" => {
+            TaskKind::LongRunning => {
                 let seconds = number("seconds").ok_or_else(malformed)? as u32;
                 self.sleep_in_steps(task.id, seconds).await?;
                 Ok(json!({ "slept_seconds": seconds }))
             }
-            "process_data" => Ok(summarise(&task.arguments["data"])),
-            SEND_EMAIL => self
+            TaskKind::ProcessData => Ok(summarise(&task.arguments["data"])),
+            TaskKind::SendEmail => self
                 .emails
                 .deliver(&task.arguments)
                 .await
                 .map(|()| json!({ "sent": true }))
                 .map_err(|e| Interrupted::Transient(format!("{e:#}"))),
-            other => Err(Interrupted::Permanent(format!("unknown task type {other}"))),
         }
     }
 
@@ -239,7 +237,7 @@ mod tests {
     async fn transient_failures_retry_until_the_last_attempt() {
         let task = Task::queued(
             None,
-            SEND_EMAIL,
+            TaskKind::SendEmail,
             crate::jobs::emails::AccountEmail::PasswordReset {
                 requested_from: None,
             }
@@ -270,7 +268,7 @@ mod tests {
     async fn runs_the_queue_forgot_still_count() {
         let mut task = Task::queued(
             None,
-            SEND_EMAIL,
+            TaskKind::SendEmail,
             crate::jobs::emails::AccountEmail::PasswordReset {
                 requested_from: None,
             }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_domain::{Role, Task, TaskId, TaskKind};
+use gatehouse_domain::{NewTask, Role, Task, TaskId, TaskKind};
 use serde_json::{Value, json};
 
 use crate::accounts::users::UserService;
@@ -13,9 +13,6 @@ use crate::shared::context::Principal;
 use crate::shared::counters;
 use crate::shared::error::AppError;
 use crate::shared::ports::Clock;
-
-/// The wire name of the service's own email jobs.
-pub(crate) const SEND_EMAIL: &str = "send_email";
 
 /// How many tasks one user may have.
 #[derive(Debug, Clone, Copy)]
@@ -67,15 +64,15 @@ impl TaskService {
 
     /// Queues a client's task; it starts `PENDING`. Refused with 429 past the owner's hourly
     /// creations or unfinished tasks; a refused creation counts against neither.
-    pub async fn submit(&self, principal: &Principal, kind: TaskKind) -> Result<Task, AppError> {
+    pub async fn submit(&self, principal: &Principal, task: NewTask) -> Result<Task, AppError> {
         let owner = self.accounts.me(principal).await?;
-        let arguments = match &kind {
-            TaskKind::Add { x, y } => json!({ "x": x, "y": y }),
-            TaskKind::LongRunning { seconds } => json!({ "seconds": seconds }),
-            TaskKind::ProcessData { data } => json!({ "data": data }),
+        let arguments = match &task {
+            NewTask::Add { x, y } => json!({ "x": x, "y": y }),
+            NewTask::LongRunning { seconds } => json!({ "seconds": seconds }),
+            NewTask::ProcessData { data } => json!({ "data": data }),
         };
         let creation = self.throttle.reserve_task(owner.id).await?;
-        let task = Task::queued(Some(owner.id), kind.name(), arguments, self.clock.now());
+        let task = Task::queued(Some(owner.id), task.kind(), arguments, self.clock.now());
         match self.tasks.insert(&task, self.limits.max_open).await {
             Ok(true) => {}
             Ok(false) => {
@@ -101,7 +98,7 @@ impl TaskService {
     /// Records a task of the service's own (no owner, so no quota) and hands it to the queue.
     pub(crate) async fn queue_job(
         &self,
-        kind: &str,
+        kind: TaskKind,
         arguments: Value,
         lane: JobLane,
     ) -> Result<Task, AppError> {
@@ -231,10 +228,7 @@ mod tests {
             .returning(|_, _| Err(anyhow::anyhow!("queue down")));
         let service = over(tasks, queue, permissive_throttle(), owner.clone());
         let result = service
-            .submit(
-                &bearer_principal(owner.id),
-                TaskKind::add(1.0, 2.0).unwrap(),
-            )
+            .submit(&bearer_principal(owner.id), NewTask::add(1.0, 2.0).unwrap())
             .await;
         assert!(matches!(result, Err(AppError::Unavailable(_))));
     }
@@ -271,10 +265,7 @@ mod tests {
         ));
         let service = over(tasks, queue, throttle, owner.clone());
         let refused = service
-            .submit(
-                &bearer_principal(owner.id),
-                TaskKind::add(1.0, 2.0).unwrap(),
-            )
+            .submit(&bearer_principal(owner.id), NewTask::add(1.0, 2.0).unwrap())
             .await;
         assert!(
             matches!(refused, Err(AppError::RateLimited { .. })),
