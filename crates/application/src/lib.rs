@@ -34,6 +34,8 @@
 //! Inside the crate, code imports through module paths (`crate::credentials::tokens::...`),
 //! never through the re-exports at this root, which exist for other crates.
 
+#![warn(missing_docs)]
+
 pub mod accounts;
 pub mod audit;
 pub mod catalog;

@@ -1,3 +1,6 @@
+//! Helpers the unit tests of several capabilities share: a fixed clock, sample users and
+//! principals, and auditors, throttles, outboxes and accounts that accept everything.
+
 use std::sync::Arc;
 
 use gatehouse_domain::{Email, PasswordHash, User, Username};

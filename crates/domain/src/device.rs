@@ -1,3 +1,5 @@
+//! Devices: a client an account signed in from, recognised by its user agent.
+
 use time::OffsetDateTime;
 
 use crate::UserId;

@@ -3,6 +3,8 @@
 //! Everything here is pure: no IO, no async, no framework types. Values are parsed once at the
 //! edge ("parse, don't validate"), so a value of one of these types that exists is valid.
 
+#![warn(missing_docs)]
+
 mod audit;
 mod avatar;
 mod catalog;

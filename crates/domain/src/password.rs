@@ -1,3 +1,5 @@
+//! Passwords: the policy a new password must meet, and the hash that is stored in its place.
+
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::LazyLock;

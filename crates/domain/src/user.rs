@@ -1,3 +1,6 @@
+//! Users: the account entity and its value objects (email, username, role, permissions,
+//! security stamp).
+
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;

@@ -1,3 +1,6 @@
+//! Credits: each user's balance, kept as a ledger of signed entries so every change is
+//! explained, and never allowed below zero. Users read their own statement; admins adjust it.
+
 use std::sync::Arc;
 
 use gatehouse_domain::{AuditEventType, UserId};

@@ -1,3 +1,6 @@
+//! Devices: the clients an account signed in from. A sign-in records its device, an unfamiliar
+//! one triggers a new-sign-in email, and revoking a device ends every credential issued to it.
+
 use std::sync::Arc;
 
 use gatehouse_domain::{AuditEventType, Device, DeviceId, UserId};

@@ -1,3 +1,6 @@
+//! The pre-registration list: addresses of people waiting for sign-up to open, limited per
+//! client address and answered the same way whether the address was already listed.
+
 use std::sync::Arc;
 
 use gatehouse_domain::Email;

@@ -1,3 +1,6 @@
+//! A user's own account: the self-service profile fields, changing the password (which ends
+//! every other credential) and the avatar.
+
 use std::sync::Arc;
 
 use gatehouse_domain::{

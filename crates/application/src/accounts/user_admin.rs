@@ -1,3 +1,7 @@
+//! User administration: listing, reading, creating, changing and deactivating accounts, each
+//! behind the permission it needs, each change audited, and a deactivation followed by
+//! revoking the account's credentials.
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

@@ -1,3 +1,7 @@
+//! Accounts themselves: registration under the password policy, the superuser, and reading the
+//! caller's own account, which is also where a credential older than the account's revocation
+//! floor is refused.
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

@@ -1,3 +1,5 @@
+//! The administrators' view of the audit trail: filtered, keyset-paginated, newest first.
+
 use std::sync::Arc;
 
 use gatehouse_domain::{AuditEventType, UserId};

@@ -1,3 +1,6 @@
+//! The catalog ports: category and product repositories, with the filters, sort keys and
+//! keyset positions the catalog pages through.
+
 use async_trait::async_trait;
 use gatehouse_domain::{Category, CategoryId, Price, Product, ProductId, ProductOrder};
 use time::OffsetDateTime;

@@ -1,3 +1,6 @@
+//! Ending every credential of an account at once: used when a password changes, an account is
+//! deactivated or its access shrinks.
+
 use std::sync::Arc;
 
 use gatehouse_domain::{SecurityStamp, UserId};

@@ -1,3 +1,6 @@
+//! Cookie sessions: opaque random ids whose hash is the store key, with a CSRF token, a sliding
+//! idle expiry and an absolute cap.
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,3 +1,6 @@
+//! Bearer tokens: short-lived signed access tokens and rotating refresh tokens grouped in
+//! families, where presenting an already rotated refresh token revokes its whole family.
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,3 +1,5 @@
+//! The readiness check: every probe asked in turn, and a report saying which answered.
+
 use std::sync::Arc;
 
 use crate::health::ports::HealthProbe;

@@ -1,3 +1,5 @@
+//! The health probe port: one per dependency the readiness check asks.
+
 use async_trait::async_trait;
 
 /// A dependency whose health `/health` reports (database, cache, ...).

@@ -1,3 +1,6 @@
+//! Getting in and out: sign-up, password login (throttled, with a constant-cost answer for
+//! unknown accounts), token refresh, cookie sessions, and logout from one or every client.
+
 use std::sync::Arc;
 
 use gatehouse_domain::{AuditEventType, Device, Email, User, Username};

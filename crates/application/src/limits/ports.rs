@@ -1,3 +1,5 @@
+//! The rate limiter port: counts attempts in windows, with reservations that can be released.
+
 use std::time::Duration;
 
 use async_trait::async_trait;

@@ -1,3 +1,6 @@
+//! The throttle: named limits over the rate limiter port, keyed by account, client address (IPv6
+//! by its /64) or user, with reservations that are given back when an attempt does not count.
+
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;

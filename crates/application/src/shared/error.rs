@@ -1,3 +1,5 @@
+//! The one error type every service returns, and the per-field validation errors inside it.
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

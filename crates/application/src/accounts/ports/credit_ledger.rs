@@ -1,3 +1,6 @@
+//! The credit ledger port: appends entries atomically against the balance they must not take
+//! below zero.
+
 use async_trait::async_trait;
 use gatehouse_domain::UserId;
 use time::OffsetDateTime;

@@ -1,3 +1,5 @@
+//! The device port: where the clients an account signed in from are recorded.
+
 use async_trait::async_trait;
 use gatehouse_domain::{Device, DeviceId, UserId};
 use time::OffsetDateTime;

@@ -1,3 +1,5 @@
+//! The file storage port: where uploaded files (avatars) are kept and read back.
+
 use async_trait::async_trait;
 
 /// A stored file read back.

@@ -1,3 +1,5 @@
+//! The password hashing port: slow, salted hashes, computed off the async runtime by adapters.
+
 use async_trait::async_trait;
 use gatehouse_domain::{Password, PasswordHash};
 

@@ -1,3 +1,5 @@
+//! The pre-registration port: the list of addresses waiting for sign-up.
+
 use async_trait::async_trait;
 use gatehouse_domain::Email;
 use time::OffsetDateTime;

@@ -1,3 +1,6 @@
+//! The user repository port: accounts, their profile and access fields, and the conditional
+//! writes that keep concurrent changes from overwriting each other.
+
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;

@@ -1,3 +1,6 @@
+//! The emailed-token port: one-time verification and reset tokens, stored only as digests and
+//! consumed at most once.
+
 use async_trait::async_trait;
 use gatehouse_domain::UserId;
 use time::OffsetDateTime;

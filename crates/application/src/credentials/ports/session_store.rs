@@ -1,3 +1,6 @@
+//! The session store port: sessions kept under the hash of their id, read with a sliding idle
+//! expiry, and ended one at a time, per account or per device.
+
 use async_trait::async_trait;
 use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;

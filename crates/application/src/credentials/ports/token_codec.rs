@@ -1,3 +1,5 @@
+//! The token codec port: signs and verifies access and refresh tokens (JWT in production).
+
 use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;

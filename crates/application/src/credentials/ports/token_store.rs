@@ -1,3 +1,6 @@
+//! The token store port: refresh families rotated by one atomic conditional update, so reuse is
+//! detected by the store rather than by a read-then-write race, and the access-token denylist.
+
 use std::time::Duration;
 
 use async_trait::async_trait;

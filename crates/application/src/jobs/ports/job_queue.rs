@@ -1,3 +1,6 @@
+//! The job queue port: hands task ids to workers, in separate lanes for clients' tasks and
+//! the service's emails.
+
 use async_trait::async_trait;
 use gatehouse_domain::TaskId;
 

@@ -1,3 +1,5 @@
+//! The mailer port: sends one rendered email (SMTP in production, a folder in development).
+
 use async_trait::async_trait;
 
 /// One email, both parts rendered.

@@ -1,3 +1,6 @@
+//! The task table port: task records, status changes that never touch a final task, and the
+//! per-owner cap on unfinished tasks checked in the same step as the insert.
+
 use async_trait::async_trait;
 use gatehouse_domain::{Task, TaskId};
 use serde_json::Value;

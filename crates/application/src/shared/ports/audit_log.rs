@@ -1,3 +1,5 @@
+//! The audit log port: where audit events are appended and paged through.
+
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;

@@ -1,3 +1,5 @@
+//! The clock port: the one source of "now", so tests can fix it.
+
 use time::OffsetDateTime;
 
 /// The current time. Injected so expiry rules can be tested without sleeping.
