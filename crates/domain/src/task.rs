@@ -216,7 +216,7 @@ fn count(value: &Value, counts: &mut BTreeMap<&'static str, u64>, depth: u64) ->
 /// One task: what was asked, by whom, and how it went.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
-    /// Its id.
+    /// The task's id: what clients poll and revoke it by, and what the queue carries.
     pub id: TaskId,
     /// Who asked for it; `None` for the service's own jobs (emails).
     pub owner: Option<UserId>,

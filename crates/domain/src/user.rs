@@ -221,7 +221,7 @@ impl FromStr for Permission {
 /// A user account.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
-    /// Identity.
+    /// The account's id: never reused, never changes.
     pub id: UserId,
     /// Login and contact address, unique.
     pub email: Email,
@@ -338,7 +338,7 @@ impl User {
 /// balance, no role, no flags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicProfile {
-    /// Identity.
+    /// The account's id: never reused, never changes.
     pub id: UserId,
     /// Login name.
     pub username: Username,

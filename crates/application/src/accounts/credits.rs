@@ -39,7 +39,8 @@ impl CreditService {
     /// Longest reason, in characters.
     pub const MAX_REASON: usize = 200;
 
-    /// Builds the service.
+    /// Credits kept in `ledger`; `accounts` resolves the caller (and the admin rights an
+    /// adjustment needs), and every adjustment is audited.
     pub fn new(
         ledger: Arc<dyn CreditLedger>,
         accounts: Arc<UserService>,

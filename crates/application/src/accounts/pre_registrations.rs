@@ -19,7 +19,7 @@ pub struct PreRegistrationService {
 }
 
 impl PreRegistrationService {
-    /// Builds the service.
+    /// The list kept in `store`, additions limited per client address by `throttle`.
     pub fn new(
         store: Arc<dyn PreRegistrations>,
         throttle: Arc<Throttle>,

@@ -67,11 +67,11 @@ pub struct ProfileService {
 
 /// The ports and services [`ProfileService`] works with.
 pub struct ProfileParts {
-    /// Users.
+    /// Where accounts are read and their password hash and stamps written.
     pub users: Arc<dyn UserRepository>,
     /// Account lookups.
     pub accounts: Arc<UserService>,
-    /// Password hashing.
+    /// Checks offered passwords and hashes new ones.
     pub hasher: Arc<dyn PasswordHasher>,
     /// Avatar files.
     pub files: Arc<dyn FileStorage>,
@@ -79,7 +79,7 @@ pub struct ProfileParts {
     pub revocation: Arc<Revocation>,
     /// Guessing limits on the current password.
     pub throttle: Arc<Throttle>,
-    /// Audit log.
+    /// Records sign-ins, failures and account changes.
     pub audit: Arc<Auditor>,
     /// Time.
     pub clock: Arc<dyn Clock>,
@@ -92,7 +92,7 @@ pub struct ProfileParts {
 }
 
 impl ProfileService {
-    /// Builds the service.
+    /// The self-service account operations over the ports and services in `parts`.
     pub fn new(parts: ProfileParts) -> Self {
         Self {
             users: parts.users,

@@ -76,7 +76,8 @@ pub struct UserAdminService {
 }
 
 impl UserAdminService {
-    /// Builds the service.
+    /// User administration over `users`; `accounts` resolves the caller and creates accounts,
+    /// `revocation` ends the credentials of a deactivated account, and every change is audited.
     pub fn new(
         users: Arc<dyn UserRepository>,
         accounts: Arc<UserService>,

@@ -39,7 +39,7 @@ pub struct UserService {
 }
 
 impl UserService {
-    /// Builds the service from its ports.
+    /// Accounts in `users`, passwords hashed by `hasher` under `policy`.
     pub fn new(
         users: Arc<dyn UserRepository>,
         hasher: Arc<dyn PasswordHasher>,

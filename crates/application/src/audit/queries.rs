@@ -33,7 +33,7 @@ pub struct AuditService {
 }
 
 impl AuditService {
-    /// Builds the service.
+    /// Reads `log` for callers `accounts` confirms as admins; `cursors` signs page cursors.
     pub fn new(log: Arc<dyn AuditLog>, accounts: Arc<UserService>, cursors: CursorCodec) -> Self {
         Self {
             log,

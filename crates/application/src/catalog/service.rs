@@ -85,7 +85,8 @@ pub struct CatalogService {
 const MAX_SEARCH_LEN: usize = 200;
 
 impl CatalogService {
-    /// Builds the service.
+    /// A catalog over its two repositories. `accounts` resolves the caller of a write (its
+    /// grants decide); `cursors` signs page cursors so clients cannot forge positions.
     pub fn new(
         categories: Arc<dyn CategoryRepository>,
         products: Arc<dyn ProductRepository>,

@@ -77,7 +77,7 @@ fn random_token() -> String {
 }
 
 impl SessionService {
-    /// Builds the service from its ports.
+    /// Sessions kept in `store`, with the lifetimes in `settings`.
     pub fn new(
         store: Arc<dyn SessionStore>,
         clock: Arc<dyn Clock>,

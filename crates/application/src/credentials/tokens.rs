@@ -95,7 +95,8 @@ pub struct TokenService {
 }
 
 impl TokenService {
-    /// Builds the service from its ports.
+    /// Tokens signed and checked by `codec`, with refresh families and the denylist in `store`,
+    /// and the lifetimes and reuse grace window in `settings`.
     pub fn new(
         codec: Arc<dyn TokenCodec>,
         store: Arc<dyn TokenStore>,

@@ -66,9 +66,9 @@ pub struct AuthService {
 
 /// The ports and services [`AuthService`] works with.
 pub struct AuthParts {
-    /// Users.
+    /// Where accounts are read and their password hash and stamps written.
     pub users: Arc<dyn UserRepository>,
-    /// Password hashing.
+    /// Checks offered passwords and hashes new ones.
     pub hasher: Arc<dyn PasswordHasher>,
     /// Tokens.
     pub tokens: Arc<TokenService>,
@@ -82,16 +82,16 @@ pub struct AuthParts {
     pub devices: Arc<DeviceService>,
     /// Ending every credential.
     pub revocation: Arc<Revocation>,
-    /// Audit log.
+    /// Records sign-ins, failures and account changes.
     pub audit: Arc<Auditor>,
     /// Queues account emails (verification, new sign-in).
     pub outbox: Arc<EmailOutbox>,
-    /// Now.
+    /// The time every record and expiry is computed from.
     pub clock: Arc<dyn Clock>,
 }
 
 impl AuthService {
-    /// Builds the service from its ports and the services it builds on.
+    /// Sign-up, login and logout over the ports and services in `parts`.
     pub fn new(parts: AuthParts) -> Self {
         Self {
             users: parts.users,

@@ -31,7 +31,7 @@ pub struct RecoveryParts {
     pub revocation: Arc<Revocation>,
     /// Records what happened.
     pub audit: Arc<Auditor>,
-    /// Now.
+    /// The time token expiries are checked against.
     pub clock: Arc<dyn Clock>,
     /// The password rules.
     pub policy: PasswordPolicy,
@@ -55,7 +55,7 @@ pub struct AccountRecovery {
 }
 
 impl AccountRecovery {
-    /// Builds the service.
+    /// Verification and password reset over the ports and services in `parts`.
     pub fn new(parts: RecoveryParts) -> Self {
         Self { parts }
     }

@@ -70,7 +70,7 @@ pub enum AccountEmail {
         user_agent: String,
         /// The client address, if known.
         ip: Option<String>,
-        /// When.
+        /// When the sign-in happened (shown in the email, not when it is sent).
         at: OffsetDateTime,
     },
 }
@@ -151,7 +151,8 @@ pub struct EmailJobs {
 }
 
 impl EmailJobs {
-    /// Builds the sender.
+    /// A sender that re-reads the account at send time (`users`), mints emailed tokens into
+    /// `tokens`, sends through `mailer`, and audits a password reset once its email is sent.
     pub fn new(
         users: Arc<dyn UserRepository>,
         tokens: Arc<dyn EmailTokenStore>,

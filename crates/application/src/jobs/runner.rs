@@ -56,7 +56,8 @@ pub struct JobRunner {
 }
 
 impl JobRunner {
-    /// Builds the runner.
+    /// A runner recording each run on the task table; `emails` sends the `send_email` jobs and
+    /// `settings` bound retries and the `long_running` step.
     pub fn new(
         tasks: Arc<dyn TaskRepository>,
         emails: Arc<EmailJobs>,

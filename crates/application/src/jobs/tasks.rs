@@ -43,7 +43,9 @@ pub struct TaskService {
 }
 
 impl TaskService {
-    /// Builds the service.
+    /// Client tasks over the task table and the queue. `accounts` resolves the caller (a
+    /// deactivated or revoked caller queues nothing); `throttle` and `limits` bound how many
+    /// tasks one user creates and keeps open.
     pub fn new(
         tasks: Arc<dyn TaskRepository>,
         queue: Arc<dyn JobQueue>,

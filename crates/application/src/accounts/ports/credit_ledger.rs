@@ -21,7 +21,7 @@ pub struct CreditEntry {
     pub reason: String,
     /// Who did it.
     pub actor: Option<UserId>,
-    /// When.
+    /// When it was applied; statements list entries newest first by this.
     pub created_at: OffsetDateTime,
 }
 

@@ -14,7 +14,7 @@ use uuid::Uuid;
 pub struct RefreshFamily {
     /// Family id (`fam` claim).
     pub id: Uuid,
-    /// Owner.
+    /// Whose tokens the family holds; revoking the user revokes it.
     pub user: UserId,
     /// The one live refresh token id.
     pub current_token: Uuid,
@@ -43,7 +43,7 @@ pub struct RotationRequest {
     /// When `next` would expire by its own lifetime; the store never lets it outlive the
     /// family's absolute expiry.
     pub next_expires_at: OffsetDateTime,
-    /// Now.
+    /// The instant the rotation is judged at (expiry, grace window).
     pub now: OffsetDateTime,
     /// How long after a rotation the token it replaced is refused without being treated as
     /// theft (concurrent refreshes from one client). Zero: never.

@@ -25,9 +25,9 @@ pub struct AuditEvent {
     pub ip: Option<String>,
     /// The client's user agent.
     pub user_agent: Option<String>,
-    /// Details.
+    /// Event-specific facts (never a secret), e.g. the reason a login failed.
     pub data: BTreeMap<String, String>,
-    /// When.
+    /// When it happened; events page newest first by this, then by id.
     pub created_at: OffsetDateTime,
 }
 
