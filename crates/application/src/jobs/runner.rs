@@ -46,7 +46,7 @@ enum Interrupted {
     Permanent(String),
 }
 
-/// Runs the job behind a task id: the worker side of [`TaskService`]. Runs are idempotent:
+/// Runs the job behind a task id: the worker side of [`super::tasks::TaskService`]. Runs are idempotent:
 /// a job delivered twice, or for a task already final or revoked, does nothing.
 pub struct JobRunner {
     tasks: Arc<dyn TaskRepository>,

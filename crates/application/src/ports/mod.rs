@@ -22,15 +22,21 @@ pub use crate::limits::ports::{RateLimit, RateLimiter, RateStatus};
 pub use crate::shared::ports::{AuditEvent, AuditFilter, AuditLog, Clock};
 
 #[cfg(any(test, feature = "mock"))]
-pub use crate::{
-    accounts::ports::{
-        MockCreditLedger, MockDeviceRepository, MockFileStorage, MockPasswordHasher,
-        MockPreRegistrations, MockUserRepository,
-    },
-    catalog::ports::{MockCategoryRepository, MockProductRepository},
-    credentials::ports::{MockEmailTokenStore, MockSessionStore, MockTokenCodec, MockTokenStore},
-    health::ports::MockHealthProbe,
-    jobs::ports::{MockJobQueue, MockMailer, MockTaskRepository},
-    limits::ports::MockRateLimiter,
-    shared::ports::{MockAuditLog, MockClock},
+pub use crate::accounts::ports::{
+    MockCreditLedger, MockDeviceRepository, MockFileStorage, MockPasswordHasher,
+    MockPreRegistrations, MockUserRepository,
 };
+#[cfg(any(test, feature = "mock"))]
+pub use crate::catalog::ports::{MockCategoryRepository, MockProductRepository};
+#[cfg(any(test, feature = "mock"))]
+pub use crate::credentials::ports::{
+    MockEmailTokenStore, MockSessionStore, MockTokenCodec, MockTokenStore,
+};
+#[cfg(any(test, feature = "mock"))]
+pub use crate::health::ports::MockHealthProbe;
+#[cfg(any(test, feature = "mock"))]
+pub use crate::jobs::ports::{MockJobQueue, MockMailer, MockTaskRepository};
+#[cfg(any(test, feature = "mock"))]
+pub use crate::limits::ports::MockRateLimiter;
+#[cfg(any(test, feature = "mock"))]
+pub use crate::shared::ports::{MockAuditLog, MockClock};

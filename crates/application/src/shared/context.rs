@@ -59,7 +59,8 @@ pub enum Credential {
 pub struct SessionKey(String);
 
 impl SessionKey {
-    /// Wraps an already hashed key (from [`crate::credentials::sessions::SessionService`]).
+    /// Wraps a value that is already a key: [`session_key`] derives one from a session id,
+    /// tests and store contracts make up their own.
     pub fn from_hash(hex: String) -> Self {
         Self(hex)
     }
