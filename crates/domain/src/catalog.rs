@@ -116,7 +116,7 @@ impl CategoryName {
         bounded_text("name", raw, Self::MAX_LEN).map(Self)
     }
 
-    /// The name.
+    /// The name as stored and shown (already trimmed).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -135,7 +135,7 @@ impl ProductName {
         bounded_text("name", raw, Self::MAX_LEN).map(Self)
     }
 
-    /// The name.
+    /// The name as stored and shown (already trimmed).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -161,7 +161,7 @@ impl Description {
         Ok(Self(text.to_owned()))
     }
 
-    /// The text.
+    /// The description as stored and shown (already trimmed).
     pub fn as_str(&self) -> &str {
         &self.0
     }

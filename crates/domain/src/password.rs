@@ -40,7 +40,7 @@ impl PasswordHash {
         Self(hash)
     }
 
-    /// The encoded hash.
+    /// The encoded hash (algorithm, cost and salt included), as stored.
     pub fn as_str(&self) -> &str {
         &self.0
     }

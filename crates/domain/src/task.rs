@@ -20,12 +20,12 @@ macro_rules! task_statuses {
         pub enum TaskStatus { $(#[doc = $name] $variant),+ }
 
         impl TaskStatus {
-            /// The wire name.
+            /// The wire name, as the API shows it and the task table stores it.
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $name),+ }
             }
 
-            /// Parses a wire name.
+            /// Parses a wire name, exactly (upper case); `None` for anything else.
             pub fn parse(name: &str) -> Option<Self> {
                 match name { $($name => Some(Self::$variant),)+ _ => None }
             }

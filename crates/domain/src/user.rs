@@ -84,7 +84,8 @@ impl Username {
     /// Longest accepted username, in characters.
     pub const MAX_LEN: usize = 150;
 
-    /// Parses a username.
+    /// Parses a username (trimmed); refused unless it is 3 to 150 characters of letters,
+    /// digits and `@ . + - _`.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let candidate = raw.trim();
         let length = candidate.chars().count();
@@ -195,7 +196,7 @@ impl SecurityStamp {
         Self(value)
     }
 
-    /// Its value.
+    /// The counter, as stored and carried in credentials.
     pub fn get(self) -> u64 {
         self.0
     }
@@ -218,7 +219,8 @@ impl FromStr for Permission {
     }
 }
 
-/// A user account.
+/// A user account: identity, password hash, access and profile in one record. Its
+/// `security_stamp` and `revoked_below` decide which of its credentials still work.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
     /// The account's id: never reused, never changes.

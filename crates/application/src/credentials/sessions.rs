@@ -150,7 +150,7 @@ impl SessionService {
         Ok(self.store.restamp(key, stamp).await?)
     }
 
-    /// Ends one session.
+    /// Ends one session (a logout of one client): its cookie stops working everywhere.
     pub async fn end(&self, key: &SessionKey) -> Result<(), AppError> {
         Ok(self.store.remove(key).await?)
     }

@@ -49,7 +49,8 @@ pub struct Housekeeping {
 }
 
 impl Housekeeping {
-    /// Builds the sweeper.
+    /// A sweeper pruning audit events past the retention in `settings` and the service's
+    /// finished jobs past [`FINISHED_JOB_RETENTION`].
     pub fn new(
         audit_log: Arc<dyn AuditLog>,
         tasks: Arc<dyn TaskRepository>,

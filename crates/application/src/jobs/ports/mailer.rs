@@ -18,7 +18,8 @@ pub struct EmailMessage {
     pub link: Option<String>,
 }
 
-/// Sends email.
+/// Delivers rendered emails. A refusal is reported, not swallowed: the job runner retries
+/// the `send_email` job that asked.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait Mailer: Send + Sync {
