@@ -3,26 +3,77 @@
 //! Services here speak only in domain types and port traits. Adapters (databases, Redis,
 //! bcrypt, JWT, HTTP) live in other crates and plug in through [`ports`]. Every service returns
 //! [`AppError`], which the HTTP layer maps to status codes in one place.
+//!
+//! # Layout
+//!
+//! The crate is grouped by capability; each capability module holds its services and the
+//! port traits it owns (in its `ports` module), and [`ports`] re-exports every port.
+//!
+//! - [`shared`]: request context, errors, pagination, counters, the audit trail writer, and
+//!   the clock and audit log ports.
+//! - [`credentials`]: tokens, sessions, revocation; token, session and emailed-token stores.
+//! - [`limits`]: the throttle against guessing and floods; the rate limiter port.
+//! - [`accounts`]: users, policy, user administration, profile, credits, devices,
+//!   pre-registrations; user, device, credit, pre-registration and file ports, password hashing.
+//! - [`catalog`]: categories and products; their repositories.
+//! - [`audit`]: reading the audit trail.
+//! - [`jobs`]: client tasks, account emails, the job runner, housekeeping; task table, job
+//!   queue and mailer ports.
+//! - [`identity`]: sign-up, login, sessions, logout, email verification, password reset.
+//! - [`health`]: readiness; the health probe port.
+//!
+//! # Dependency direction
+//!
+//! Imports between capabilities go one way only (`a <- b`: `b` may import from `a`):
+//!
+//! ```text
+//! shared <- credentials, limits <- accounts <- catalog, audit, jobs <- identity
+//! shared <- health
+//! ```
+//!
+//! Inside the crate, code imports through module paths (`crate::credentials::tokens::...`),
+//! never through the re-exports at this root, which exist for other crates.
 
-mod counters;
-mod error;
-pub mod pagination;
+#![warn(missing_docs)]
+
+pub mod accounts;
+pub mod audit;
+pub mod catalog;
+pub mod credentials;
+pub mod health;
+pub mod identity;
+pub mod jobs;
+pub mod limits;
 pub mod ports;
-pub mod services;
+pub mod shared;
 
-pub use counters::describe_metrics;
-pub use error::{AppError, ValidationErrors};
-pub use pagination::{CursorCodec, Page};
-pub use services::{
-    AccountEmail, AccountRecovery, ActiveSession, AddressAction, AuditContext, AuditQuery,
-    AuditService, Auditor, AuthParts, AuthService, CatalogService, CategoryFields, ClientInfo,
-    CreateUserInput, Credential, CreditService, CreditStatement, DeviceService, DeviceView,
-    EmailJobs, EmailLimit, EmailOutbox, EmailSettings, HealthReport, HealthService, Housekeeping,
-    HousekeepingSettings, JobFailure, JobRunner, JobSettings, LoginIdentifier, LoginInput,
-    LoginOutcome, NewUserInput, PasswordChange, PasswordResetInput, PreRegistrationService,
-    Principal, ProductFields, ProductQuery, ProfileParts, ProfilePatch, ProfileService, Recipient,
-    RecoveryParts, Refreshed, Reservation, Revocation, SessionService, SessionSettings,
-    StartedSession, Swept, TaskLimits, TaskService, Throttle, ThrottleSettings, TokenPair,
-    TokenService, TokenSettings, UserAdminService, UserPatch, UserService, UserView, WriteMode,
+#[cfg(test)]
+mod test_support;
+
+pub use accounts::{
+    CreateUserInput, CreditService, CreditStatement, DeviceService, DeviceView, NewUserInput,
+    PasswordChange, PreRegistrationService, ProfileParts, ProfilePatch, ProfileService,
+    UserAdminService, UserPatch, UserService, UserView,
+};
+pub use audit::{AuditQuery, AuditService};
+pub use catalog::{CatalogService, CategoryFields, ProductFields, ProductQuery, WriteMode};
+pub use credentials::{
+    ActiveSession, Refreshed, Revocation, SessionService, SessionSettings, StartedSession,
+    TokenPair, TokenService, TokenSettings,
+};
+pub use health::{HealthReport, HealthService};
+pub use identity::{
+    AccountRecovery, AuthParts, AuthService, LoginIdentifier, LoginInput, LoginOutcome,
+    PasswordResetInput, RecoveryParts,
+};
+pub use jobs::{
+    AccountEmail, EmailJobs, EmailOutbox, EmailSettings, Housekeeping, HousekeepingSettings,
+    JobFailure, JobRunner, JobSettings, Recipient, Swept, TaskLimits, TaskService,
+};
+pub use limits::{AddressAction, EmailLimit, Reservation, Throttle, ThrottleSettings};
+pub use shared::counters::describe_metrics;
+pub use shared::pagination::{self, CursorCodec, Page};
+pub use shared::{
+    AppError, AuditContext, Auditor, ClientInfo, Credential, Principal, ValidationErrors,
     session_key,
 };

@@ -116,7 +116,7 @@ impl CategoryName {
         bounded_text("name", raw, Self::MAX_LEN).map(Self)
     }
 
-    /// The name.
+    /// The name as stored and shown (already trimmed).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -135,7 +135,7 @@ impl ProductName {
         bounded_text("name", raw, Self::MAX_LEN).map(Self)
     }
 
-    /// The name.
+    /// The name as stored and shown (already trimmed).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -161,7 +161,7 @@ impl Description {
         Ok(Self(text.to_owned()))
     }
 
-    /// The text.
+    /// The description as stored and shown (already trimmed).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -170,7 +170,7 @@ impl Description {
 /// A group of products. Written by admins only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Category {
-    /// Identity.
+    /// The category's id: stable across renames.
     pub id: CategoryId,
     /// Unique name (ignoring case).
     pub name: CategoryName,
@@ -185,11 +185,11 @@ pub struct Category {
 /// Something for sale, filed under one category and owned by the user who created it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Product {
-    /// Identity.
+    /// The product's id: stable across every change.
     pub id: ProductId,
     /// Display name.
     pub name: ProductName,
-    /// Details.
+    /// Free text shown with the product.
     pub description: Description,
     /// Exact price.
     pub price: Price,

@@ -1,3 +1,5 @@
+//! Devices: a client an account signed in from, recognised by its user agent.
+
 use time::OffsetDateTime;
 
 use crate::UserId;
@@ -12,9 +14,9 @@ uuid_id!(
 /// on a new network is the same device, seen again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {
-    /// Identity.
+    /// The device's id: what revoking a device names.
     pub id: DeviceId,
-    /// Owner.
+    /// The account that signed in from it; devices are never shared between accounts.
     pub user: UserId,
     /// The `User-Agent` it presented (at most [`Device::MAX_USER_AGENT`] characters).
     pub user_agent: String,

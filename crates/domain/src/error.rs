@@ -1,3 +1,5 @@
+//! The error a value that breaks a domain rule is refused with.
+
 /// A value that breaks a domain rule. `field` names the input it came from, so the HTTP layer
 /// can report it per field; every broken rule of that field is listed in `messages`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

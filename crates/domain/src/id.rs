@@ -18,7 +18,7 @@ macro_rules! uuid_id {
                 Self(id)
             }
 
-            /// The underlying UUID.
+            /// The underlying UUID, for storage and the wire.
             pub fn as_uuid(&self) -> uuid::Uuid {
                 self.0
             }

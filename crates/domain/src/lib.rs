@@ -3,6 +3,8 @@
 //! Everything here is pure: no IO, no async, no framework types. Values are parsed once at the
 //! edge ("parse, don't validate"), so a value of one of these types that exists is valid.
 
+#![warn(missing_docs)]
+
 mod audit;
 mod avatar;
 mod catalog;
@@ -24,5 +26,5 @@ pub use device::{Device, DeviceId};
 pub use error::DomainError;
 pub use password::{Password, PasswordHash, PasswordPolicy};
 pub use profile::{NotificationPreferences, PhoneNumber, check_birth_date};
-pub use task::{Task, TaskId, TaskKind, TaskStatus, summarise};
+pub use task::{NewTask, Task, TaskId, TaskKind, TaskStatus, summarise};
 pub use user::{Email, Permission, PublicProfile, Role, SecurityStamp, User, UserId, Username};

@@ -1,3 +1,5 @@
+//! Passwords: the policy a new password must meet, and the hash that is stored in its place.
+
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::LazyLock;
@@ -38,7 +40,7 @@ impl PasswordHash {
         Self(hash)
     }
 
-    /// The encoded hash.
+    /// The encoded hash (algorithm, cost and salt included), as stored.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -20,12 +20,12 @@ macro_rules! task_statuses {
         pub enum TaskStatus { $(#[doc = $name] $variant),+ }
 
         impl TaskStatus {
-            /// The wire name.
+            /// The wire name, as the API shows it and the task table stores it.
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $name),+ }
             }
 
-            /// Parses a wire name.
+            /// Parses a wire name, exactly (upper case); `None` for anything else.
             pub fn parse(name: &str) -> Option<Self> {
                 match name { $($name => Some(Self::$variant),)+ _ => None }
             }
@@ -49,9 +49,69 @@ impl TaskStatus {
     }
 }
 
-/// What a task does, with its checked arguments.
+macro_rules! task_kinds {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal),+ $(,)?) => {
+        /// What a task does. Its wire name (see [`TaskKind::as_str`]) is what clients see as a
+        /// task's `type` and what the task table stores in `kind`; those names are a contract
+        /// with clients and with rows already stored, so they never change.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum TaskKind { $($(#[$doc])* $variant),+ }
+
+        impl TaskKind {
+            /// Every kind, in declaration order.
+            pub const ALL: [Self; [$(Self::$variant),+].len()] = [$(Self::$variant),+];
+
+            /// The wire name (`add`, `long_running`, `process_data`, `send_email`).
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),+ }
+            }
+
+            /// Parses a wire name, exactly (no case folding); `None` for a name no release
+            /// of Gatehouse has used.
+            pub fn parse(name: &str) -> Option<Self> {
+                match name { $($name => Some(Self::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+task_kinds! {
+    /// Adds two numbers (a client's task).
+    Add => "add",
+    /// Sleeps in steps, stopping early when revoked (a client's task).
+    LongRunning => "long_running",
+    /// Summarises a JSON document (a client's task; see [`summarise`]).
+    ProcessData => "process_data",
+    /// Sends an account email (the service's own job: no owner, no quota).
+    SendEmail => "send_email",
+}
+
+impl TaskKind {
+    /// Whether clients may ask for it; the others are the service's own jobs.
+    pub fn is_client_task(self) -> bool {
+        !matches!(self, Self::SendEmail)
+    }
+}
+
+impl std::fmt::Display for TaskKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for TaskKind {
+    type Err = DomainError;
+
+    /// [`TaskKind::parse`], with the error a client sees for an unknown `type`.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::parse(name).ok_or_else(|| DomainError::new("type", "unknown task type"))
+    }
+}
+
+/// A task a client asks for, with its arguments checked: a value of this type can be
+/// queued as it is.
 #[derive(Debug, Clone, PartialEq)]
-pub enum TaskKind {
+pub enum NewTask {
     /// Adds two numbers.
     Add {
         /// First term.
@@ -66,12 +126,12 @@ pub enum TaskKind {
     },
     /// Summarises a JSON value (see [`summarise`]).
     ProcessData {
-        /// At most [`TaskKind::MAX_DATA_BYTES`] serialised.
+        /// At most [`NewTask::MAX_DATA_BYTES`] serialised.
         data: Value,
     },
 }
 
-impl TaskKind {
+impl NewTask {
     /// Longest `long_running` task, in seconds.
     pub const MAX_SECONDS: u32 = 3600;
     /// Largest `process_data` payload, serialised.
@@ -106,12 +166,12 @@ impl TaskKind {
         Ok(Self::ProcessData { data })
     }
 
-    /// The wire name of the type.
-    pub fn name(&self) -> &'static str {
+    /// Which kind of task it is.
+    pub fn kind(&self) -> TaskKind {
         match self {
-            Self::Add { .. } => "add",
-            Self::LongRunning { .. } => "long_running",
-            Self::ProcessData { .. } => "process_data",
+            Self::Add { .. } => TaskKind::Add,
+            Self::LongRunning { .. } => TaskKind::LongRunning,
+            Self::ProcessData { .. } => TaskKind::ProcessData,
         }
     }
 }
@@ -156,12 +216,12 @@ fn count(value: &Value, counts: &mut BTreeMap<&'static str, u64>, depth: u64) ->
 /// One task: what was asked, by whom, and how it went.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
-    /// Its id.
+    /// The task's id: what clients poll and revoke it by, and what the queue carries.
     pub id: TaskId,
     /// Who asked for it; `None` for the service's own jobs (emails).
     pub owner: Option<UserId>,
-    /// The wire name of its type (`add`, `long_running`, `process_data`, `send_email`).
-    pub kind: String,
+    /// What it does.
+    pub kind: TaskKind,
     /// Its arguments, as JSON.
     pub arguments: Value,
     /// Where it is.
@@ -184,14 +244,14 @@ impl Task {
     /// A new `PENDING` task.
     pub fn queued(
         owner: Option<UserId>,
-        kind: impl Into<String>,
+        kind: TaskKind,
         arguments: Value,
         at: OffsetDateTime,
     ) -> Self {
         Self {
             id: TaskId::generate(),
             owner,
-            kind: kind.into(),
+            kind,
             arguments,
             status: TaskStatus::Pending,
             result: None,
@@ -227,14 +287,28 @@ mod tests {
 
     #[test]
     fn arguments_are_checked() {
-        assert!(TaskKind::add(1.5, -2.0).is_ok());
-        assert_eq!(TaskKind::add(f64::NAN, 1.0).unwrap_err().field, "x");
-        assert!(TaskKind::long_running(1).is_ok() && TaskKind::long_running(3600).is_ok());
+        assert!(NewTask::add(1.5, -2.0).is_ok());
+        assert_eq!(NewTask::add(f64::NAN, 1.0).unwrap_err().field, "x");
+        assert!(NewTask::long_running(1).is_ok() && NewTask::long_running(3600).is_ok());
         for bad in [0, 3601, u64::MAX] {
-            assert_eq!(TaskKind::long_running(bad).unwrap_err().field, "seconds");
+            assert_eq!(NewTask::long_running(bad).unwrap_err().field, "seconds");
         }
-        let big = Value::String("x".repeat(TaskKind::MAX_DATA_BYTES));
-        assert_eq!(TaskKind::process_data(big).unwrap_err().field, "data");
+        let big = Value::String("x".repeat(NewTask::MAX_DATA_BYTES));
+        assert_eq!(NewTask::process_data(big).unwrap_err().field, "data");
+    }
+
+    #[test]
+    fn kinds_keep_their_wire_names() {
+        let names: Vec<&str> = TaskKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        assert_eq!(names, ["add", "long_running", "process_data", "send_email"]);
+        for kind in TaskKind::ALL {
+            assert_eq!(TaskKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(kind.to_string().parse::<TaskKind>(), Ok(kind));
+        }
+        assert_eq!(TaskKind::parse("Add"), None);
+        assert_eq!("reboot".parse::<TaskKind>().unwrap_err().field, "type");
+        assert!(TaskKind::Add.is_client_task() && !TaskKind::SendEmail.is_client_task());
+        assert_eq!(NewTask::add(1.0, 2.0).unwrap().kind(), TaskKind::Add);
     }
 
     #[test]

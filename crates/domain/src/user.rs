@@ -1,3 +1,6 @@
+//! Users: the account entity and its value objects (email, username, role, permissions,
+//! security stamp).
+
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
@@ -81,7 +84,8 @@ impl Username {
     /// Longest accepted username, in characters.
     pub const MAX_LEN: usize = 150;
 
-    /// Parses a username.
+    /// Parses a username (trimmed); refused unless it is 3 to 150 characters of letters,
+    /// digits and `@ . + - _`.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let candidate = raw.trim();
         let length = candidate.chars().count();
@@ -192,7 +196,7 @@ impl SecurityStamp {
         Self(value)
     }
 
-    /// Its value.
+    /// The counter, as stored and carried in credentials.
     pub fn get(self) -> u64 {
         self.0
     }
@@ -215,10 +219,11 @@ impl FromStr for Permission {
     }
 }
 
-/// A user account.
+/// A user account: identity, password hash, access and profile in one record. Its
+/// `security_stamp` and `revoked_below` decide which of its credentials still work.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
-    /// Identity.
+    /// The account's id: never reused, never changes.
     pub id: UserId,
     /// Login and contact address, unique.
     pub email: Email,
@@ -335,7 +340,7 @@ impl User {
 /// balance, no role, no flags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicProfile {
-    /// Identity.
+    /// The account's id: never reused, never changes.
     pub id: UserId,
     /// Login name.
     pub username: Username,

@@ -558,7 +558,7 @@ impl From<gatehouse_domain::Task> for TaskResponse {
     fn from(task: gatehouse_domain::Task) -> Self {
         Self {
             id: task.id.as_uuid(),
-            kind: task.kind,
+            kind: task.kind.to_string(),
             status: task.status.as_str(),
             result: task.result,
             error: task.error,

@@ -14,7 +14,7 @@ use gatehouse_application::ports::{
 use gatehouse_application::{
     AccountEmail, Auditor, EmailJobs, EmailSettings, JobRunner, JobSettings, Recipient,
 };
-use gatehouse_domain::{Email, PasswordHash, Task, TaskId, TaskStatus, User, Username};
+use gatehouse_domain::{Email, PasswordHash, Task, TaskId, TaskKind, TaskStatus, User, Username};
 use gatehouse_infrastructure::SystemClock;
 use gatehouse_infrastructure::database::{
     self, Connection, SeaOrmAuditLog, SeaOrmEmailTokenStore, SeaOrmTaskRepository,
@@ -134,9 +134,10 @@ impl Fixture {
 
     /// Records and queues a task: emails in their lane, everything else in the tasks'.
     async fn submit(&self, queue: &ApalisJobQueue, kind: &str, arguments: Value) -> TaskId {
+        let kind = TaskKind::parse(kind).expect("a known task kind");
         let task = Task::queued(None, kind, arguments, OffsetDateTime::now_utc());
         self.tasks.insert(&task, u32::MAX).await.unwrap();
-        let lane = if kind == "send_email" {
+        let lane = if kind == TaskKind::SendEmail {
             JobLane::Email
         } else {
             JobLane::Task

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
 use gatehouse_application::ports::{TaskChange, TaskRepository};
-use gatehouse_domain::{Task, TaskId, TaskStatus, UserId};
+use gatehouse_domain::{Task, TaskId, TaskKind, TaskStatus, UserId};
 use gatehouse_infrastructure::database::{self, SeaOrmTaskRepository};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -14,7 +14,7 @@ fn at(seconds: i64) -> OffsetDateTime {
 async fn round_trips_every_field(repo: SeaOrmTaskRepository) {
     let mut task = Task::queued(
         Some(UserId::generate()),
-        "add",
+        TaskKind::Add,
         json!({"x": 1.5, "y": 2}),
         at(0),
     );
@@ -23,14 +23,14 @@ async fn round_trips_every_field(repo: SeaOrmTaskRepository) {
 
     task.id = TaskId::generate();
     task.owner = None;
-    task.kind = "send_email".into();
+    task.kind = TaskKind::SendEmail;
     assert!(repo.insert(&task, 20).await.unwrap());
     assert_eq!(repo.find(task.id).await.unwrap(), Some(task));
     assert_eq!(repo.find(TaskId::generate()).await.unwrap(), None);
 }
 
 async fn a_task_walks_its_lifecycle(repo: SeaOrmTaskRepository) {
-    let task = Task::queued(None, "add", json!({}), at(0));
+    let task = Task::queued(None, TaskKind::Add, json!({}), at(0));
     assert!(repo.insert(&task, 20).await.unwrap());
 
     assert!(
@@ -77,7 +77,7 @@ async fn a_task_walks_its_lifecycle(repo: SeaOrmTaskRepository) {
 }
 
 async fn final_tasks_never_change(repo: SeaOrmTaskRepository) {
-    let task = Task::queued(None, "long_running", json!({"seconds": 5}), at(0));
+    let task = Task::queued(None, TaskKind::LongRunning, json!({"seconds": 5}), at(0));
     assert!(repo.insert(&task, 20).await.unwrap());
     assert!(
         repo.advance(task.id, TaskChange::Started { attempt: 1 }, at(1))
@@ -120,7 +120,7 @@ async fn an_owner_holds_at_most_max_open_unfinished_tasks(repo: SeaOrmTaskReposi
     let attempts: Vec<_> = (0..40)
         .map(|_| {
             let repo = repo.clone();
-            let task = Task::queued(Some(owner), "add", json!({}), at(0));
+            let task = Task::queued(Some(owner), TaskKind::Add, json!({}), at(0));
             tokio::spawn(async move { (repo.insert(&task, 5).await.unwrap(), task.id) })
         })
         .collect();
@@ -138,11 +138,11 @@ async fn an_owner_holds_at_most_max_open_unfinished_tasks(repo: SeaOrmTaskReposi
         }
     }
     assert_eq!(stored.len(), 5);
-    let another = || Task::queued(Some(owner), "add", json!({}), at(1));
+    let another = || Task::queued(Some(owner), TaskKind::Add, json!({}), at(1));
     assert!(!repo.insert(&another(), 5).await.unwrap());
     assert!(
         repo.insert(
-            &Task::queued(Some(UserId::generate()), "add", json!({}), at(1)),
+            &Task::queued(Some(UserId::generate()), TaskKind::Add, json!({}), at(1)),
             5
         )
         .await
@@ -150,9 +150,12 @@ async fn an_owner_holds_at_most_max_open_unfinished_tasks(repo: SeaOrmTaskReposi
         "another owner has places of their own"
     );
     assert!(
-        repo.insert(&Task::queued(None, "send_email", json!({}), at(1)), 0)
-            .await
-            .unwrap(),
+        repo.insert(
+            &Task::queued(None, TaskKind::SendEmail, json!({}), at(1)),
+            0
+        )
+        .await
+        .unwrap(),
         "the service's own tasks are not counted"
     );
 
@@ -183,7 +186,7 @@ async fn an_owner_holds_at_most_max_open_unfinished_tasks(repo: SeaOrmTaskReposi
 /// Pruning deletes the service's own tasks that finished before the cutoff, and nothing
 /// else: not unfinished ones, not recent ones, never a user's.
 async fn pruning_deletes_only_old_finished_service_jobs(repo: SeaOrmTaskRepository) {
-    let job = |owner| Task::queued(owner, "send_email", json!({}), at(0));
+    let job = |owner| Task::queued(owner, TaskKind::SendEmail, json!({}), at(0));
     let (old, recent, running, owned) = (
         job(None),
         job(None),

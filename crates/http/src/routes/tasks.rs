@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use gatehouse_domain::{TaskId, TaskKind};
+use gatehouse_domain::{NewTask, TaskId};
 
 use crate::dto::{TaskCreated, TaskRequest, TaskResponse};
 use crate::error::ErrorBody;
@@ -45,9 +45,9 @@ pub async fn create(
     body: web::Json<TaskRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let kind = match body.into_inner() {
-        TaskRequest::Add { x, y } => TaskKind::add(x, y),
-        TaskRequest::LongRunning { seconds } => TaskKind::long_running(seconds),
-        TaskRequest::ProcessData { data } => TaskKind::process_data(data),
+        TaskRequest::Add { x, y } => NewTask::add(x, y),
+        TaskRequest::LongRunning { seconds } => NewTask::long_running(seconds),
+        TaskRequest::ProcessData { data } => NewTask::process_data(data),
     }
     .map_err(gatehouse_application::AppError::from)?;
     let task = state.tasks.submit(&user.0, kind).await?;

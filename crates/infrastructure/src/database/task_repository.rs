@@ -1,7 +1,7 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use gatehouse_application::ports::{TaskChange, TaskRepository};
-use gatehouse_domain::{Task, TaskId, TaskStatus, UserId};
+use gatehouse_domain::{Task, TaskId, TaskKind, TaskStatus, UserId};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
@@ -45,7 +45,7 @@ fn to_model(task: &Task) -> ActiveModel {
     ActiveModel {
         id: Set(task.id.as_uuid()),
         owner_id: Set(task.owner.map(|u| u.as_uuid())),
-        kind: Set(task.kind.clone()),
+        kind: Set(task.kind.as_str().to_owned()),
         arguments: Set(task.arguments.to_string()),
         status: Set(task.status.as_str().to_owned()),
         result: Set(task.result.as_ref().map(|r| r.to_string())),
@@ -62,7 +62,8 @@ fn from_model(row: Model) -> anyhow::Result<Task> {
     Ok(Task {
         id: TaskId::from_uuid(row.id),
         owner: row.owner_id.map(UserId::from_uuid),
-        kind: row.kind,
+        kind: TaskKind::parse(&row.kind)
+            .with_context(|| format!("stored task kind {:?} is unknown", row.kind))?,
         arguments: json(&row.arguments)?,
         status: TaskStatus::parse(&row.status)
             .with_context(|| format!("stored task status {:?} is unknown", row.status))?,

@@ -1,0 +1,21 @@
+//! Accounts: creating and reading users ([`users`]), who may do what ([`policy`]), the
+//! administrators' user management ([`user_admin`]), a user's own profile, password and avatar
+//! ([`profile`]), credits ([`credits`]), the devices an account signed in from ([`devices`]) and
+//! the pre-registration list ([`pre_registrations`]), with the ports they store through.
+//! Depends on `shared`, `credentials` (revoking an account's credentials) and `limits`.
+
+pub mod credits;
+pub mod devices;
+pub mod policy;
+pub mod ports;
+pub mod pre_registrations;
+pub mod profile;
+pub mod user_admin;
+pub mod users;
+
+pub use credits::{CreditService, CreditStatement};
+pub use devices::{DeviceService, DeviceView};
+pub use pre_registrations::PreRegistrationService;
+pub use profile::{PasswordChange, ProfileParts, ProfilePatch, ProfileService};
+pub use user_admin::{CreateUserInput, UserAdminService, UserPatch, UserView};
+pub use users::{NewUserInput, UserService};

@@ -1,0 +1,22 @@
+//! Where accounts and what hangs off them are stored, and how passwords are hashed.
+
+mod credit_ledger;
+mod device_repository;
+mod file_storage;
+mod password_hasher;
+mod pre_registrations;
+mod user_repository;
+
+pub use credit_ledger::{CreditEntry, CreditError, CreditLedger};
+pub use device_repository::DeviceRepository;
+pub use file_storage::{FileStorage, StoredFile};
+pub use password_hasher::PasswordHasher;
+pub use pre_registrations::PreRegistrations;
+pub use user_repository::{AccessFields, InsertUserError, ProfileChanges, UserRepository};
+
+#[cfg(any(test, feature = "mock"))]
+pub use {
+    credit_ledger::MockCreditLedger, device_repository::MockDeviceRepository,
+    file_storage::MockFileStorage, password_hasher::MockPasswordHasher,
+    pre_registrations::MockPreRegistrations, user_repository::MockUserRepository,
+};

@@ -1,0 +1,19 @@
+//! The password hashing port: slow, salted hashes, computed off the async runtime by adapters.
+
+use async_trait::async_trait;
+use gatehouse_domain::{Password, PasswordHash};
+
+/// Slow, salted password hashing. Implementations must keep the work off the async threads.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// Hashes a password that passed the policy.
+    async fn hash(&self, password: &Password) -> anyhow::Result<PasswordHash>;
+
+    /// Whether `candidate` matches `hash`.
+    async fn verify(&self, candidate: &str, hash: &PasswordHash) -> anyhow::Result<bool>;
+
+    /// Spends the time of one [`verify`](Self::verify) against a dummy hash of the same cost.
+    /// Called when the account does not exist, so response time does not reveal that.
+    async fn verify_dummy(&self, candidate: &str) -> anyhow::Result<()>;
+}

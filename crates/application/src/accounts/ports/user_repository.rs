@@ -1,0 +1,146 @@
+//! The user repository port: accounts, their profile and access fields, and the conditional
+//! writes that keep concurrent changes from overwriting each other.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use gatehouse_domain::{
+    Email, PasswordHash, Permission, PhoneNumber, Role, SecurityStamp, User, UserId, Username,
+};
+use time::{Date, OffsetDateTime};
+
+use crate::shared::pagination::PageRequest;
+
+/// Why a user could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum InsertUserError {
+    /// Another user has this email.
+    #[error("email is taken")]
+    EmailTaken,
+    /// Another user has this username (ignoring case).
+    #[error("username is taken")]
+    UsernameTaken,
+    /// The store failed.
+    #[error(transparent)]
+    Unavailable(#[from] anyhow::Error),
+}
+
+/// A change to the self-service part of an account (`PATCH /users/me`): only the fields that
+/// are `Some` are written, so two edits of different fields sent at once both stand.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileChanges {
+    /// New given name.
+    pub first_name: Option<String>,
+    /// New family name.
+    pub last_name: Option<String>,
+    /// New contact number, or `Some(None)` to clear it.
+    pub phone_number: Option<Option<PhoneNumber>>,
+    /// New date of birth, or `Some(None)` to clear it.
+    pub birth_date: Option<Option<Date>>,
+    /// Security notices by email.
+    pub security_emails: Option<bool>,
+    /// Product news by email.
+    pub product_emails: Option<bool>,
+}
+
+/// What a user may do: what an admin's `PATCH /users/{id}` owns and writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessFields {
+    /// Admin or regular user.
+    pub role: Role,
+    /// Grants on top of the role.
+    pub permissions: BTreeSet<Permission>,
+    /// Whether the account may sign in at all.
+    pub is_active: bool,
+}
+
+impl AccessFields {
+    /// The access fields of `user`.
+    pub fn of(user: &User) -> Self {
+        Self {
+            role: user.role,
+            permissions: user.permissions.clone(),
+            is_active: user.is_active,
+        }
+    }
+}
+
+/// Persistent users. Every write touches only the fields its use case owns, in one
+/// statement, so concurrent writes of different fields never undo each other; writes that
+/// change how the account signs in or what it may do move its [`SecurityStamp`] in that same
+/// statement.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Stores a new user; uniqueness of email and username is enforced by the store, so two
+    /// concurrent registrations of one email cannot both succeed.
+    async fn insert(&self, user: &User) -> Result<(), InsertUserError>;
+
+    /// The user with this id.
+    async fn find_by_id(&self, id: UserId) -> anyhow::Result<Option<User>>;
+
+    /// The user with this (normalised) email.
+    async fn find_by_email(&self, email: &Email) -> anyhow::Result<Option<User>>;
+
+    /// The user with this username, ignoring case.
+    async fn find_by_username(&self, username: &Username) -> anyhow::Result<Option<User>>;
+
+    /// Stores many new users in as few statements as the store allows (seeding).
+    async fn insert_many(&self, users: &[User]) -> Result<(), InsertUserError>;
+
+    /// Writes the given profile fields of an active user, and only those. `false` when there
+    /// is no such active user.
+    async fn update_profile(
+        &self,
+        id: UserId,
+        changes: &ProfileChanges,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<bool>;
+
+    /// Sets the avatar URL of an active user. `false` when there is no such active user.
+    async fn set_avatar_url(
+        &self,
+        id: UserId,
+        url: &str,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<bool>;
+
+    /// Marks an active user's email verified. `false` when there is no such active user.
+    async fn mark_verified(&self, id: UserId, at: OffsetDateTime) -> anyhow::Result<bool>;
+
+    /// Sets an active user's password hash and moves the stamp (and the revocation floor)
+    /// forward; with `expected`, only while the stored hash is still that one
+    /// (compare-and-set: a password change that checked the current password loses to a
+    /// reset or another change made meanwhile). The new stamp, or `None` when nothing was
+    /// written.
+    async fn set_password<'a>(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        expected: Option<&'a PasswordHash>,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<Option<SecurityStamp>>;
+
+    /// Writes role, permissions and active flag and moves the stamp forward (and, for a
+    /// deactivation, the revocation floor), only while the stamp is still `expected`
+    /// (compare-and-set). The new stamp, or `None` when the user is gone or changed meanwhile.
+    async fn update_access(
+        &self,
+        id: UserId,
+        access: &AccessFields,
+        expected: SecurityStamp,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<Option<SecurityStamp>>;
+
+    /// Moves the stamp and the revocation floor forward without changing anything else (sign
+    /// out everywhere). The new stamp, or `None` when there is no such user.
+    async fn bump_security_stamp(
+        &self,
+        id: UserId,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<Option<SecurityStamp>>;
+
+    /// Up to `request.fetch()` users from the request's position, in walk order (see
+    /// [`PageRequest`]).
+    async fn page(&self, request: &PageRequest) -> anyhow::Result<Vec<User>>;
+}

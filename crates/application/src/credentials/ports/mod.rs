@@ -1,0 +1,18 @@
+//! The stores and codecs credentials are kept and checked with.
+
+mod email_token_store;
+mod session_store;
+mod token_codec;
+mod token_store;
+
+pub use crate::shared::context::SessionKey;
+pub use email_token_store::{EmailTokenStore, TokenPurpose};
+pub use session_store::{SessionRecord, SessionStore};
+pub use token_codec::{TokenClaims, TokenCodec, TokenDecodeError, TokenKind};
+pub use token_store::{RefreshFamily, Rotation, RotationRequest, TokenStore};
+
+#[cfg(any(test, feature = "mock"))]
+pub use {
+    email_token_store::MockEmailTokenStore, session_store::MockSessionStore,
+    token_codec::MockTokenCodec, token_store::MockTokenStore,
+};
