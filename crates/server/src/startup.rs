@@ -29,13 +29,14 @@ use gatehouse_infrastructure::database::{
 use gatehouse_infrastructure::files::LocalFileStorage;
 use gatehouse_infrastructure::jobs::{ApalisJobQueue, QueueSettings};
 use gatehouse_infrastructure::mail::{FileMailer, SmtpMailer, parse_sender};
-use gatehouse_infrastructure::rate_limit::{InMemoryRateLimiter, RedisRateLimiter};
+use gatehouse_infrastructure::rate_limit::RedisRateLimiter;
 use gatehouse_infrastructure::redis::{self as redis_adapter, RedisProbe};
-use gatehouse_infrastructure::sessions::{InMemorySessionStore, RedisSessionStore};
-use gatehouse_infrastructure::tokens::{
-    InMemoryStoreProbe, InMemoryTokenStore, JwtCodec, JwtSettings, RedisTokenStore,
-};
+use gatehouse_infrastructure::sessions::RedisSessionStore;
+use gatehouse_infrastructure::tokens::{JwtCodec, JwtSettings, RedisTokenStore};
 use gatehouse_infrastructure::{BcryptHasher, SystemClock};
+use gatehouse_memory::{
+    InMemoryHealthProbe, InMemoryRateLimiter, InMemorySessionStore, InMemoryTokenStore,
+};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -83,7 +84,7 @@ impl Components {
             }
             None => {
                 let tokens = Arc::new(InMemoryTokenStore::new());
-                probes.push(Arc::new(InMemoryStoreProbe(tokens.clone())));
+                probes.push(Arc::new(InMemoryHealthProbe::cache(tokens.clone())));
                 SharedStores {
                     tokens,
                     sessions: Arc::new(InMemorySessionStore::new()),
