@@ -50,7 +50,7 @@ impl CreditLedger for InMemoryCreditLedger {
     async fn recent(&self, user: UserId, limit: u64) -> anyhow::Result<Vec<CreditEntry>> {
         self.entries.with(|entries| {
             let mut list = entries.get(&user).cloned().unwrap_or_default();
-            list.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+            list.sort_by_key(|e| std::cmp::Reverse((e.created_at, e.id)));
             list.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
             list
         })

@@ -59,9 +59,7 @@ impl DeviceRepository for InMemoryDeviceRepository {
                 .filter(|d| d.user == user)
                 .cloned()
                 .collect();
-            list.sort_by(|a, b| {
-                (b.last_seen_at, b.id.as_uuid()).cmp(&(a.last_seen_at, a.id.as_uuid()))
-            });
+            list.sort_by_key(|d| std::cmp::Reverse((d.last_seen_at, d.id.as_uuid())));
             list
         })
     }

@@ -19,9 +19,13 @@ impl InMemoryPreRegistrations {
         Self::default()
     }
 
-    /// How many addresses are stored.
-    pub fn len(&self) -> anyhow::Result<usize> {
-        self.emails.with(|emails| emails.len())
+    /// Every stored address, in order.
+    pub fn addresses(&self) -> anyhow::Result<Vec<Email>> {
+        self.emails.with(|emails| {
+            let mut all: Vec<Email> = emails.keys().cloned().collect();
+            all.sort();
+            all
+        })
     }
 }
 
