@@ -79,7 +79,8 @@ async fn the_dummy_check_succeeds_whatever_the_candidate(hasher: Hasher) {
 }
 
 /// Hashing runs off the async threads: on a single-threaded runtime, another task keeps
-/// running while a hash is computed.
+/// running while a hash is computed. (At a cost high enough that the hash cannot finish
+/// before the runtime gets to run anything else.)
 fn hashing_leaves_the_async_threads_free(hasher: Hasher) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -105,36 +106,39 @@ fn hashing_leaves_the_async_threads_free(hasher: Hasher) {
     });
 }
 
-fn bcrypt() -> Hasher {
-    Arc::new(BcryptHasher::new(COST, 2).unwrap())
+fn bcrypt_at(cost: u32) -> Hasher {
+    Arc::new(BcryptHasher::new(cost, 2).unwrap())
 }
 
-fn in_memory() -> Hasher {
-    Arc::new(InMemoryPasswordHasher::new(COST).unwrap())
+fn in_memory_at(cost: u32) -> Hasher {
+    Arc::new(InMemoryPasswordHasher::new(cost).unwrap())
 }
+
+/// A cost whose hash takes tens of milliseconds.
+const SLOW: u32 = 10;
 
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod bcrypt_on_the_blocking_pool {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                super::$case(super::bcrypt()).await;
+                super::$case(super::bcrypt_at(super::COST)).await;
             })*
 
             #[test]
             fn hashing_leaves_the_async_threads_free() {
-                super::hashing_leaves_the_async_threads_free(super::bcrypt());
+                super::hashing_leaves_the_async_threads_free(super::bcrypt_at(super::SLOW));
             }
         }
         mod in_memory {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                super::$case(super::in_memory()).await;
+                super::$case(super::in_memory_at(super::COST)).await;
             })*
 
             #[test]
             fn hashing_leaves_the_async_threads_free() {
-                super::hashing_leaves_the_async_threads_free(super::in_memory());
+                super::hashing_leaves_the_async_threads_free(super::in_memory_at(super::SLOW));
             }
         }
     };
