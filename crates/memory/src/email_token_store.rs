@@ -38,12 +38,13 @@ impl EmailTokenStore for InMemoryEmailTokenStore {
         digest: &str,
         user: UserId,
         purpose: TokenPurpose,
-        _created_at: OffsetDateTime,
+        created_at: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> anyhow::Result<()> {
         self.tokens.with(|tokens| {
-            // Expired tokens are dead anyway; forgetting them keeps memory bounded.
-            tokens.retain(|_, t| t.expires_at > OffsetDateTime::now_utc());
+            // Tokens expired by the caller's clock are dead anyway; forgetting them keeps
+            // memory bounded.
+            tokens.retain(|_, t| t.expires_at > created_at);
             anyhow::ensure!(!tokens.contains_key(digest), "this token digest exists");
             let issued = Issued {
                 user,
