@@ -1,10 +1,11 @@
-//! Gatehouse adapters: the real and in-memory implementations of the application's ports.
+//! Gatehouse adapters: the real implementations of the application's ports (the in-memory
+//! ones are in `gatehouse-memory`).
 //!
 //! - [`database`]: sea-orm on PostgreSQL or SQLite (the URL picks), migrations, health probe.
 //! - [`redis`]: the shared fred connection pool and its health probe.
-//! - [`tokens`]: the JWT codec and the token stores (in-memory, Redis).
-//! - [`sessions`]: the session stores (in-memory, Redis).
-//! - [`rate_limit`]: rate limiters (in-memory, Redis).
+//! - [`tokens`]: the JWT codec and the Redis token store.
+//! - [`sessions`]: the Redis session store.
+//! - [`rate_limit`]: the Redis rate limiter.
 //! - [`files`]: file storage (a local directory).
 //! - [`jobs`]: the job queue and its workers (apalis on the app database).
 //! - [`mail`]: mailers (SMTP, `.eml` files).
@@ -15,7 +16,6 @@ pub mod database;
 pub mod files;
 mod hasher;
 pub mod jobs;
-mod locked;
 pub mod mail;
 pub mod rate_limit;
 pub mod redis;

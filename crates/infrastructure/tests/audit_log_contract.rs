@@ -1,4 +1,5 @@
-//! The `AuditLog` contract, run against every adapter: SQLite and PostgreSQL.
+//! The `AuditLog` contract, run against every adapter: in-memory, SQLite and
+//! PostgreSQL.
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
 mod support;
@@ -6,13 +7,12 @@ mod support;
 use std::collections::BTreeMap;
 
 use gatehouse_application::pagination::{Direction, Keyset, PageRequest};
-use gatehouse_application::ports::{AuditEvent, AuditFilter, AuditLog};
+use gatehouse_application::ports::{AuditEvent, AuditFilter};
 use gatehouse_domain::{AuditEventType, UserId};
-use gatehouse_infrastructure::database::{Connection, SeaOrmAuditLog};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use support::user;
+use support::Backend;
 
 fn at(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_800_000_000 + seconds).unwrap()
@@ -39,10 +39,10 @@ fn ids(events: &[AuditEvent]) -> Vec<Uuid> {
     events.iter().map(|e| e.id).collect()
 }
 
-async fn an_event_comes_back_as_recorded(db: Connection) {
-    let log = SeaOrmAuditLog::new(db.clone());
-    let ada = user(&db, "ada").await;
-    let root = user(&db, "root").await;
+async fn an_event_comes_back_as_recorded(db: Backend) {
+    let log = db.audit_log();
+    let ada = db.user("ada").await;
+    let root = db.user("root").await;
     let recorded = AuditEvent {
         actor: Some(root),
         ip: Some("203.0.113.7".into()),
@@ -64,10 +64,10 @@ async fn an_event_comes_back_as_recorded(db: Connection) {
     assert_eq!(listed, vec![anonymous, recorded]);
 }
 
-async fn filters_select_by_user_and_type(db: Connection) {
-    let log = SeaOrmAuditLog::new(db.clone());
-    let ada = user(&db, "ada").await;
-    let bob = user(&db, "bob").await;
+async fn filters_select_by_user_and_type(db: Backend) {
+    let log = db.audit_log();
+    let ada = db.user("ada").await;
+    let bob = db.user("bob").await;
     let events = [
         event(AuditEventType::LoginSucceeded, Some(ada), 0),
         event(AuditEventType::LoginFailed, Some(ada), 1),
@@ -112,8 +112,8 @@ async fn filters_select_by_user_and_type(db: Connection) {
 
 /// Pages are ranges of the (created_at, id) order: newest first, one extra row to tell
 /// whether there is more, both ways from a position, ties broken by id.
-async fn pages_walk_both_ways_from_a_position(db: Connection) {
-    let log = SeaOrmAuditLog::new(db.clone());
+async fn pages_walk_both_ways_from_a_position(db: Backend) {
+    let log = db.audit_log();
     // Two events share a timestamp: the id orders them.
     let events: Vec<AuditEvent> = [0, 1, 1, 2, 3]
         .into_iter()
@@ -155,8 +155,8 @@ async fn pages_walk_both_ways_from_a_position(db: Connection) {
 }
 
 /// Pruning deletes exactly the events older than the cutoff, oldest first, a batch at a time.
-async fn pruning_deletes_only_events_before_the_cutoff(db: Connection) {
-    let log = SeaOrmAuditLog::new(db.clone());
+async fn pruning_deletes_only_events_before_the_cutoff(db: Backend) {
+    let log = db.audit_log();
     let events: Vec<AuditEvent> = (0..7)
         .map(|s| event(AuditEventType::Logout, None, s))
         .collect();

@@ -1,23 +1,20 @@
 //! The `CategoryRepository` and `ProductRepository` contract, run against every adapter:
-//! SQLite and PostgreSQL.
+//! in-memory, SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
 mod support;
 
 use gatehouse_application::pagination::{Direction, PageRequest};
 use gatehouse_application::ports::{
-    CatalogWriteError, CategoryRepository, ProductFilter, ProductPosition, ProductRepository,
+    CatalogWriteError, ProductFilter, ProductPosition, ProductRepository,
 };
 use gatehouse_domain::{
     Category, CategoryId, CategoryName, Description, Price, Product, ProductId, ProductName,
     ProductOrder, UserId,
 };
-use gatehouse_infrastructure::database::{
-    Connection, SeaOrmCategoryRepository, SeaOrmProductRepository,
-};
 use time::OffsetDateTime;
 
-use support::user;
+use support::Backend;
 
 fn at(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_800_000_000 + seconds).unwrap()
@@ -46,8 +43,8 @@ fn product(name: &str, price: &str, category: CategoryId, owner: UserId, seconds
     }
 }
 
-async fn category_names_are_unique_ignoring_case(db: Connection) {
-    let repo = SeaOrmCategoryRepository::new(db.clone());
+async fn category_names_are_unique_ignoring_case(db: Backend) {
+    let repo = db.categories();
     let books = category("Books");
     repo.insert(&books).await.unwrap();
     let shouting = repo.insert(&category("BOOKS")).await;
@@ -69,10 +66,10 @@ async fn category_names_are_unique_ignoring_case(db: Connection) {
     assert_eq!(repo.find(books.id).await.unwrap(), Some(books));
 }
 
-async fn a_category_with_products_cannot_be_deleted(db: Connection) {
-    let categories = SeaOrmCategoryRepository::new(db.clone());
-    let products = SeaOrmProductRepository::new(db.clone());
-    let owner = user(&db, "ada").await;
+async fn a_category_with_products_cannot_be_deleted(db: Backend) {
+    let categories = db.categories();
+    let products = db.products();
+    let owner = db.user("ada").await;
     let books = category("Books");
     categories.insert(&books).await.unwrap();
     let dune = product("Dune", "9.99", books.id, owner, 0);
@@ -90,10 +87,10 @@ async fn a_category_with_products_cannot_be_deleted(db: Connection) {
     assert_eq!(categories.find(books.id).await.unwrap(), None);
 }
 
-async fn products_need_a_real_category_and_update_in_place(db: Connection) {
-    let categories = SeaOrmCategoryRepository::new(db.clone());
-    let products = SeaOrmProductRepository::new(db.clone());
-    let owner = user(&db, "ada").await;
+async fn products_need_a_real_category_and_update_in_place(db: Backend) {
+    let categories = db.categories();
+    let products = db.products();
+    let owner = db.user("ada").await;
     let stray = product("Stray", "1", CategoryId::generate(), owner, 0);
     let refused = products.insert(&stray).await;
     assert!(
@@ -126,10 +123,10 @@ async fn products_need_a_real_category_and_update_in_place(db: Connection) {
 }
 
 /// Five products over two categories, for the list cases.
-async fn shelf(db: &Connection) -> (Vec<Product>, CategoryId, CategoryId) {
-    let categories = SeaOrmCategoryRepository::new(db.clone());
-    let products = SeaOrmProductRepository::new(db.clone());
-    let owner = user(db, "ada").await;
+async fn shelf(db: &Backend) -> (Vec<Product>, CategoryId, CategoryId) {
+    let categories = db.categories();
+    let products = db.products();
+    let owner = db.user("ada").await;
     let (books, films) = (category("Books"), category("Films"));
     categories.insert(&books).await.unwrap();
     categories.insert(&films).await.unwrap();
@@ -149,7 +146,7 @@ async fn shelf(db: &Connection) -> (Vec<Product>, CategoryId, CategoryId) {
 /// Every product matching `filter`, walked down `order` two at a time, checking on the way
 /// that walking back up from each page gives the page before it.
 async fn walk(
-    repo: &SeaOrmProductRepository,
+    repo: &dyn ProductRepository,
     filter: &ProductFilter,
     order: ProductOrder,
 ) -> Vec<String> {
@@ -186,8 +183,8 @@ async fn walk(
     names
 }
 
-async fn every_ordering_walks_every_row_once_in_order(db: Connection) {
-    let repo = SeaOrmProductRepository::new(db.clone());
+async fn every_ordering_walks_every_row_once_in_order(db: Backend) {
+    let repo = db.products();
     let (items, _, _) = shelf(&db).await;
     let all = ProductFilter::default();
     // Ties (equal times, equal prices) are broken by id, in the list's direction.
@@ -205,37 +202,40 @@ async fn every_ordering_walks_every_row_once_in_order(db: Connection) {
     let by_name = expected(items.clone(), &|a, b| a.name.as_str().cmp(b.name.as_str()));
     let reversed = |v: &Vec<String>| v.iter().rev().cloned().collect::<Vec<_>>();
 
-    assert_eq!(walk(&repo, &all, ProductOrder::OldestFirst).await, oldest);
     assert_eq!(
-        walk(&repo, &all, ProductOrder::NewestFirst).await,
+        walk(repo.as_ref(), &all, ProductOrder::OldestFirst).await,
+        oldest
+    );
+    assert_eq!(
+        walk(repo.as_ref(), &all, ProductOrder::NewestFirst).await,
         reversed(&oldest)
     );
     assert_eq!(
-        walk(&repo, &all, ProductOrder::PriceAscending).await,
+        walk(repo.as_ref(), &all, ProductOrder::PriceAscending).await,
         cheapest
     );
     assert_eq!(
-        walk(&repo, &all, ProductOrder::PriceDescending).await,
+        walk(repo.as_ref(), &all, ProductOrder::PriceDescending).await,
         reversed(&cheapest)
     );
     assert_eq!(
-        walk(&repo, &all, ProductOrder::NameAscending).await,
+        walk(repo.as_ref(), &all, ProductOrder::NameAscending).await,
         by_name
     );
     assert_eq!(
-        walk(&repo, &all, ProductOrder::NameDescending).await,
+        walk(repo.as_ref(), &all, ProductOrder::NameDescending).await,
         reversed(&by_name)
     );
     assert_eq!(cheapest.first().map(String::as_str), Some("Brazil"));
 }
 
-async fn filters_narrow_the_list(db: Connection) {
-    let repo = SeaOrmProductRepository::new(db.clone());
+async fn filters_narrow_the_list(db: Backend) {
+    let repo = db.products();
     let (_, books, films) = shelf(&db).await;
     let names = |filter: ProductFilter| {
         let repo = repo.clone();
         async move {
-            let mut names = walk(&repo, &filter, ProductOrder::NameAscending).await;
+            let mut names = walk(repo.as_ref(), &filter, ProductOrder::NameAscending).await;
             names.sort();
             names
         }

@@ -1,17 +1,15 @@
-//! The `CreditLedger` contract, run against every adapter: SQLite and PostgreSQL.
+//! The `CreditLedger` contract, run against every adapter: in-memory, SQLite and
+//! PostgreSQL.
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
 mod support;
 
-use std::sync::Arc;
-
-use gatehouse_application::ports::{CreditEntry, CreditError, CreditLedger, UserRepository};
+use gatehouse_application::ports::{CreditEntry, CreditError};
 use gatehouse_domain::UserId;
-use gatehouse_infrastructure::database::{Connection, SeaOrmCreditLedger, SeaOrmUserRepository};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use support::user;
+use support::Backend;
 
 fn at(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_800_000_000 + seconds).unwrap()
@@ -29,19 +27,14 @@ fn entry(user: UserId, amount: i64, reason: &str, seconds: i64) -> CreditEntry {
     }
 }
 
-async fn balance(db: &Connection, user: UserId) -> i64 {
-    SeaOrmUserRepository::new(db.clone())
-        .find_by_id(user)
-        .await
-        .unwrap()
-        .unwrap()
-        .credits
+async fn balance(db: &Backend, user: UserId) -> i64 {
+    db.users().find_by_id(user).await.unwrap().unwrap().credits
 }
 
-async fn grants_and_spends_move_the_balance_and_are_listed_newest_first(db: Connection) {
-    let ledger = SeaOrmCreditLedger::new(db.clone());
-    let ada = user(&db, "ada").await;
-    let root = user(&db, "root").await;
+async fn grants_and_spends_move_the_balance_and_are_listed_newest_first(db: Backend) {
+    let ledger = db.credit_ledger();
+    let ada = db.user("ada").await;
+    let root = db.user("root").await;
     let grant = CreditEntry {
         actor: Some(root),
         ..entry(ada, 100, "welcome", 0)
@@ -67,9 +60,9 @@ async fn grants_and_spends_move_the_balance_and_are_listed_newest_first(db: Conn
     assert!(ledger.recent(root, 10).await.unwrap().is_empty());
 }
 
-async fn an_uncovered_spend_changes_nothing(db: Connection) {
-    let ledger = SeaOrmCreditLedger::new(db.clone());
-    let ada = user(&db, "ada").await;
+async fn an_uncovered_spend_changes_nothing(db: Backend) {
+    let ledger = db.credit_ledger();
+    let ada = db.user("ada").await;
     ledger.apply(entry(ada, 50, "welcome", 0)).await.unwrap();
     let refused = ledger.apply(entry(ada, -51, "too much", 1)).await;
     assert!(
@@ -82,8 +75,8 @@ async fn an_uncovered_spend_changes_nothing(db: Connection) {
     assert_eq!(exact.balance_after, 0);
 }
 
-async fn entries_for_unknown_users_are_refused(db: Connection) {
-    let ledger = SeaOrmCreditLedger::new(db.clone());
+async fn entries_for_unknown_users_are_refused(db: Backend) {
+    let ledger = db.credit_ledger();
     let ghost = UserId::from_uuid(Uuid::new_v4());
     let refused = ledger.apply(entry(ghost, 10, "ghost", 0)).await;
     assert!(
@@ -93,9 +86,9 @@ async fn entries_for_unknown_users_are_refused(db: Connection) {
 }
 
 /// Twenty spends of 10 against a balance of 100, all at once: exactly ten go through.
-async fn concurrent_spends_never_overdraw(db: Connection) {
-    let ledger = Arc::new(SeaOrmCreditLedger::new(db.clone()));
-    let ada = user(&db, "ada").await;
+async fn concurrent_spends_never_overdraw(db: Backend) {
+    let ledger = db.credit_ledger();
+    let ada = db.user("ada").await;
     ledger.apply(entry(ada, 100, "welcome", 0)).await.unwrap();
     let spends: Vec<_> = (0..20)
         .map(|i| {

@@ -1,24 +1,21 @@
-//! The `DeviceRepository` contract, run against every adapter: SQLite and PostgreSQL.
+//! The `DeviceRepository` contract, run against every adapter: in-memory, SQLite and
+//! PostgreSQL.
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
 mod support;
 
-use gatehouse_application::ports::DeviceRepository;
 use gatehouse_domain::DeviceId;
-use gatehouse_infrastructure::database::{
-    Connection as DatabaseConnection, SeaOrmDeviceRepository,
-};
 use time::{Duration, OffsetDateTime};
 
-use support::user;
+use support::Backend;
 
 fn at(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_800_000_000 + seconds).unwrap()
 }
 
-async fn a_second_sign_in_with_the_same_agent_updates_the_device(db: DatabaseConnection) {
-    let repo = SeaOrmDeviceRepository::new(db.clone());
-    let jane = user(&db, "jane").await;
+async fn a_second_sign_in_with_the_same_agent_updates_the_device(db: Backend) {
+    let repo = db.devices();
+    let jane = db.user("jane").await;
     let first = repo
         .record_sign_in(jane, "Firefox/140", Some("10.0.0.1".into()), at(0))
         .await
@@ -33,9 +30,9 @@ async fn a_second_sign_in_with_the_same_agent_updates_the_device(db: DatabaseCon
     assert_eq!(again.ip.as_deref(), Some("10.0.0.2"));
 }
 
-async fn other_agents_are_other_devices_listed_newest_first(db: DatabaseConnection) {
-    let repo = SeaOrmDeviceRepository::new(db.clone());
-    let jane = user(&db, "jane").await;
+async fn other_agents_are_other_devices_listed_newest_first(db: Backend) {
+    let repo = db.devices();
+    let jane = db.user("jane").await;
     let phone = repo
         .record_sign_in(jane, "Phone", None, at(0))
         .await
@@ -65,9 +62,9 @@ async fn other_agents_are_other_devices_listed_newest_first(db: DatabaseConnecti
     assert_eq!(ids, vec![phone.id, laptop.id]);
 }
 
-async fn users_only_see_and_delete_their_own_devices(db: DatabaseConnection) {
-    let repo = SeaOrmDeviceRepository::new(db.clone());
-    let (jane, sam) = (user(&db, "jane").await, user(&db, "sam").await);
+async fn users_only_see_and_delete_their_own_devices(db: Backend) {
+    let repo = db.devices();
+    let (jane, sam) = (db.user("jane").await, db.user("sam").await);
     let janes = repo
         .record_sign_in(jane, "Browser", None, at(0))
         .await
@@ -85,9 +82,9 @@ async fn users_only_see_and_delete_their_own_devices(db: DatabaseConnection) {
     assert!(!repo.delete(jane, janes.id).await.unwrap(), "already gone");
 }
 
-async fn concurrent_sign_ins_make_one_device(db: DatabaseConnection) {
-    let repo = SeaOrmDeviceRepository::new(db.clone());
-    let jane = user(&db, "jane").await;
+async fn concurrent_sign_ins_make_one_device(db: Backend) {
+    let repo = db.devices();
+    let jane = db.user("jane").await;
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let repo = repo.clone();

@@ -1,15 +1,13 @@
-//! The `EmailTokenStore` contract, run against every adapter: SQLite and PostgreSQL.
+//! The `EmailTokenStore` contract, run against every adapter: in-memory, SQLite and
+//! PostgreSQL.
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
 mod support;
 
-use std::sync::Arc;
-
-use gatehouse_application::ports::{EmailTokenStore, TokenPurpose};
-use gatehouse_infrastructure::database::{Connection, SeaOrmEmailTokenStore};
+use gatehouse_application::ports::TokenPurpose;
 use time::{Duration, OffsetDateTime};
 
-use support::user;
+use support::Backend;
 
 const NOW: i64 = 1_800_000_000;
 
@@ -17,9 +15,9 @@ fn at(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(NOW + seconds).unwrap()
 }
 
-async fn a_token_works_once_and_for_its_purpose_only(db: Connection) {
-    let store = SeaOrmEmailTokenStore::new(db.clone());
-    let ada = user(&db, "ada").await;
+async fn a_token_works_once_and_for_its_purpose_only(db: Backend) {
+    let store = db.email_tokens();
+    let ada = db.user("ada").await;
     store
         .issue(
             "digest-a",
@@ -62,9 +60,9 @@ async fn a_token_works_once_and_for_its_purpose_only(db: Connection) {
     assert_eq!(store.find("unknown", reset, at(3)).await.unwrap(), None);
 }
 
-async fn expired_tokens_do_nothing(db: Connection) {
-    let store = SeaOrmEmailTokenStore::new(db.clone());
-    let ada = user(&db, "ada").await;
+async fn expired_tokens_do_nothing(db: Backend) {
+    let store = db.email_tokens();
+    let ada = db.user("ada").await;
     let purpose = TokenPurpose::Verification;
     store
         .issue("digest-e", ada, purpose, at(0), at(60))
@@ -81,9 +79,9 @@ async fn expired_tokens_do_nothing(db: Connection) {
     );
 }
 
-async fn concurrent_uses_admit_one(db: Connection) {
-    let store = Arc::new(SeaOrmEmailTokenStore::new(db.clone()));
-    let ada = user(&db, "ada").await;
+async fn concurrent_uses_admit_one(db: Backend) {
+    let store = db.email_tokens();
+    let ada = db.user("ada").await;
     let purpose = TokenPurpose::PasswordReset;
     store
         .issue("digest-c", ada, purpose, at(0), at(3600))
@@ -100,9 +98,9 @@ async fn concurrent_uses_admit_one(db: Connection) {
     assert_eq!(winners, 1);
 }
 
-async fn discarding_ends_one_users_tokens_of_one_purpose(db: Connection) {
-    let store = SeaOrmEmailTokenStore::new(db.clone());
-    let (ada, bob) = (user(&db, "ada").await, user(&db, "bob").await);
+async fn discarding_ends_one_users_tokens_of_one_purpose(db: Backend) {
+    let store = db.email_tokens();
+    let (ada, bob) = (db.user("ada").await, db.user("bob").await);
     let (reset, verify) = (TokenPurpose::PasswordReset, TokenPurpose::Verification);
     for (digest, user, purpose) in [
         ("r1", ada, reset),

@@ -1,6 +1,7 @@
-//! The `JobQueue` contract, run against every storage: SQLite, PostgreSQL and Redis. Real workers pop
-//! real jobs and run them with the real `JobRunner`; only the mailer is a scripted stand-in,
-//! so that failures happen on cue.
+//! The `JobQueue` contract, run against every storage: SQLite, PostgreSQL and Redis (and, for
+//! delivery, memory: see `in_memory` at the end). Real workers pop real jobs and run them with
+//! the real `JobRunner`; only the mailer is a scripted stand-in, so that failures happen on
+//! cue.
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -520,4 +521,100 @@ async fn a_worker_with_impossible_settings_refuses_to_start() {
     let (_stop, worker) = fixture.worker(&queue, fixture.runner(Arc::default(), 3));
     let outcome = tokio::time::timeout(Duration::from_secs(5), worker).await;
     assert!(matches!(outcome, Ok(Ok(Err(_)))), "{outcome:?}");
+}
+
+/// The in-memory queue. With no storage to outlive the process, what is left of the contract
+/// is delivery: each job once, in order, per lane, the lanes never waiting on each other; and
+/// its worker runs jobs with the real `JobRunner`, as the apalis workers do above.
+mod in_memory {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use gatehouse_application::ports::{JobLane, JobQueue, TaskRepository};
+    use gatehouse_application::{Auditor, EmailJobs, EmailSettings, JobRunner, JobSettings};
+    use gatehouse_domain::{Task, TaskId, TaskKind, TaskStatus};
+    use gatehouse_memory::{
+        InMemoryAuditLog, InMemoryEmailTokenStore, InMemoryJobQueue, InMemoryMailer,
+        InMemoryTaskRepository, InMemoryUserRepository, SystemClock,
+    };
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn each_lane_delivers_its_own_jobs_once_in_order() {
+        let queue = InMemoryJobQueue::new();
+        let (first, email, second) = (TaskId::generate(), TaskId::generate(), TaskId::generate());
+        queue.enqueue(first, JobLane::Task).await.unwrap();
+        queue.enqueue(email, JobLane::Email).await.unwrap();
+        queue.enqueue(second, JobLane::Task).await.unwrap();
+        assert_eq!(queue.pending(JobLane::Task).unwrap(), 2);
+        // The email does not wait behind the tasks queued before it.
+        assert_eq!(queue.next(JobLane::Email).await.unwrap(), email);
+        assert_eq!(queue.try_next(JobLane::Email).unwrap(), None);
+        assert_eq!(queue.next(JobLane::Task).await.unwrap(), first);
+        assert_eq!(queue.next(JobLane::Task).await.unwrap(), second);
+        assert_eq!(queue.try_next(JobLane::Task).unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_worker_wakes_for_a_new_job() {
+        let queue = Arc::new(InMemoryJobQueue::new());
+        let waiting = tokio::spawn({
+            let queue = queue.clone();
+            async move { queue.next(JobLane::Task).await.unwrap() }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let id = TaskId::generate();
+        queue.enqueue(id, JobLane::Task).await.unwrap();
+        let woken = tokio::time::timeout(Duration::from_secs(5), waiting).await;
+        assert_eq!(woken.unwrap().unwrap(), id);
+    }
+
+    #[tokio::test]
+    async fn queued_tasks_run_once_to_completion() {
+        let tasks = Arc::new(InMemoryTaskRepository::new());
+        let clock = Arc::new(SystemClock);
+        let emails = EmailJobs::new(
+            Arc::new(InMemoryUserRepository::new()),
+            Arc::new(InMemoryEmailTokenStore::new()),
+            Arc::new(InMemoryMailer::new()),
+            Arc::new(Auditor::new(
+                Arc::new(InMemoryAuditLog::new()),
+                clock.clone(),
+            )),
+            clock.clone(),
+            EmailSettings::default(),
+        );
+        let runner = JobRunner::new(
+            tasks.clone(),
+            Arc::new(emails),
+            clock,
+            JobSettings::default(),
+        );
+        let queue = Arc::new(InMemoryJobQueue::new());
+        let task = Task::queued(
+            None,
+            TaskKind::Add,
+            json!({"x": 1.5, "y": 2}),
+            time::OffsetDateTime::now_utc(),
+        );
+        assert!(tasks.insert(&task, 10).await.unwrap());
+        queue.enqueue(task.id, JobLane::Task).await.unwrap();
+        let worker = tokio::spawn({
+            let queue = queue.clone();
+            async move { queue.work(JobLane::Task, &runner).await }
+        });
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let done = loop {
+            let now = tasks.find(task.id).await.unwrap().unwrap();
+            if now.status.is_final() || tokio::time::Instant::now() > deadline {
+                break now;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        worker.abort();
+        assert_eq!(done.status, TaskStatus::Success);
+        assert_eq!(done.result, Some(json!(3.5)));
+        assert_eq!(done.attempts, 1);
+        assert_eq!(queue.pending(JobLane::Task).unwrap(), 0);
+    }
 }

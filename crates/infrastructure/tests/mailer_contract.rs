@@ -1,6 +1,6 @@
-//! The `Mailer` contract, run against both adapters: SMTP (to a real SMTP server listening on
-//! a local port) and the development file mailer. What arrives is parsed back as a mail client
-//! would.
+//! The `Mailer` contract, run against every adapter: SMTP (to a real SMTP server listening on
+//! a local port), the development file mailer and the in-memory one. What arrives is parsed
+//! back as a mail client would (the in-memory mailer's messages are read back as kept).
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
 use std::path::PathBuf;
@@ -134,4 +134,27 @@ async fn an_unreachable_smtp_server_is_an_error() {
     let mailer = SmtpMailer::new(&url, sender()).unwrap();
     let error = mailer.send(&message("ada@example.com")).await.unwrap_err();
     assert!(format!("{error:#}").contains("SMTP"));
+}
+
+/// The in-memory mailer keeps messages instead of rendering them: the same two promises,
+/// read back from what it kept.
+mod in_memory {
+    use gatehouse_application::ports::Mailer;
+    use gatehouse_memory::InMemoryMailer;
+
+    #[tokio::test]
+    async fn a_message_arrives_whole() {
+        let mailer = InMemoryMailer::new();
+        let sent = super::message("ada@example.com");
+        mailer.send(&sent).await.unwrap();
+        assert_eq!(mailer.sent().unwrap(), vec![sent]);
+    }
+
+    #[tokio::test]
+    async fn a_bad_recipient_is_an_error_and_sends_nothing() {
+        let mailer = InMemoryMailer::new();
+        let refused = mailer.send(&super::message("not an address")).await;
+        assert!(refused.is_err());
+        assert!(mailer.sent().unwrap().is_empty());
+    }
 }

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_application::ports::{RateLimit, RateLimiter, RateStatus};
-use gatehouse_infrastructure::rate_limit::{InMemoryRateLimiter, RedisRateLimiter};
+use gatehouse_infrastructure::rate_limit::RedisRateLimiter;
 use gatehouse_infrastructure::redis as redis_adapter;
+use gatehouse_memory::InMemoryRateLimiter;
 use uuid::Uuid;
 
 type Limiter = Arc<dyn RateLimiter>;

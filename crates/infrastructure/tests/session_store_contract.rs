@@ -7,7 +7,8 @@ use std::time::Duration;
 use gatehouse_application::ports::{SessionKey, SessionRecord, SessionStore};
 use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use gatehouse_infrastructure::redis as redis_adapter;
-use gatehouse_infrastructure::sessions::{InMemorySessionStore, RedisSessionStore};
+use gatehouse_infrastructure::sessions::RedisSessionStore;
+use gatehouse_memory::InMemorySessionStore;
 use time::OffsetDateTime;
 use uuid::Uuid;
 

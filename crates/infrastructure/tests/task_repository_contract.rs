@@ -1,9 +1,14 @@
-//! The `TaskRepository` contract, run against every adapter: SQLite and PostgreSQL.
+//! The `TaskRepository` contract, run against every adapter: in-memory, SQLite and
+//! PostgreSQL.
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
 use gatehouse_application::ports::{TaskChange, TaskRepository};
 use gatehouse_domain::{Task, TaskId, TaskKind, TaskStatus, UserId};
 use gatehouse_infrastructure::database::{self, SeaOrmTaskRepository};
+use gatehouse_memory::InMemoryTaskRepository;
+
+/// The adapter under test.
+type Repo = std::sync::Arc<dyn TaskRepository>;
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -11,7 +16,7 @@ fn at(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_800_000_000 + seconds).unwrap()
 }
 
-async fn round_trips_every_field(repo: SeaOrmTaskRepository) {
+async fn round_trips_every_field(repo: Repo) {
     let mut task = Task::queued(
         Some(UserId::generate()),
         TaskKind::Add,
@@ -29,7 +34,7 @@ async fn round_trips_every_field(repo: SeaOrmTaskRepository) {
     assert_eq!(repo.find(TaskId::generate()).await.unwrap(), None);
 }
 
-async fn a_task_walks_its_lifecycle(repo: SeaOrmTaskRepository) {
+async fn a_task_walks_its_lifecycle(repo: Repo) {
     let task = Task::queued(None, TaskKind::Add, json!({}), at(0));
     assert!(repo.insert(&task, 20).await.unwrap());
 
@@ -76,7 +81,7 @@ async fn a_task_walks_its_lifecycle(repo: SeaOrmTaskRepository) {
     assert_eq!(done.finished_at, Some(at(4)));
 }
 
-async fn final_tasks_never_change(repo: SeaOrmTaskRepository) {
+async fn final_tasks_never_change(repo: Repo) {
     let task = Task::queued(None, TaskKind::LongRunning, json!({"seconds": 5}), at(0));
     assert!(repo.insert(&task, 20).await.unwrap());
     assert!(
@@ -115,7 +120,7 @@ async fn final_tasks_never_change(repo: SeaOrmTaskRepository) {
 /// Forty inserts at once for one owner with room for five: exactly five are stored. A task
 /// that ends frees its place (once: a late change to a final task frees nothing); other
 /// owners and ownerless tasks are not counted.
-async fn an_owner_holds_at_most_max_open_unfinished_tasks(repo: SeaOrmTaskRepository) {
+async fn an_owner_holds_at_most_max_open_unfinished_tasks(repo: Repo) {
     let owner = UserId::generate();
     let attempts: Vec<_> = (0..40)
         .map(|_| {
@@ -185,7 +190,7 @@ async fn an_owner_holds_at_most_max_open_unfinished_tasks(repo: SeaOrmTaskReposi
 
 /// Pruning deletes the service's own tasks that finished before the cutoff, and nothing
 /// else: not unfinished ones, not recent ones, never a user's.
-async fn pruning_deletes_only_old_finished_service_jobs(repo: SeaOrmTaskRepository) {
+async fn pruning_deletes_only_old_finished_service_jobs(repo: Repo) {
     let job = |owner| Task::queued(owner, TaskKind::SendEmail, json!({}), at(0));
     let (old, recent, running, owned) = (
         job(None),
@@ -211,20 +216,26 @@ async fn pruning_deletes_only_old_finished_service_jobs(repo: SeaOrmTaskReposito
     }
 }
 
-async fn sqlite() -> (SeaOrmTaskRepository, gatehouse_testing::TempSqlite) {
+async fn sqlite() -> (Repo, gatehouse_testing::TempSqlite) {
     let file = gatehouse_testing::TempSqlite::new();
     let db = database::open(&file.url(), 4, true).await.unwrap();
-    (SeaOrmTaskRepository::new(db), file)
+    (std::sync::Arc::new(SeaOrmTaskRepository::new(db)), file)
 }
 
-async fn postgres() -> Option<(SeaOrmTaskRepository, gatehouse_testing::TestDatabase)> {
+async fn postgres() -> Option<(Repo, gatehouse_testing::TestDatabase)> {
     let test_db = gatehouse_testing::postgres().await?;
     let db = database::open(&test_db.url, 8, true).await.unwrap();
-    Some((SeaOrmTaskRepository::new(db), test_db))
+    Some((std::sync::Arc::new(SeaOrmTaskRepository::new(db)), test_db))
 }
 
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
+        mod in_memory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                super::$case(std::sync::Arc::new(super::InMemoryTaskRepository::new())).await;
+            })*
+        }
         mod on_sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {

@@ -7,7 +7,8 @@ use std::time::Duration;
 use gatehouse_application::ports::{RefreshFamily, Rotation, RotationRequest, TokenStore};
 use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use gatehouse_infrastructure::redis as redis_adapter;
-use gatehouse_infrastructure::tokens::{InMemoryTokenStore, RedisTokenStore};
+use gatehouse_infrastructure::tokens::RedisTokenStore;
+use gatehouse_memory::InMemoryTokenStore;
 use time::OffsetDateTime;
 use uuid::Uuid;
 

@@ -1,4 +1,5 @@
-//! The `UserRepository` contract, run against every adapter: SQLite and PostgreSQL.
+//! The `UserRepository` contract, run against every adapter: in-memory, SQLite and
+//! PostgreSQL.
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
 use std::collections::BTreeSet;
@@ -9,6 +10,10 @@ use gatehouse_domain::{
     Email, PasswordHash, Permission, PhoneNumber, Role, SecurityStamp, User, UserId, Username,
 };
 use gatehouse_infrastructure::database::{self, SeaOrmUserRepository};
+use gatehouse_memory::InMemoryUserRepository;
+
+/// The adapter under test.
+type Repo = std::sync::Arc<dyn UserRepository>;
 use time::OffsetDateTime;
 
 fn user(email: &str, username: &str) -> User {
@@ -23,7 +28,7 @@ fn user(email: &str, username: &str) -> User {
     )
 }
 
-async fn round_trips_every_field(repo: SeaOrmUserRepository) {
+async fn round_trips_every_field(repo: Repo) {
     let mut jane = user("jane@example.com", "Jane_Doe");
     jane.first_name = "Jane".into();
     jane.last_name = "Doe".into();
@@ -34,7 +39,7 @@ async fn round_trips_every_field(repo: SeaOrmUserRepository) {
     assert_eq!(repo.find_by_id(jane.id).await.unwrap(), Some(jane.clone()));
 }
 
-async fn finds_by_email_and_by_username_ignoring_case(repo: SeaOrmUserRepository) {
+async fn finds_by_email_and_by_username_ignoring_case(repo: Repo) {
     let jane = user("jane@example.com", "Jane_Doe");
     repo.insert(&jane).await.unwrap();
     let by_email = repo
@@ -49,7 +54,7 @@ async fn finds_by_email_and_by_username_ignoring_case(repo: SeaOrmUserRepository
     assert_eq!(by_name.map(|u| u.id), Some(jane.id));
 }
 
-async fn unknown_users_are_none(repo: SeaOrmUserRepository) {
+async fn unknown_users_are_none(repo: Repo) {
     assert!(repo.find_by_id(UserId::generate()).await.unwrap().is_none());
     assert!(
         repo.find_by_email(&Email::parse("nobody@example.com").unwrap())
@@ -65,7 +70,7 @@ async fn unknown_users_are_none(repo: SeaOrmUserRepository) {
     );
 }
 
-async fn duplicate_email_is_refused(repo: SeaOrmUserRepository) {
+async fn duplicate_email_is_refused(repo: Repo) {
     repo.insert(&user("jane@example.com", "jane"))
         .await
         .unwrap();
@@ -76,7 +81,7 @@ async fn duplicate_email_is_refused(repo: SeaOrmUserRepository) {
     assert!(matches!(err, InsertUserError::EmailTaken), "{err:?}");
 }
 
-async fn duplicate_username_ignoring_case_is_refused(repo: SeaOrmUserRepository) {
+async fn duplicate_username_ignoring_case_is_refused(repo: Repo) {
     repo.insert(&user("jane@example.com", "jane"))
         .await
         .unwrap();
@@ -87,7 +92,7 @@ async fn duplicate_username_ignoring_case_is_refused(repo: SeaOrmUserRepository)
     assert!(matches!(err, InsertUserError::UsernameTaken), "{err:?}");
 }
 
-async fn concurrent_registrations_of_one_email_admit_one(repo: SeaOrmUserRepository) {
+async fn concurrent_registrations_of_one_email_admit_one(repo: Repo) {
     let attempts = (0..8).map(|i| {
         let repo = repo.clone();
         tokio::spawn(async move {
@@ -106,15 +111,15 @@ async fn concurrent_registrations_of_one_email_admit_one(repo: SeaOrmUserReposit
     assert_eq!(admitted, 1);
 }
 
-async fn sqlite() -> (SeaOrmUserRepository, gatehouse_testing::TempSqlite) {
+async fn sqlite() -> (Repo, gatehouse_testing::TempSqlite) {
     let file = gatehouse_testing::TempSqlite::new();
     let db = database::open(&file.url(), 4, true).await.unwrap();
-    (SeaOrmUserRepository::new(db), file)
+    (std::sync::Arc::new(SeaOrmUserRepository::new(db)), file)
 }
 
 /// Pages walk `(created_at, id)` newest first, both ways, ties broken by id; microsecond
 /// timestamps (the finest PostgreSQL keeps) compare exactly on both backends.
-async fn pages_walk_both_ways_in_keyset_order(repo: SeaOrmUserRepository) {
+async fn pages_walk_both_ways_in_keyset_order(repo: Repo) {
     let base = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
     let mut users = Vec::new();
     for n in 0..7i64 {
@@ -178,7 +183,7 @@ fn later(user: &User, seconds: i64) -> OffsetDateTime {
 
 /// Each write changes the columns it owns and nothing else (never the credit balance), and
 /// the ones that change how the account signs in or what it may do move the stamp.
-async fn each_write_touches_only_its_own_fields(repo: SeaOrmUserRepository) {
+async fn each_write_touches_only_its_own_fields(repo: Repo) {
     let mut jane = user("jane@example.com", "jane");
     jane.credits = 50;
     repo.insert(&jane).await.unwrap();
@@ -293,7 +298,7 @@ async fn each_write_touches_only_its_own_fields(repo: SeaOrmUserRepository) {
 /// Security writes are compare-and-set: on a stale stamp or hash nothing is written. A
 /// deactivated account takes no profile, avatar, verification or password writes; an
 /// unknown one takes nothing.
-async fn security_writes_compare_and_set(repo: SeaOrmUserRepository) {
+async fn security_writes_compare_and_set(repo: Repo) {
     let jane = user("jane@example.com", "jane");
     repo.insert(&jane).await.unwrap();
     let now = later(&jane, 1);
@@ -355,14 +360,20 @@ async fn security_writes_compare_and_set(repo: SeaOrmUserRepository) {
     );
 }
 
-async fn postgres() -> Option<(SeaOrmUserRepository, gatehouse_testing::TestDatabase)> {
+async fn postgres() -> Option<(Repo, gatehouse_testing::TestDatabase)> {
     let test_db = gatehouse_testing::postgres().await?;
     let db = database::open(&test_db.url, 8, true).await.unwrap();
-    Some((SeaOrmUserRepository::new(db), test_db))
+    Some((std::sync::Arc::new(SeaOrmUserRepository::new(db)), test_db))
 }
 
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
+        mod in_memory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                super::$case(std::sync::Arc::new(super::InMemoryUserRepository::new())).await;
+            })*
+        }
         mod on_sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {

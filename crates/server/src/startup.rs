@@ -27,13 +27,14 @@ use gatehouse_infrastructure::database::{
 use gatehouse_infrastructure::files::LocalFileStorage;
 use gatehouse_infrastructure::jobs::ApalisJobQueue;
 use gatehouse_infrastructure::mail::{FileMailer, SmtpMailer, parse_sender};
-use gatehouse_infrastructure::rate_limit::{InMemoryRateLimiter, RedisRateLimiter};
+use gatehouse_infrastructure::rate_limit::RedisRateLimiter;
 use gatehouse_infrastructure::redis::{self as redis_adapter, RedisProbe};
-use gatehouse_infrastructure::sessions::{InMemorySessionStore, RedisSessionStore};
-use gatehouse_infrastructure::tokens::{
-    InMemoryStoreProbe, InMemoryTokenStore, JwtCodec, JwtSettings, RedisTokenStore,
-};
+use gatehouse_infrastructure::sessions::RedisSessionStore;
+use gatehouse_infrastructure::tokens::{JwtCodec, JwtSettings, RedisTokenStore};
 use gatehouse_infrastructure::{BcryptHasher, SystemClock};
+use gatehouse_memory::{
+    InMemoryHealthProbe, InMemoryRateLimiter, InMemorySessionStore, InMemoryTokenStore,
+};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -103,7 +104,10 @@ impl SharedStores {
         let Some(url) = &config.redis.url else {
             let tokens = Arc::new(InMemoryTokenStore::new());
             return Ok(Self {
-                probes: vec![database, Arc::new(InMemoryStoreProbe(tokens.clone()))],
+                probes: vec![
+                    database,
+                    Arc::new(InMemoryHealthProbe::cache(tokens.clone())),
+                ],
                 tokens,
                 sessions: Arc::new(InMemorySessionStore::new()),
                 limiter: Arc::new(InMemoryRateLimiter::new()),

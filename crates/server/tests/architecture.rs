@@ -1,5 +1,6 @@
 //! The hexagon's dependency rule, checked on the real dependency graph: the core crates
-//! (domain, application) reach no adapter crate, directly or through anything else.
+//! (domain, application) reach no adapter crate, and the in-memory adapters (and the example
+//! that embeds them) reach nothing that talks to a server, directly or through anything else.
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
 use std::collections::{HashMap, HashSet};
@@ -49,9 +50,8 @@ fn normal_closure<'a>(
     seen
 }
 
-#[test]
-fn core_crates_do_not_reach_adapter_crates() {
-    let metadata = metadata();
+/// The names of every package `root` reaches through normal dependencies, itself included.
+fn reached_from(metadata: &Value, root: &str) -> HashSet<String> {
     let names: HashMap<&str, &str> = metadata["packages"]
         .as_array()
         .unwrap()
@@ -79,23 +79,72 @@ fn core_crates_do_not_reach_adapter_crates() {
             (node["id"].as_str().unwrap(), normal)
         })
         .collect();
+    let id = names
+        .iter()
+        .find(|(_, name)| **name == root)
+        .map(|(id, _)| *id)
+        .unwrap_or_else(|| panic!("{root} is a workspace package"));
+    let reached: HashSet<String> = normal_closure(&graph, id)
+        .into_iter()
+        .map(|id| names[id].to_owned())
+        .collect();
+    assert!(reached.contains(root));
+    reached
+}
 
+#[test]
+fn core_crates_do_not_reach_adapter_crates() {
+    let metadata = metadata();
     for core in CORE {
-        let id = names
-            .iter()
-            .find(|(_, name)| **name == core)
-            .map(|(id, _)| *id)
-            .expect("core crate present");
-        let reached: HashSet<&str> = normal_closure(&graph, id)
-            .into_iter()
-            .map(|id| names[id])
-            .collect();
-        assert!(reached.contains(core));
+        let reached = reached_from(&metadata, core);
         let leaks: Vec<_> = ADAPTERS.iter().filter(|a| reached.contains(**a)).collect();
         assert!(
             leaks.is_empty(),
             "{core} depends on adapter crates {leaks:?}"
         );
+    }
+}
+
+/// Crates that run in process only: the in-memory adapters and what embeds them.
+const IN_PROCESS: [&str; 2] = ["gatehouse-memory", "gatehouse-example-embedded"];
+
+/// Families of crates that talk to a server (database, Redis, SMTP, HTTP) or are one.
+const SERVER_CLIENTS: [&str; 8] = [
+    "sea-orm", "sqlx", "fred", "redis", "lettre", "reqwest", "actix", "apalis",
+];
+
+fn talks_to_a_server(name: &str) -> bool {
+    SERVER_CLIENTS.iter().any(|family| name.starts_with(family))
+}
+
+#[test]
+fn in_memory_crates_do_not_reach_server_clients() {
+    let metadata = metadata();
+    for crate_name in IN_PROCESS {
+        let mut leaks: Vec<String> = reached_from(&metadata, crate_name)
+            .into_iter()
+            .filter(|name| talks_to_a_server(name))
+            .collect();
+        leaks.sort();
+        assert!(
+            leaks.is_empty(),
+            "{crate_name} depends on server clients {leaks:?}"
+        );
+        let ours: Vec<String> = reached_from(&metadata, crate_name)
+            .into_iter()
+            .filter(|name| name.starts_with("gatehouse-") && name != crate_name)
+            .collect();
+        for dependency in ours {
+            assert!(
+                [
+                    "gatehouse-domain",
+                    "gatehouse-application",
+                    "gatehouse-memory"
+                ]
+                .contains(&dependency.as_str()),
+                "{crate_name} depends on {dependency}"
+            );
+        }
     }
 }
 
@@ -116,4 +165,13 @@ fn the_check_sees_adapters_where_they_belong() {
         .map(|d| d["name"].as_str().unwrap())
         .collect();
     assert!(deps.contains(&"sea-orm") && deps.contains(&"fred") && deps.contains(&"jsonwebtoken"));
+    // And the walk from the binary finds every family of server client (reqwest is only a
+    // test dependency, so no normal walk reaches it).
+    let reached = reached_from(&metadata, "gatehouse");
+    for family in SERVER_CLIENTS.iter().filter(|f| **f != "reqwest") {
+        assert!(
+            reached.iter().any(|name| name.starts_with(family)),
+            "the walk from the binary finds no {family} crate"
+        );
+    }
 }

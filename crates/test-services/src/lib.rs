@@ -192,13 +192,20 @@ mod tests {
             Box::leak(listener.local_addr().unwrap().to_string().into_boxed_str());
         assert_eq!(url(&service(address)).as_deref(), Some("example://default"));
         drop(listener);
-        assert_eq!(url(&service(address)), None, "nothing listens there any more");
+        assert_eq!(
+            url(&service(address)),
+            None,
+            "nothing listens there any more"
+        );
     }
 
     #[test]
     fn the_reason_names_the_variable_and_the_address() {
         let reason = service_missing(&service("127.0.0.1:1"));
-        assert!(reason.contains("GATEHOUSE_TEST_SERVICES_EXAMPLE_URL"), "{reason}");
+        assert!(
+            reason.contains("GATEHOUSE_TEST_SERVICES_EXAMPLE_URL"),
+            "{reason}"
+        );
         assert!(reason.contains("127.0.0.1:1"), "{reason}");
         let reason = program_missing(&PROMTOOL);
         assert!(reason.contains("prometheus"), "{reason}");
@@ -206,7 +213,10 @@ mod tests {
 
     #[test]
     fn programs_are_found_on_path() {
-        assert!(find("sh").is_some(), "every machine that builds this has a shell");
+        assert!(
+            find("sh").is_some(),
+            "every machine that builds this has a shell"
+        );
         assert!(find("gatehouse-no-such-program").is_none());
     }
 }

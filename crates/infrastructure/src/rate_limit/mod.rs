@@ -1,9 +1,7 @@
-//! Rate limiters: fixed windows that start at the first counted event.
+//! The Redis rate limiter: fixed windows that start at the first counted event.
 
-mod memory;
 mod redis_limiter;
 
-pub use memory::InMemoryRateLimiter;
 pub use redis_limiter::RedisRateLimiter;
 
 use std::time::Duration;

@@ -1,7 +1,6 @@
-//! Session stores: in-memory (embedded default) and Redis (shared by every instance).
+//! The Redis session store, shared by every instance (the in-memory one is in
+//! `gatehouse-memory`).
 
-mod memory_store;
 mod redis_store;
 
-pub use memory_store::InMemorySessionStore;
 pub use redis_store::RedisSessionStore;

@@ -1,9 +1,8 @@
-//! Tokens: the JWT codec and the token stores.
+//! Tokens: the JWT codec and the Redis token store (the in-memory one is in
+//! `gatehouse-memory`).
 
 mod jwt;
-mod memory_store;
 mod redis_store;
 
 pub use jwt::{JwtCodec, JwtSettings};
-pub use memory_store::{InMemoryStoreProbe, InMemoryTokenStore};
 pub use redis_store::RedisTokenStore;

@@ -84,20 +84,10 @@ impl InMemoryTokenStore {
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> anyhow::Result<T> {
         self.state.with(f)
     }
-}
 
-/// `/health` entry for the in-process stores, reported as `cache` like Redis would be: it
-/// is up exactly when its lock is usable.
-pub struct InMemoryStoreProbe(pub std::sync::Arc<InMemoryTokenStore>);
-
-#[async_trait]
-impl gatehouse_application::ports::HealthProbe for InMemoryStoreProbe {
-    fn name(&self) -> &'static str {
-        "cache"
-    }
-
-    async fn check(&self) -> anyhow::Result<()> {
-        self.0.with(|_| ())
+    /// Whether the store can be used: its lock is not poisoned.
+    pub(crate) fn usable(&self) -> anyhow::Result<()> {
+        self.with(|_| ())
     }
 }
 

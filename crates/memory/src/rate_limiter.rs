@@ -4,7 +4,6 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use gatehouse_application::ports::{RateLimit, RateLimiter, RateStatus};
 
-use super::after_hit;
 use crate::locked::Locked;
 
 const SWEEP_EVERY: u64 = 1024;
@@ -40,6 +39,17 @@ impl InMemoryRateLimiter {
 
     fn with<T>(&self, f: impl FnOnce(&mut State, Instant) -> T) -> anyhow::Result<T> {
         self.state.with(|state| f(state, Instant::now()))
+    }
+}
+
+/// A counted event is allowed while the count stays within the limit.
+fn after_hit(count: u64, remaining: Duration, limit: RateLimit) -> RateStatus {
+    if count > u64::from(limit.limit) {
+        RateStatus::Limited {
+            retry_after: remaining,
+        }
+    } else {
+        RateStatus::Allowed
     }
 }
 

@@ -1,4 +1,4 @@
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// State behind one mutex, for the in-memory adapters: each operation runs under the lock, so
 /// each is atomic; none awaits while holding it.
@@ -15,3 +15,8 @@ impl<T> Locked<T> {
         Ok(f(&mut state))
     }
 }
+
+/// State two adapters share (users and the credit ledger, categories and products), so a
+/// rule that spans both is decided under one lock, as a database decides it in one
+/// transaction.
+pub(crate) type Shared<T> = Arc<Locked<T>>;

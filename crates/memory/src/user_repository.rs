@@ -1,0 +1,228 @@
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use gatehouse_application::pagination::PageRequest;
+use gatehouse_application::ports::{AccessFields, InsertUserError, ProfileChanges, UserRepository};
+use gatehouse_domain::{Email, PasswordHash, SecurityStamp, User, UserId, Username};
+use time::OffsetDateTime;
+
+use crate::keyset;
+use crate::locked::Shared;
+
+#[derive(Debug, Default)]
+pub(crate) struct Users {
+    pub(crate) by_id: HashMap<UserId, User>,
+}
+
+impl Users {
+    /// Why `user` cannot join `self` (and `batch`, users stored in the same call).
+    fn conflict(&self, batch: &[&User], user: &User) -> Option<InsertUserError> {
+        let others = || self.by_id.values().chain(batch.iter().copied());
+        if others().any(|u| u.email == user.email) {
+            return Some(InsertUserError::EmailTaken);
+        }
+        let name = user.username.normalized();
+        if others().any(|u| u.username.normalized() == name) {
+            return Some(InsertUserError::UsernameTaken);
+        }
+        if others().any(|u| u.id == user.id) {
+            return Some(InsertUserError::Unavailable(anyhow::anyhow!(
+                "a user with this id exists"
+            )));
+        }
+        None
+    }
+
+    /// Moves the stamp forward (and, when the change `revokes`, the revocation floor up to
+    /// it); the new stamp.
+    fn restamp(user: &mut User, revokes: bool, at: OffsetDateTime) -> SecurityStamp {
+        user.security_stamp = SecurityStamp::new(user.security_stamp.get() + 1);
+        if revokes {
+            user.revoked_below = user.security_stamp;
+        }
+        user.updated_at = at;
+        user.security_stamp
+    }
+}
+
+/// [`UserRepository`] in process memory. Emails are unique, usernames unique ignoring case,
+/// and every write is one step under the lock with the same conditions as the SQL adapter
+/// (active user, expected hash or stamp), so compare-and-set holds here too.
+#[derive(Clone, Default)]
+pub struct InMemoryUserRepository {
+    pub(crate) state: Shared<Users>,
+}
+
+impl InMemoryUserRepository {
+    /// No users yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Users) -> T) -> anyhow::Result<T> {
+        self.state.with(f)
+    }
+
+    /// Runs `f` on the active user `id`; `None` when there is none.
+    fn with_active<T>(
+        &self,
+        id: UserId,
+        f: impl FnOnce(&mut User) -> T,
+    ) -> anyhow::Result<Option<T>> {
+        self.with(|users| users.by_id.get_mut(&id).filter(|u| u.is_active).map(f))
+    }
+
+    fn find(&self, matches: impl Fn(&User) -> bool) -> anyhow::Result<Option<User>> {
+        self.with(|users| users.by_id.values().find(|u| matches(u)).cloned())
+    }
+}
+
+#[async_trait]
+impl UserRepository for InMemoryUserRepository {
+    async fn insert(&self, user: &User) -> Result<(), InsertUserError> {
+        self.with(|users| match users.conflict(&[], user) {
+            Some(conflict) => Err(conflict),
+            None => {
+                users.by_id.insert(user.id, user.clone());
+                Ok(())
+            }
+        })?
+    }
+
+    async fn find_by_id(&self, id: UserId) -> anyhow::Result<Option<User>> {
+        self.with(|users| users.by_id.get(&id).cloned())
+    }
+
+    async fn find_by_email(&self, email: &Email) -> anyhow::Result<Option<User>> {
+        self.find(|u| u.email == *email)
+    }
+
+    async fn find_by_username(&self, username: &Username) -> anyhow::Result<Option<User>> {
+        let name = username.normalized();
+        self.find(|u| u.username.normalized() == name)
+    }
+
+    async fn insert_many(&self, new: &[User]) -> Result<(), InsertUserError> {
+        // All or nothing, like one multi-row INSERT.
+        self.with(|users| {
+            for (i, user) in new.iter().enumerate() {
+                let earlier: Vec<&User> = new[..i].iter().collect();
+                if let Some(conflict) = users.conflict(&earlier, user) {
+                    return Err(conflict);
+                }
+            }
+            for user in new {
+                users.by_id.insert(user.id, user.clone());
+            }
+            Ok(())
+        })?
+    }
+
+    async fn update_profile(
+        &self,
+        id: UserId,
+        changes: &ProfileChanges,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<bool> {
+        let written = self.with_active(id, |user| {
+            if let Some(name) = &changes.first_name {
+                user.first_name = name.clone();
+            }
+            if let Some(name) = &changes.last_name {
+                user.last_name = name.clone();
+            }
+            if let Some(phone) = &changes.phone_number {
+                user.phone_number = phone.clone();
+            }
+            if let Some(date) = changes.birth_date {
+                user.birth_date = date;
+            }
+            if let Some(on) = changes.security_emails {
+                user.notifications.security_emails = on;
+            }
+            if let Some(on) = changes.product_emails {
+                user.notifications.product_emails = on;
+            }
+            user.updated_at = at;
+        })?;
+        Ok(written.is_some())
+    }
+
+    async fn set_avatar_url(
+        &self,
+        id: UserId,
+        url: &str,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<bool> {
+        let written = self.with_active(id, |user| {
+            user.avatar_url = Some(url.to_owned());
+            user.updated_at = at;
+        })?;
+        Ok(written.is_some())
+    }
+
+    async fn mark_verified(&self, id: UserId, at: OffsetDateTime) -> anyhow::Result<bool> {
+        let written = self.with_active(id, |user| {
+            user.is_verified = true;
+            user.updated_at = at;
+        })?;
+        Ok(written.is_some())
+    }
+
+    async fn set_password<'a>(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        expected: Option<&'a PasswordHash>,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<Option<SecurityStamp>> {
+        let written = self.with_active(id, |user| {
+            if expected.is_some_and(|old| old.as_str() != user.password_hash.as_str()) {
+                return None;
+            }
+            user.password_hash = hash.clone();
+            Some(Users::restamp(user, true, at))
+        })?;
+        Ok(written.flatten())
+    }
+
+    async fn update_access(
+        &self,
+        id: UserId,
+        access: &AccessFields,
+        expected: SecurityStamp,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<Option<SecurityStamp>> {
+        self.with(|users| {
+            let user = users
+                .by_id
+                .get_mut(&id)
+                .filter(|u| u.security_stamp == expected)?;
+            user.role = access.role;
+            user.permissions = access.permissions.clone();
+            user.is_active = access.is_active;
+            Some(Users::restamp(user, !access.is_active, at))
+        })
+    }
+
+    async fn bump_security_stamp(
+        &self,
+        id: UserId,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<Option<SecurityStamp>> {
+        self.with(|users| {
+            let user = users.by_id.get_mut(&id)?;
+            Some(Users::restamp(user, true, at))
+        })
+    }
+
+    async fn page(&self, request: &PageRequest) -> anyhow::Result<Vec<User>> {
+        self.with(|users| {
+            keyset::page(
+                users.by_id.values().cloned(),
+                |u| (u.created_at, u.id.as_uuid()),
+                request,
+            )
+        })
+    }
+}
