@@ -4,7 +4,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use gatehouse_application::ports::{TokenClaims, TokenCodec, TokenKind};
 use gatehouse_domain::UserId;
-use gatehouse_infrastructure::tokens::{JwtCodec, JwtSettings};
+use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
 use std::hint::black_box;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;

@@ -2,10 +2,9 @@
 //! ones are in `gatehouse-memory`).
 //!
 //! - [`database`]: sea-orm on PostgreSQL or SQLite (the URL picks), migrations, health probe.
-//! - [`redis`]: the shared fred connection pool and its health probe.
-//! - [`tokens`]: the JWT codec and the Redis token store.
-//! - [`sessions`]: the Redis session store.
-//! - [`rate_limit`]: the Redis rate limiter.
+//! - [`redis`]: the shared fred connection pool, its health probe, and the token store,
+//!   session store and rate limiter every instance shares through it.
+//! - [`jwt`]: the token codec (JWT).
 //! - [`files`]: file storage (a local directory).
 //! - [`jobs`]: the job queue and its workers (apalis on the app database).
 //! - [`mail`]: mailers (SMTP, `.eml` files).
@@ -14,13 +13,11 @@
 mod clock;
 pub mod database;
 pub mod files;
-mod hasher;
 pub mod jobs;
+pub mod jwt;
 pub mod mail;
-pub mod rate_limit;
+mod password_hasher;
 pub mod redis;
-pub mod sessions;
-pub mod tokens;
 
 pub use clock::SystemClock;
-pub use hasher::BcryptHasher;
+pub use password_hasher::BcryptHasher;

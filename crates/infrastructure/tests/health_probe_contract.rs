@@ -29,6 +29,10 @@ async fn the_database_probe_on_sqlite() {
     );
 }
 
+#[cfg_attr(
+    gatehouse_no_postgres,
+    ignore = "needs PostgreSQL: start it on 127.0.0.1:5432 or set GATEHOUSE_TEST_DATABASE_URL"
+)]
 #[tokio::test]
 async fn the_database_probe_on_postgres() {
     let Some(test_db) = gatehouse_testing::postgres().await else {
@@ -38,6 +42,10 @@ async fn the_database_probe_on_postgres() {
     an_answering_dependency_is_up(Arc::new(DatabaseProbe::new(db)), "database").await;
 }
 
+#[cfg_attr(
+    gatehouse_no_redis,
+    ignore = "needs Redis: start it on 127.0.0.1:6379 or set GATEHOUSE_TEST_REDIS_URL"
+)]
 #[tokio::test]
 async fn the_redis_probe() {
     let Some(redis) = gatehouse_testing::redis().await else {

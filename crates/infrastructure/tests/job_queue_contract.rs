@@ -454,14 +454,16 @@ macro_rules! contract {
             })*
         }
         mod on_postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[cfg_attr(gatehouse_no_postgres, ignore = "needs PostgreSQL: start it on 127.0.0.1:5432 or set GATEHOUSE_TEST_DATABASE_URL")]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let Some(fixture) = super::postgres().await else { return };
                 super::$case(fixture).await;
             })*
         }
         mod on_redis {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[cfg_attr(gatehouse_no_redis, ignore = "needs Redis: start it on 127.0.0.1:6379 or set GATEHOUSE_TEST_REDIS_URL")]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let Some(fixture) = super::redis().await else { return };
                 super::$case(fixture).await;
@@ -481,6 +483,10 @@ contract!(
 
 /// A worker whose storage goes away heals when it comes back: its lanes restart by
 /// themselves, and a job queued afterwards runs, with no restart of the process.
+#[cfg_attr(
+    gatehouse_no_redis_server,
+    ignore = "needs redis-server on PATH (Debian package redis-server)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_recovers_when_its_storage_comes_back() {
     let Some(mut redis) = gatehouse_testing::OwnRedis::start().await else {

@@ -4,6 +4,10 @@
 use gatehouse_infrastructure::database;
 use sea_orm::{ConnectionTrait, Statement};
 
+#[cfg_attr(
+    gatehouse_no_postgres,
+    ignore = "needs PostgreSQL: start it on 127.0.0.1:5432 or set GATEHOUSE_TEST_DATABASE_URL"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_starting_together_migrate_one_after_another() {
     let Some(fresh) = gatehouse_testing::postgres().await else {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_application::ports::{RateLimit, RateLimiter, RateStatus};
-use gatehouse_infrastructure::rate_limit::RedisRateLimiter;
 use gatehouse_infrastructure::redis as redis_adapter;
+use gatehouse_infrastructure::redis::RedisRateLimiter;
 use gatehouse_memory::InMemoryRateLimiter;
 use uuid::Uuid;
 
@@ -192,7 +192,8 @@ macro_rules! contract {
             })*
         }
         mod on_redis {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            $(#[cfg_attr(gatehouse_no_redis, ignore = "needs Redis: start it on 127.0.0.1:6379 or set GATEHOUSE_TEST_REDIS_URL")]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() {
                 let Some((limiter, _, _)) = super::redis_limiter().await else { return };
                 super::$case(limiter).await;

@@ -244,7 +244,8 @@ macro_rules! contract {
             })*
         }
         mod on_postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[cfg_attr(gatehouse_no_postgres, ignore = "needs PostgreSQL: start it on 127.0.0.1:5432 or set GATEHOUSE_TEST_DATABASE_URL")]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let Some((repo, _db)) = super::postgres().await else { return };
                 super::$case(repo).await;

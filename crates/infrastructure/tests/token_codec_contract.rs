@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use gatehouse_application::ports::{TokenClaims, TokenCodec, TokenDecodeError, TokenKind};
 use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
-use gatehouse_infrastructure::tokens::{JwtCodec, JwtSettings};
+use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
 use gatehouse_memory::InMemoryTokenCodec;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use gatehouse_application::{AppError, Credential, Refreshed, TokenService, TokenSettings};
 use gatehouse_domain::{SecurityStamp, UserId};
 use gatehouse_infrastructure::SystemClock;
-use gatehouse_infrastructure::tokens::{JwtCodec, JwtSettings};
+use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
 use gatehouse_memory::InMemoryTokenStore;
 
 fn service() -> TokenService {

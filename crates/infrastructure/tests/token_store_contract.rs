@@ -7,7 +7,7 @@ use std::time::Duration;
 use gatehouse_application::ports::{RefreshFamily, Rotation, RotationRequest, TokenStore};
 use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use gatehouse_infrastructure::redis as redis_adapter;
-use gatehouse_infrastructure::tokens::RedisTokenStore;
+use gatehouse_infrastructure::redis::RedisTokenStore;
 use gatehouse_memory::InMemoryTokenStore;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -343,7 +343,8 @@ macro_rules! contract {
             })*
         }
         mod on_redis {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            $(#[cfg_attr(gatehouse_no_redis, ignore = "needs Redis: start it on 127.0.0.1:6379 or set GATEHOUSE_TEST_REDIS_URL")]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() {
                 let Some(store) = super::redis_store().await else { return };
                 super::$case(store).await;
@@ -369,6 +370,10 @@ contract!(
 
 /// The sets a family joins get an expiry at least as long as the family's: none is left to
 /// live for ever, and none dies before its longest family.
+#[cfg_attr(
+    gatehouse_no_redis,
+    ignore = "needs Redis: start it on 127.0.0.1:6379 or set GATEHOUSE_TEST_REDIS_URL"
+)]
 #[tokio::test]
 async fn redis_family_sets_last_as_long_as_their_longest_family() {
     use fred::interfaces::KeysInterface;
@@ -392,6 +397,10 @@ async fn redis_family_sets_last_as_long_as_their_longest_family() {
 
 /// A user's revocation instant written by a release before security stamps still revokes
 /// the access tokens it covered (issued at or before it), so an upgrade brings back nothing.
+#[cfg_attr(
+    gatehouse_no_redis,
+    ignore = "needs Redis: start it on 127.0.0.1:6379 or set GATEHOUSE_TEST_REDIS_URL"
+)]
 #[tokio::test]
 async fn a_revocation_instant_from_an_earlier_release_still_counts_on_redis() {
     use fred::interfaces::KeysInterface;

@@ -26,11 +26,11 @@ use gatehouse_infrastructure::database::{
 };
 use gatehouse_infrastructure::files::LocalFileStorage;
 use gatehouse_infrastructure::jobs::ApalisJobQueue;
+use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
 use gatehouse_infrastructure::mail::{FileMailer, SmtpMailer, parse_sender};
-use gatehouse_infrastructure::rate_limit::RedisRateLimiter;
-use gatehouse_infrastructure::redis::{self as redis_adapter, RedisProbe};
-use gatehouse_infrastructure::sessions::RedisSessionStore;
-use gatehouse_infrastructure::tokens::{JwtCodec, JwtSettings, RedisTokenStore};
+use gatehouse_infrastructure::redis::{
+    self as redis_adapter, RedisProbe, RedisRateLimiter, RedisSessionStore, RedisTokenStore,
+};
 use gatehouse_infrastructure::{BcryptHasher, SystemClock};
 use gatehouse_memory::{
     InMemoryHealthProbe, InMemoryRateLimiter, InMemorySessionStore, InMemoryTokenStore,

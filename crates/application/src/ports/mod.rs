@@ -1,7 +1,7 @@
 //! Every port in one place: what the use cases need from the outside world, as traits. Each
 //! is owned by a capability (`accounts::ports`, `credentials::ports`, ...) and re-exported here
 //! so adapters can implement them without knowing the layout. Each has a real adapter and an
-//! in-memory one in `gatehouse-infrastructure`, and a mockall mock here (behind the `mock`
+//! in-memory one in `gatehouse-memory`, and a mockall mock here (behind the `mock`
 //! feature for other crates).
 
 pub use crate::accounts::ports::{

@@ -10,8 +10,8 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 
+use super::entities::audit_event::{ActiveModel, Column, Entity, Model};
 use super::keyset;
-use super::ledger_entities::audit_event::{ActiveModel, Column, Entity, Model};
 
 /// [`AuditLog`] on sea-orm; `data` is stored as a JSON object of strings.
 #[derive(Clone)]

@@ -9,8 +9,8 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::ledger_entities::credit_entry;
-use super::user_entity;
+use super::entities::credit_entry;
+use super::entities::user as user_entity;
 
 /// [`CreditLedger`] on sea-orm. The balance lives on the user row and moves with a
 /// conditional `UPDATE ... SET credits = credits + amount WHERE credits + amount >= 0`, in the

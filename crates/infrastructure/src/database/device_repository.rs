@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
-use super::device_entity::{ActiveModel, Column, Entity, Model};
+use super::entities::device::{ActiveModel, Column, Entity, Model};
 
 /// [`DeviceRepository`] on sea-orm (PostgreSQL or SQLite).
 #[derive(Clone)]

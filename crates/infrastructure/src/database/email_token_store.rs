@@ -6,7 +6,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 
-use super::job_entities::email_token::{ActiveModel, Column, Entity};
+use super::entities::email_token::{ActiveModel, Column, Entity};
 
 /// [`EmailTokenStore`] on sea-orm. Using a token up is a `DELETE` of its row: of concurrent
 /// callers only the one whose `DELETE` removed it wins.

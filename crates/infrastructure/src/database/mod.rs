@@ -1,18 +1,14 @@
 //! sea-orm persistence. One code path for PostgreSQL and SQLite: the URL picks the driver.
 
 mod audit_log;
-mod catalog_entities;
-mod catalog_repositories;
+mod catalog;
 mod credit_ledger;
-mod device_entity;
 mod device_repository;
 mod email_token_store;
-mod job_entities;
+mod entities;
 mod keyset;
-mod ledger_entities;
 mod pre_registrations;
 mod task_repository;
-mod user_entity;
 mod user_repository;
 
 use std::time::Duration;
@@ -24,7 +20,7 @@ use gatehouse_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 
 pub use audit_log::SeaOrmAuditLog;
-pub use catalog_repositories::{SeaOrmCategoryRepository, SeaOrmProductRepository};
+pub use catalog::{SeaOrmCategoryRepository, SeaOrmProductRepository};
 pub use credit_ledger::SeaOrmCreditLedger;
 pub use device_repository::SeaOrmDeviceRepository;
 pub use email_token_store::SeaOrmEmailTokenStore;

@@ -6,7 +6,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::{DatabaseConnection, EntityTrait, TryInsertResult};
 use time::OffsetDateTime;
 
-use super::ledger_entities::pre_registration::{ActiveModel, Column, Entity};
+use super::entities::pre_registration::{ActiveModel, Column, Entity};
 
 /// [`PreRegistrations`] on sea-orm: the email is the primary key, and a repeat is a no-op
 /// (`ON CONFLICT DO NOTHING`), so concurrent duplicates cannot fail either.

@@ -9,8 +9,8 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
-use super::job_entities::task::{ActiveModel, Column, Entity, Model};
-use super::job_entities::task_quota;
+use super::entities::task::{ActiveModel, Column, Entity, Model};
+use super::entities::task_quota;
 
 /// [`TaskRepository`] on sea-orm. Each change is one conditional `UPDATE ... WHERE status NOT
 /// IN (final)`, so a revocation and a worker's report cannot overwrite each other.

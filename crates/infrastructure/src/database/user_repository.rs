@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use super::keyset;
 
-use super::user_entity::{ActiveModel, Column, Entity, Model};
+use super::entities::user::{ActiveModel, Column, Entity, Model};
 
 /// [`UserRepository`] on sea-orm (PostgreSQL or SQLite). Every write is one `UPDATE` of the
 /// columns its use case owns, conditioned on the row (active, or its stamp or hash as the

@@ -160,7 +160,8 @@ macro_rules! database_contract {
             })*
         }
         mod on_postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[cfg_attr(gatehouse_no_postgres, ignore = "needs PostgreSQL: start it on 127.0.0.1:5432 or set GATEHOUSE_TEST_DATABASE_URL")]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let Some((db, _test_db)) = $crate::support::postgres().await else { return };
                 super::$case(db).await;

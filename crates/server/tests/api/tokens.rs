@@ -154,7 +154,7 @@ async fn an_expired_access_token_is_token_expired() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_signed_with_a_verify_only_key_are_accepted_during_a_rotation() {
     use gatehouse_application::ports::{TokenClaims, TokenCodec, TokenKind};
-    use gatehouse_infrastructure::tokens::{JwtCodec, JwtSettings};
+    use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
 
     const OLD_KEY: &str = "the-previous-signing-key-0123456789abcdef";
     let rotating = TestApp::embedded_with(&[("GATEHOUSE_JWT_VERIFY_ONLY_SECRETS", OLD_KEY)]).await;

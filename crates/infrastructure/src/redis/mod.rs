@@ -1,4 +1,13 @@
-//! The shared Redis connection pool (fred).
+//! Redis (fred): the shared connection pool, its health probe, and the adapters whose state
+//! every instance shares through it.
+
+mod rate_limiter;
+mod session_store;
+mod token_store;
+
+pub use rate_limiter::RedisRateLimiter;
+pub use session_store::RedisSessionStore;
+pub use token_store::RedisTokenStore;
 
 use std::time::Duration;
 

@@ -7,8 +7,6 @@ use fred::prelude::Pool;
 use fred::types::scripts::Script;
 use gatehouse_application::ports::{RateLimit, RateLimiter, RateStatus};
 
-use super::after_hit;
-
 /// Count and read the window in one atomic step. KEYS: counter. ARGV: window (ms).
 const HIT: &str = r#"
 local count = redis.call('INCR', KEYS[1])
@@ -119,5 +117,16 @@ impl RateLimiter for RedisRateLimiter {
             .await
             .context("Redis rate limit clear failed")?;
         Ok(())
+    }
+}
+
+/// A counted event is allowed while the count stays within the limit.
+fn after_hit(count: u64, remaining: Duration, limit: RateLimit) -> RateStatus {
+    if count > u64::from(limit.limit) {
+        RateStatus::Limited {
+            retry_after: remaining,
+        }
+    } else {
+        RateStatus::Allowed
     }
 }

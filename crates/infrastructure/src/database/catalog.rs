@@ -21,7 +21,7 @@ use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr, Value,
 };
 
-use super::catalog_entities::{category, product};
+use super::entities::{category, product};
 use super::keyset;
 
 /// What a refused insert or update means, from the constraint it broke.

@@ -1,0 +1,12 @@
+//! The sea-orm entities: one module per table, named after one row of it.
+
+pub mod audit_event;
+pub mod category;
+pub mod credit_entry;
+pub mod device;
+pub mod email_token;
+pub mod pre_registration;
+pub mod product;
+pub mod task;
+pub mod task_quota;
+pub mod user;
