@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use gatehouse_application::ports::{FileStorage, StoredFile};
+use gatehouse_application::ports::{FileStorage, StoredFile, is_safe_file_name};
 
 use crate::locked::Locked;
 
@@ -23,15 +23,7 @@ impl InMemoryFileStorage {
 }
 
 fn check(name: &str) -> anyhow::Result<()> {
-    let safe = !name.is_empty()
-        && name.split('/').all(|part| {
-            !part.is_empty()
-                && !part.starts_with('.')
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.".contains(c))
-        });
-    anyhow::ensure!(safe, "refusing file name {name:?}");
+    anyhow::ensure!(is_safe_file_name(name), "refusing file name {name:?}");
     Ok(())
 }
 

@@ -42,17 +42,6 @@ impl InMemoryRateLimiter {
     }
 }
 
-/// A counted event is allowed while the count stays within the limit.
-fn after_hit(count: u64, remaining: Duration, limit: RateLimit) -> RateStatus {
-    if count > u64::from(limit.limit) {
-        RateStatus::Limited {
-            retry_after: remaining,
-        }
-    } else {
-        RateStatus::Allowed
-    }
-}
-
 fn live(window: Option<&(u64, Instant)>, now: Instant) -> Option<(u64, Duration)> {
     window
         .filter(|(_, ends)| *ends > now)
@@ -69,7 +58,7 @@ impl RateLimiter for InMemoryRateLimiter {
                 None => (1, limit.window),
             };
             s.windows.insert(key.to_owned(), (count, now + remaining));
-            after_hit(count, remaining, limit)
+            RateStatus::after_hit(count, remaining, limit)
         })
     }
 

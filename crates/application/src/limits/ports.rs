@@ -25,6 +25,21 @@ pub enum RateStatus {
     },
 }
 
+impl RateStatus {
+    /// Where a key stands after an event was counted: allowed while the count (this event
+    /// included) stays within the limit, else limited until the window ends. Every adapter's
+    /// `hit` answers by this rule.
+    pub fn after_hit(count: u64, remaining: Duration, limit: RateLimit) -> Self {
+        if count > u64::from(limit.limit) {
+            RateStatus::Limited {
+                retry_after: remaining,
+            }
+        } else {
+            RateStatus::Allowed
+        }
+    }
+}
+
 /// Counters with expiry, shared by every instance when the adapter is shared.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]

@@ -7,6 +7,7 @@
 pub use crate::accounts::ports::{
     AccessFields, CreditEntry, CreditError, CreditLedger, DeviceRepository, FileStorage,
     InsertUserError, PasswordHasher, PreRegistrations, ProfileChanges, StoredFile, UserRepository,
+    is_safe_file_name,
 };
 pub use crate::catalog::ports::{
     CatalogWriteError, CategoryRepository, ProductFilter, ProductPosition, ProductRepository,

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use gatehouse_application::ports::{FileStorage, StoredFile};
+use gatehouse_application::ports::{FileStorage, StoredFile, is_safe_file_name};
 
 /// [`FileStorage`] in a local directory, served back by the app under `public_base`
 /// (`{GATEHOUSE_PUBLIC_URL}/media`). Writes go to a temporary file renamed into place, so a
@@ -23,17 +23,9 @@ impl LocalFileStorage {
     }
 
     /// Names come from the services, but the check is cheap insurance against a path
-    /// escaping the root: lower-case letters, digits, `-`, `.`, and `/` between parts.
+    /// escaping the root.
     fn path(&self, name: &str) -> anyhow::Result<PathBuf> {
-        let safe = !name.is_empty()
-            && name.split('/').all(|part| {
-                !part.is_empty()
-                    && !part.starts_with('.')
-                    && part
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.".contains(c))
-            });
-        anyhow::ensure!(safe, "refusing file name {name:?}");
+        anyhow::ensure!(is_safe_file_name(name), "refusing file name {name:?}");
         Ok(self.root.join(name))
     }
 }

@@ -88,7 +88,7 @@ impl RateLimiter for RedisRateLimiter {
     async fn hit(&self, key: &str, limit: RateLimit) -> anyhow::Result<RateStatus> {
         let window = limit.window.as_millis().max(1).to_string();
         let (count, remaining) = self.run(&self.hit, key, vec![window]).await?;
-        Ok(after_hit(count, remaining, limit))
+        Ok(RateStatus::after_hit(count, remaining, limit))
     }
 
     async fn reserve(&self, key: &str, limit: RateLimit) -> anyhow::Result<RateStatus> {
@@ -117,16 +117,5 @@ impl RateLimiter for RedisRateLimiter {
             .await
             .context("Redis rate limit clear failed")?;
         Ok(())
-    }
-}
-
-/// A counted event is allowed while the count stays within the limit.
-fn after_hit(count: u64, remaining: Duration, limit: RateLimit) -> RateStatus {
-    if count > u64::from(limit.limit) {
-        RateStatus::Limited {
-            retry_after: remaining,
-        }
-    } else {
-        RateStatus::Allowed
     }
 }

@@ -11,6 +11,20 @@ pub struct StoredFile {
     pub content_type: String,
 }
 
+/// Whether `name` is one a [`FileStorage`] accepts: lower-case letters, digits, `-` and `.`,
+/// in parts separated by `/`, none empty or starting with `.`. Names come from the services,
+/// but every adapter refuses any other, so no name can escape the storage's root.
+pub fn is_safe_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('/').all(|part| {
+            !part.is_empty()
+                && !part.starts_with('.')
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.".contains(c))
+        })
+}
+
 /// Where uploaded files (avatars) live. Names are chosen by the services, never by clients.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
