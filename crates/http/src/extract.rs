@@ -1,5 +1,5 @@
-//! Request extractors: the authenticated user (bearer token or session cookie + CSRF), and
-//! the refresh token from header or body.
+//! Request extractors: the authenticated user (bearer token or session cookie + CSRF), the
+//! refresh token from header or body, and path ids.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,7 +9,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use gatehouse_application::{AppError, Principal};
 
 use crate::client::client_info;
-use crate::dto::RefreshRequest;
+use crate::routes::auth::dto::RefreshRequest;
 use crate::session_cookies::{CSRF_HEADER, session_id};
 use crate::{ApiError, AppState, WebSettings};
 
@@ -102,6 +102,11 @@ pub(crate) fn bearer_token(req: &HttpRequest) -> Result<Option<String>, AppError
         return Err(AppError::TokenInvalid);
     }
     Ok(Some(token.to_owned()))
+}
+
+/// Reads a path id; anything but a UUID is a 400, before any lookup.
+pub(crate) fn path_uuid(raw: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| ApiError::validation("id", "must be a UUID"))
 }
 
 /// Header carrying the refresh token, as an alternative to the JSON body.
