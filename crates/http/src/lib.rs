@@ -3,9 +3,11 @@
 //! and metrics, and the generated OpenAPI document with its Swagger UI and ReDoc pages.
 
 mod client;
+mod constraints;
 mod error;
 mod extract;
 mod middleware;
+mod numbers;
 pub mod openapi;
 mod pagination;
 mod routes;

@@ -31,7 +31,6 @@ impl<T> Page<T> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// 1 to 100, default 10; more is 400.
     #[param(schema_with = limit_schema)]
     pub limit: Option<u64>,
     /// `next_cursor` or `previous_cursor` of an earlier page.
@@ -42,6 +41,11 @@ pub struct PageQuery {
 pub fn limit_schema() -> utoipa::openapi::Object {
     ObjectBuilder::new()
         .schema_type(Type::Integer)
+        .description(Some(format!(
+            "Page size, 1 to {}; default {}. More is 400, not clamped.",
+            limits::MAX,
+            limits::DEFAULT
+        )))
         .minimum(Some(1))
         .maximum(Some(limits::MAX))
         .default(Some(limits::DEFAULT.into()))

@@ -6,14 +6,22 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::constraints;
+use crate::pagination::limit_schema;
+
 /// `?limit=&cursor=&user_id=&type=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditListQuery {
+    #[param(schema_with = limit_schema)]
     pub limit: Option<u64>,
+    /// `next_cursor` or `previous_cursor` of an earlier page.
     pub cursor: Option<String>,
     /// Only events about this user.
+    #[param(schema_with = constraints::uuid)]
     pub user_id: Option<String>,
     /// Only events of this type, e.g. `login_failed`.
+    #[param(schema_with = constraints::audit_event_type)]
     #[serde(rename = "type")]
     pub kind: Option<String>,
 }

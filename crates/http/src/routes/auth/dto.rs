@@ -2,27 +2,34 @@
 
 use gatehouse_application::{ClientInfo, LoginIdentifier, LoginInput, NewUserInput, TokenPair};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{
+    AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type,
+};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::ApiError;
+use crate::constraints;
 use crate::routes::users::dto::UserResponse;
 
 /// Registration form.
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
-    #[schema(example = "jane@example.com")]
+    #[schema(schema_with = constraints::email)]
     pub email: String,
-    #[schema(example = "jane")]
+    #[schema(schema_with = constraints::username)]
     pub username: String,
-    /// 8 characters to 72 bytes; not common, not all digits, not like the email or username.
+    #[schema(schema_with = constraints::password)]
     pub password: String,
     pub password_confirm: String,
+    #[schema(schema_with = constraints::optional_person_name)]
     pub first_name: Option<String>,
+    #[schema(schema_with = constraints::optional_person_name)]
     pub last_name: Option<String>,
 }
 
 /// Login: the password and one of `email` or `username`.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize)]
 pub struct LoginRequest {
     pub email: Option<String>,
     pub username: Option<String>,
@@ -67,6 +74,15 @@ pub struct RefreshRequest {
     pub refresh_token: Option<String>,
 }
 
+/// `POST /auth/refresh` as a body (the alternative is `X-Refresh-Token` and no body): read
+/// through [`RefreshRequest`], which a missing token turns into a 400.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RefreshBody {
+    #[schema(schema_with = constraints::token)]
+    pub refresh_token: String,
+}
+
 impl From<RegisterRequest> for NewUserInput {
     fn from(body: RegisterRequest) -> Self {
         Self {
@@ -100,3 +116,35 @@ impl LoginRequest {
         })
     }
 }
+
+/// The schema says what [`LoginRequest::into_input`] needs: the password, and an email or a
+/// username (a string, not `null`).
+impl PartialSchema for LoginRequest {
+    fn schema() -> RefOr<Schema> {
+        let text = || ObjectBuilder::new().schema_type(Type::String);
+        let text_or_null =
+            || ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]));
+        let given = |field: &str| {
+            ObjectBuilder::new()
+                .property(field, text())
+                .required(field)
+        };
+        let fields = ObjectBuilder::new()
+            .description(Some("Login: the password and one of `email` or `username`."))
+            .property("email", text_or_null())
+            .property("username", text_or_null())
+            .property("password", text())
+            .required("password");
+        let identifier = AnyOfBuilder::new()
+            .item(given("email"))
+            .item(given("username"));
+        RefOr::T(Schema::AllOf(
+            AllOfBuilder::new()
+                .item(fields)
+                .item(Schema::AnyOf(identifier.build()))
+                .build(),
+        ))
+    }
+}
+
+impl ToSchema for LoginRequest {}

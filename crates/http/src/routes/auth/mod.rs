@@ -6,10 +6,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa::OpenApi;
 
-use self::dto::{LoginRequest, LoginResponse, RefreshRequest, RegisterRequest, TokenResponse};
+use self::dto::{
+    LoginRequest, LoginResponse, RefreshBody, RefreshRequest, RegisterRequest, TokenResponse,
+};
 use crate::client::Client;
 use crate::error::ErrorBody;
-use crate::extract::{Authenticated, refresh_token};
+use crate::extract::{Authenticated, JsonObject, refresh_token};
 use crate::middleware::no_content;
 use crate::routes::users::dto::{UserEnvelope, UserResponse};
 use crate::{ApiError, AppState};
@@ -36,7 +38,7 @@ pub struct Api;
 pub async fn register(
     state: web::Data<AppState>,
     client: Client,
-    body: web::Json<RegisterRequest>,
+    body: JsonObject<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let user = state
         .auth
@@ -61,7 +63,7 @@ pub async fn register(
 pub async fn login(
     state: web::Data<AppState>,
     client: Client,
-    body: web::Json<LoginRequest>,
+    body: JsonObject<LoginRequest>,
 ) -> Result<web::Json<LoginResponse>, ApiError> {
     let input = body.into_inner().into_input(client.0)?;
     let outcome = state.auth.login(input).await?;
@@ -74,7 +76,7 @@ pub async fn login(
 /// Exchange a refresh token for a new pair; the old refresh token dies. Presenting a
 /// rotated token again revokes its whole family.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth",
-    request_body(content = RefreshRequest, description = "Or send the token in X-Refresh-Token"),
+    request_body(content = RefreshBody, description = "Or send the token in X-Refresh-Token and no body"),
     params(("X-Refresh-Token" = Option<String>, Header, description = "The refresh token")),
     responses(
         (status = 200, description = "New pair", body = TokenResponse),
@@ -99,7 +101,7 @@ pub async fn refresh(
 
 /// Revoke the presented access token and, if sent, the refresh token's family.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = []), ("session" = [])),
-    request_body(content = RefreshRequest, description = "Optional; or send the token in X-Refresh-Token"),
+    request_body(content = Option<RefreshRequest>, description = "Optional; or send the token in X-Refresh-Token"),
     params(("X-Refresh-Token" = Option<String>, Header, description = "The refresh token")),
     responses(
         (status = 204, description = "Logged out"),

@@ -6,6 +6,8 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::constraints;
+
 /// A category as clients see it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CategoryResponse {
@@ -37,9 +39,10 @@ impl From<&gatehouse_domain::Category> for CategoryResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryRequest {
-    /// 1 to 100 characters, unique ignoring case.
+    /// Unique ignoring case.
+    #[schema(schema_with = constraints::optional_category_name)]
     pub name: Option<String>,
-    /// At most 5,000 characters.
+    #[schema(schema_with = constraints::optional_description)]
     pub description: Option<String>,
 }
 

@@ -10,8 +10,9 @@ use utoipa::OpenApi;
 
 use self::dto::{CategoryRequest, CategoryResponse};
 use crate::error::ErrorBody;
-use crate::extract::{Authenticated, path_uuid};
+use crate::extract::{Authenticated, JsonObject, path_uuid};
 use crate::middleware::no_content;
+use crate::openapi::RequiredFields;
 use crate::pagination::{Page, PageQuery};
 use crate::{ApiError, AppState};
 
@@ -31,11 +32,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(
-    list_categories, show_category, create_category, replace_category, patch_category,
-    delete_category,
-))]
+#[openapi(
+    paths(
+        list_categories, show_category, create_category, replace_category, patch_category,
+        delete_category,
+    ),
+    modifiers(&NEW_CATEGORY)
+)]
 pub struct Api;
+
+/// Creating or replacing a category needs its name; a patch does not.
+const NEW_CATEGORY: RequiredFields = RequiredFields {
+    schema: "CategoryRequest",
+    name: "NewCategoryRequest",
+    fields: &["name"],
+    operations: &[
+        ("post", "/api/v1/categories"),
+        ("put", "/api/v1/categories/{id}"),
+    ],
+};
 
 fn category_id(raw: &str) -> Result<CategoryId, ApiError> {
     path_uuid(raw).map(CategoryId::from_uuid)
@@ -59,7 +74,7 @@ pub async fn list_categories(
 }
 
 /// One category.
-#[utoipa::path(get, path = "/api/v1/categories/{id}", tag = "catalog",
+#[utoipa::path(get, path = "/api/v1/categories/{id}", tag = "catalog", params(("id" = Uuid, Path, description = "Category id")),
     responses(
         (status = 200, description = "The category", body = CategoryResponse),
         (status = 400, description = "Not a UUID", body = ErrorBody),
@@ -85,7 +100,7 @@ pub async fn show_category(
 pub async fn create_category(
     state: web::Data<AppState>,
     user: Authenticated,
-    body: web::Json<CategoryRequest>,
+    body: JsonObject<CategoryRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let fields = body.into_inner().into();
     let created = state.catalog.create_category(&user.0, fields).await?;
@@ -108,7 +123,7 @@ async fn update_category(
 }
 
 /// Replace a category (admins): `name` is required, a missing description becomes empty.
-#[utoipa::path(put, path = "/api/v1/categories/{id}", tag = "catalog", request_body = CategoryRequest,
+#[utoipa::path(put, path = "/api/v1/categories/{id}", tag = "catalog", params(("id" = Uuid, Path, description = "Category id")), request_body = CategoryRequest,
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "Replaced", body = CategoryResponse),
@@ -120,13 +135,13 @@ pub async fn replace_category(
     state: web::Data<AppState>,
     user: Authenticated,
     id: web::Path<String>,
-    body: web::Json<CategoryRequest>,
+    body: JsonObject<CategoryRequest>,
 ) -> Result<web::Json<CategoryResponse>, ApiError> {
     update_category(state, user, &id, body.into_inner(), WriteMode::Replace).await
 }
 
 /// Change some fields of a category (admins).
-#[utoipa::path(patch, path = "/api/v1/categories/{id}", tag = "catalog", request_body = CategoryRequest,
+#[utoipa::path(patch, path = "/api/v1/categories/{id}", tag = "catalog", params(("id" = Uuid, Path, description = "Category id")), request_body = CategoryRequest,
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "Updated", body = CategoryResponse),
@@ -138,14 +153,14 @@ pub async fn patch_category(
     state: web::Data<AppState>,
     user: Authenticated,
     id: web::Path<String>,
-    body: web::Json<CategoryRequest>,
+    body: JsonObject<CategoryRequest>,
 ) -> Result<web::Json<CategoryResponse>, ApiError> {
     update_category(state, user, &id, body.into_inner(), WriteMode::Patch).await
 }
 
 /// Delete a category (admins). One that still has products is a 409: delete or move them
 /// first (no cascade).
-#[utoipa::path(delete, path = "/api/v1/categories/{id}", tag = "catalog",
+#[utoipa::path(delete, path = "/api/v1/categories/{id}", tag = "catalog", params(("id" = Uuid, Path, description = "Category id")),
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 204, description = "Deleted"),

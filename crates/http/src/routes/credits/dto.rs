@@ -5,6 +5,8 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::constraints;
+
 /// One credit movement.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreditEntryResponse {
@@ -42,9 +44,10 @@ pub struct CreditsResponse {
 /// `POST /users/{id}/credits`: positive grants, negative spends.
 #[derive(Deserialize, ToSchema)]
 pub struct CreditRequest {
-    #[schema(example = 100)]
+    #[schema(schema_with = constraints::credit_amount)]
+    #[serde(deserialize_with = "crate::numbers::integral")]
     pub amount: i64,
-    #[schema(example = "welcome bonus")]
+    #[schema(schema_with = constraints::credit_reason)]
     pub reason: String,
 }
 

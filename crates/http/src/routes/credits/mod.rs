@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 
 use self::dto::{CreditAdjustmentResponse, CreditRequest, CreditsResponse};
 use crate::error::ErrorBody;
-use crate::extract::{Authenticated, path_uuid};
+use crate::extract::{Authenticated, JsonObject, path_uuid};
 use crate::{ApiError, AppState};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -49,7 +49,7 @@ pub async fn adjust_credits(
     state: web::Data<AppState>,
     user: Authenticated,
     id: web::Path<String>,
-    body: web::Json<CreditRequest>,
+    body: JsonObject<CreditRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let target = UserId::from_uuid(path_uuid(&id)?);
     let entry = state

@@ -3,9 +3,11 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::constraints;
+
 /// `POST /pre-registrations`.
 #[derive(Deserialize, ToSchema)]
 pub struct PreRegistrationRequest {
-    #[schema(example = "jane@example.com")]
+    #[schema(schema_with = constraints::email)]
     pub email: String,
 }

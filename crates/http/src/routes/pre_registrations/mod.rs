@@ -9,6 +9,7 @@ use utoipa::OpenApi;
 use self::dto::PreRegistrationRequest;
 use crate::client::Client;
 use crate::error::ErrorBody;
+use crate::extract::JsonObject;
 use crate::routes::recovery::dto::AcceptedResponse;
 use crate::{ApiError, AppState};
 
@@ -31,7 +32,7 @@ pub struct Api;
 pub async fn pre_register(
     state: web::Data<AppState>,
     client: Client,
-    body: web::Json<PreRegistrationRequest>,
+    body: JsonObject<PreRegistrationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state.pre_registrations.add(&body.email, &client.0).await?;
     Ok(HttpResponse::build(StatusCode::ACCEPTED).json(AcceptedResponse::ACCEPTED))

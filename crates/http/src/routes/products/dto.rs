@@ -7,6 +7,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::ApiError;
+use crate::constraints;
+use crate::pagination::limit_schema;
 
 /// A product as clients see it. `price` is an exact decimal string with two places.
 #[derive(Debug, Serialize, ToSchema)]
@@ -48,32 +50,38 @@ impl From<&gatehouse_domain::Product> for ProductResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductRequest {
-    /// 1 to 200 characters.
+    #[schema(schema_with = constraints::optional_product_name)]
     pub name: Option<String>,
-    /// At most 5,000 characters.
+    #[schema(schema_with = constraints::optional_description)]
     pub description: Option<String>,
     /// A plain decimal with at most two places, 0 to 999999999999.99: `"19.99"`. A JSON
     /// number is read by its written digits; signs and exponents are refused.
-    #[schema(value_type = Option<String>, example = "19.99")]
+    #[schema(schema_with = constraints::optional_price)]
     pub price: Option<serde_json::Value>,
     /// A category id.
+    #[schema(schema_with = constraints::optional_uuid)]
     pub category: Option<String>,
 }
 
 /// `GET /products` filters, ordering and page.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProductListQuery {
     /// Only this category (an id).
+    #[param(schema_with = constraints::uuid)]
     pub category: Option<String>,
     /// Text found in the name or description, ignoring case.
     pub search: Option<String>,
     /// Lowest price, e.g. `10.00`.
+    #[param(schema_with = constraints::price)]
     pub min_price: Option<String>,
     /// Highest price.
+    #[param(schema_with = constraints::price)]
     pub max_price: Option<String>,
-    /// `price`, `-price`, `created_at`, `-created_at` (default), `name` or `-name`.
+    /// `-created_at` when absent.
+    #[param(schema_with = constraints::product_order)]
     pub ordering: Option<String>,
-    /// 1 to 100, default 10; more is 400.
+    #[param(schema_with = limit_schema)]
     pub limit: Option<u64>,
     /// `next_cursor` or `previous_cursor` of an earlier page in the same ordering.
     pub cursor: Option<String>,

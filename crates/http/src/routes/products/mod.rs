@@ -10,8 +10,9 @@ use utoipa::OpenApi;
 
 use self::dto::{ProductListQuery, ProductRequest, ProductResponse};
 use crate::error::ErrorBody;
-use crate::extract::{Authenticated, path_uuid};
+use crate::extract::{Authenticated, JsonObject, path_uuid};
 use crate::middleware::no_content;
+use crate::openapi::RequiredFields;
 use crate::pagination::Page;
 use crate::{ApiError, AppState};
 
@@ -31,10 +32,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(
-    list_products, show_product, create_product, replace_product, patch_product, delete_product,
-))]
+#[openapi(
+    paths(
+        list_products, show_product, create_product, replace_product, patch_product,
+        delete_product,
+    ),
+    modifiers(&NEW_PRODUCT)
+)]
 pub struct Api;
+
+/// Creating or replacing a product needs its name, price and category; a patch does not.
+const NEW_PRODUCT: RequiredFields = RequiredFields {
+    schema: "ProductRequest",
+    name: "NewProductRequest",
+    fields: &["name", "price", "category"],
+    operations: &[
+        ("post", "/api/v1/products"),
+        ("put", "/api/v1/products/{id}"),
+    ],
+};
 
 fn product_id(raw: &str) -> Result<ProductId, ApiError> {
     path_uuid(raw).map(ProductId::from_uuid)
@@ -55,7 +71,7 @@ pub async fn list_products(
 }
 
 /// One product.
-#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalog",
+#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalog", params(("id" = Uuid, Path, description = "Product id")),
     responses(
         (status = 200, description = "The product", body = ProductResponse),
         (status = 400, description = "Not a UUID", body = ErrorBody),
@@ -80,7 +96,7 @@ pub async fn show_product(
 pub async fn create_product(
     state: web::Data<AppState>,
     user: Authenticated,
-    body: web::Json<ProductRequest>,
+    body: JsonObject<ProductRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let fields = body.into_inner().try_into()?;
     let created = state.catalog.create_product(&user.0, fields).await?;
@@ -104,7 +120,7 @@ async fn update_product(
 }
 
 /// Replace a product (its owner or an admin): name, price and category are required.
-#[utoipa::path(put, path = "/api/v1/products/{id}", tag = "catalog", request_body = ProductRequest,
+#[utoipa::path(put, path = "/api/v1/products/{id}", tag = "catalog", params(("id" = Uuid, Path, description = "Product id")), request_body = ProductRequest,
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "Replaced", body = ProductResponse),
@@ -116,13 +132,13 @@ pub async fn replace_product(
     state: web::Data<AppState>,
     user: Authenticated,
     id: web::Path<String>,
-    body: web::Json<ProductRequest>,
+    body: JsonObject<ProductRequest>,
 ) -> Result<web::Json<ProductResponse>, ApiError> {
     update_product(state, user, &id, body.into_inner(), WriteMode::Replace).await
 }
 
 /// Change some fields of a product (its owner or an admin).
-#[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "catalog", request_body = ProductRequest,
+#[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "catalog", params(("id" = Uuid, Path, description = "Product id")), request_body = ProductRequest,
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "Updated", body = ProductResponse),
@@ -134,13 +150,13 @@ pub async fn patch_product(
     state: web::Data<AppState>,
     user: Authenticated,
     id: web::Path<String>,
-    body: web::Json<ProductRequest>,
+    body: JsonObject<ProductRequest>,
 ) -> Result<web::Json<ProductResponse>, ApiError> {
     update_product(state, user, &id, body.into_inner(), WriteMode::Patch).await
 }
 
 /// Delete a product (its owner or an admin).
-#[utoipa::path(delete, path = "/api/v1/products/{id}", tag = "catalog",
+#[utoipa::path(delete, path = "/api/v1/products/{id}", tag = "catalog", params(("id" = Uuid, Path, description = "Product id")),
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 204, description = "Deleted"),

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::ApiError;
+use crate::constraints;
 
 /// `PATCH /users/me`: only these fields; `role`, `permissions`, `is_verified`, `is_active`,
 /// `email`, `username` and `credits` are refused with 400. `null` clears `phone_number` and
@@ -12,7 +13,9 @@ use crate::ApiError;
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatchRequest {
+    #[schema(schema_with = constraints::optional_person_name)]
     pub first_name: Option<String>,
+    #[schema(schema_with = constraints::optional_person_name)]
     pub last_name: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
@@ -21,6 +24,7 @@ pub struct ProfilePatchRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = Date)]
     pub birth_date: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::numbers::object")]
     pub notification_preferences: Option<NotificationPreferencesPatch>,
 }
 
@@ -52,6 +56,7 @@ where
 #[derive(Deserialize, ToSchema)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
+    #[schema(schema_with = constraints::password)]
     pub new_password: String,
     pub new_password_confirm: String,
 }
@@ -84,4 +89,13 @@ impl From<ChangePasswordRequest> for PasswordChange {
             new_password_confirm: body.new_password_confirm.into(),
         }
     }
+}
+
+/// `PUT /users/me/avatar`: the image in field `file` (other fields are read and ignored).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AvatarUpload {
+    /// A PNG, JPEG or WebP image.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
 }

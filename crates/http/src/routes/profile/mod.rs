@@ -7,9 +7,9 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa::OpenApi;
 
-use self::dto::{ChangePasswordRequest, ProfilePatchRequest};
+use self::dto::{AvatarUpload, ChangePasswordRequest, ProfilePatchRequest};
 use crate::error::ErrorBody;
-use crate::extract::Authenticated;
+use crate::extract::{Authenticated, JsonObject};
 use crate::middleware::no_content;
 use crate::routes::uploads::read_file_field;
 use crate::routes::users::dto::UserResponse;
@@ -56,7 +56,7 @@ pub async fn me(
 pub async fn update_me(
     state: web::Data<AppState>,
     user: Authenticated,
-    body: web::Json<ProfilePatchRequest>,
+    body: JsonObject<ProfilePatchRequest>,
 ) -> Result<web::Json<UserResponse>, ApiError> {
     let patch = body.into_inner().try_into()?;
     let updated = state.profiles.update(&user.0, patch).await?;
@@ -75,7 +75,7 @@ pub async fn update_me(
 pub async fn change_password(
     state: web::Data<AppState>,
     user: Authenticated,
-    body: web::Json<ChangePasswordRequest>,
+    body: JsonObject<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state
         .profiles
@@ -88,7 +88,7 @@ pub async fn change_password(
 /// at most 4096 pixels a side. The whole request body is capped (`GATEHOUSE_AVATAR_MAX_BYTES`,
 /// 2 MiB by default), whatever field carries the bytes.
 #[utoipa::path(put, path = "/api/v1/users/me/avatar", tag = "users", security(("bearer" = []), ("session" = [])),
-    request_body(content_type = "multipart/form-data", description = "field `file`"),
+    request_body(content = AvatarUpload, content_type = "multipart/form-data", description = "field `file`"),
     responses(
         (status = 200, description = "The user with its new avatar_url", body = UserResponse),
         (status = 400, description = "No file field, or a corrupt image", body = ErrorBody),

@@ -4,6 +4,8 @@ use gatehouse_application::PasswordResetInput;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::constraints;
+
 /// `202 Accepted`, the same whether the address was new or not.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AcceptedResponse {
@@ -26,7 +28,7 @@ pub struct VerifyEmailRequest {
 /// `POST /auth/verify-email/resend` and `POST /auth/forgot-password`.
 #[derive(Deserialize, ToSchema)]
 pub struct EmailRequest {
-    #[schema(example = "jane@example.com")]
+    #[schema(schema_with = constraints::email)]
     pub email: String,
 }
 
@@ -35,6 +37,7 @@ pub struct EmailRequest {
 pub struct ResetPasswordRequest {
     /// The token from the emailed link.
     pub token: String,
+    #[schema(schema_with = constraints::password)]
     pub password: String,
     pub password_confirm: String,
 }

@@ -12,6 +12,7 @@ use self::dto::{
 };
 use crate::client::Client;
 use crate::error::ErrorBody;
+use crate::extract::JsonObject;
 use crate::routes::users::dto::UserEnvelope;
 use crate::{ApiError, AppState};
 
@@ -42,7 +43,7 @@ pub struct Api;
 pub async fn verify_email(
     state: web::Data<AppState>,
     client: Client,
-    body: web::Json<VerifyEmailRequest>,
+    body: JsonObject<VerifyEmailRequest>,
 ) -> Result<web::Json<UserEnvelope>, ApiError> {
     let user = state.recovery.verify_email(&body.token, &client.0).await?;
     Ok(web::Json(UserEnvelope {
@@ -61,7 +62,7 @@ pub async fn verify_email(
 pub async fn resend_verification(
     state: web::Data<AppState>,
     client: Client,
-    body: web::Json<EmailRequest>,
+    body: JsonObject<EmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state
         .recovery
@@ -80,7 +81,7 @@ pub async fn resend_verification(
 pub async fn forgot_password(
     state: web::Data<AppState>,
     client: Client,
-    body: web::Json<EmailRequest>,
+    body: JsonObject<EmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state
         .recovery
@@ -99,7 +100,7 @@ pub async fn forgot_password(
 pub async fn reset_password(
     state: web::Data<AppState>,
     client: Client,
-    body: web::Json<ResetPasswordRequest>,
+    body: JsonObject<ResetPasswordRequest>,
 ) -> Result<web::Json<ResetPasswordResponse>, ApiError> {
     state
         .recovery

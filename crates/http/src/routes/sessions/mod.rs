@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 use self::dto::{CurrentSessionResponse, SessionResponse};
 use crate::client::Client;
 use crate::error::ErrorBody;
-use crate::extract::Authenticated;
+use crate::extract::{Authenticated, JsonObject};
 use crate::routes::auth::dto::LoginRequest;
 use crate::routes::users::dto::UserResponse;
 use crate::session_cookies::{self, session_id};
@@ -43,7 +43,7 @@ pub async fn create(
     state: web::Data<AppState>,
     client: Client,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: JsonObject<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner().into_input(client.0)?;
     let previous = session_id(&req, &state.web);

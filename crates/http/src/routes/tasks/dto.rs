@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::ApiError;
+use crate::constraints;
 
 /// `POST /tasks`: one of the task types, tagged by `type`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -16,11 +17,15 @@ pub enum TaskRequest {
     Add { x: f64, y: f64 },
     /// Sleeps `seconds` (1..3600) in one-second steps, stopping early when revoked; the
     /// result is `{"slept_seconds": n}`.
-    LongRunning { seconds: u64 },
+    LongRunning {
+        #[schema(schema_with = constraints::task_seconds)]
+        #[serde(deserialize_with = "crate::numbers::integral")]
+        seconds: u64,
+    },
     /// Summarises `data` (any JSON, at most 1 MiB): `{"counts": {type: n}, "depth": n,
     /// "keys": [sorted top-level keys] | null}`.
     ProcessData {
-        #[schema(value_type = Object)]
+        /// Any JSON value.
         data: serde_json::Value,
     },
 }
@@ -43,7 +48,7 @@ pub struct TaskResponse {
     /// PENDING, STARTED, SUCCESS, FAILURE, RETRY or REVOKED.
     #[schema(example = "SUCCESS")]
     pub status: &'static str,
-    #[schema(value_type = Object)]
+    /// Any JSON value; `null` until the task succeeds.
     pub result: Option<serde_json::Value>,
     pub error: Option<String>,
     #[serde(with = "time::serde::rfc3339")]

@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 
 use self::dto::{TaskCreated, TaskRequest, TaskResponse};
 use crate::error::ErrorBody;
-use crate::extract::{Authenticated, path_uuid};
+use crate::extract::{Authenticated, JsonObject, path_uuid};
 use crate::{ApiError, AppState, MAX_BODY_BYTES, error};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -48,7 +48,7 @@ pub struct Api;
 pub async fn create(
     state: web::Data<AppState>,
     user: Authenticated,
-    body: web::Json<TaskRequest>,
+    body: JsonObject<TaskRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let task = state
         .tasks

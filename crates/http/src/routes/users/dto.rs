@@ -8,6 +8,8 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::constraints;
+
 /// A user as clients see it. Never carries the password hash.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserResponse {
@@ -73,6 +75,7 @@ impl From<&User> for UserResponse {
 
 /// What any signed-in user may see of another: exactly these five keys.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PublicUserResponse {
     pub id: Uuid,
     pub username: String,
@@ -118,24 +121,48 @@ pub struct UserEnvelope {
 }
 
 /// `?email=`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Deserialize)]
 pub struct LookupQuery {
     /// Matched ignoring case.
     pub email: String,
 }
 
+// By hand: a derived parameter with `schema_with` loses its `required` and its description.
+impl utoipa::IntoParams for LookupQuery {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        vec![
+            ParameterBuilder::new()
+                .name("email")
+                .parameter_in(ParameterIn::Query)
+                .required(utoipa::openapi::Required::True)
+                .description(Some("Matched ignoring case."))
+                .schema(Some(constraints::email()))
+                .build(),
+        ]
+    }
+}
+
 /// `POST /users`. `role` and `permissions` only from admins.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateUserRequest {
+    #[schema(schema_with = constraints::email)]
     pub email: String,
+    #[schema(schema_with = constraints::username)]
     pub username: String,
+    #[schema(schema_with = constraints::password)]
     pub password: String,
     /// Defaults to `password`.
     pub password_confirm: Option<String>,
+    #[schema(schema_with = constraints::optional_person_name)]
     pub first_name: Option<String>,
+    #[schema(schema_with = constraints::optional_person_name)]
     pub last_name: Option<String>,
-    #[schema(example = "user")]
+    #[schema(schema_with = constraints::optional_role)]
     pub role: Option<String>,
+    #[schema(schema_with = constraints::optional_permissions)]
     pub permissions: Option<Vec<String>>,
 }
 
@@ -143,8 +170,9 @@ pub struct CreateUserRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatchRequest {
-    #[schema(example = "admin")]
+    #[schema(schema_with = constraints::optional_role)]
     pub role: Option<String>,
+    #[schema(schema_with = constraints::optional_permissions)]
     pub permissions: Option<Vec<String>>,
     pub is_active: Option<bool>,
 }

@@ -11,7 +11,7 @@ use self::dto::{
     CreateUserRequest, LookupQuery, UserPatchRequest, UserResponse, UserViewResponse,
 };
 use crate::error::ErrorBody;
-use crate::extract::{Authenticated, path_uuid};
+use crate::extract::{Authenticated, JsonObject, path_uuid};
 use crate::middleware::no_content;
 use crate::pagination::{Page, PageQuery};
 use crate::{ApiError, AppState};
@@ -69,7 +69,7 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     user: Authenticated,
-    body: web::Json<CreateUserRequest>,
+    body: JsonObject<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let created = state.admin.create(&user.0, body.into_inner().into()).await?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(UserResponse::from(&created)))
@@ -124,7 +124,7 @@ pub async fn update(
     state: web::Data<AppState>,
     user: Authenticated,
     id: web::Path<String>,
-    body: web::Json<UserPatchRequest>,
+    body: JsonObject<UserPatchRequest>,
 ) -> Result<web::Json<UserResponse>, ApiError> {
     let id = UserId::from_uuid(path_uuid(&id)?);
     let updated = state
