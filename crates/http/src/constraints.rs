@@ -45,6 +45,13 @@ optional!(
     price => optional_price,
 );
 
+/// `schema` with a description: a derived parameter whose schema comes from `schema_with`
+/// loses its doc comment, so the description travels in the schema.
+pub fn described(mut schema: Object, description: &str) -> Object {
+    schema.description = Some(description.to_owned());
+    schema
+}
+
 fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
 }

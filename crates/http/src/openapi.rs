@@ -296,6 +296,30 @@ mod tests {
     }
 
     #[test]
+    fn every_operation_lists_the_errors_its_shape_allows() {
+        let document = document();
+        for (path, item) in &document.paths.paths {
+            let operations = [&item.get, &item.post, &item.put, &item.patch, &item.delete];
+            for operation in operations.into_iter().flatten() {
+                let listed = &operation.responses.responses;
+                let mut expected = vec!["500"];
+                if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    expected.extend(["401", "403"]);
+                }
+                if operation.request_body.is_some() {
+                    expected.extend(["400", "413", "415"]);
+                }
+                if path.contains('{') {
+                    expected.extend(["400", "404"]);
+                }
+                for status in expected {
+                    assert!(listed.contains_key(status), "{path}: no {status}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn the_document_lists_every_operation() {
         let mut expected: Vec<String> = OPERATIONS.iter().map(|s| s.to_string()).collect();
         expected.sort();

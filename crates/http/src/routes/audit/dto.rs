@@ -17,11 +17,9 @@ pub struct AuditListQuery {
     pub limit: Option<u64>,
     /// `next_cursor` or `previous_cursor` of an earlier page.
     pub cursor: Option<String>,
-    /// Only events about this user.
-    #[param(schema_with = constraints::uuid)]
+    #[param(schema_with = user_filter)]
     pub user_id: Option<String>,
-    /// Only events of this type, e.g. `login_failed`.
-    #[param(schema_with = constraints::audit_event_type)]
+    #[param(schema_with = type_filter)]
     #[serde(rename = "type")]
     pub kind: Option<String>,
 }
@@ -68,4 +66,12 @@ impl From<AuditListQuery> for AuditQuery {
             cursor: query.cursor,
         }
     }
+}
+
+fn user_filter() -> utoipa::openapi::Object {
+    constraints::described(constraints::uuid(), "Only events about this user.")
+}
+
+fn type_filter() -> utoipa::openapi::Object {
+    constraints::described(constraints::audit_event_type(), "Only events of this type.")
 }

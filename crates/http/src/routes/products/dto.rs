@@ -67,19 +67,15 @@ pub struct ProductRequest {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ProductListQuery {
-    /// Only this category (an id).
-    #[param(schema_with = constraints::uuid)]
+    #[param(schema_with = category_filter)]
     pub category: Option<String>,
     /// Text found in the name or description, ignoring case.
     pub search: Option<String>,
-    /// Lowest price, e.g. `10.00`.
-    #[param(schema_with = constraints::price)]
+    #[param(schema_with = min_price_filter)]
     pub min_price: Option<String>,
-    /// Highest price.
-    #[param(schema_with = constraints::price)]
+    #[param(schema_with = max_price_filter)]
     pub max_price: Option<String>,
-    /// `-created_at` when absent.
-    #[param(schema_with = constraints::product_order)]
+    #[param(schema_with = ordering)]
     pub ordering: Option<String>,
     #[param(schema_with = limit_schema)]
     pub limit: Option<u64>,
@@ -125,4 +121,20 @@ impl From<ProductListQuery> for ProductQuery {
             cursor: query.cursor,
         }
     }
+}
+
+fn category_filter() -> utoipa::openapi::Object {
+    constraints::described(constraints::uuid(), "Only this category (an id).")
+}
+
+fn min_price_filter() -> utoipa::openapi::Object {
+    constraints::described(constraints::price(), "Lowest price, e.g. `10.00`.")
+}
+
+fn max_price_filter() -> utoipa::openapi::Object {
+    constraints::described(constraints::price(), "Highest price.")
+}
+
+fn ordering() -> utoipa::openapi::Object {
+    constraints::described(constraints::product_order(), "`-created_at` when absent.")
 }
