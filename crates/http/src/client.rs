@@ -1,12 +1,31 @@
-//! Who is calling: address and user agent.
+//! Who is calling: address and user agent, and the [`Client`] extractor that hands them to
+//! a handler.
 
+use std::future::{Ready, ready};
 use std::net::IpAddr;
 
-use actix_web::HttpRequest;
+use actix_web::dev::Payload;
 use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
 use gatehouse_application::ClientInfo;
 
-use crate::WebSettings;
+use crate::{ApiError, AppState, WebSettings};
+
+/// The caller's address and user agent, as a handler argument.
+pub struct Client(pub ClientInfo);
+
+impl FromRequest for Client {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            req.app_data::<web::Data<AppState>>()
+                .map(|state| Client(client_info(req, &state.web)))
+                .ok_or_else(|| ApiError::unavailable("service is starting")),
+        )
+    }
+}
 
 /// The client's address: the peer, unless the peer is a trusted proxy, in which case the
 /// nearest untrusted hop of `X-Forwarded-For` (read right to left, since each proxy appends

@@ -1,5 +1,5 @@
-//! Request extractors: the authenticated user (bearer token or session cookie + CSRF), and
-//! the refresh token from header or body.
+//! Request extractors: the authenticated user (bearer token or session cookie + CSRF), the
+//! refresh token from header or body, and path ids.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,7 +9,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use gatehouse_application::{AppError, Principal};
 
 use crate::client::client_info;
-use crate::dto::RefreshRequest;
+use crate::routes::auth::dto::RefreshRequest;
 use crate::session_cookies::{CSRF_HEADER, session_id};
 use crate::{ApiError, AppState, WebSettings};
 
@@ -104,18 +104,65 @@ pub(crate) fn bearer_token(req: &HttpRequest) -> Result<Option<String>, AppError
     Ok(Some(token.to_owned()))
 }
 
+/// A JSON request body that must be an object. `web::Json` would also read a struct from
+/// an array of its field values (`[null, null]`), which the documented bodies are not.
+pub struct JsonObject<T>(pub T);
+
+impl<T> JsonObject<T> {
+    /// The body.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for JsonObject<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for JsonObject<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // The limit, content type and syntax checks (and their errors) stay `web::Json`'s.
+        let object =
+            web::Json::<serde_json::Map<String, serde_json::Value>>::from_request(req, payload);
+        Box::pin(async move {
+            let object = object.await?.into_inner();
+            serde_json::from_value(serde_json::Value::Object(object))
+                .map(JsonObject)
+                .map_err(|e| ApiError::from_json(&e).into())
+        })
+    }
+}
+
+/// Reads a path id; anything but a UUID is a 400, before any lookup.
+pub(crate) fn path_uuid(raw: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| ApiError::validation("id", "must be a UUID"))
+}
+
 /// Header carrying the refresh token, as an alternative to the JSON body.
 pub const REFRESH_TOKEN_HEADER: &str = "X-Refresh-Token";
 
 /// The refresh token from `X-Refresh-Token`, else from a JSON body `{"refresh_token": ...}`.
 /// `Ok(None)` when neither is present; a body that is there must be proper JSON.
 pub fn refresh_token(req: &HttpRequest, body: &[u8]) -> Result<Option<String>, ApiError> {
+    let from_body = refresh_token_body(req, body)?;
     if let Some(value) = req.headers().get(REFRESH_TOKEN_HEADER) {
         let token = value
             .to_str()
             .map_err(|_| ApiError::validation("refresh_token", "not a valid token"))?;
         return Ok(Some(token.trim().to_owned()));
     }
+    Ok(from_body)
+}
+
+/// The refresh token of a body `{"refresh_token": ...}`; `Ok(None)` without a body.
+fn refresh_token_body(req: &HttpRequest, body: &[u8]) -> Result<Option<String>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
@@ -131,7 +178,10 @@ pub fn refresh_token(req: &HttpRequest, body: &[u8]) -> Result<Option<String>, A
     if !is_json {
         return Err(ApiError::unsupported_media_type());
     }
-    let parsed: RefreshRequest =
+    // `null` is no body, as the document's optional body allows.
+    let parsed: Option<RefreshRequest> =
         serde_json::from_slice(body).map_err(|e| ApiError::from_json(&e))?;
-    Ok(parsed.refresh_token.filter(|t| !t.trim().is_empty()))
+    Ok(parsed
+        .and_then(|p| p.refresh_token)
+        .filter(|t| !t.trim().is_empty()))
 }

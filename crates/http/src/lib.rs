@@ -3,11 +3,13 @@
 //! and metrics, and the generated OpenAPI document with its Swagger UI and ReDoc pages.
 
 mod client;
-mod dto;
+mod constraints;
 mod error;
 mod extract;
 mod middleware;
+mod numbers;
 pub mod openapi;
+mod pagination;
 mod routes;
 mod session_cookies;
 mod state;

@@ -5,11 +5,10 @@ use std::sync::{Arc, LazyLock};
 
 use actix_web::http::header::{CacheControl, CacheDirective, ContentEncoding};
 use actix_web::{HttpResponse, web};
-use utoipa::OpenApi;
 use utoipa_swagger_ui::Config;
 
 use crate::ApiError;
-use crate::openapi::ApiDoc;
+use crate::openapi;
 
 const SCHEMA_PATH: &str = "/api/schema";
 const SWAGGER_PATH: &str = "/api/docs";
@@ -31,7 +30,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The OpenAPI 3 document, generated from the handlers' annotations.
 async fn schema() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(openapi::json())
 }
 
 static SWAGGER_CONFIG: LazyLock<Arc<Config<'static>>> =

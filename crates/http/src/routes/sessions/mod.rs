@@ -1,22 +1,32 @@
+//! Cookie sessions for browsers: sign in, check, sign out.
+
+pub mod dto;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_application::{AppError, Credential};
+use utoipa::OpenApi;
 
-use crate::client::client_info;
-use crate::dto::{CurrentSessionResponse, LoginRequest, SessionResponse, UserResponse};
+use self::dto::{CurrentSessionResponse, SessionResponse};
+use crate::client::Client;
 use crate::error::ErrorBody;
-use crate::extract::Authenticated;
-use crate::routes::auth::login_input;
+use crate::extract::{Authenticated, JsonObject};
+use crate::routes::auth::dto::LoginRequest;
+use crate::routes::users::dto::UserResponse;
 use crate::session_cookies::{self, session_id};
 use crate::{ApiError, AppState};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/sessions").route(web::post().to(create)))
+    cfg.service(web::resource("/api/v1/sessions").route(web::post().to(create)))
         .service(
-            web::resource("/sessions/current")
+            web::resource("/api/v1/sessions/current")
                 .route(web::get().to(current))
                 .route(web::delete().to(delete)),
         );
 }
+
+#[derive(OpenApi)]
+#[openapi(paths(create, current, delete))]
+pub struct Api;
 
 /// Password login into a cookie session. Sets `gatehouse_session` (HttpOnly) and
 /// `gatehouse_csrf` (`__Host-gatehouse_session` and `__Host-gatehouse_csrf` when cookies are
@@ -31,10 +41,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ))]
 pub async fn create(
     state: web::Data<AppState>,
+    client: Client,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: JsonObject<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = login_input(body.into_inner(), client_info(&req, &state.web))?;
+    let input = body.into_inner().into_input(client.0)?;
     let previous = session_id(&req, &state.web);
     let (user, session) = state.auth.start_session(input, previous.as_deref()).await?;
     let mut response = HttpResponse::Ok();

@@ -1,10 +1,15 @@
+//! Probes and metrics.
+
+pub mod dto;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_application::AppError;
 use secrecy::ExposeSecret;
 use serde_json::{Map, json};
 use subtle::ConstantTimeEq;
+use utoipa::OpenApi;
 
-use crate::dto::{CheckStatus, HealthResponse};
+use self::dto::{CheckStatus, HealthResponse};
 use crate::error::ErrorBody;
 use crate::extract::bearer_token;
 use crate::{ApiError, AppState, MetricsEndpoint};
@@ -14,6 +19,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/health/ready").route(web::get().to(ready)));
     configure_process(cfg);
 }
+
+#[derive(OpenApi)]
+#[openapi(paths(health, live, ready, metrics))]
+pub struct Api;
 
 /// What every Gatehouse process answers, a job worker included: liveness and metrics.
 /// `/metrics` reads `web::Data<MetricsEndpoint>`.

@@ -1,13 +1,15 @@
 //! Background tasks: queue one, watch it, revoke it.
 
+pub mod dto;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use gatehouse_domain::{NewTask, TaskId};
+use gatehouse_domain::TaskId;
+use utoipa::OpenApi;
 
-use crate::dto::{TaskCreated, TaskRequest, TaskResponse};
+use self::dto::{TaskCreated, TaskRequest, TaskResponse};
 use crate::error::ErrorBody;
-use crate::extract::Authenticated;
-use crate::routes::users::path_uuid;
+use crate::extract::{Authenticated, JsonObject, path_uuid};
 use crate::{ApiError, AppState, MAX_BODY_BYTES, error};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -17,17 +19,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .limit(2 * MAX_BODY_BYTES)
         .error_handler(error::json_error);
     cfg.service(
-        web::resource("/tasks")
+        web::resource("/api/v1/tasks")
             .app_data(json)
             .app_data(web::PayloadConfig::default().limit(2 * MAX_BODY_BYTES))
             .route(web::post().to(create)),
     )
     .service(
-        web::resource("/tasks/{id}")
+        web::resource("/api/v1/tasks/{id}")
             .route(web::get().to(show))
             .route(web::delete().to(revoke)),
     );
 }
+
+#[derive(OpenApi)]
+#[openapi(paths(create, show, revoke))]
+pub struct Api;
 
 /// Queue a task. It belongs to the caller, who may have `GATEHOUSE_TASKS_MAX_OPEN` (20)
 /// unfinished tasks and create `GATEHOUSE_TASKS_PER_HOUR` (60) an hour.
@@ -42,15 +48,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub async fn create(
     state: web::Data<AppState>,
     user: Authenticated,
-    body: web::Json<TaskRequest>,
+    body: JsonObject<TaskRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let kind = match body.into_inner() {
-        TaskRequest::Add { x, y } => NewTask::add(x, y),
-        TaskRequest::LongRunning { seconds } => NewTask::long_running(seconds),
-        TaskRequest::ProcessData { data } => NewTask::process_data(data),
-    }
-    .map_err(gatehouse_application::AppError::from)?;
-    let task = state.tasks.submit(&user.0, kind).await?;
+    let task = state
+        .tasks
+        .submit(&user.0, body.into_inner().try_into()?)
+        .await?;
     Ok(HttpResponse::build(StatusCode::ACCEPTED).json(TaskCreated {
         id: task.id.as_uuid(),
         status: task.status.as_str(),
