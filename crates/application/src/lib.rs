@@ -63,8 +63,8 @@ pub use credentials::{
 };
 pub use health::{HealthReport, HealthService};
 pub use identity::{
-    AccountRecovery, AuthParts, AuthService, LoginIdentifier, LoginInput, LoginOutcome,
-    PasswordResetInput, RecoveryParts,
+    AccountRecovery, AuthParts, AuthService, CurrentSession, LoginIdentifier, LoginInput,
+    LoginOutcome, PasswordResetInput, RecoveryParts,
 };
 pub use jobs::{
     AccountEmail, EmailJobs, EmailOutbox, EmailSettings, Housekeeping, HousekeepingSettings,

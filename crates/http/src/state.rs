@@ -13,7 +13,7 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     /// Token verification for the authenticated-user extractor.
     pub tokens: Arc<TokenService>,
-    /// Registration and accounts.
+    /// Accounts, for operator commands (create-superuser) and tests.
     pub users: Arc<UserService>,
     /// Dependency checks.
     pub health: Arc<HealthService>,

@@ -109,6 +109,12 @@ impl ProfileService {
         }
     }
 
+    /// The caller's own account, refused (`NotAuthenticated`) when it no longer allows the
+    /// caller's credential.
+    pub async fn me(&self, principal: &Principal) -> Result<User, AppError> {
+        self.accounts.me(principal).await
+    }
+
     /// Applies the given profile fields; nothing else about the account can change here, and
     /// only these fields are written.
     pub async fn update(

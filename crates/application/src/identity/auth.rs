@@ -49,7 +49,16 @@ pub struct LoginOutcome {
     pub tokens: TokenPair,
 }
 
-/// Credentials in, tokens out; and the ways tokens end.
+/// A signed-in browser's session as it checks it: whose it is and until when it lasts idle.
+#[derive(Debug, Clone)]
+pub struct CurrentSession {
+    /// The account, as `me` reads it.
+    pub user: User,
+    /// When the session ends if left idle from now (never past its absolute cap).
+    pub expires_at: time::OffsetDateTime,
+}
+
+/// Credentials in, tokens or a session out; and the ways they end.
 pub struct AuthService {
     users: Arc<dyn UserRepository>,
     hasher: Arc<dyn PasswordHasher>,
@@ -389,6 +398,43 @@ impl AuthService {
         };
         let (user, session) = self.hand_out(user, issue, withdraw).await?;
         Ok((user, session, device))
+    }
+
+    /// The live session `session_id` names and its account, the session slid on; `None` when
+    /// there is no such session, or its account no longer allows it (deactivated, or signed
+    /// out everywhere since): that session is then ended, so a browser polling it cannot
+    /// keep it alive.
+    pub async fn current_session(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<CurrentSession>, AppError> {
+        let session = match self.sessions.authenticate(session_id).await {
+            Ok(session) => session,
+            Err(AppError::NotAuthenticated) => return Ok(None),
+            Err(other) => return Err(other),
+        };
+        match self.accounts.me(&session.principal).await {
+            Ok(user) => Ok(Some(CurrentSession {
+                user,
+                expires_at: session.expires_at,
+            })),
+            Err(AppError::NotAuthenticated) => {
+                if let Credential::Session { key } = &session.principal.credential {
+                    self.sessions.end(key).await?;
+                }
+                Ok(None)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Ends the caller's cookie session (a browser signing out); a caller with a bearer
+    /// token has no session to end (`NotAuthenticated`).
+    pub async fn end_session(&self, principal: &Principal) -> Result<(), AppError> {
+        if !matches!(principal.credential, Credential::Session { .. }) {
+            return Err(AppError::NotAuthenticated);
+        }
+        self.logout(principal, None).await
     }
 
     /// Ends the caller's credential (access token or session) and, if given, the refresh

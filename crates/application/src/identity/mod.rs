@@ -5,5 +5,5 @@
 pub mod auth;
 pub mod recovery;
 
-pub use auth::{AuthParts, AuthService, LoginIdentifier, LoginInput, LoginOutcome};
+pub use auth::{AuthParts, AuthService, CurrentSession, LoginIdentifier, LoginInput, LoginOutcome};
 pub use recovery::{AccountRecovery, PasswordResetInput, RecoveryParts};

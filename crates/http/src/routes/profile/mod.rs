@@ -41,7 +41,7 @@ pub async fn me(
     state: web::Data<AppState>,
     user: Authenticated,
 ) -> Result<web::Json<UserResponse>, ApiError> {
-    let me = state.users.me(&user.0).await?;
+    let me = state.profiles.me(&user.0).await?;
     Ok(web::Json((&me).into()))
 }
 

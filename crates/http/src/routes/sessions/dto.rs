@@ -31,3 +31,20 @@ pub struct CurrentSessionResponse {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<OffsetDateTime>,
 }
+
+impl From<Option<gatehouse_application::CurrentSession>> for CurrentSessionResponse {
+    fn from(current: Option<gatehouse_application::CurrentSession>) -> Self {
+        match current {
+            Some(session) => Self {
+                authenticated: true,
+                user: Some(UserResponse::from(&session.user)),
+                expires_at: Some(session.expires_at),
+            },
+            None => Self {
+                authenticated: false,
+                user: None,
+                expires_at: None,
+            },
+        }
+    }
+}

@@ -3,7 +3,6 @@
 pub mod dto;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use gatehouse_application::{AppError, Credential};
 use utoipa::OpenApi;
 
 use self::dto::{CurrentSessionResponse, SessionResponse};
@@ -69,38 +68,13 @@ pub async fn current(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<web::Json<CurrentSessionResponse>, ApiError> {
-    let anonymous = CurrentSessionResponse {
-        authenticated: false,
-        user: None,
-        expires_at: None,
+    let current = match session_id(&req, &state.web) {
+        Some(id) => state.auth.current_session(&id).await?,
+        None => None,
     };
-    let Some(id) = session_id(&req, &state.web) else {
-        return Ok(web::Json(anonymous));
-    };
-    let session = match state.sessions.authenticate(&id).await {
-        Ok(session) => session,
-        Err(AppError::NotAuthenticated) => return Ok(web::Json(anonymous)),
-        Err(other) => return Err(other.into()),
-    };
-    let user = match state.users.me(&session.principal).await {
-        Ok(user) => user,
-        Err(AppError::NotAuthenticated) => {
-            // A session its account no longer allows is ended, not kept alive by polling.
-            if let Credential::Session { key } = &session.principal.credential {
-                state.sessions.end(key).await?;
-            }
-            return Ok(web::Json(anonymous));
-        }
-        Err(other) => return Err(other.into()),
-    };
-    Ok(web::Json(CurrentSessionResponse {
-        authenticated: true,
-        user: Some(UserResponse::from(&user)),
-        expires_at: Some(session.expires_at),
-    }))
+    Ok(web::Json(CurrentSessionResponse::from(current)))
 }
 
-/// End the current session (CSRF header required) and clear its cookies.
 #[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "sessions",
     params(("X-CSRF-Token" = String, Header, description = "The session's CSRF token")),
     responses(
@@ -112,10 +86,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     user: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    if !matches!(user.0.credential, Credential::Session { .. }) {
-        return Err(AppError::NotAuthenticated.into());
-    }
-    state.auth.logout(&user.0, None).await?;
+    state.auth.end_session(&user.0).await?;
     let mut response = HttpResponse::NoContent();
     for cookie in session_cookies::clear(&state.web) {
         response.cookie(cookie);
