@@ -28,6 +28,7 @@ else
     cargo build --release -p gatehouse
     BIN="$TARGET_DIR/release/gatehouse"
 fi
+BIN=$(realpath "$BIN")
 
 WORK=$(mktemp -d)
 SERVER_PID=
@@ -68,6 +69,9 @@ export GATEHOUSE_TASKS_MAX_OPEN=100000
 export GATEHOUSE_TASKS_PER_HOUR=1000000
 
 log "creating the admin"
+# The server runs in its own directory: a developer's `.env` in the checkout (a real SMTP
+# server, Redis, trusted proxies) must not leak into the run.
+cd "$WORK"
 "$BIN" create-superuser --email "$ADMIN_EMAIL" --username schemathesis-admin \
     --password "$ADMIN_PASSWORD" >"$WORK/create-superuser.log" 2>&1 ||
     { cat "$WORK/create-superuser.log" >&2; exit 1; }

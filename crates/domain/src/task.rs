@@ -55,19 +55,25 @@ macro_rules! task_kinds {
         /// task's `type` and what the task table stores in `kind`; those names are a contract
         /// with clients and with rows already stored, so they never change.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum TaskKind { $($(#[$doc])* $variant),+ }
+        pub enum TaskKind {
+            $($(#[$doc])* $variant,)+
+            /// A stored kind this release does not know (a row a newer release wrote, read
+            /// after a rollback). Never created, never parsed from a client; the runner fails
+            /// it for good, and it stays readable and revocable. Its wire name is `unknown`.
+            Unrecognised,
+        }
 
         impl TaskKind {
-            /// Every kind, in declaration order.
+            /// Every kind a task can be created with, in declaration order.
             pub const ALL: [Self; [$(Self::$variant),+].len()] = [$(Self::$variant),+];
 
             /// The wire name (`add`, `long_running`, `process_data`, `send_email`).
             pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $name),+ }
+                match self { $(Self::$variant => $name,)+ Self::Unrecognised => "unknown" }
             }
 
-            /// Parses a wire name, exactly (no case folding); `None` for a name no release
-            /// of Gatehouse has used.
+            /// Parses a wire name, exactly (no case folding); `None` for any other name
+            /// (`unknown` included: it names no task anyone can create).
             pub fn parse(name: &str) -> Option<Self> {
                 match name { $($name => Some(Self::$variant),)+ _ => None }
             }
@@ -89,7 +95,7 @@ task_kinds! {
 impl TaskKind {
     /// Whether clients may ask for it; the others are the service's own jobs.
     pub fn is_client_task(self) -> bool {
-        !matches!(self, Self::SendEmail)
+        !matches!(self, Self::SendEmail | Self::Unrecognised)
     }
 }
 
@@ -306,6 +312,8 @@ mod tests {
             assert_eq!(kind.to_string().parse::<TaskKind>(), Ok(kind));
         }
         assert_eq!(TaskKind::parse("Add"), None);
+        assert_eq!(TaskKind::parse(TaskKind::Unrecognised.as_str()), None);
+        assert!(!TaskKind::ALL.contains(&TaskKind::Unrecognised));
         assert_eq!("reboot".parse::<TaskKind>().unwrap_err().field, "type");
         assert!(TaskKind::Add.is_client_task() && !TaskKind::SendEmail.is_client_task());
         assert_eq!(NewTask::add(1.0, 2.0).unwrap().kind(), TaskKind::Add);

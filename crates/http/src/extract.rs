@@ -105,7 +105,9 @@ pub(crate) fn bearer_token(req: &HttpRequest) -> Result<Option<String>, AppError
 }
 
 /// A JSON request body that must be an object. `web::Json` would also read a struct from
-/// an array of its field values (`[null, null]`), which the documented bodies are not.
+/// an array of its field values (`[null, null]`), which the documented bodies are not. The
+/// body is read as it was sent (a raw value), so a repeated field is refused as serde
+/// refuses it, not silently resolved to its last copy.
 pub struct JsonObject<T>(pub T);
 
 impl<T> JsonObject<T> {
@@ -129,11 +131,13 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for JsonObject<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         // The limit, content type and syntax checks (and their errors) stay `web::Json`'s.
-        let object =
-            web::Json::<serde_json::Map<String, serde_json::Value>>::from_request(req, payload);
+        let raw = web::Json::<Box<serde_json::value::RawValue>>::from_request(req, payload);
         Box::pin(async move {
-            let object = object.await?.into_inner();
-            serde_json::from_value(serde_json::Value::Object(object))
+            let raw = raw.await?.into_inner();
+            if !raw.get().starts_with('{') {
+                return Err(ApiError::validation("body", "must be a JSON object").into());
+            }
+            serde_json::from_str(raw.get())
                 .map(JsonObject)
                 .map_err(|e| ApiError::from_json(&e).into())
         })
@@ -149,39 +153,51 @@ pub(crate) fn path_uuid(raw: &str) -> Result<uuid::Uuid, ApiError> {
 pub const REFRESH_TOKEN_HEADER: &str = "X-Refresh-Token";
 
 /// The refresh token from `X-Refresh-Token`, else from a JSON body `{"refresh_token": ...}`.
-/// `Ok(None)` when neither is present; a body that is there must be proper JSON.
+/// `Ok(None)` when neither is present. With the header, a body that is not JSON is ignored
+/// (a logout must not fail to revoke because a client sent a stray body); a JSON body, with
+/// or without the header, must be an object (or `null`).
 pub fn refresh_token(req: &HttpRequest, body: &[u8]) -> Result<Option<String>, ApiError> {
-    let from_body = refresh_token_body(req, body)?;
-    if let Some(value) = req.headers().get(REFRESH_TOKEN_HEADER) {
-        let token = value
-            .to_str()
-            .map_err(|_| ApiError::validation("refresh_token", "not a valid token"))?;
-        return Ok(Some(token.trim().to_owned()));
+    let Some(value) = req.headers().get(REFRESH_TOKEN_HEADER) else {
+        return refresh_token_body(req, body);
+    };
+    if is_json(req) {
+        refresh_token_body(req, body)?;
     }
-    Ok(from_body)
+    let token = value
+        .to_str()
+        .map_err(|_| ApiError::validation("refresh_token", "not a valid token"))?;
+    Ok(Some(token.trim().to_owned()))
 }
 
-/// The refresh token of a body `{"refresh_token": ...}`; `Ok(None)` without a body.
-fn refresh_token_body(req: &HttpRequest, body: &[u8]) -> Result<Option<String>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let is_json = req
-        .headers()
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
             v.trim_start()
                 .to_ascii_lowercase()
                 .starts_with("application/json")
-        });
-    if !is_json {
+        })
+}
+
+/// The refresh token of a body `{"refresh_token": ...}`; `Ok(None)` without a body or with
+/// `null` (the document's optional body allows it).
+fn refresh_token_body(req: &HttpRequest, body: &[u8]) -> Result<Option<String>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    if !is_json(req) {
         return Err(ApiError::unsupported_media_type());
     }
-    // `null` is no body, as the document's optional body allows.
-    let parsed: Option<RefreshRequest> =
+    let raw: Box<serde_json::value::RawValue> =
         serde_json::from_slice(body).map_err(|e| ApiError::from_json(&e))?;
-    Ok(parsed
-        .and_then(|p| p.refresh_token)
-        .filter(|t| !t.trim().is_empty()))
+    if raw.get() == "null" {
+        return Ok(None);
+    }
+    if !raw.get().starts_with('{') {
+        return Err(ApiError::validation("body", "must be a JSON object"));
+    }
+    let parsed: RefreshRequest =
+        serde_json::from_str(raw.get()).map_err(|e| ApiError::from_json(&e))?;
+    Ok(parsed.refresh_token.filter(|t| !t.trim().is_empty()))
 }

@@ -214,6 +214,10 @@ contract!(
 );
 
 /// Two limiters on one Redis (two instances of the service) share their counts.
+#[cfg_attr(
+    gatehouse_no_redis,
+    ignore = "needs Redis: start it on 127.0.0.1:6379 or set GATEHOUSE_TEST_REDIS_URL"
+)]
 #[tokio::test]
 async fn redis_limits_hold_across_instances() {
     let Some((first, url, prefix)) = redis_limiter().await else {

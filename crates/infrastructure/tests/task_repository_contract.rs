@@ -261,3 +261,46 @@ contract!(
     an_owner_holds_at_most_max_open_unfinished_tasks,
     pruning_deletes_only_old_finished_service_jobs,
 );
+
+/// A row whose kind this release does not know (a newer release wrote it) is read, not an
+/// error: it can be shown, revoked, and stops holding a place in its owner's quota.
+async fn a_stored_kind_this_release_does_not_know_stays_readable(url: &str) {
+    use sea_orm::ConnectionTrait;
+    let db = database::open(url, 4, true).await.unwrap();
+    let repo = SeaOrmTaskRepository::new(db.clone());
+    let owner = UserId::generate();
+    let task = Task::queued(Some(owner), TaskKind::Add, json!({}), at(0));
+    assert!(repo.insert(&task, 1).await.unwrap());
+    // The only row in a fresh database.
+    db.execute_unprepared("UPDATE tasks SET kind = 'from_a_newer_release'")
+        .await
+        .unwrap();
+    let read = repo.find(task.id).await.unwrap().unwrap();
+    assert_eq!(read.kind, TaskKind::Unrecognised);
+    assert!(
+        repo.advance(task.id, TaskChange::Revoked, at(1))
+            .await
+            .unwrap()
+    );
+    let another = Task::queued(Some(owner), TaskKind::Add, json!({}), at(2));
+    assert!(
+        repo.insert(&another, 1).await.unwrap(),
+        "the revoked one no longer counts"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_stored_kind_stays_readable_on_sqlite() {
+    let file = gatehouse_testing::TempSqlite::new();
+    a_stored_kind_this_release_does_not_know_stays_readable(&file.url()).await;
+}
+
+#[cfg_attr(
+    gatehouse_no_postgres,
+    ignore = "needs PostgreSQL: start it on 127.0.0.1:5432 or set GATEHOUSE_TEST_DATABASE_URL"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_stored_kind_stays_readable_on_postgres() {
+    let test_db = gatehouse_testing::postgres().await.unwrap();
+    a_stored_kind_this_release_does_not_know_stays_readable(&test_db.url).await;
+}

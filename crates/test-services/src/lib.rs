@@ -127,7 +127,8 @@ pub fn find(name: &str) -> Option<PathBuf> {
 pub fn service_missing(service: &Service) -> String {
     format!(
         "{} suites not run: {} is unset and nothing answered on {} when they were built; \
-         start it there or set {} (and GATEHOUSE_TEST_REQUIRE_SERVICES=1 to fail instead)",
+         set {} to run them (setting it rebuilds them; GATEHOUSE_TEST_REQUIRE_SERVICES=1 \
+         fails instead)",
         service.name, service.variable, service.default_address, service.variable
     )
 }

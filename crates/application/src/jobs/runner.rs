@@ -142,6 +142,7 @@ impl JobRunner {
                 .await
                 .map(|()| json!({ "sent": true }))
                 .map_err(|e| Interrupted::Transient(format!("{e:#}"))),
+            TaskKind::Unrecognised => Err(Interrupted::Permanent("unknown task type".into())),
         }
     }
 
@@ -306,6 +307,19 @@ mod tests {
         assert!(matches!(
             changes.lock().unwrap().last(),
             Some(TaskChange::Failed(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_task_of_a_kind_this_release_does_not_know_fails_for_good() {
+        let mut task = add_task(1.0, 1.0);
+        task.kind = TaskKind::Unrecognised;
+        let (tasks, changes) = table(Some(task.clone()));
+        let outcome = runner(tasks, MockMailer::new()).run(task.id, 1).await;
+        assert!(matches!(outcome, Err(JobFailure::GiveUp(_))));
+        assert!(matches!(
+            changes.lock().unwrap().last(),
+            Some(TaskChange::Failed(error)) if error == "unknown task type"
         ));
     }
 }

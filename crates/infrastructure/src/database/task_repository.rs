@@ -62,8 +62,11 @@ fn from_model(row: Model) -> anyhow::Result<Task> {
     Ok(Task {
         id: TaskId::from_uuid(row.id),
         owner: row.owner_id.map(UserId::from_uuid),
-        kind: TaskKind::parse(&row.kind)
-            .with_context(|| format!("stored task kind {:?} is unknown", row.kind))?,
+        // A kind a newer release wrote stays readable (and revocable); the runner fails it.
+        kind: TaskKind::parse(&row.kind).unwrap_or_else(|| {
+            tracing::warn!(kind = %row.kind, "stored task of a kind this release does not know");
+            TaskKind::Unrecognised
+        }),
         arguments: json(&row.arguments)?,
         status: TaskStatus::parse(&row.status)
             .with_context(|| format!("stored task status {:?} is unknown", row.status))?,

@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, assert_error};
+use crate::helpers::{PASSWORD, TestApp, assert_error, token};
 
 async fn malformed_bodies_get_a_clear_4xx(app: TestApp) {
     let send = |content_type: &'static str, body: Vec<u8>| {
@@ -125,7 +125,62 @@ async fn unknown_routes_and_wrong_methods_answer_in_json(app: TestApp) {
     .await;
 }
 
+/// A body field sent twice is refused, not resolved to one of its copies: a proxy or a log
+/// that reads the first copy must see what the server acts on.
+async fn a_repeated_field_is_refused(app: TestApp) {
+    app.signed_up_user("twice").await;
+    let body = format!(
+        r#"{{"email":"nobody@example.com","email":"twice@example.com","password":"{PASSWORD}"}}"#
+    );
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::BAD_REQUEST, "validation_error").await;
+}
+
+/// The refresh token in its header is enough: a stray body that is not JSON does not stop a
+/// logout from revoking both tokens, while a JSON body must still be an object.
+async fn a_logout_with_the_refresh_header_ignores_a_body_that_is_not_json(app: TestApp) {
+    let login = app.signed_up_user("stray").await;
+    let (access, refresh) = (token(&login, "access_token"), token(&login, "refresh_token"));
+    let array = app
+        .client
+        .post(app.url("/api/v1/auth/refresh"))
+        .json(&json!([refresh]))
+        .send()
+        .await
+        .unwrap();
+    assert_error(array, StatusCode::BAD_REQUEST, "validation_error").await;
+    let logout = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&access)
+        .header("X-Refresh-Token", &refresh)
+        .header("content-type", "text/plain")
+        .body("bye")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.me(&access).await.status(), StatusCode::UNAUTHORIZED);
+    let refreshed = app
+        .client
+        .post(app.url("/api/v1/auth/refresh"))
+        .header("X-Refresh-Token", &refresh)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), StatusCode::UNAUTHORIZED);
+}
+
 crate::on_every_backend!(
+    a_repeated_field_is_refused,
+    a_logout_with_the_refresh_header_ignores_a_body_that_is_not_json,
     malformed_bodies_get_a_clear_4xx,
     huge_values_are_refused_not_crashed_on,
     unknown_routes_and_wrong_methods_answer_in_json,
