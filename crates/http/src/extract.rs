@@ -137,6 +137,11 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for JsonObject<T> {
             if !raw.get().starts_with('{') {
                 return Err(ApiError::validation("body", "must be a JSON object").into());
             }
+            // Skipping the fields `T` does not read checks less than parsing them: a number
+            // out of range, a lone surrogate or nesting past the depth limit in such a field
+            // is still `invalid_json`, as the whole body is parsed once as a value.
+            serde_json::from_str::<serde_json::Value>(raw.get())
+                .map_err(|e| ApiError::from_json(&e))?;
             serde_json::from_str(raw.get())
                 .map(JsonObject)
                 .map_err(|e| ApiError::from_json(&e).into())
@@ -153,20 +158,37 @@ pub(crate) fn path_uuid(raw: &str) -> Result<uuid::Uuid, ApiError> {
 pub const REFRESH_TOKEN_HEADER: &str = "X-Refresh-Token";
 
 /// The refresh token from `X-Refresh-Token`, else from a JSON body `{"refresh_token": ...}`.
-/// `Ok(None)` when neither is present. With the header, a body that is not JSON is ignored
-/// (a logout must not fail to revoke because a client sent a stray body); a JSON body, with
-/// or without the header, must be an object (or `null`).
+/// `Ok(None)` when neither is present. With the header, a body that is not JSON is ignored;
+/// a JSON body, with or without the header, must be an object (or `null`).
 pub fn refresh_token(req: &HttpRequest, body: &[u8]) -> Result<Option<String>, ApiError> {
-    let Some(value) = req.headers().get(REFRESH_TOKEN_HEADER) else {
+    let Some(token) = refresh_token_header(req)? else {
         return refresh_token_body(req, body);
     };
     if is_json(req) {
         refresh_token_body(req, body)?;
     }
+    Ok(Some(token))
+}
+
+/// The refresh token a logout names: from `X-Refresh-Token`, whatever the body holds (the
+/// access token is revoked whatever a client sent along), else from the body.
+pub fn logout_refresh_token(req: &HttpRequest, body: &[u8]) -> Result<Option<String>, ApiError> {
+    match refresh_token_header(req)? {
+        Some(token) => Ok(Some(token)),
+        None => refresh_token_body(req, body),
+    }
+}
+
+/// `X-Refresh-Token`, trimmed; a blank one counts as absent.
+fn refresh_token_header(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(REFRESH_TOKEN_HEADER) else {
+        return Ok(None);
+    };
     let token = value
         .to_str()
-        .map_err(|_| ApiError::validation("refresh_token", "not a valid token"))?;
-    Ok(Some(token.trim().to_owned()))
+        .map_err(|_| ApiError::validation("refresh_token", "not a valid token"))?
+        .trim();
+    Ok((!token.is_empty()).then(|| token.to_owned()))
 }
 
 fn is_json(req: &HttpRequest) -> bool {

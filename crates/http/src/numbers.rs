@@ -2,7 +2,10 @@
 //! to a schema, so it is one here too; and a nested object must be an object, not the array
 //! serde would otherwise accept for a struct.
 
-use serde::de::{DeserializeOwned, Error};
+use std::marker::PhantomData;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{DeserializeOwned, Error, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// An integer, also when written with a zero fraction (`5.0`); `5.5` stays an error.
@@ -30,15 +33,38 @@ where
 }
 
 /// An optional nested object: `null` or absent is `None`; anything but an object is an error.
+/// The object's fields go straight to `T`'s own visitor, so a repeated field is refused as at
+/// the top level.
 pub fn object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: DeserializeOwned,
 {
-    match Option::<serde_json::Map<String, serde_json::Value>>::deserialize(deserializer)? {
-        None => Ok(None),
-        Some(map) => serde_json::from_value(serde_json::Value::Object(map))
-            .map(Some)
-            .map_err(D::Error::custom),
+    struct ObjectOnly<T>(PhantomData<T>);
+
+    impl<'de, T: DeserializeOwned> Visitor<'de> for ObjectOnly<T> {
+        type Value = Option<T>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object or null")
+        }
+
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, inner: D) -> Result<Self::Value, D::Error> {
+            inner.deserialize_map(self)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map)).map(Some)
+        }
     }
+
+    deserializer.deserialize_option(ObjectOnly(PhantomData))
 }

@@ -64,7 +64,7 @@ fn from_model(row: Model) -> anyhow::Result<Task> {
         owner: row.owner_id.map(UserId::from_uuid),
         // A kind a newer release wrote stays readable (and revocable); the runner fails it.
         kind: TaskKind::parse(&row.kind).unwrap_or_else(|| {
-            tracing::warn!(kind = %row.kind, "stored task of a kind this release does not know");
+            tracing::debug!(kind = %row.kind, "stored task of a kind this release does not know");
             TaskKind::Unrecognised
         }),
         arguments: json(&row.arguments)?,

@@ -141,13 +141,47 @@ async fn a_repeated_field_is_refused(app: TestApp) {
         .await
         .unwrap();
     assert_error(response, StatusCode::BAD_REQUEST, "validation_error").await;
+    let login = app.login("twice@example.com", PASSWORD).await;
+    let access = token(&login.json().await.unwrap(), "access_token");
+    let nested = app
+        .client
+        .patch(app.url("/api/v1/users/me"))
+        .bearer_auth(&access)
+        .header("content-type", "application/json")
+        .body(r#"{"notification_preferences":{"security_emails":true,"security_emails":false}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_error(nested, StatusCode::BAD_REQUEST, "validation_error").await;
+}
+
+/// A field the endpoint does not read is still JSON that must parse: a number out of range
+/// or a lone surrogate there is `invalid_json`, not skipped over.
+async fn fields_nobody_reads_must_still_be_valid_json(app: TestApp) {
+    app.signed_up_user("unread").await;
+    for junk in ["1e400", r#""\ud800""#] {
+        let body =
+            format!(r#"{{"email":"unread@example.com","password":"{PASSWORD}","junk":{junk}}}"#);
+        let response = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_error(response, StatusCode::BAD_REQUEST, "invalid_json").await;
+    }
 }
 
 /// The refresh token in its header is enough: a stray body that is not JSON does not stop a
 /// logout from revoking both tokens, while a JSON body must still be an object.
 async fn a_logout_with_the_refresh_header_ignores_a_body_that_is_not_json(app: TestApp) {
     let login = app.signed_up_user("stray").await;
-    let (access, refresh) = (token(&login, "access_token"), token(&login, "refresh_token"));
+    let (access, refresh) = (
+        token(&login, "access_token"),
+        token(&login, "refresh_token"),
+    );
     let array = app
         .client
         .post(app.url("/api/v1/auth/refresh"))
@@ -176,10 +210,65 @@ async fn a_logout_with_the_refresh_header_ignores_a_body_that_is_not_json(app: T
         .await
         .unwrap();
     assert_eq!(refreshed.status(), StatusCode::UNAUTHORIZED);
+
+    // A JSON body that is not an object does not stop it either.
+    let login: serde_json::Value = app
+        .login("stray@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (access, refresh) = (
+        token(&login, "access_token"),
+        token(&login, "refresh_token"),
+    );
+    let logout = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&access)
+        .header("X-Refresh-Token", &refresh)
+        .header("content-type", "application/json")
+        .body(r#""bye""#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.me(&access).await.status(), StatusCode::UNAUTHORIZED);
+
+    // A blank header is no header: the body's token is the one revoked.
+    let login: serde_json::Value = app
+        .login("stray@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (access, refresh) = (
+        token(&login, "access_token"),
+        token(&login, "refresh_token"),
+    );
+    let logout = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&access)
+        .header("X-Refresh-Token", "")
+        .json(&json!({"refresh_token": refresh}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    let refreshed = app
+        .client
+        .post(app.url("/api/v1/auth/refresh"))
+        .json(&json!({"refresh_token": refresh}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), StatusCode::UNAUTHORIZED);
 }
 
 crate::on_every_backend!(
     a_repeated_field_is_refused,
+    fields_nobody_reads_must_still_be_valid_json,
     a_logout_with_the_refresh_header_ignores_a_body_that_is_not_json,
     malformed_bodies_get_a_clear_4xx,
     huge_values_are_refused_not_crashed_on,

@@ -75,6 +75,7 @@ pub async fn current(
     Ok(web::Json(CurrentSessionResponse::from(current)))
 }
 
+/// End the current session (CSRF header required) and clear its cookies.
 #[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "sessions",
     params(("X-CSRF-Token" = String, Header, description = "The session's CSRF token")),
     responses(
