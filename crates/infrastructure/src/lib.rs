@@ -5,6 +5,8 @@
 //! - [`redis`]: the shared fred connection pool, its health probe, and the token store,
 //!   session store and rate limiter every instance shares through it.
 //! - [`jwt`]: the token codec (JWT).
+//! - [`signing`]: asymmetric signing keys (EdDSA, ES256, RS256) and the master key that seals
+//!   them at rest.
 //! - [`files`]: file storage (a local directory).
 //! - [`jobs`]: the job queue and its workers (apalis on the app database).
 //! - [`mail`]: mailers (SMTP, `.eml` files).
@@ -18,6 +20,7 @@ pub mod jwt;
 pub mod mail;
 mod password_hasher;
 pub mod redis;
+pub mod signing;
 
 pub use clock::SystemClock;
 pub use password_hasher::BcryptHasher;

@@ -1,0 +1,16 @@
+//! Asymmetric signing keys and the master key that seals them at rest.
+//!
+//! - [`generate`]: a fresh key pair for EdDSA (Ed25519), ES256 (P-256) or RS256 (RSA-2048),
+//!   from the RustCrypto crates (`ed25519-dalek`, `p256`, `rsa`) that jsonwebtoken's
+//!   `rust_crypto` provider signs with; its public half as a JWK (no private parameter) and its
+//!   `kid`, the key's RFC 7638 thumbprint.
+//! - [`MasterKey`]: XChaCha20-Poly1305 (`chacha20poly1305`) sealing of private keys, each
+//!   bound to its `kid` as associated data, so a sealed key cannot be moved to another row.
+//!
+//! No cryptography is written here: these are the primitive crates' own operations.
+
+mod keys;
+mod vault;
+
+pub use keys::{GeneratedKey, KeyAlgorithm, generate};
+pub use vault::{MASTER_KEY_BYTES, MasterKey};

@@ -1,0 +1,165 @@
+//! The master key: seals secrets at rest (signing keys now; second-factor secrets and
+//! webhook secrets later) with XChaCha20-Poly1305.
+
+use anyhow::Context;
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretSlice};
+
+/// Length of a master key, in bytes (`GATEHOUSE_MASTER_KEY` is this many bytes, base64).
+pub const MASTER_KEY_BYTES: usize = 32;
+
+/// The first byte of everything sealed: which scheme sealed it, so a later one can be told
+/// apart.
+const SCHEME: u8 = 1;
+const NONCE_BYTES: usize = 24;
+
+/// A 256-bit key that seals and opens secrets. A random 192-bit nonce per seal (XChaCha's
+/// extended nonce makes random nonces safe for any number of seals); each sealed value is
+/// bound to a label (a key's `kid`, a row's id) given as associated data.
+#[derive(Clone)]
+pub struct MasterKey {
+    cipher: XChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
+}
+
+impl MasterKey {
+    /// A key from its base64 text (standard or URL-safe alphabet, padded or not); exactly
+    /// [`MASTER_KEY_BYTES`] bytes.
+    pub fn from_base64(text: &str) -> anyhow::Result<Self> {
+        let text = text.trim().trim_end_matches('=');
+        let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(text)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text))
+            .map_err(|_| anyhow::anyhow!("not base64"))?;
+        Self::from_bytes(&SecretSlice::from(bytes))
+    }
+
+    /// A key from its raw bytes; exactly [`MASTER_KEY_BYTES`] of them.
+    pub fn from_bytes(bytes: &SecretSlice<u8>) -> anyhow::Result<Self> {
+        let bytes = bytes.expose_secret();
+        anyhow::ensure!(
+            bytes.len() == MASTER_KEY_BYTES,
+            "must be {MASTER_KEY_BYTES} bytes, got {}",
+            bytes.len()
+        );
+        let cipher =
+            XChaCha20Poly1305::new_from_slice(bytes).map_err(|_| anyhow::anyhow!("not a key"))?;
+        Ok(Self { cipher })
+    }
+
+    /// Seals `secret` under `label`: scheme byte, nonce, then ciphertext and tag.
+    pub fn seal(&self, label: &str, secret: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let mut nonce = [0u8; NONCE_BYTES];
+        rand::rng().fill_bytes(&mut nonce);
+        let sealed = self
+            .cipher
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: secret,
+                    aad: label.as_bytes(),
+                },
+            )
+            .map_err(|_| anyhow::anyhow!("sealing failed"))?;
+        let mut out = Vec::with_capacity(1 + NONCE_BYTES + sealed.len());
+        out.push(SCHEME);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// Opens what [`MasterKey::seal`] sealed under `label`. Fails, saying so, when the key
+    /// is not the one that sealed it, the label differs, or a byte was changed.
+    pub fn open(&self, label: &str, sealed: &[u8]) -> anyhow::Result<SecretSlice<u8>> {
+        let (&scheme, rest) = sealed.split_first().context("sealed value is empty")?;
+        anyhow::ensure!(scheme == SCHEME, "sealed with an unknown scheme {scheme}");
+        anyhow::ensure!(rest.len() > NONCE_BYTES, "sealed value is truncated");
+        let (nonce, ciphertext) = rest.split_at(NONCE_BYTES);
+        let nonce: [u8; NONCE_BYTES] = nonce.try_into().context("sealed value is truncated")?;
+        let opened = self
+            .cipher
+            .decrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: label.as_bytes(),
+                },
+            )
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "cannot open the secret sealed for {label:?}: wrong master key, or the \
+                     stored value was changed"
+                )
+            })?;
+        Ok(opened.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(byte: u8) -> MasterKey {
+        MasterKey::from_bytes(&SecretSlice::from(vec![byte; MASTER_KEY_BYTES])).unwrap()
+    }
+
+    #[test]
+    fn what_is_sealed_opens_under_the_same_key_and_label_only() {
+        let sealed = key(1).seal("kid-1", b"private key").unwrap();
+        assert_eq!(
+            key(1).open("kid-1", &sealed).unwrap().expose_secret(),
+            b"private key"
+        );
+        assert!(key(2).open("kid-1", &sealed).is_err(), "another master key");
+        assert!(
+            key(1).open("kid-2", &sealed).is_err(),
+            "moved to another row"
+        );
+    }
+
+    #[test]
+    fn a_changed_or_cut_value_is_refused() {
+        let sealed = key(1).seal("kid", b"secret").unwrap();
+        for i in 0..sealed.len() {
+            let mut changed = sealed.clone();
+            changed[i] ^= 1;
+            assert!(key(1).open("kid", &changed).is_err(), "byte {i}");
+        }
+        for len in 0..sealed.len() {
+            assert!(key(1).open("kid", &sealed[..len]).is_err(), "{len} bytes");
+        }
+    }
+
+    #[test]
+    fn every_seal_uses_a_fresh_nonce() {
+        let (one, two) = (
+            key(1).seal("k", b"same").unwrap(),
+            key(1).seal("k", b"same").unwrap(),
+        );
+        assert_ne!(one, two);
+        assert!(
+            !one.windows(4).any(|w| w == b"same"),
+            "no plaintext in the output"
+        );
+    }
+
+    #[test]
+    fn a_master_key_is_exactly_32_bytes_of_base64() {
+        let text = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        assert!(MasterKey::from_base64(&text).is_ok());
+        let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0xfbu8; 32]);
+        assert!(MasterKey::from_base64(&url_safe).is_ok());
+        let short = base64::engine::general_purpose::STANDARD.encode([7u8; 31]);
+        assert!(MasterKey::from_base64(&short).is_err());
+        assert!(MasterKey::from_base64("not base64 at all!").is_err());
+        assert_eq!(format!("{:?}", key(9)), "MasterKey(..)");
+    }
+}
