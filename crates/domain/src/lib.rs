@@ -13,6 +13,7 @@ mod error;
 mod id;
 mod password;
 mod profile;
+mod signing_key;
 mod task;
 mod user;
 
@@ -26,5 +27,6 @@ pub use device::{Device, DeviceId};
 pub use error::DomainError;
 pub use password::{Password, PasswordHash, PasswordPolicy};
 pub use profile::{NotificationPreferences, PhoneNumber, check_birth_date};
+pub use signing_key::{KeyState, KeyTimeline, RotationPolicy, RotationStep};
 pub use task::{NewTask, Task, TaskId, TaskKind, TaskStatus, summarise};
 pub use user::{Email, Permission, PublicProfile, Role, SecurityStamp, User, UserId, Username};
