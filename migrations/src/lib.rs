@@ -9,6 +9,7 @@ mod m20261122_000003_profiles_credits_audit;
 mod m20261122_000004_tasks_email_tokens;
 mod m20261123_000005_create_catalog;
 mod m20261128_000006_account_hardening;
+mod m20261128_000007_signing_keys;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_tasks_email_tokens::Migration),
             Box::new(m20261123_000005_create_catalog::Migration),
             Box::new(m20261128_000006_account_hardening::Migration),
+            Box::new(m20261128_000007_signing_keys::Migration),
         ]
     }
 }

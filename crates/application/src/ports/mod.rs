@@ -15,7 +15,8 @@ pub use crate::catalog::ports::{
 };
 pub use crate::credentials::ports::{
     EmailTokenStore, RefreshFamily, Rotation, RotationRequest, SessionKey, SessionRecord,
-    SessionStore, TokenClaims, TokenCodec, TokenDecodeError, TokenKind, TokenPurpose, TokenStore,
+    SessionStore, SigningKeyStore, StoredSigningKey, TokenClaims, TokenCodec, TokenDecodeError,
+    TokenKind, TokenPurpose, TokenStore,
 };
 pub use crate::health::ports::HealthProbe;
 pub use crate::jobs::ports::{EmailMessage, JobLane, JobQueue, Mailer, TaskChange, TaskRepository};
@@ -31,7 +32,7 @@ pub use crate::accounts::ports::{
 pub use crate::catalog::ports::{MockCategoryRepository, MockProductRepository};
 #[cfg(any(test, feature = "mock"))]
 pub use crate::credentials::ports::{
-    MockEmailTokenStore, MockSessionStore, MockTokenCodec, MockTokenStore,
+    MockEmailTokenStore, MockSessionStore, MockSigningKeyStore, MockTokenCodec, MockTokenStore,
 };
 #[cfg(any(test, feature = "mock"))]
 pub use crate::health::ports::MockHealthProbe;

@@ -8,6 +8,7 @@ mod email_token_store;
 mod entities;
 mod keyset;
 mod pre_registrations;
+mod signing_key_store;
 mod task_repository;
 mod user_repository;
 
@@ -26,6 +27,7 @@ pub use device_repository::SeaOrmDeviceRepository;
 pub use email_token_store::SeaOrmEmailTokenStore;
 pub use pre_registrations::SeaOrmPreRegistrations;
 pub use sea_orm::DatabaseConnection as Connection;
+pub use signing_key_store::SeaOrmSigningKeyStore;
 pub use task_repository::SeaOrmTaskRepository;
 pub use user_repository::SeaOrmUserRepository;
 

@@ -7,18 +7,18 @@ use std::sync::Arc;
 
 use gatehouse_application::ports::{
     AuditLog, CategoryRepository, CreditLedger, DeviceRepository, EmailTokenStore,
-    PreRegistrations, ProductRepository, UserRepository,
+    PreRegistrations, ProductRepository, SigningKeyStore, UserRepository,
 };
 use gatehouse_domain::{Email, PasswordHash, User, UserId, Username};
 use gatehouse_infrastructure::database::{
     self, Connection, SeaOrmAuditLog, SeaOrmCategoryRepository, SeaOrmCreditLedger,
     SeaOrmDeviceRepository, SeaOrmEmailTokenStore, SeaOrmPreRegistrations, SeaOrmProductRepository,
-    SeaOrmUserRepository,
+    SeaOrmSigningKeyStore, SeaOrmUserRepository,
 };
 use gatehouse_memory::{
     InMemoryAuditLog, InMemoryCategoryRepository, InMemoryCreditLedger, InMemoryDeviceRepository,
     InMemoryEmailTokenStore, InMemoryPreRegistrations, InMemoryProductRepository,
-    InMemoryUserRepository,
+    InMemorySigningKeyStore, InMemoryUserRepository,
 };
 use time::OffsetDateTime;
 
@@ -40,6 +40,7 @@ pub struct Memory {
     pre_registrations: Arc<InMemoryPreRegistrations>,
     categories: Arc<InMemoryCategoryRepository>,
     products: Arc<InMemoryProductRepository>,
+    signing_keys: Arc<InMemorySigningKeyStore>,
 }
 
 impl Backend {
@@ -56,6 +57,7 @@ impl Backend {
             pre_registrations: Arc::new(InMemoryPreRegistrations::new()),
             products: Arc::new(InMemoryProductRepository::new(&categories)),
             categories: Arc::new(categories),
+            signing_keys: Arc::new(InMemorySigningKeyStore::new()),
         })
     }
 
@@ -98,6 +100,13 @@ impl Backend {
         match self {
             Backend::Database(db) => Arc::new(SeaOrmPreRegistrations::new(db.clone())),
             Backend::Memory(m) => m.pre_registrations.clone(),
+        }
+    }
+
+    pub fn signing_keys(&self) -> Arc<dyn SigningKeyStore> {
+        match self {
+            Backend::Database(db) => Arc::new(SeaOrmSigningKeyStore::new(db.clone())),
+            Backend::Memory(m) => m.signing_keys.clone(),
         }
     }
 

@@ -7,6 +7,7 @@ pub mod device;
 pub mod email_token;
 pub mod pre_registration;
 pub mod product;
+pub mod signing_key;
 pub mod task;
 pub mod task_quota;
 pub mod user;
