@@ -63,17 +63,12 @@ pub struct KeyTimeline {
     pub retired_at: Option<OffsetDateTime>,
 }
 
-/// The timings of rotation.
+/// The timings of rotation, derived from what verifiers and instances may hold on to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RotationPolicy {
-    /// How long a key signs before the next one is prepared (`GATEHOUSE_KEY_ROTATION_DAYS`).
-    pub rotate_every: Duration,
-    /// How long a new key is published before it signs: the longest a verifier caches the
-    /// JWKS (`GATEHOUSE_JWKS_MAX_AGE`).
-    pub publish_before_use: Duration,
-    /// How long a retired key stays published: the longest-lived token it can have signed
-    /// (the access-token lifetime), plus a margin for clocks.
-    pub keep_after_retiring: Duration,
+    rotate_every: Duration,
+    publish_before_use: Duration,
+    keep_after_retiring: Duration,
 }
 
 /// One change the rules call for now. Applying them in order and asking again converges.
@@ -100,6 +95,39 @@ pub enum RotationStep {
 }
 
 impl RotationPolicy {
+    /// The policy for keys that sign for `rotate_every` (`GATEHOUSE_KEY_ROTATION_DAYS`), where
+    /// instances and verifiers cache the key set for up to `jwks_max_age`
+    /// (`GATEHOUSE_JWKS_MAX_AGE`), the longest-lived token a key signs lives
+    /// `longest_token_lifetime`, and clocks may differ by `clock_skew`.
+    ///
+    /// A new key is published `2 × jwks_max_age + clock_skew` before it signs: another
+    /// instance may serve a key set without it for one max-age, and a verifier that fetched
+    /// that stale set keeps it for one more. A retired key stays published
+    /// `jwks_max_age + longest_token_lifetime + clock_skew`: an instance may go on signing
+    /// with it for one max-age, and its last token lives its whole lifetime after that.
+    pub fn new(
+        rotate_every: Duration,
+        jwks_max_age: Duration,
+        longest_token_lifetime: Duration,
+        clock_skew: Duration,
+    ) -> Self {
+        Self {
+            rotate_every,
+            publish_before_use: jwks_max_age * 2 + clock_skew,
+            keep_after_retiring: jwks_max_age + longest_token_lifetime + clock_skew,
+        }
+    }
+
+    /// How long a new key is published before it signs.
+    pub fn publish_before_use(&self) -> Duration {
+        self.publish_before_use
+    }
+
+    /// How long a retired key stays published.
+    pub fn keep_after_retiring(&self) -> Duration {
+        self.keep_after_retiring
+    }
+
     /// What to do now with `keys`, in the order to do it. `rotate_now` is an operator's
     /// `keys rotate`: prepare a next key whatever the current one's age (at most one `next`
     /// key exists at a time, so asking twice does not create two).
@@ -122,9 +150,9 @@ impl RotationPolicy {
                 })
             }
             (Some(current), None) => {
-                let due = current
-                    .activated_at
-                    .is_some_and(|at| at + self.rotate_every <= now);
+                // A key with no activation time (a damaged row) counts from its creation.
+                let since = current.activated_at.unwrap_or(current.created_at);
+                let due = since + self.rotate_every <= now;
                 if due || rotate_now {
                     steps.push(RotationStep::CreateNext);
                 }
@@ -150,11 +178,16 @@ mod tests {
     use time::macros::datetime;
 
     const DAY: Duration = Duration::from_secs(86_400);
-    const POLICY: RotationPolicy = RotationPolicy {
-        rotate_every: Duration::from_secs(30 * 86_400),
-        publish_before_use: Duration::from_secs(300),
-        keep_after_retiring: Duration::from_secs(900 + 60),
-    };
+    /// 30-day keys, a 300 s JWKS max-age, 900 s tokens, 60 s of clock skew: published 660 s
+    /// before use, kept 1,260 s after retiring.
+    fn policy() -> RotationPolicy {
+        RotationPolicy::new(
+            Duration::from_secs(30 * 86_400),
+            Duration::from_secs(300),
+            Duration::from_secs(900),
+            Duration::from_secs(60),
+        )
+    }
     const T0: OffsetDateTime = datetime!(2026-11-01 00:00 UTC);
 
     fn key(kid: &str, state: KeyState, created: OffsetDateTime) -> KeyTimeline {
@@ -169,20 +202,20 @@ mod tests {
 
     #[test]
     fn a_first_start_creates_a_key_that_signs_at_once() {
-        assert_eq!(POLICY.plan(&[], T0, false), [RotationStep::CreateCurrent]);
-        assert_eq!(POLICY.plan(&[], T0, true), [RotationStep::CreateCurrent]);
+        assert_eq!(policy().plan(&[], T0, false), [RotationStep::CreateCurrent]);
+        assert_eq!(policy().plan(&[], T0, true), [RotationStep::CreateCurrent]);
     }
 
     #[test]
     fn a_current_key_is_left_alone_until_it_is_due_or_an_operator_asks() {
         let keys = [key("a", KeyState::Current, T0)];
-        assert!(POLICY.plan(&keys, T0 + 29 * DAY, false).is_empty());
+        assert!(policy().plan(&keys, T0 + 29 * DAY, false).is_empty());
         assert_eq!(
-            POLICY.plan(&keys, T0 + 30 * DAY, false),
+            policy().plan(&keys, T0 + 30 * DAY, false),
             [RotationStep::CreateNext]
         );
         assert_eq!(
-            POLICY.plan(&keys, T0 + DAY, true),
+            policy().plan(&keys, T0 + DAY, true),
             [RotationStep::CreateNext]
         );
     }
@@ -194,14 +227,15 @@ mod tests {
             key("a", KeyState::Current, T0),
             key("b", KeyState::Next, published),
         ];
-        let early = published + Duration::from_secs(299);
-        assert!(POLICY.plan(&keys, early, false).is_empty());
+        assert_eq!(policy().publish_before_use(), Duration::from_secs(660));
+        let early = published + Duration::from_secs(659);
+        assert!(policy().plan(&keys, early, false).is_empty());
         assert!(
-            POLICY.plan(&keys, early, true).is_empty(),
+            policy().plan(&keys, early, true).is_empty(),
             "one next key at a time"
         );
         assert_eq!(
-            POLICY.plan(&keys, published + Duration::from_secs(300), false),
+            policy().plan(&keys, published + Duration::from_secs(660), false),
             [RotationStep::Promote {
                 next: "b".into(),
                 retiring: Some("a".into())
@@ -216,13 +250,23 @@ mod tests {
         old.retired_at = Some(retired_at);
         let keys = [old, key("b", KeyState::Current, retired_at)];
         assert!(
-            POLICY
+            policy()
                 .plan(&keys, retired_at + Duration::from_secs(959), false)
                 .is_empty()
         );
         assert_eq!(
-            POLICY.plan(&keys, retired_at + Duration::from_secs(960), false),
+            policy().plan(&keys, retired_at + Duration::from_secs(1260), false),
             [RotationStep::Remove { kid: "a".into() }]
+        );
+    }
+
+    #[test]
+    fn a_current_key_without_an_activation_time_still_rotates() {
+        let mut damaged = key("a", KeyState::Current, T0);
+        damaged.activated_at = None;
+        assert_eq!(
+            policy().plan(&[damaged], T0 + 30 * DAY, false),
+            [RotationStep::CreateNext]
         );
     }
 
@@ -230,7 +274,7 @@ mod tests {
     fn a_lone_next_key_is_promoted_with_nothing_to_retire() {
         let keys = [key("b", KeyState::Next, T0)];
         assert_eq!(
-            POLICY.plan(&keys, T0 + DAY, false),
+            policy().plan(&keys, T0 + DAY, false),
             [RotationStep::Promote {
                 next: "b".into(),
                 retiring: None

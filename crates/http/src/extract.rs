@@ -170,15 +170,6 @@ pub fn refresh_token(req: &HttpRequest, body: &[u8]) -> Result<Option<String>, A
     Ok(Some(token))
 }
 
-/// The refresh token a logout names: from `X-Refresh-Token`, whatever the body holds (the
-/// access token is revoked whatever a client sent along), else from the body.
-pub fn logout_refresh_token(req: &HttpRequest, body: &[u8]) -> Result<Option<String>, ApiError> {
-    match refresh_token_header(req)? {
-        Some(token) => Ok(Some(token)),
-        None => refresh_token_body(req, body),
-    }
-}
-
 /// `X-Refresh-Token`, trimmed; a blank one counts as absent.
 fn refresh_token_header(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = req.headers().get(REFRESH_TOKEN_HEADER) else {

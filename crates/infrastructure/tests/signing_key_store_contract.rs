@@ -7,7 +7,9 @@ mod support;
 
 use gatehouse_application::ports::StoredSigningKey;
 use gatehouse_domain::KeyState;
-use gatehouse_infrastructure::signing::{KeyAlgorithm, MASTER_KEY_BYTES, MasterKey, generate};
+use gatehouse_infrastructure::signing::{
+    KeyAlgorithm, MASTER_KEY_BYTES, MasterKey, SealPurpose, generate, seal_label,
+};
 use secrecy::ExposeSecret;
 use time::{Duration, OffsetDateTime};
 
@@ -25,7 +27,11 @@ fn key(state: KeyState, created: i64) -> StoredSigningKey {
     let generated = generate(KeyAlgorithm::EdDsa).unwrap();
     StoredSigningKey {
         sealed_private_key: master()
-            .seal(&generated.kid, generated.private_der.expose_secret())
+            .seal(
+                SealPurpose::SigningKey,
+                &generated.seal_label().unwrap(),
+                generated.private_der.expose_secret(),
+            )
             .unwrap(),
         kid: generated.kid,
         algorithm: KeyAlgorithm::EdDsa.as_str().into(),
@@ -44,10 +50,29 @@ async fn keys_round_trip_and_their_private_half_opens(db: Backend) {
     assert!(store.insert(&current).await.unwrap());
     let stored = store.published().await.unwrap();
     assert_eq!(stored, std::slice::from_ref(&current));
+    let label = seal_label(&current.kid, KeyAlgorithm::EdDsa, &stored[0].public_jwk);
     let private = master()
-        .open(&current.kid, &stored[0].sealed_private_key)
+        .open(
+            SealPurpose::SigningKey,
+            &label,
+            &stored[0].sealed_private_key,
+        )
         .unwrap();
     assert!(!private.expose_secret().is_empty());
+    // A public half swapped in the store no longer matches what the private half was sealed
+    // with: the key does not open, so it can never be published or used.
+    let other = generate(KeyAlgorithm::EdDsa).unwrap();
+    let swapped_jwk = serde_json::to_string(&other.public_jwk).unwrap();
+    let swapped = seal_label(&current.kid, KeyAlgorithm::EdDsa, &swapped_jwk);
+    assert!(
+        master()
+            .open(
+                SealPurpose::SigningKey,
+                &swapped,
+                &stored[0].sealed_private_key
+            )
+            .is_err()
+    );
 }
 
 async fn one_current_and_one_next_at_most(db: Backend) {
@@ -60,6 +85,15 @@ async fn one_current_and_one_next_at_most(db: Backend) {
         store.insert(&key(KeyState::Retired, 4)).await.is_err(),
         "new keys are current or next"
     );
+    let mut unactivated = key(KeyState::Current, 5);
+    unactivated.activated_at = None;
+    assert!(
+        store.insert(&unactivated).await.is_err(),
+        "a current key has started signing"
+    );
+    let mut early = key(KeyState::Next, 6);
+    early.activated_at = Some(at(6));
+    assert!(store.insert(&early).await.is_err(), "a next key has not");
     assert_eq!(store.published().await.unwrap().len(), 2);
 }
 
@@ -149,6 +183,22 @@ async fn only_retired_keys_are_removed_and_then_unpublished(db: Backend) {
             .unwrap()
     );
     assert!(store.remove(&old.kid, at(30)).await.unwrap());
+    // Nothing signs with it any more: its private half is erased, not kept for ever.
+    if let Backend::Database(connection) = &db {
+        use sea_orm::{ConnectionTrait, Statement};
+        let row = connection
+            .query_one_raw(Statement::from_string(
+                connection.get_database_backend(),
+                format!(
+                    "SELECT length(sealed_private_key) AS n FROM signing_keys WHERE kid = '{}'",
+                    old.kid
+                ),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get::<i32>("", "n").unwrap(), 0);
+    }
     assert!(!store.remove(&old.kid, at(31)).await.unwrap());
     let kids: Vec<String> = store
         .published()

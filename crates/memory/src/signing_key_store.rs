@@ -35,8 +35,8 @@ impl SigningKeyStore for InMemorySigningKeyStore {
 
     async fn insert(&self, key: &StoredSigningKey) -> anyhow::Result<bool> {
         anyhow::ensure!(
-            matches!(key.state, KeyState::Current | KeyState::Next),
-            "a new signing key is current or next"
+            key.is_new_key(),
+            "a new signing key is current (activated) or next (not yet)"
         );
         self.keys.with(|keys| {
             if keys
@@ -91,6 +91,7 @@ impl SigningKeyStore for InMemorySigningKeyStore {
             {
                 Some(key) => {
                     key.state = KeyState::Removed;
+                    key.sealed_private_key.clear();
                     true
                 }
                 None => false,

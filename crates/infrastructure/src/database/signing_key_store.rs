@@ -68,8 +68,8 @@ impl SigningKeyStore for SeaOrmSigningKeyStore {
 
     async fn insert(&self, key: &StoredSigningKey) -> anyhow::Result<bool> {
         anyhow::ensure!(
-            matches!(key.state, KeyState::Current | KeyState::Next),
-            "a new signing key is current or next"
+            key.is_new_key(),
+            "a new signing key is current (activated) or next (not yet)"
         );
         let row = ActiveModel {
             kid: Set(key.kid.clone()),
@@ -125,8 +125,22 @@ impl SigningKeyStore for SeaOrmSigningKeyStore {
                 Ok(true)
             }
             // Another instance promoted it, or another key is current: change nothing.
-            Ok(_) => Ok(false),
-            Err(error) if is_unique_violation(&error) => Ok(false),
+            Ok(_) => {
+                txn.rollback()
+                    .await
+                    .context("cannot roll a promotion back")?;
+                Ok(false)
+            }
+            Err(error) if is_unique_violation(&error) => {
+                txn.rollback()
+                    .await
+                    .context("cannot roll a promotion back")?;
+                tracing::warn!(
+                    next,
+                    "a next key cannot become current: another key is current"
+                );
+                Ok(false)
+            }
             Err(error) => Err(anyhow::Error::new(error).context("cannot promote a signing key")),
         }
     }
@@ -135,6 +149,7 @@ impl SigningKeyStore for SeaOrmSigningKeyStore {
         let result = Entity::update_many()
             .col_expr(Column::State, Expr::value(KeyState::Removed.as_str()))
             .col_expr(Column::RemovedAt, Expr::value(at))
+            .col_expr(Column::SealedPrivateKey, Expr::value(Vec::<u8>::new()))
             .filter(Column::Kid.eq(kid))
             .filter(Column::State.eq(KeyState::Retired.as_str()))
             .exec(&self.db)

@@ -3,8 +3,9 @@
 use anyhow::Context;
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
-use rand::RngCore;
+use p256::elliptic_curve::rand_core::{OsRng, RngCore};
 use secrecy::{ExposeSecret, SecretSlice};
+use zeroize::Zeroizing;
 
 /// The asymmetric algorithms a deployment may sign with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,10 +77,22 @@ impl GeneratedKey {
         encoding_key(self.algorithm, self.private_der.expose_secret())
     }
 
+    /// The label its private half is sealed under: `kid`, algorithm and the public JWK as
+    /// published, so a stored key whose public half was swapped does not open.
+    pub fn seal_label(&self) -> anyhow::Result<String> {
+        let jwk = serde_json::to_string(&self.public_jwk).context("JWK does not serialise")?;
+        Ok(seal_label(&self.kid, self.algorithm, &jwk))
+    }
+
     /// What verifies its tokens, built from the published JWK alone (as other services do).
     pub fn decoding_key(&self) -> anyhow::Result<DecodingKey> {
         DecodingKey::from_jwk(&self.public_jwk).context("the key's own JWK does not load")
     }
+}
+
+/// The label a signing key's private half is sealed under (see [`GeneratedKey::seal_label`]).
+pub fn seal_label(kid: &str, algorithm: KeyAlgorithm, public_jwk: &str) -> String {
+    format!("{kid}\0{}\0{public_jwk}", algorithm.as_str())
 }
 
 /// What signs with a private key in the DER form [`GeneratedKey`] holds.
@@ -97,11 +110,11 @@ pub fn generate(algorithm: KeyAlgorithm) -> anyhow::Result<GeneratedKey> {
     let private_der: Vec<u8> = match algorithm {
         KeyAlgorithm::EdDsa => {
             use ed25519_dalek::pkcs8::{EncodePrivateKey, KeypairBytes};
-            let mut secret_key = [0u8; 32];
-            rand::rng().fill_bytes(&mut secret_key);
+            let mut secret_key = Zeroizing::new([0u8; 32]);
+            OsRng.fill_bytes(secret_key.as_mut());
             // PKCS#8 v1 (the seed alone, 48 bytes): the form jsonwebtoken reads a JWK from.
             KeypairBytes {
-                secret_key,
+                secret_key: *secret_key,
                 public_key: None,
             }
             .to_pkcs8_der()
@@ -111,7 +124,7 @@ pub fn generate(algorithm: KeyAlgorithm) -> anyhow::Result<GeneratedKey> {
         }
         KeyAlgorithm::Es256 => {
             use p256::pkcs8::EncodePrivateKey;
-            p256::ecdsa::SigningKey::random(&mut p256::elliptic_curve::rand_core::OsRng)
+            p256::ecdsa::SigningKey::random(&mut OsRng)
                 .to_pkcs8_der()
                 .context("P-256 key does not encode")?
                 .as_bytes()
@@ -119,7 +132,9 @@ pub fn generate(algorithm: KeyAlgorithm) -> anyhow::Result<GeneratedKey> {
         }
         KeyAlgorithm::Rs256 => {
             use rsa::pkcs1::EncodeRsaPrivateKey;
-            rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
+            // rsa 0.9 has RUSTSEC-2023-0071 (Marvin, a timing side channel in decryption and
+            // signing); EdDSA is the default, RS256 is for verifiers that know nothing else.
+            rsa::RsaPrivateKey::new(&mut OsRng, 2048)
                 .context("RSA key generation failed")?
                 .to_pkcs1_der()
                 .context("RSA key does not encode")?

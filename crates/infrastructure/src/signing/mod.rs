@@ -5,12 +5,14 @@
 //!   `rust_crypto` provider signs with; its public half as a JWK (no private parameter) and its
 //!   `kid`, the key's RFC 7638 thumbprint.
 //! - [`MasterKey`]: XChaCha20-Poly1305 (`chacha20poly1305`) sealing of private keys, each
-//!   bound to its `kid` as associated data, so a sealed key cannot be moved to another row.
+//!   bound as associated data to its purpose and to its `kid`, algorithm and public JWK
+//!   ([`GeneratedKey::seal_label`]), so none can be changed or moved in the store without the
+//!   key failing to open.
 //!
 //! No cryptography is written here: these are the primitive crates' own operations.
 
 mod keys;
 mod vault;
 
-pub use keys::{GeneratedKey, KeyAlgorithm, generate};
-pub use vault::{MASTER_KEY_BYTES, MasterKey};
+pub use keys::{GeneratedKey, KeyAlgorithm, generate, seal_label};
+pub use vault::{MASTER_KEY_BYTES, MasterKey, SealPurpose};

@@ -5,8 +5,9 @@ use anyhow::Context;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use rand::RngCore;
+use p256::elliptic_curve::rand_core::{OsRng, RngCore};
 use secrecy::{ExposeSecret, SecretSlice};
+use zeroize::Zeroizing;
 
 /// Length of a master key, in bytes (`GATEHOUSE_MASTER_KEY` is this many bytes, base64).
 pub const MASTER_KEY_BYTES: usize = 32;
@@ -16,9 +17,27 @@ pub const MASTER_KEY_BYTES: usize = 32;
 const SCHEME: u8 = 1;
 const NONCE_BYTES: usize = 24;
 
-/// A 256-bit key that seals and opens secrets. A random 192-bit nonce per seal (XChaCha's
-/// extended nonce makes random nonces safe for any number of seals); each sealed value is
-/// bound to a label (a key's `kid`, a row's id) given as associated data.
+/// What a sealed value is for. It is part of the associated data, so a value sealed for one
+/// purpose never opens as another's, whatever their labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealPurpose {
+    /// A token-signing private key, labelled with its `kid`, algorithm and public JWK.
+    SigningKey,
+}
+
+impl SealPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::SigningKey => "signing-key",
+        }
+    }
+}
+
+/// A 256-bit key that seals and opens secrets. A random 192-bit nonce per seal from the
+/// operating system (XChaCha's extended nonce makes random nonces safe for any number of
+/// seals); each sealed value is bound, as associated data, to the scheme, its purpose and a
+/// label (for a signing key: its `kid`, algorithm and public JWK, so none of them can be
+/// changed in the store without the key failing to open).
 #[derive(Clone)]
 pub struct MasterKey {
     cipher: XChaCha20Poly1305,
@@ -35,11 +54,21 @@ impl MasterKey {
     /// [`MASTER_KEY_BYTES`] bytes.
     pub fn from_base64(text: &str) -> anyhow::Result<Self> {
         let text = text.trim().trim_end_matches('=');
-        let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
-            .decode(text)
-            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text))
-            .map_err(|_| anyhow::anyhow!("not base64"))?;
-        Self::from_bytes(&SecretSlice::from(bytes))
+        // Decoded into a buffer that is wiped, whichever alphabet succeeds.
+        let mut buffer = Zeroizing::new([0u8; 64]);
+        let length = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode_slice(text, buffer.as_mut())
+            .or_else(|_| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode_slice(text, buffer.as_mut())
+            })
+            .map_err(|_| anyhow::anyhow!("not base64 of {MASTER_KEY_BYTES} bytes"))?;
+        anyhow::ensure!(
+            length == MASTER_KEY_BYTES,
+            "must be {MASTER_KEY_BYTES} bytes, got {length}"
+        );
+        let cipher = XChaCha20Poly1305::new_from_slice(&buffer[..length])
+            .map_err(|_| anyhow::anyhow!("not a key"))?;
+        Ok(Self { cipher })
     }
 
     /// A key from its raw bytes; exactly [`MASTER_KEY_BYTES`] of them.
@@ -55,17 +84,24 @@ impl MasterKey {
         Ok(Self { cipher })
     }
 
-    /// Seals `secret` under `label`: scheme byte, nonce, then ciphertext and tag.
-    pub fn seal(&self, label: &str, secret: &[u8]) -> anyhow::Result<Vec<u8>> {
+    /// Seals `secret` for `purpose` under `label`: scheme byte, nonce, then ciphertext and
+    /// tag.
+    pub fn seal(
+        &self,
+        purpose: SealPurpose,
+        label: &str,
+        secret: &[u8],
+    ) -> anyhow::Result<Vec<u8>> {
         let mut nonce = [0u8; NONCE_BYTES];
-        rand::rng().fill_bytes(&mut nonce);
+        OsRng.fill_bytes(&mut nonce);
+        let aad = associated_data(purpose, label);
         let sealed = self
             .cipher
             .encrypt(
                 &XNonce::from(nonce),
                 Payload {
                     msg: secret,
-                    aad: label.as_bytes(),
+                    aad: &aad,
                 },
             )
             .map_err(|_| anyhow::anyhow!("sealing failed"))?;
@@ -76,9 +112,15 @@ impl MasterKey {
         Ok(out)
     }
 
-    /// Opens what [`MasterKey::seal`] sealed under `label`. Fails, saying so, when the key
-    /// is not the one that sealed it, the label differs, or a byte was changed.
-    pub fn open(&self, label: &str, sealed: &[u8]) -> anyhow::Result<SecretSlice<u8>> {
+    /// Opens what [`MasterKey::seal`] sealed for `purpose` under `label`. Fails, saying so,
+    /// when the key is not the one that sealed it, the purpose or label differs, or a byte
+    /// was changed.
+    pub fn open(
+        &self,
+        purpose: SealPurpose,
+        label: &str,
+        sealed: &[u8],
+    ) -> anyhow::Result<SecretSlice<u8>> {
         let (&scheme, rest) = sealed.split_first().context("sealed value is empty")?;
         anyhow::ensure!(scheme == SCHEME, "sealed with an unknown scheme {scheme}");
         anyhow::ensure!(rest.len() > NONCE_BYTES, "sealed value is truncated");
@@ -90,7 +132,7 @@ impl MasterKey {
                 &XNonce::from(nonce),
                 Payload {
                     msg: ciphertext,
-                    aad: label.as_bytes(),
+                    aad: &associated_data(purpose, label),
                 },
             )
             .map_err(|_| {
@@ -103,6 +145,11 @@ impl MasterKey {
     }
 }
 
+/// `gatehouse/<scheme>/<purpose>` then the label, with a separator no purpose contains.
+fn associated_data(purpose: SealPurpose, label: &str) -> Vec<u8> {
+    format!("gatehouse/{SCHEME}/{}\0{label}", purpose.as_str()).into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,36 +160,75 @@ mod tests {
 
     #[test]
     fn what_is_sealed_opens_under_the_same_key_and_label_only() {
-        let sealed = key(1).seal("kid-1", b"private key").unwrap();
+        let sealed = key(1)
+            .seal(SealPurpose::SigningKey, "kid-1", b"private key")
+            .unwrap();
         assert_eq!(
-            key(1).open("kid-1", &sealed).unwrap().expose_secret(),
+            key(1)
+                .open(SealPurpose::SigningKey, "kid-1", &sealed)
+                .unwrap()
+                .expose_secret(),
             b"private key"
         );
-        assert!(key(2).open("kid-1", &sealed).is_err(), "another master key");
         assert!(
-            key(1).open("kid-2", &sealed).is_err(),
+            key(2)
+                .open(SealPurpose::SigningKey, "kid-1", &sealed)
+                .is_err(),
+            "another master key"
+        );
+        assert!(
+            key(1)
+                .open(SealPurpose::SigningKey, "kid-2", &sealed)
+                .is_err(),
             "moved to another row"
         );
     }
 
     #[test]
+    fn the_scheme_byte_is_authenticated_too() {
+        let mut sealed = key(1)
+            .seal(SealPurpose::SigningKey, "kid", b"secret")
+            .unwrap();
+        sealed[0] = 2;
+        assert!(
+            key(1)
+                .open(SealPurpose::SigningKey, "kid", &sealed)
+                .is_err()
+        );
+        let label = associated_data(SealPurpose::SigningKey, "kid");
+        assert!(label.starts_with(b"gatehouse/1/signing-key\0"));
+    }
+
+    #[test]
     fn a_changed_or_cut_value_is_refused() {
-        let sealed = key(1).seal("kid", b"secret").unwrap();
+        let sealed = key(1)
+            .seal(SealPurpose::SigningKey, "kid", b"secret")
+            .unwrap();
         for i in 0..sealed.len() {
             let mut changed = sealed.clone();
             changed[i] ^= 1;
-            assert!(key(1).open("kid", &changed).is_err(), "byte {i}");
+            assert!(
+                key(1)
+                    .open(SealPurpose::SigningKey, "kid", &changed)
+                    .is_err(),
+                "byte {i}"
+            );
         }
         for len in 0..sealed.len() {
-            assert!(key(1).open("kid", &sealed[..len]).is_err(), "{len} bytes");
+            assert!(
+                key(1)
+                    .open(SealPurpose::SigningKey, "kid", &sealed[..len])
+                    .is_err(),
+                "{len} bytes"
+            );
         }
     }
 
     #[test]
     fn every_seal_uses_a_fresh_nonce() {
         let (one, two) = (
-            key(1).seal("k", b"same").unwrap(),
-            key(1).seal("k", b"same").unwrap(),
+            key(1).seal(SealPurpose::SigningKey, "k", b"same").unwrap(),
+            key(1).seal(SealPurpose::SigningKey, "k", b"same").unwrap(),
         );
         assert_ne!(one, two);
         assert!(

@@ -27,6 +27,16 @@ pub struct StoredSigningKey {
 }
 
 impl StoredSigningKey {
+    /// Whether it may be stored as a new key: `current` (activated, not retired) or `next`
+    /// (neither), the only states a key is created in. Every adapter refuses the others.
+    pub fn is_new_key(&self) -> bool {
+        match self.state {
+            KeyState::Current => self.activated_at.is_some() && self.retired_at.is_none(),
+            KeyState::Next => self.activated_at.is_none() && self.retired_at.is_none(),
+            KeyState::Retired | KeyState::Removed => false,
+        }
+    }
+
     /// What the rotation rules need of it.
     pub fn timeline(&self) -> KeyTimeline {
         KeyTimeline {
@@ -62,6 +72,7 @@ pub trait SigningKeyStore: Send + Sync {
         at: OffsetDateTime,
     ) -> anyhow::Result<bool>;
 
-    /// A retired key leaves the JWKS for good. `false` when it was not retired.
+    /// A retired key leaves the JWKS for good, and its sealed private half is erased.
+    /// `false` when it was not retired.
     async fn remove(&self, kid: &str, at: OffsetDateTime) -> anyhow::Result<bool>;
 }

@@ -11,7 +11,7 @@ use self::dto::{
 };
 use crate::client::Client;
 use crate::error::ErrorBody;
-use crate::extract::{Authenticated, JsonObject, logout_refresh_token, refresh_token};
+use crate::extract::{Authenticated, JsonObject, refresh_token};
 use crate::middleware::no_content;
 use crate::routes::users::dto::{UserEnvelope, UserResponse};
 use crate::{ApiError, AppState};
@@ -113,7 +113,7 @@ pub async fn logout(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let token = logout_refresh_token(&req, &body)?;
+    let token = refresh_token(&req, &body)?;
     state.auth.logout(&user.0, token.as_deref()).await?;
     Ok(no_content())
 }
