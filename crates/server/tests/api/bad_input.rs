@@ -127,19 +127,23 @@ async fn unknown_routes_and_wrong_methods_answer_in_json(app: TestApp) {
 
 /// A body field sent twice is refused, not resolved to one of its copies: a proxy or a log
 /// that reads the first copy must see what the server acts on.
-async fn a_repeated_field_is_refused(app: TestApp) {
-    app.signed_up_user("twice").await;
-    let body = format!(
-        r#"{{"email":"nobody@example.com","email":"twice@example.com","password":"{PASSWORD}"}}"#
-    );
-    let response = app
-        .client
+/// A login whose JSON body is written out as text (what `json!` cannot produce).
+async fn login_with_text(app: &TestApp, body: String) -> reqwest::Response {
+    app.client
         .post(app.url("/api/v1/auth/login"))
         .header("content-type", "application/json")
         .body(body)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn a_repeated_field_is_refused(app: TestApp) {
+    app.signed_up_user("twice").await;
+    let body = format!(
+        r#"{{"email":"nobody@example.com","email":"twice@example.com","password":"{PASSWORD}"}}"#
+    );
+    let response = login_with_text(&app, body).await;
     assert_error(response, StatusCode::BAD_REQUEST, "validation_error").await;
     let login = app.login("twice@example.com", PASSWORD).await;
     let access = token(&login.json().await.unwrap(), "access_token");
@@ -162,14 +166,7 @@ async fn fields_nobody_reads_must_still_be_valid_json(app: TestApp) {
     for junk in ["1e400", r#""\ud800""#] {
         let body =
             format!(r#"{{"email":"unread@example.com","password":"{PASSWORD}","junk":{junk}}}"#);
-        let response = app
-            .client
-            .post(app.url("/api/v1/auth/login"))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let response = login_with_text(&app, body).await;
         assert_error(response, StatusCode::BAD_REQUEST, "invalid_json").await;
     }
 }
