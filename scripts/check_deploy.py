@@ -84,7 +84,7 @@ def check_kubernetes():
 
 def main():
     check_dockerfile()
-    env = dict(os.environ, GATEHOUSE_JWT_SECRET="only-for-checking-the-compose-file-0123")
+    env = dict(os.environ, GATEHOUSE_MASTER_KEY="b25seS1mb3ItY2hlY2tpbmctdGhlLWNvbXBvc2UtZmk=")
     run("docker-compose.yml", [*compose_command(), "-f", "docker-compose.yml", "config", "-q"], env)
     run("prometheus.yml, alerts.yml", ["promtool", "check", "config", "prometheus.yml"])
     run("alert tests", ["promtool", "test", "rules", "alerts_test.yml"])

@@ -58,8 +58,8 @@ pub use accounts::{
 pub use audit::{AuditQuery, AuditService};
 pub use catalog::{CatalogService, CategoryFields, ProductFields, ProductQuery, WriteMode};
 pub use credentials::{
-    ActiveSession, Refreshed, Revocation, SessionService, SessionSettings, StartedSession,
-    TokenPair, TokenService, TokenSettings,
+    ActiveSession, Refreshed, Revocation, RotatedFamily, SessionService, SessionSettings,
+    SigningKeys, StartedSession, TokenPair, TokenService, TokenSettings,
 };
 pub use health::{HealthReport, HealthService};
 pub use identity::{

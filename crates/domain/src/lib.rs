@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 mod audit;
+mod auth_method;
 mod avatar;
 mod catalog;
 mod device;
@@ -18,6 +19,7 @@ mod task;
 mod user;
 
 pub use audit::AuditEventType;
+pub use auth_method::AuthMethod;
 pub use avatar::{Avatar, AvatarError, AvatarFormat};
 pub use catalog::{
     Category, CategoryId, CategoryName, Description, Price, Product, ProductId, ProductName,

@@ -21,7 +21,7 @@ use actix_web::{App, web};
 
 pub use error::ApiError;
 pub use middleware::describe_metrics;
-pub use state::{AppState, MetricsEndpoint, MetricsExposition, WebSettings};
+pub use state::{AppState, JwksEndpoint, MetricsEndpoint, MetricsExposition, WebSettings};
 
 /// Largest request body accepted, JSON or otherwise.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

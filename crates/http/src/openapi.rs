@@ -274,6 +274,7 @@ mod tests {
         "GET /health/ready",
         "GET /media/avatars/{file}",
         "GET /metrics",
+        "GET /.well-known/jwks.json",
     ];
 
     fn operations(document: &utoipa::openapi::OpenApi) -> Vec<String> {

@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use gatehouse_application::{
     AccountRecovery, AuditService, AuthService, CatalogService, CreditService, DeviceService,
-    HealthService, PreRegistrationService, ProfileService, SessionService, TaskService,
-    TokenService, UserAdminService, UserService,
+    HealthService, PreRegistrationService, ProfileService, SessionService, SigningKeys,
+    TaskService, TokenService, UserAdminService, UserService,
 };
 
 /// The services the handlers call. Cheap to clone: every field is shared.
@@ -41,6 +41,17 @@ pub struct AppState {
     pub web: Arc<WebSettings>,
     /// `GET /metrics`.
     pub metrics: MetricsEndpoint,
+    /// `GET /.well-known/jwks.json`.
+    pub jwks: JwksEndpoint,
+}
+
+/// `GET /.well-known/jwks.json`: the published keys and how long verifiers may cache them.
+#[derive(Clone)]
+pub struct JwksEndpoint {
+    /// The key ring's service; `None` for an HS256 deployment, which publishes no key.
+    pub keys: Option<Arc<SigningKeys>>,
+    /// `GATEHOUSE_JWKS_MAX_AGE`.
+    pub max_age: std::time::Duration,
 }
 
 /// `GET /metrics`: what it serves, and the bearer token a scraper must present when the

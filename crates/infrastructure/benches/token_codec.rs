@@ -1,10 +1,20 @@
-//! Token issue and verify: the per-request cost of bearer authentication before any store.
+//! Token issue and verify per algorithm: the per-request cost of bearer authentication
+//! before any store. EdDSA is the default; HS256 the legacy baseline it is compared with.
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use criterion::{Criterion, criterion_group, criterion_main};
-use gatehouse_application::ports::{TokenClaims, TokenCodec, TokenKind};
-use gatehouse_domain::UserId;
-use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
+use gatehouse_application::ports::{
+    AccessGrant, SigningKeyMaterial, TokenClaims, TokenCodec, TokenKind,
+};
+use gatehouse_domain::{AuthMethod, KeyState, Role, UserId};
+use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings, TokenSigner};
+use gatehouse_infrastructure::signing::{
+    KeyAlgorithm, KeyRing, MASTER_KEY_BYTES, MasterKey, SealedKeyMaterial,
+};
 use std::hint::black_box;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -20,24 +30,58 @@ fn claims() -> TokenClaims {
         issued_at: now,
         expires_at: now + Duration::minutes(15),
         stamp: gatehouse_domain::SecurityStamp::new(3),
+        methods: vec![AuthMethod::Password],
+        grant: Some(AccessGrant {
+            role: Role::User,
+            permissions: BTreeSet::new(),
+        }),
     }
 }
 
-fn token_codec(c: &mut Criterion) {
-    let codec = JwtCodec::new(&JwtSettings {
-        secret: "benchmark-secret-0123456789abcdef0123".to_owned().into(),
+fn settings(signer: TokenSigner) -> JwtSettings {
+    JwtSettings {
+        signer,
         verify_only: Vec::new(),
         issuer: "gatehouse".into(),
         audience: "gatehouse".into(),
-    });
+    }
+}
+
+/// A codec signing with a fresh key of `algorithm`, loaded as a deployment loads it.
+fn key_ring(algorithm: KeyAlgorithm) -> JwtCodec {
+    let ring = Arc::new(ArcSwap::from_pointee(KeyRing::default()));
+    let master = MasterKey::from_bytes(&vec![5u8; MASTER_KEY_BYTES].into()).unwrap();
+    let material = SealedKeyMaterial::new(master, algorithm, ring.clone());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let key = runtime
+        .block_on(material.generate(KeyState::Current, OffsetDateTime::now_utc()))
+        .unwrap();
+    material.install(&[key]).unwrap();
+    JwtCodec::new(&settings(TokenSigner::KeyRing(ring)))
+}
+
+fn token_codec(c: &mut Criterion) {
+    let codecs = [
+        (
+            "hs256",
+            JwtCodec::new(&settings(TokenSigner::Secret(
+                "benchmark-secret-0123456789abcdef0123".to_owned().into(),
+            ))),
+        ),
+        ("eddsa", key_ring(KeyAlgorithm::EdDsa)),
+        ("es256", key_ring(KeyAlgorithm::Es256)),
+        ("rs256", key_ring(KeyAlgorithm::Rs256)),
+    ];
     let claims = claims();
-    let token = codec.encode(&claims).expect("encodes");
-    c.bench_function("jwt_issue_access", |b| {
-        b.iter(|| codec.encode(black_box(&claims)))
-    });
-    c.bench_function("jwt_verify_access", |b| {
-        b.iter(|| codec.decode(black_box(&token), TokenKind::Access))
-    });
+    for (name, codec) in &codecs {
+        let token = codec.encode(&claims).expect("encodes");
+        c.bench_function(&format!("jwt_issue_access/{name}"), |b| {
+            b.iter(|| codec.encode(black_box(&claims)))
+        });
+        c.bench_function(&format!("jwt_verify_access/{name}"), |b| {
+            b.iter(|| codec.decode(black_box(&token), TokenKind::Access))
+        });
+    }
 }
 
 criterion_group!(benches, token_codec);

@@ -1,13 +1,21 @@
-//! The `TokenCodec` contract, run against every adapter: signed JWTs (`JwtCodec`) and the
-//! in-memory opaque tokens. Claims are built at the precision every codec keeps (expiry to
+//! The `TokenCodec` contract, run against every adapter: signed JWTs (`JwtCodec`, with each
+//! asymmetric algorithm's key ring and with an HS256 secret) and the in-memory opaque tokens. Claims are built at the precision every codec keeps (expiry to
 //! the second, issue time to the millisecond).
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
 use std::sync::Arc;
 
-use gatehouse_application::ports::{TokenClaims, TokenCodec, TokenDecodeError, TokenKind};
-use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
-use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
+use std::collections::BTreeSet;
+
+use arc_swap::ArcSwap;
+use gatehouse_application::ports::{
+    AccessGrant, SigningKeyMaterial, TokenClaims, TokenCodec, TokenDecodeError, TokenKind,
+};
+use gatehouse_domain::{AuthMethod, DeviceId, KeyState, Permission, Role, SecurityStamp, UserId};
+use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings, TokenSigner};
+use gatehouse_infrastructure::signing::{
+    KeyAlgorithm, KeyRing, MASTER_KEY_BYTES, MasterKey, SealedKeyMaterial,
+};
 use gatehouse_memory::InMemoryTokenCodec;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -28,6 +36,11 @@ fn claims(kind: TokenKind, lifetime: Duration) -> TokenClaims {
         issued_at,
         expires_at: (now + lifetime).replace_nanosecond(0).unwrap(),
         stamp: SecurityStamp::new(7),
+        methods: vec![AuthMethod::Password],
+        grant: (kind == TokenKind::Access).then(|| AccessGrant {
+            role: Role::User,
+            permissions: BTreeSet::from([Permission::CanCreateUser, Permission::CanViewUsers]),
+        }),
     }
 }
 
@@ -113,7 +126,25 @@ async fn another_codec_refuses_the_token(codec: Codec, other: Codec) {
 
 fn jwt(secret: &str) -> Codec {
     Arc::new(JwtCodec::new(&JwtSettings {
-        secret: secret.to_owned().into(),
+        signer: TokenSigner::Secret(secret.to_owned().into()),
+        verify_only: Vec::new(),
+        issuer: "gatehouse".into(),
+        audience: "gatehouse".into(),
+    }))
+}
+
+/// A codec signing with a fresh current key of `algorithm`, loaded as a deployment loads it.
+async fn key_ring(algorithm: KeyAlgorithm) -> Codec {
+    let ring = Arc::new(ArcSwap::from_pointee(KeyRing::default()));
+    let master = MasterKey::from_bytes(&vec![9u8; MASTER_KEY_BYTES].into()).unwrap();
+    let material = SealedKeyMaterial::new(master, algorithm, ring.clone());
+    let key = material
+        .generate(KeyState::Current, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    material.install(&[key]).unwrap();
+    Arc::new(JwtCodec::new(&JwtSettings {
+        signer: TokenSigner::KeyRing(ring),
         verify_only: Vec::new(),
         issuer: "gatehouse".into(),
         audience: "gatehouse".into(),
@@ -126,7 +157,7 @@ fn in_memory() -> Codec {
 
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
-        mod jwt {
+        mod jwt_hs256 {
             $(#[tokio::test]
             async fn $case() {
                 super::$case(super::jwt("a-test-secret-of-32-bytes-or-more!")).await;
@@ -141,6 +172,9 @@ macro_rules! contract {
                 .await;
             }
         }
+        key_ring_contract!(jwt_eddsa, EdDsa; $($case),*);
+        key_ring_contract!(jwt_es256, Es256; $($case),*);
+        key_ring_contract!(jwt_rs256, Rs256; $($case),*);
         mod in_memory {
             $(#[tokio::test]
             async fn $case() {
@@ -151,6 +185,29 @@ macro_rules! contract {
             async fn another_codec_refuses_the_token() {
                 super::another_codec_refuses_the_token(super::in_memory(), super::in_memory())
                     .await;
+            }
+        }
+    };
+}
+
+macro_rules! key_ring_contract {
+    ($module:ident, $algorithm:ident; $($case:ident),*) => {
+        mod $module {
+            use gatehouse_infrastructure::signing::KeyAlgorithm;
+
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case(super::key_ring(KeyAlgorithm::$algorithm).await).await;
+            })*
+
+            /// Another deployment's key (another `kid`) and an HS256 deployment's secret.
+            #[tokio::test]
+            async fn another_codec_refuses_the_token() {
+                let this = || super::key_ring(KeyAlgorithm::$algorithm);
+                super::another_codec_refuses_the_token(this().await, this().await).await;
+                let secret = super::jwt("a-test-secret-of-32-bytes-or-more!");
+                super::another_codec_refuses_the_token(this().await, secret.clone()).await;
+                super::another_codec_refuses_the_token(secret, this().await).await;
             }
         }
     };

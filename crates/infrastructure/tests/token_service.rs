@@ -5,14 +5,31 @@
 use std::sync::Arc;
 
 use gatehouse_application::{AppError, Credential, Refreshed, TokenService, TokenSettings};
-use gatehouse_domain::{SecurityStamp, UserId};
+use gatehouse_domain::{AuthMethod, Email, PasswordHash, SecurityStamp, User, UserId, Username};
 use gatehouse_infrastructure::SystemClock;
-use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
+use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings, TokenSigner};
 use gatehouse_memory::InMemoryTokenStore;
+
+/// `id`'s account as a sign-in read it, under `stamp`.
+fn account(id: UserId, stamp: SecurityStamp) -> User {
+    let mut user = User::register(
+        Email::parse("token-service@example.com").unwrap(),
+        Username::parse("token_service").unwrap(),
+        PasswordHash::new("$2b$04$hash".into()),
+        time::OffsetDateTime::now_utc(),
+    );
+    user.id = id;
+    user.security_stamp = stamp;
+    user
+}
+
+fn password() -> Vec<AuthMethod> {
+    vec![AuthMethod::Password]
+}
 
 fn service() -> TokenService {
     let codec = JwtCodec::new(&JwtSettings {
-        secret: "service-test-secret-0123456789abcdef".to_owned().into(),
+        signer: TokenSigner::Secret("service-test-secret-0123456789abcdef".to_owned().into()),
         verify_only: Vec::new(),
         issuer: "gatehouse".into(),
         audience: "gatehouse".into(),
@@ -33,10 +50,19 @@ async fn revoking_a_user_is_exact_to_the_stamp_whatever_the_clock() {
     let tokens = service();
     let user = UserId::generate();
     let (old, new) = (SecurityStamp::new(4), SecurityStamp::new(5));
-    let before = tokens.issue_new_family(user, None, old).await.unwrap();
+    let before = tokens
+        .issue_new_family(&account(user, old), None, password())
+        .await
+        .unwrap();
     tokens.revoke_user(user, new).await.unwrap();
-    let late_but_stale = tokens.issue_new_family(user, None, old).await.unwrap();
-    let after = tokens.issue_new_family(user, None, new).await.unwrap();
+    let late_but_stale = tokens
+        .issue_new_family(&account(user, old), None, password())
+        .await
+        .unwrap();
+    let after = tokens
+        .issue_new_family(&account(user, new), None, password())
+        .await
+        .unwrap();
 
     assert!(matches!(
         tokens.authenticate(&late_but_stale.access_token).await,
@@ -61,7 +87,7 @@ async fn revoking_a_user_is_exact_to_the_stamp_whatever_the_clock() {
     );
     assert!(matches!(
         tokens.rotate(&after.refresh_token).await,
-        Ok(Refreshed::Rotated { user: owner, .. }) if owner == user
+        Ok(Refreshed::Rotated(rotated)) if rotated.user == user
     ));
 }
 
@@ -71,8 +97,14 @@ async fn revoking_one_credential_leaves_the_users_other_tokens_alone() {
     let user = UserId::generate();
     let stamp = SecurityStamp::INITIAL;
     let (first, second) = (
-        tokens.issue_new_family(user, None, stamp).await.unwrap(),
-        tokens.issue_new_family(user, None, stamp).await.unwrap(),
+        tokens
+            .issue_new_family(&account(user, stamp), None, password())
+            .await
+            .unwrap(),
+        tokens
+            .issue_new_family(&account(user, stamp), None, password())
+            .await
+            .unwrap(),
     );
     let principal = tokens.authenticate(&first.access_token).await.unwrap();
     let Credential::AccessToken {
@@ -96,6 +128,6 @@ async fn revoking_one_credential_leaves_the_users_other_tokens_alone() {
     assert!(tokens.authenticate(&second.access_token).await.is_ok());
     assert!(matches!(
         tokens.rotate(&second.refresh_token).await,
-        Ok(Refreshed::Rotated { .. })
+        Ok(Refreshed::Rotated(_))
     ));
 }

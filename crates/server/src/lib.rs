@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod healthcheck;
+pub mod keys;
 pub mod metrics;
 pub mod seed;
 pub mod startup;

@@ -42,6 +42,11 @@ enum Command {
         #[arg(long)]
         worker: bool,
     },
+    /// Show or rotate the keys that sign access tokens.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
     /// Create an admin account.
     CreateSuperuser {
         #[arg(long)]
@@ -52,6 +57,15 @@ enum Command {
         #[arg(long, env = "GATEHOUSE_SUPERUSER_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Every published key with its state (next, current, retired).
+    List,
+    /// Publish the next key now; it starts signing once every cache has had time to learn
+    /// it, and the current key stays published until its last token has expired.
+    Rotate,
 }
 
 #[tokio::main]
@@ -102,6 +116,15 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 "seeded {} users seed-{}-<n>@example.test (n = 0..{}), password: {}",
                 seeded.count, seeded.run, seeded.count, seeded.password
             );
+        }
+        Command::Keys { action } => {
+            let components = Components::build(&config, true).await?;
+            let keys = components.signing_keys.context(gatehouse::keys::NO_KEYS)?;
+            let report = match action {
+                KeysCommand::List => gatehouse::keys::list(&keys).await?,
+                KeysCommand::Rotate => gatehouse::keys::rotate(&keys).await?,
+            };
+            print!("{report}");
         }
         Command::CreateSuperuser {
             email,

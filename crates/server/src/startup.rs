@@ -6,6 +6,7 @@ use std::sync::Arc;
 use actix_web::HttpServer;
 use actix_web::dev::Server;
 use anyhow::Context;
+use arc_swap::ArcSwap;
 use base64::Engine;
 use gatehouse_application::ports::{
     AuditLog, Clock, EmailTokenStore, HealthProbe, Mailer, PasswordHasher, RateLimiter,
@@ -15,22 +16,25 @@ use gatehouse_application::{
     AccountRecovery, AuditService, Auditor, AuthParts, AuthService, CatalogService, CreditService,
     CursorCodec, DeviceService, EmailJobs, EmailOutbox, HealthService, Housekeeping, JobRunner,
     PreRegistrationService, ProfileParts, ProfileService, RecoveryParts, Revocation,
-    SessionService, Swept, TaskService, Throttle, TokenService, UserAdminService, UserService,
+    SessionService, SigningKeys, Swept, TaskService, Throttle, TokenService, UserAdminService,
+    UserService,
 };
-use gatehouse_domain::PasswordPolicy;
-use gatehouse_http::{AppState, MetricsEndpoint};
+use gatehouse_domain::{PasswordPolicy, RotationPolicy};
+use gatehouse_http::{AppState, JwksEndpoint, MetricsEndpoint};
 use gatehouse_infrastructure::database::{
     self, Connection as DatabaseConnection, DatabaseProbe, SeaOrmAuditLog,
     SeaOrmCategoryRepository, SeaOrmCreditLedger, SeaOrmDeviceRepository, SeaOrmEmailTokenStore,
-    SeaOrmPreRegistrations, SeaOrmProductRepository, SeaOrmTaskRepository, SeaOrmUserRepository,
+    SeaOrmPreRegistrations, SeaOrmProductRepository, SeaOrmSigningKeyStore, SeaOrmTaskRepository,
+    SeaOrmUserRepository,
 };
 use gatehouse_infrastructure::files::LocalFileStorage;
 use gatehouse_infrastructure::jobs::ApalisJobQueue;
-use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
+use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings, TokenSigner};
 use gatehouse_infrastructure::mail::{FileMailer, SmtpMailer, parse_sender};
 use gatehouse_infrastructure::redis::{
     self as redis_adapter, RedisProbe, RedisRateLimiter, RedisSessionStore, RedisTokenStore,
 };
+use gatehouse_infrastructure::signing::{KeyRing, MasterKey, SealedKeyMaterial};
 use gatehouse_infrastructure::{BcryptHasher, SystemClock};
 use gatehouse_memory::{
     InMemoryHealthProbe, InMemoryRateLimiter, InMemorySessionStore, InMemoryTokenStore,
@@ -39,7 +43,7 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::Config;
-use crate::config::JobStore;
+use crate::config::{JobStore, TokenAlgorithm};
 use crate::metrics::PrometheusMetrics;
 
 /// Every service, built from configuration: what `serve` and the CLI commands share.
@@ -56,6 +60,9 @@ pub struct Components {
     pub runner: Arc<JobRunner>,
     /// What workers sweep between jobs.
     pub housekeeping: Arc<Housekeeping>,
+    /// The token-signing keys (`None` with HS256), for `gatehouse keys` and the rotation
+    /// every instance runs.
+    pub signing_keys: Option<Arc<SigningKeys>>,
 }
 
 impl Components {
@@ -70,6 +77,13 @@ impl Components {
         .await?;
         let shared = SharedStores::connect(config, &db).await?;
         let core = Core::build(config, &db, shared)?;
+        if let Some(keys) = &core.signing_keys {
+            // A first start creates the first key; a key that does not open stops the
+            // process here rather than at the first sign-in.
+            keys.maintain(false).await.map_err(anyhow::Error::from).context(
+                "the signing keys do not load: is GATEHOUSE_MASTER_KEY the key that sealed them?",
+            )?;
+        }
         let jobs = Jobs::build(config, &db, &core).await?;
         let housekeeping = Arc::new(Housekeeping::new(
             core.audit_log.clone(),
@@ -79,6 +93,7 @@ impl Components {
         ));
         let state = app_state(config, &db, &core, &jobs)?;
         Ok(Self {
+            signing_keys: core.signing_keys,
             state,
             users: core.users,
             hasher: core.hasher,
@@ -126,6 +141,7 @@ impl SharedStores {
 
 /// What most services are built from: accounts, credentials, throttling and the audit trail.
 struct Core {
+    signing_keys: Option<Arc<SigningKeys>>,
     clock: Arc<dyn Clock>,
     audit_log: Arc<dyn AuditLog>,
     audit: Arc<Auditor>,
@@ -160,16 +176,10 @@ impl Core {
             config.hashing.bcrypt_cost,
             config.hashing.concurrency,
         )?);
-        let secret = jwt_secret(config);
-        let cursors = CursorCodec::new(derive_key(&secret, "gatehouse cursor key"));
-        let codec = Arc::new(JwtCodec::new(&JwtSettings {
-            secret,
-            verify_only: config.signing.verify_only.clone(),
-            issuer: "gatehouse".into(),
-            audience: "gatehouse".into(),
-        }));
+        let signing = Signing::build(config, db, clock.clone())?;
+        let cursors = CursorCodec::new(derive_key(&signing.secret, "gatehouse cursor key"));
         let tokens = Arc::new(TokenService::new(
-            codec,
+            Arc::new(JwtCodec::new(&signing.jwt)),
             shared.tokens,
             clock.clone(),
             config.tokens,
@@ -195,6 +205,7 @@ impl Core {
             audit.clone(),
         ));
         Ok(Self {
+            signing_keys: signing.keys,
             clock,
             audit_log,
             audit,
@@ -210,6 +221,87 @@ impl Core {
             probes: shared.probes,
         })
     }
+}
+
+/// How tokens are signed: the key ring (and the service that rotates it) or the HS256
+/// secret; and the deployment secret other keys are derived from.
+struct Signing {
+    jwt: JwtSettings,
+    keys: Option<Arc<SigningKeys>>,
+    secret: SecretString,
+}
+
+impl Signing {
+    fn build(
+        config: &Config,
+        db: &DatabaseConnection,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let settings = &config.signing;
+        let jwt = |signer, verify_only| JwtSettings {
+            signer,
+            verify_only,
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+        };
+        let TokenAlgorithm::Asymmetric(algorithm) = settings.algorithm else {
+            let secret = jwt_secret(config);
+            return Ok(Self {
+                jwt: jwt(
+                    TokenSigner::Secret(secret.clone()),
+                    settings.verify_only.clone(),
+                ),
+                keys: None,
+                secret,
+            });
+        };
+        let master_text = master_key_text(config);
+        let ring = Arc::new(ArcSwap::from_pointee(KeyRing::default()));
+        let material = SealedKeyMaterial::new(
+            MasterKey::from_base64(master_text.expose_secret())
+                .context("GATEHOUSE_MASTER_KEY is not a key")?,
+            algorithm,
+            ring.clone(),
+        );
+        let policy = RotationPolicy::new(
+            settings.rotate_every,
+            settings.jwks_max_age,
+            config.tokens.access_ttl.max(config.tokens.refresh_ttl),
+            CLOCK_SKEW,
+        );
+        let keys = SigningKeys::new(
+            Arc::new(SeaOrmSigningKeyStore::new(db.clone())),
+            Arc::new(material),
+            policy,
+            clock,
+        );
+        // HS256 tokens issued before the move to a key pair stay valid until they expire,
+        // under the secret that signed them; new ones are never signed with it.
+        let legacy = settings.jwt_secret.iter().chain(&settings.verify_only);
+        Ok(Self {
+            jwt: jwt(TokenSigner::KeyRing(ring), legacy.cloned().collect()),
+            keys: Some(Arc::new(keys)),
+            // Cursors keep working across the move when the old secret is still set.
+            secret: settings.jwt_secret.clone().unwrap_or(master_text),
+        })
+    }
+}
+
+/// How far apart the instances' clocks may be, in the key rotation's timings.
+const CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Development without `GATEHOUSE_MASTER_KEY` seals with this fixed key, so keys survive
+/// restarts and are shared by instances and the `keys` commands (production refuses it).
+const DEVELOPMENT_MASTER_KEY: &str = "Z2F0ZWhvdXNlLWRldmVsb3BtZW50LW1hc3Rlci1rZXk=";
+
+fn master_key_text(config: &Config) -> SecretString {
+    config.signing.master_key.clone().unwrap_or_else(|| {
+        tracing::warn!(
+            "GATEHOUSE_MASTER_KEY is not set: signing keys are sealed with the fixed development \
+             key; set it (32 random bytes, base64) anywhere but on a developer's machine"
+        );
+        DEVELOPMENT_MASTER_KEY.into()
+    })
 }
 
 /// Background work: task records, the queue, and what workers run.
@@ -370,6 +462,10 @@ fn app_state(
         sessions: core.sessions.clone(),
         devices: core.devices.clone(),
         web: Arc::new(config.web.clone()),
+        jwks: JwksEndpoint {
+            keys: core.signing_keys.clone(),
+            max_age: config.signing.jwks_max_age,
+        },
     })
 }
 
@@ -404,6 +500,7 @@ pub struct Application {
     addr: SocketAddr,
     state: AppState,
     worker: Option<EmbeddedWorker>,
+    key_rotation: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// A job worker running inside `serve` (the embedded default), stopped with the server.
@@ -433,6 +530,24 @@ fn spawn_housekeeping(
                     "deleted what was past its retention"
                 ),
                 Err(error) => tracing::warn!(error = %error, "housekeeping failed"),
+            }
+        }
+    })
+}
+
+/// Every serving instance, every half max-age: rotates the signing keys when they are due
+/// (the store lets one instance win each step) and loads what any instance changed, so a
+/// rotation is noticed within `GATEHOUSE_JWKS_MAX_AGE`. A failed round keeps the keys
+/// loaded before.
+fn spawn_key_rotation(config: &Config, keys: Arc<SigningKeys>) -> tokio::task::JoinHandle<()> {
+    let period = (config.signing.jwks_max_age / 2).max(std::time::Duration::from_secs(1));
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(error) = keys.maintain(false).await {
+                tracing::error!(error = %error, "signing key rotation failed; keeping the keys loaded");
             }
         }
     })
@@ -508,6 +623,10 @@ impl Application {
                 pruning,
             }
         });
+        let key_rotation = components
+            .signing_keys
+            .clone()
+            .map(|keys| spawn_key_rotation(config, keys));
         let state = components.state;
         let served = state.clone();
         let server = HttpServer::new(move || gatehouse_http::build_app(served.clone()))
@@ -521,6 +640,7 @@ impl Application {
             addr,
             state,
             worker,
+            key_rotation,
         })
     }
 
@@ -538,6 +658,9 @@ impl Application {
     /// was running is re-queued for the next worker if it does not finish in time).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        if let Some(rotation) = self.key_rotation {
+            rotation.abort();
+        }
         if let Some(worker) = self.worker {
             worker.pruning.abort();
             let _ = worker.stop.send(());

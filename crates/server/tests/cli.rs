@@ -92,7 +92,7 @@ fn bad_configuration_stops_the_process_naming_the_variable() {
 
     let output = gatehouse(&db, &["serve"], &[("GATEHOUSE_ENV", "production")]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("GATEHOUSE_JWT_SECRET"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("GATEHOUSE_MASTER_KEY"));
 }
 
 /// SIGTERM while a login is hashing: the login still gets its answer, then the process exits
@@ -227,4 +227,64 @@ fn worker_answers_probes_and_healthcheck_tells_live_from_dead() {
     assert!(killed.success());
     let status = worker.wait().unwrap();
     assert!(status.success(), "exit status {status:?}");
+}
+
+/// `keys list` shows the first key, `keys rotate` publishes exactly one next key, and keys
+/// sealed under one master key do not load under another: the command stops, naming it.
+#[test]
+fn keys_list_and_rotate_and_a_wrong_master_key_stops_the_process() {
+    let db = TempSqlite::new();
+    let listed = gatehouse(&db, &["keys", "list"], &[]);
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{stdout}");
+    let states = |text: &str| {
+        text.lines()
+            .skip_while(|l| !l.starts_with("STATE"))
+            .skip(1)
+            .map(|l| l.split_whitespace().next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(states(&stdout), ["current"], "{stdout}");
+    assert!(stdout.contains("EdDSA"), "{stdout}");
+
+    let rotated = gatehouse(&db, &["keys", "rotate"], &[]);
+    let stdout = String::from_utf8_lossy(&rotated.stdout);
+    assert!(rotated.status.success(), "{stdout}");
+    assert!(stdout.contains("created the next key"), "{stdout}");
+    assert_eq!(states(&stdout), ["current", "next"], "{stdout}");
+    // Asked again before the next key may sign: still one next key.
+    let again = gatehouse(&db, &["keys", "rotate"], &[]);
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(!stdout.contains("created"), "{stdout}");
+    assert_eq!(states(&stdout), ["current", "next"], "{stdout}");
+
+    let other_key = "b3RoZXItbWFzdGVyLWtleS0wMTIzNDU2Nzg5YWJjZGU=";
+    let refused = gatehouse(
+        &db,
+        &["keys", "list"],
+        &[("GATEHOUSE_MASTER_KEY", other_key)],
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("GATEHOUSE_MASTER_KEY"), "{stderr}");
+    assert!(stderr.contains("wrong master key"), "{stderr}");
+}
+
+#[test]
+fn a_master_key_that_is_not_32_bytes_of_base64_is_a_configuration_error() {
+    let db = TempSqlite::new();
+    for bad in ["not base64!", "c2hvcnQ="] {
+        let refused = gatehouse(&db, &["keys", "list"], &[("GATEHOUSE_MASTER_KEY", bad)]);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("GATEHOUSE_MASTER_KEY"), "{stderr}");
+    }
+    let hs256 = gatehouse(
+        &db,
+        &["keys", "list"],
+        &[("GATEHOUSE_JWT_ALGORITHM", "HS256")],
+    );
+    let stderr = String::from_utf8_lossy(&hs256.stderr);
+    assert_eq!(hs256.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("publishes no key"), "{stderr}");
 }

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
+use gatehouse_domain::{AuthMethod, DeviceId, SecurityStamp, User, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::credentials::ports::{
-    RefreshFamily, Rotation, RotationRequest, TokenClaims, TokenCodec, TokenDecodeError, TokenKind,
-    TokenStore,
+    AccessGrant, RefreshFamily, Rotation, RotationRequest, TokenClaims, TokenCodec,
+    TokenDecodeError, TokenKind, TokenStore,
 };
 use crate::shared::context::{ClientInfo, Credential, Principal};
 use crate::shared::error::AppError;
@@ -56,21 +56,33 @@ pub struct TokenPair {
 /// What presenting a refresh token led to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refreshed {
-    /// It was live: here is the next pair.
-    Rotated {
-        /// The token's owner.
-        user: UserId,
-        /// The security stamp the pair carries (its family's login's).
-        stamp: SecurityStamp,
-        /// The new pair.
-        pair: TokenPair,
-    },
+    /// It was live: its family moved on to a new refresh token. The caller checks the
+    /// account, then [`TokenService::finish_rotation`] adds the access token (or
+    /// [`TokenService::abandon_rotation`] revokes the family).
+    Rotated(RotatedFamily),
     /// It had already been rotated: theft assumed, its family is now revoked. The caller
     /// must refuse the request.
     ReuseDetected {
         /// The token's owner.
         user: UserId,
     },
+}
+
+/// A refresh family that has just moved on to its next refresh token, before the access
+/// token that goes with it: that one carries the account's grant as read now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotatedFamily {
+    /// The token's owner.
+    pub user: UserId,
+    /// The security stamp the family carries (its login's).
+    pub stamp: SecurityStamp,
+    /// The device it was issued to.
+    pub device: Option<DeviceId>,
+    /// How the login that started the family proved the user.
+    pub methods: Vec<AuthMethod>,
+    family: Uuid,
+    refresh_token: String,
+    issued_at: OffsetDateTime,
 }
 
 /// How long past a token's expiry its revocation is still remembered: `exp` has whole
@@ -116,32 +128,43 @@ impl TokenService {
         &self.settings
     }
 
-    /// Starts a new refresh family for `user` on `device` and issues its first pair, under
-    /// the security stamp the sign-in read.
-    #[tracing::instrument(skip(self))]
+    /// Starts a new refresh family for `user` (as the sign-in read the account) on `device`
+    /// and issues its first pair, under the account's security stamp, saying the user proved
+    /// themselves with `methods`.
+    #[tracing::instrument(skip_all, fields(user = %user.id))]
     pub async fn issue_new_family(
         &self,
-        user: UserId,
+        user: &User,
         device: Option<DeviceId>,
-        stamp: SecurityStamp,
+        methods: Vec<AuthMethod>,
     ) -> Result<TokenPair, AppError> {
         let now = self.clock.now();
         let absolute_expires_at = now + self.settings.absolute_ttl;
         let family = RefreshFamily {
             id: Uuid::new_v4(),
-            user,
+            user: user.id,
             current_token: Uuid::new_v4(),
             device,
             expires_at: (now + self.settings.refresh_ttl).min(absolute_expires_at),
             absolute_expires_at,
         };
         self.store.create_family(&family).await?;
-        let refresh = Issue {
-            family: family.id,
-            token_id: family.current_token,
-            expires_at: family.expires_at,
+        let issued = IssuedTo {
+            user: user.id,
+            device,
+            stamp: user.security_stamp,
+            methods,
+            now,
         };
-        self.encode_pair(user, device, stamp, refresh, now)
+        let refresh_token = self.encode_refresh(
+            &issued,
+            Issue {
+                family: family.id,
+                token_id: family.current_token,
+                expires_at: family.expires_at,
+            },
+        )?;
+        self.pair(&issued, refresh_token, grant_of(user))
     }
 
     /// Takes back a pair this service has just issued and that must not be used after all
@@ -180,20 +203,32 @@ impl TokenService {
         };
         match self.store.rotate(&request).await? {
             Rotation::Rotated { expires_at } => {
-                let refresh = Issue {
-                    family,
-                    token_id: next,
-                    expires_at,
-                };
                 // The stamp is the login's, not the account's as read now: a refresh that
                 // races a sign-out everywhere must not mint a token that survives it.
-                let pair =
-                    self.encode_pair(claims.subject, claims.device, claims.stamp, refresh, now)?;
-                Ok(Refreshed::Rotated {
+                let issued = IssuedTo {
                     user: claims.subject,
+                    device: claims.device,
                     stamp: claims.stamp,
-                    pair,
-                })
+                    methods: claims.methods,
+                    now,
+                };
+                let refresh_token = self.encode_refresh(
+                    &issued,
+                    Issue {
+                        family,
+                        token_id: next,
+                        expires_at,
+                    },
+                )?;
+                Ok(Refreshed::Rotated(RotatedFamily {
+                    user: issued.user,
+                    stamp: issued.stamp,
+                    device: issued.device,
+                    methods: issued.methods,
+                    family,
+                    refresh_token,
+                    issued_at: now,
+                }))
             }
             Rotation::Expired => Err(AppError::TokenExpired),
             // A store may already have forgotten a family whose time is up (Redis expires
@@ -208,6 +243,28 @@ impl TokenService {
             }
             Rotation::WithinGrace | Rotation::Revoked => Err(AppError::TokenInvalid),
         }
+    }
+
+    /// The pair of a rotation whose account is still fine: its new refresh token and an
+    /// access token carrying `account`'s grant as read now.
+    pub fn finish_rotation(
+        &self,
+        rotated: RotatedFamily,
+        account: &User,
+    ) -> Result<TokenPair, AppError> {
+        let issued = IssuedTo {
+            user: rotated.user,
+            device: rotated.device,
+            stamp: rotated.stamp,
+            methods: rotated.methods,
+            now: rotated.issued_at,
+        };
+        self.pair(&issued, rotated.refresh_token, grant_of(account))
+    }
+
+    /// Revokes the family of a rotation whose account may no longer have tokens.
+    pub async fn abandon_rotation(&self, rotated: &RotatedFamily) -> Result<(), AppError> {
+        Ok(self.store.revoke_family(rotated.family).await?)
     }
 
     /// Verifies a bearer access token, including server-side revocation.
@@ -293,38 +350,60 @@ impl TokenService {
         })
     }
 
-    fn encode_pair(
-        &self,
-        user: UserId,
-        device: Option<DeviceId>,
-        stamp: SecurityStamp,
-        refresh: Issue,
-        now: OffsetDateTime,
-    ) -> Result<TokenPair, AppError> {
-        let access = TokenClaims {
-            subject: user,
-            token_id: Uuid::new_v4(),
-            kind: TokenKind::Access,
-            family: None,
-            device,
-            issued_at: now,
-            expires_at: now + self.settings.access_ttl,
-            stamp,
-        };
-        let refresh = TokenClaims {
-            subject: user,
+    fn encode_refresh(&self, issued: &IssuedTo, refresh: Issue) -> Result<String, AppError> {
+        let claims = TokenClaims {
+            subject: issued.user,
             token_id: refresh.token_id,
             kind: TokenKind::Refresh,
             family: Some(refresh.family),
-            device,
-            issued_at: now,
+            device: issued.device,
+            issued_at: issued.now,
             expires_at: refresh.expires_at,
-            stamp,
+            stamp: issued.stamp,
+            methods: issued.methods.clone(),
+            grant: None,
+        };
+        self.codec.encode(&claims).map_err(AppError::Internal)
+    }
+
+    fn pair(
+        &self,
+        issued: &IssuedTo,
+        refresh_token: String,
+        grant: AccessGrant,
+    ) -> Result<TokenPair, AppError> {
+        let access = TokenClaims {
+            subject: issued.user,
+            token_id: Uuid::new_v4(),
+            kind: TokenKind::Access,
+            family: None,
+            device: issued.device,
+            issued_at: issued.now,
+            expires_at: issued.now + self.settings.access_ttl,
+            stamp: issued.stamp,
+            methods: issued.methods.clone(),
+            grant: Some(grant),
         };
         Ok(TokenPair {
             access_token: self.codec.encode(&access).map_err(AppError::Internal)?,
-            refresh_token: self.codec.encode(&refresh).map_err(AppError::Internal)?,
+            refresh_token,
             expires_in: self.settings.access_ttl.as_secs(),
         })
+    }
+}
+
+/// Whom a pair is issued to, and under what.
+struct IssuedTo {
+    user: UserId,
+    device: Option<DeviceId>,
+    stamp: SecurityStamp,
+    methods: Vec<AuthMethod>,
+    now: OffsetDateTime,
+}
+
+fn grant_of(user: &User) -> AccessGrant {
+    AccessGrant {
+        role: user.role,
+        permissions: user.permissions.clone(),
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use gatehouse_domain::{AuditEventType, Device, Email, User, Username};
+use gatehouse_domain::{AuditEventType, AuthMethod, Device, Email, User, Username};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::accounts::devices::DeviceService;
@@ -276,7 +276,7 @@ impl AuthService {
         let device = self.devices.record_sign_in(user.id, &input.client).await?;
         let issue = async |user: &User| {
             self.tokens
-                .issue_new_family(user.id, Some(device.id), user.security_stamp)
+                .issue_new_family(user, Some(device.id), vec![AuthMethod::Password])
                 .await
         };
         let withdraw = async |tokens: &TokenPair| self.tokens.withdraw(tokens).await;
@@ -326,8 +326,8 @@ impl AuthService {
         self.throttle
             .per_address(AddressAction::Refresh, client.address)
             .await?;
-        let (user_id, stamp, pair) = match self.tokens.rotate(refresh_token).await? {
-            Refreshed::Rotated { user, stamp, pair } => (user, stamp, pair),
+        let rotated = match self.tokens.rotate(refresh_token).await? {
+            Refreshed::Rotated(rotated) => rotated,
             Refreshed::ReuseDetected { user } => {
                 counters::refresh_reuse_detected();
                 self.audit
@@ -342,15 +342,20 @@ impl AuthService {
         };
         // The account row is the durable record of revocations: a family the token store
         // failed to revoke (it was down when the password was reset) still dies here.
-        let account = match self.accounts.active_user(user_id).await {
-            Ok(user) if stamp >= user.revoked_below => Ok(()),
+        let account = match self.accounts.active_user(rotated.user).await {
+            Ok(user) if rotated.stamp >= user.revoked_below => Ok(user),
             Ok(_) | Err(AppError::NotAuthenticated) => Err(AppError::TokenInvalid),
             Err(other) => Err(other),
         };
-        if let Err(refused) = account {
-            self.tokens.withdraw(&pair).await?;
-            return Err(refused);
-        }
+        let account = match account {
+            Ok(account) => account,
+            Err(refused) => {
+                self.tokens.abandon_rotation(&rotated).await?;
+                return Err(refused);
+            }
+        };
+        let user_id = rotated.user;
+        let pair = self.tokens.finish_rotation(rotated, &account)?;
         self.audit
             .record(
                 AuditEventType::TokenRefreshed,
@@ -829,6 +834,8 @@ mod tests {
             issued_at: time::OffsetDateTime::UNIX_EPOCH,
             expires_at: time::OffsetDateTime::UNIX_EPOCH,
             stamp: gatehouse_domain::SecurityStamp::INITIAL,
+            methods: vec![AuthMethod::Password],
+            grant: None,
         }
     }
 
@@ -890,7 +897,7 @@ mod tests {
     /// account's revocation floor (a family the token store missed, say because it was down
     /// during a reset), and the refresh is refused and the pair just minted withdrawn.
     #[tokio::test]
-    async fn a_refresh_the_account_no_longer_allows_is_refused_and_withdrawn() {
+    async fn a_refresh_the_account_no_longer_allows_is_refused_and_its_family_revoked() {
         let mut deactivated = sample_user();
         deactivated.is_active = false;
         let mut reset = sample_user();
@@ -912,10 +919,8 @@ mod tests {
                 })
             });
             store.expect_revoke_family().times(1).returning(|_| Ok(()));
-            store
-                .expect_deny_access_token()
-                .times(1)
-                .returning(|_, _| Ok(()));
+            // No access token was signed for it, so none needs denying.
+            store.expect_deny_access_token().never();
             let err = service(users, MockPasswordHasher::new(), codec, store)
                 .refresh("token", &ClientInfo::default())
                 .await

@@ -14,9 +14,9 @@ pub use crate::catalog::ports::{
     ProductSortKey,
 };
 pub use crate::credentials::ports::{
-    EmailTokenStore, RefreshFamily, Rotation, RotationRequest, SessionKey, SessionRecord,
-    SessionStore, SigningKeyStore, StoredSigningKey, TokenClaims, TokenCodec, TokenDecodeError,
-    TokenKind, TokenPurpose, TokenStore,
+    AccessGrant, EmailTokenStore, RefreshFamily, Rotation, RotationRequest, SessionKey,
+    SessionRecord, SessionStore, SigningKeyMaterial, SigningKeyStore, StoredSigningKey,
+    TokenClaims, TokenCodec, TokenDecodeError, TokenKind, TokenPurpose, TokenStore,
 };
 pub use crate::health::ports::HealthProbe;
 pub use crate::jobs::ports::{EmailMessage, JobLane, JobQueue, Mailer, TaskChange, TaskRepository};
@@ -32,7 +32,8 @@ pub use crate::accounts::ports::{
 pub use crate::catalog::ports::{MockCategoryRepository, MockProductRepository};
 #[cfg(any(test, feature = "mock"))]
 pub use crate::credentials::ports::{
-    MockEmailTokenStore, MockSessionStore, MockSigningKeyStore, MockTokenCodec, MockTokenStore,
+    MockEmailTokenStore, MockSessionStore, MockSigningKeyMaterial, MockSigningKeyStore,
+    MockTokenCodec, MockTokenStore,
 };
 #[cfg(any(test, feature = "mock"))]
 pub use crate::health::ports::MockHealthProbe;

@@ -32,6 +32,7 @@ macro_rules! route_modules {
 // `credits` (`/users/me...`) before `users` (`/users/{id}`).
 route_modules!(
     health,
+    keys,
     auth,
     recovery,
     sessions,

@@ -9,10 +9,15 @@
 //!   ([`GeneratedKey::seal_label`]), so none can be changed or moved in the store without the
 //!   key failing to open.
 //!
+//! - [`KeyRing`]: the keys loaded in this process, the current one signing and every
+//!   published one verifying by `kid`; [`SealedKeyMaterial`] makes, seals and loads them.
+//!
 //! No cryptography is written here: these are the primitive crates' own operations.
 
 mod keys;
+mod ring;
 mod vault;
 
 pub use keys::{GeneratedKey, KeyAlgorithm, generate, seal_label};
+pub use ring::{KeyRing, SealedKeyMaterial, SigningKey, VerifyingKey};
 pub use vault::{MASTER_KEY_BYTES, MasterKey, SealPurpose};

@@ -20,6 +20,7 @@ use gatehouse_application::{
 };
 use gatehouse_http::WebSettings;
 use gatehouse_infrastructure::jobs::QueueSettings;
+use gatehouse_infrastructure::signing::{KeyAlgorithm, MasterKey};
 use secrecy::SecretString;
 
 pub use env::MAX_SECONDS;
@@ -142,11 +143,38 @@ pub struct RedisSettings {
 /// The keys that sign and verify tokens.
 #[derive(Debug, Clone)]
 pub struct SigningSettings {
-    /// `GATEHOUSE_JWT_SECRET`; `None`: a random one per start (development only).
+    /// `GATEHOUSE_JWT_ALGORITHM`: `EdDSA` (default), `ES256`, `RS256`, or `HS256` (legacy:
+    /// the shared secret signs, no key is published).
+    pub algorithm: TokenAlgorithm,
+    /// `GATEHOUSE_MASTER_KEY` (32 bytes, base64): seals signing keys at rest. `None`: the
+    /// fixed development key (development only; production refuses to start without it).
+    pub master_key: Option<SecretString>,
+    /// `GATEHOUSE_JWT_SECRET`: the HS256 secret; with an asymmetric algorithm it only
+    /// verifies the HS256 tokens issued before the switch. `None` with HS256: a random one
+    /// per start (development only).
     pub jwt_secret: Option<SecretString>,
-    /// `GATEHOUSE_JWT_VERIFY_ONLY_SECRETS`: comma-separated keys that verify tokens but never
-    /// sign them (key rotation).
+    /// `GATEHOUSE_JWT_VERIFY_ONLY_SECRETS`: comma-separated HS256 secrets that verify tokens
+    /// but never sign them (secret rotation).
     pub verify_only: Vec<SecretString>,
+    /// `GATEHOUSE_JWT_ISSUER` (default `GATEHOUSE_PUBLIC_URL`): every token's `iss`.
+    pub issuer: String,
+    /// `GATEHOUSE_JWT_AUDIENCE` (default `gatehouse`): every token's `aud`.
+    pub audience: String,
+    /// `GATEHOUSE_JWKS_MAX_AGE` (seconds, default 300): the JWKS `max-age`, and the longest
+    /// an instance takes to notice a key another process rotated.
+    pub jwks_max_age: Duration,
+    /// `GATEHOUSE_KEY_ROTATION_DAYS` (default 30): how long a key signs before the next
+    /// one takes over.
+    pub rotate_every: Duration,
+}
+
+/// What signs access and refresh tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenAlgorithm {
+    /// A key pair from the database's key ring, published in the JWKS.
+    Asymmetric(KeyAlgorithm),
+    /// The shared `GATEHOUSE_JWT_SECRET`.
+    Hs256,
 }
 
 /// Password hashing.
@@ -211,7 +239,7 @@ impl Config {
             environment,
             log_format: log_format(&env, production)?,
             database: database(&env)?,
-            signing: signing(&env)?,
+            signing: signing(&env, &server)?,
             hashing: hashing(&env)?,
             tokens: tokens(&env)?,
             web: web(&env, production, &server, &sessions)?,
@@ -262,8 +290,17 @@ impl Config {
         if self.environment != Environment::Production {
             return Ok(());
         }
-        if self.signing.jwt_secret.is_none() {
-            return Err(error("GATEHOUSE_JWT_SECRET", "is required in production"));
+        if self.signing.master_key.is_none() {
+            return Err(error(
+                "GATEHOUSE_MASTER_KEY",
+                "is required in production (32 random bytes, base64: it seals the signing keys)",
+            ));
+        }
+        if self.signing.algorithm == TokenAlgorithm::Hs256 && self.signing.jwt_secret.is_none() {
+            return Err(error(
+                "GATEHOUSE_JWT_SECRET",
+                "is required in production with GATEHOUSE_JWT_ALGORITHM=HS256",
+            ));
         }
         if self.database.url.starts_with("sqlite:") {
             return Err(error(
@@ -359,10 +396,39 @@ fn redis(env: &Env) -> Result<RedisSettings, ConfigError> {
     })
 }
 
-fn signing(env: &Env) -> Result<SigningSettings, ConfigError> {
+fn signing(env: &Env, server: &ServerSettings) -> Result<SigningSettings, ConfigError> {
+    let algorithm = match env.text("GATEHOUSE_JWT_ALGORITHM").as_deref() {
+        None => TokenAlgorithm::Asymmetric(KeyAlgorithm::EdDsa),
+        Some("HS256") => TokenAlgorithm::Hs256,
+        Some(name) => KeyAlgorithm::parse(name)
+            .map(TokenAlgorithm::Asymmetric)
+            .ok_or_else(|| {
+                error(
+                    "GATEHOUSE_JWT_ALGORITHM",
+                    format!("expected EdDSA, ES256, RS256 or HS256, got {name:?}"),
+                )
+            })?,
+    };
+    let master_key = env.text("GATEHOUSE_MASTER_KEY");
+    if let Some(text) = &master_key {
+        MasterKey::from_base64(text)
+            .map_err(|e| error("GATEHOUSE_MASTER_KEY", format!("{e:#}")))?;
+    }
     Ok(SigningSettings {
+        algorithm,
+        master_key: master_key.map(SecretString::from),
         jwt_secret: env.secret("GATEHOUSE_JWT_SECRET", MIN_SECRET_BYTES)?,
         verify_only: env.secrets("GATEHOUSE_JWT_VERIFY_ONLY_SECRETS", MIN_SECRET_BYTES)?,
+        issuer: env.text_or(
+            "GATEHOUSE_JWT_ISSUER",
+            server.public_url.trim_end_matches('/'),
+        ),
+        audience: env.text_or("GATEHOUSE_JWT_AUDIENCE", "gatehouse"),
+        // A day at most: a new key waits two max-ages before it signs.
+        jwks_max_age: Duration::from_secs(
+            env.number("GATEHOUSE_JWKS_MAX_AGE", 300, 1..=86_400)? as u64
+        ),
+        rotate_every: DAY * env.count("GATEHOUSE_KEY_ROTATION_DAYS", 30, 1..=3650)?,
     })
 }
 
@@ -575,6 +641,43 @@ mod tests {
         assert_eq!(config.public_origin(), "http://127.0.0.1:8000");
     }
 
+    /// 32 bytes, base64.
+    const MASTER_KEY: &str = "Y29uZmlnLXRlc3QtbWFzdGVyLWtleS0wMTIzNDU2Nzg=";
+
+    #[test]
+    fn signing_defaults_to_eddsa_issued_by_the_public_url() {
+        let config = load(&[("GATEHOUSE_PUBLIC_URL", "https://auth.example.com/")]).unwrap();
+        let signing = &config.signing;
+        assert_eq!(
+            signing.algorithm,
+            TokenAlgorithm::Asymmetric(KeyAlgorithm::EdDsa)
+        );
+        assert_eq!(signing.issuer, "https://auth.example.com");
+        assert_eq!(signing.audience, "gatehouse");
+        assert_eq!(signing.jwks_max_age, Duration::from_secs(300));
+        assert_eq!(signing.rotate_every, 30 * DAY);
+        for (name, algorithm) in [
+            ("ES256", TokenAlgorithm::Asymmetric(KeyAlgorithm::Es256)),
+            ("RS256", TokenAlgorithm::Asymmetric(KeyAlgorithm::Rs256)),
+            ("HS256", TokenAlgorithm::Hs256),
+        ] {
+            let config = load(&[("GATEHOUSE_JWT_ALGORITHM", name)]).unwrap();
+            assert_eq!(config.signing.algorithm, algorithm);
+        }
+        for (name, bad) in [
+            ("GATEHOUSE_JWT_ALGORITHM", "none"),
+            ("GATEHOUSE_JWT_ALGORITHM", "HS512"),
+            ("GATEHOUSE_JWT_ALGORITHM", "eddsa"),
+            ("GATEHOUSE_MASTER_KEY", "c2hvcnQ="),
+            ("GATEHOUSE_MASTER_KEY", "not base64 at all"),
+            ("GATEHOUSE_JWKS_MAX_AGE", "0"),
+            ("GATEHOUSE_JWKS_MAX_AGE", "86401"),
+            ("GATEHOUSE_KEY_ROTATION_DAYS", "0"),
+        ] {
+            assert_eq!(load(&[(name, bad)]).unwrap_err().variable, name, "{bad}");
+        }
+    }
+
     #[test]
     fn cookies_are_secure_in_production_or_on_request() {
         assert!(
@@ -583,10 +686,9 @@ mod tests {
                 .web
                 .cookie_secure
         );
-        let secret = "s".repeat(32);
         let production = load(&[
             ("GATEHOUSE_ENV", "production"),
-            ("GATEHOUSE_JWT_SECRET", &secret),
+            ("GATEHOUSE_MASTER_KEY", MASTER_KEY),
             ("GATEHOUSE_DATABASE_URL", "postgres://h/db"),
             ("GATEHOUSE_REDIS_URL", "redis://h"),
             ("GATEHOUSE_SMTP_URL", "smtp://h"),
@@ -672,10 +774,9 @@ mod tests {
 
     #[test]
     fn an_open_metrics_endpoint_in_production_is_warned_about() {
-        let secret = "s".repeat(32);
         let production = [
             ("GATEHOUSE_ENV", "production"),
-            ("GATEHOUSE_JWT_SECRET", secret.as_str()),
+            ("GATEHOUSE_MASTER_KEY", MASTER_KEY),
             ("GATEHOUSE_DATABASE_URL", "postgres://h/db"),
             ("GATEHOUSE_REDIS_URL", "redis://h"),
             ("GATEHOUSE_SMTP_URL", "smtp://h"),
@@ -751,8 +852,7 @@ mod tests {
     }
 
     #[test]
-    fn production_refuses_missing_secret_sqlite_no_redis_and_no_smtp() {
-        let secret = "s".repeat(32);
+    fn production_refuses_missing_keys_sqlite_no_redis_and_no_smtp() {
         let pg = "postgres://localhost/gatehouse";
         let err = load(&[
             ("GATEHOUSE_ENV", "production"),
@@ -760,24 +860,33 @@ mod tests {
             ("GATEHOUSE_REDIS_URL", "redis://x"),
         ])
         .unwrap_err();
+        assert_eq!(err.variable, "GATEHOUSE_MASTER_KEY");
+        let err = load(&[
+            ("GATEHOUSE_ENV", "production"),
+            ("GATEHOUSE_MASTER_KEY", MASTER_KEY),
+            ("GATEHOUSE_JWT_ALGORITHM", "HS256"),
+            ("GATEHOUSE_DATABASE_URL", pg),
+            ("GATEHOUSE_REDIS_URL", "redis://x"),
+        ])
+        .unwrap_err();
         assert_eq!(err.variable, "GATEHOUSE_JWT_SECRET");
         let err = load(&[
             ("GATEHOUSE_ENV", "production"),
-            ("GATEHOUSE_JWT_SECRET", &secret),
+            ("GATEHOUSE_MASTER_KEY", MASTER_KEY),
             ("GATEHOUSE_REDIS_URL", "redis://x"),
         ])
         .unwrap_err();
         assert_eq!(err.variable, "GATEHOUSE_DATABASE_URL");
         let err = load(&[
             ("GATEHOUSE_ENV", "production"),
-            ("GATEHOUSE_JWT_SECRET", &secret),
+            ("GATEHOUSE_MASTER_KEY", MASTER_KEY),
             ("GATEHOUSE_DATABASE_URL", pg),
         ])
         .unwrap_err();
         assert_eq!(err.variable, "GATEHOUSE_REDIS_URL");
         let err = load(&[
             ("GATEHOUSE_ENV", "production"),
-            ("GATEHOUSE_JWT_SECRET", &secret),
+            ("GATEHOUSE_MASTER_KEY", MASTER_KEY),
             ("GATEHOUSE_DATABASE_URL", pg),
             ("GATEHOUSE_REDIS_URL", "redis://x"),
         ])
@@ -785,7 +894,7 @@ mod tests {
         assert_eq!(err.variable, "GATEHOUSE_SMTP_URL");
         let ok = load(&[
             ("GATEHOUSE_ENV", "production"),
-            ("GATEHOUSE_JWT_SECRET", &secret),
+            ("GATEHOUSE_MASTER_KEY", MASTER_KEY),
             ("GATEHOUSE_DATABASE_URL", pg),
             ("GATEHOUSE_REDIS_URL", "redis://x"),
             ("GATEHOUSE_SMTP_URL", "smtps://user:pass@mail.example.com"),

@@ -16,6 +16,7 @@ mod observability;
 mod operations;
 mod outage;
 mod sessions;
+mod signing_keys;
 mod tasks;
 mod throttling;
 mod tokens;

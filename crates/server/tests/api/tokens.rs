@@ -153,47 +153,83 @@ async fn an_expired_access_token_is_token_expired() {
 /// the same token at an app that does not list the key is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_signed_with_a_verify_only_key_are_accepted_during_a_rotation() {
-    use gatehouse_application::ports::{TokenClaims, TokenCodec, TokenKind};
-    use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
-
     const OLD_KEY: &str = "the-previous-signing-key-0123456789abcdef";
-    let rotating = TestApp::embedded_with(&[("GATEHOUSE_JWT_VERIFY_ONLY_SECRETS", OLD_KEY)]).await;
+    let hs256 = ("GATEHOUSE_JWT_ALGORITHM", "HS256");
+    let rotating =
+        TestApp::embedded_with(&[hs256, ("GATEHOUSE_JWT_VERIFY_ONLY_SECRETS", OLD_KEY)]).await;
     let login = rotating.signed_up_user("rotation").await;
-    let me: Value = rotating
-        .me(&token(&login, "access_token"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let user = uuid::Uuid::parse_str(me["id"].as_str().unwrap()).unwrap();
-
-    let now = time::OffsetDateTime::now_utc();
-    let old_codec = JwtCodec::new(&JwtSettings {
-        secret: OLD_KEY.to_owned().into(),
-        verify_only: Vec::new(),
-        issuer: "gatehouse".into(),
-        audience: "gatehouse".into(),
-    });
-    let signed_with_old_key = old_codec
-        .encode(&TokenClaims {
-            subject: gatehouse_domain::UserId::from_uuid(user),
-            token_id: uuid::Uuid::new_v4(),
-            kind: TokenKind::Access,
-            family: None,
-            device: None,
-            issued_at: now,
-            expires_at: now + time::Duration::minutes(5),
-            stamp: gatehouse_domain::SecurityStamp::INITIAL,
-        })
-        .unwrap();
+    let signed_with_old_key =
+        legacy_token(&rotating, &login, OLD_KEY, "http://127.0.0.1:8000").await;
     let accepted = rotating.me(&signed_with_old_key).await;
     assert_eq!(accepted.status(), StatusCode::OK);
 
-    let unaware = TestApp::embedded().await;
+    let unaware = TestApp::embedded_with(&[hs256]).await;
     assert_error(
         unaware.me(&signed_with_old_key).await,
         StatusCode::UNAUTHORIZED,
         "token_invalid",
     )
     .await;
+}
+
+/// After the move from HS256 to EdDSA, the tokens the old secret signed (with the issuer of
+/// that release) stay valid until they expire: an upgrade signs no one out. New tokens are
+/// EdDSA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hs256_tokens_from_before_the_move_to_key_pairs_stay_valid() {
+    const SECRET: &str = "end-to-end-test-secret-0123456789abcdef";
+    let app = TestApp::embedded().await;
+    let login = app.signed_up_user("upgraded").await;
+    let header = jsonwebtoken::decode_header(token(&login, "access_token").as_str()).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::EdDSA);
+    let legacy = legacy_token(&app, &login, SECRET, "gatehouse").await;
+    assert_eq!(app.me(&legacy).await.status(), StatusCode::OK);
+    let forged = legacy_token(
+        &app,
+        &login,
+        "a-secret-nobody-configured-0123456789",
+        "gatehouse",
+    )
+    .await;
+    assert_error(
+        app.me(&forged).await,
+        StatusCode::UNAUTHORIZED,
+        "token_invalid",
+    )
+    .await;
+}
+
+/// An access token for the user of `login`, signed as a release before key pairs did:
+/// HS256 with `secret`, issuer `issuer`, no role or `amr`.
+async fn legacy_token(app: &TestApp, login: &Value, secret: &str, issuer: &str) -> String {
+    use gatehouse_application::ports::{TokenClaims, TokenCodec, TokenKind};
+    use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings, TokenSigner};
+
+    let me: Value = app
+        .me(&token(login, "access_token"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let user = uuid::Uuid::parse_str(me["id"].as_str().unwrap()).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    JwtCodec::new(&JwtSettings {
+        signer: TokenSigner::Secret(secret.to_owned().into()),
+        verify_only: Vec::new(),
+        issuer: issuer.into(),
+        audience: "gatehouse".into(),
+    })
+    .encode(&TokenClaims {
+        subject: gatehouse_domain::UserId::from_uuid(user),
+        token_id: uuid::Uuid::new_v4(),
+        kind: TokenKind::Access,
+        family: None,
+        device: None,
+        issued_at: now,
+        expires_at: now + time::Duration::minutes(5),
+        stamp: gatehouse_domain::SecurityStamp::INITIAL,
+        methods: Vec::new(),
+        grant: None,
+    })
+    .unwrap()
 }

@@ -1,6 +1,8 @@
 //! The token codec port: signs and verifies access and refresh tokens (JWT in production).
 
-use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
+use std::collections::BTreeSet;
+
+use gatehouse_domain::{AuthMethod, DeviceId, Permission, Role, SecurityStamp, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -44,6 +46,23 @@ pub struct TokenClaims {
     /// account: a sign-out everywhere, password change or deactivation refuses every token
     /// issued under an older stamp.
     pub stamp: SecurityStamp,
+    /// How the sign-in this token descends from proved the user (`amr`): a refresh keeps
+    /// the methods of the login that started its family.
+    pub methods: Vec<AuthMethod>,
+    /// What the user may do, as the account read when the token was issued (access tokens
+    /// only; `None` for refresh tokens and for access tokens from before grants were
+    /// carried). For other services: Gatehouse itself reads the account.
+    pub grant: Option<AccessGrant>,
+}
+
+/// The role and permissions an access token carries (`role`, `permissions`). Any change to
+/// them moves the account's security stamp, so a token never outlives a demotion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessGrant {
+    /// The user's role.
+    pub role: Role,
+    /// The user's finer grants.
+    pub permissions: BTreeSet<Permission>,
 }
 
 /// Why a token was refused.

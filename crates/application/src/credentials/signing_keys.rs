@@ -1,0 +1,229 @@
+//! Signing keys over time: the first key on a first start, rotation when a key is due or an
+//! operator asks, and every instance picking up what another one changed.
+
+use std::sync::{Arc, RwLock};
+
+use gatehouse_domain::{KeyState, RotationPolicy, RotationStep};
+
+use crate::credentials::ports::{SigningKeyMaterial, SigningKeyStore, StoredSigningKey};
+use crate::shared::error::AppError;
+use crate::shared::ports::Clock;
+
+/// More rounds than the rules ever need (create, promote, remove): a store that keeps
+/// answering differently stops here instead of looping.
+const MAX_ROUNDS: usize = 4;
+
+/// Creates, rotates and loads the keys access tokens are signed with.
+pub struct SigningKeys {
+    store: Arc<dyn SigningKeyStore>,
+    material: Arc<dyn SigningKeyMaterial>,
+    policy: RotationPolicy,
+    clock: Arc<dyn Clock>,
+    /// The public JWKs of the keys last installed, as published.
+    published: RwLock<Arc<[String]>>,
+}
+
+impl SigningKeys {
+    /// Keys kept in `store`, made and put to use by `material`, rotated by `policy`.
+    pub fn new(
+        store: Arc<dyn SigningKeyStore>,
+        material: Arc<dyn SigningKeyMaterial>,
+        policy: RotationPolicy,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            material,
+            policy,
+            clock,
+            published: RwLock::new(Arc::from(Vec::new())),
+        }
+    }
+
+    /// The rotation timings.
+    pub fn policy(&self) -> &RotationPolicy {
+        &self.policy
+    }
+
+    /// Applies what the rotation rules call for now (`rotate_now`: an operator's
+    /// `keys rotate`), then loads the result. A current key of another algorithm than the
+    /// configured one is due at once. Safe to run on every instance at once: the store lets
+    /// one instance win each step and the others read the winner's. Returns the steps taken.
+    #[tracing::instrument(skip(self))]
+    pub async fn maintain(&self, rotate_now: bool) -> Result<Vec<RotationStep>, AppError> {
+        let mut taken = Vec::new();
+        for _ in 0..MAX_ROUNDS {
+            let keys = self.store.published().await?;
+            let other_algorithm = keys
+                .iter()
+                .any(|k| k.state == KeyState::Current && k.algorithm != self.material.algorithm());
+            let timelines: Vec<_> = keys.iter().map(StoredSigningKey::timeline).collect();
+            // Asking once is enough: a next key now exists, and asking again would not wait
+            // for it to be published long enough.
+            let force = (rotate_now && taken.is_empty()) || other_algorithm;
+            let steps = self.policy.plan(&timelines, self.clock.now(), force);
+            if steps.is_empty() {
+                break;
+            }
+            for step in steps {
+                if self.apply(&step).await? {
+                    tracing::info!(?step, "signing key rotation step");
+                    taken.push(step);
+                }
+            }
+        }
+        self.reload().await?;
+        Ok(taken)
+    }
+
+    /// Loads the published keys from the store into the codec and the JWKS: what another
+    /// instance rotated becomes visible here. Fails, keeping the keys loaded before, when a
+    /// key does not open.
+    pub async fn reload(&self) -> Result<(), AppError> {
+        let keys = self.store.published().await?;
+        self.material.install(&keys)?;
+        let jwks: Vec<String> = keys.into_iter().map(|k| k.public_jwk).collect();
+        *self
+            .published
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::from(jwks);
+        Ok(())
+    }
+
+    /// The public JWKs of every published key (next, current and retired), as loaded.
+    pub fn jwks(&self) -> Arc<[String]> {
+        self.published
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Every published key with its state, oldest first, for operators.
+    pub async fn list(&self) -> Result<Vec<StoredSigningKey>, AppError> {
+        Ok(self.store.published().await?)
+    }
+
+    /// Whether the step changed anything (another instance may have taken it first).
+    async fn apply(&self, step: &RotationStep) -> Result<bool, AppError> {
+        let now = self.clock.now();
+        Ok(match step {
+            RotationStep::CreateCurrent => self.create(KeyState::Current).await?,
+            RotationStep::CreateNext => self.create(KeyState::Next).await?,
+            RotationStep::Promote { next, retiring } => {
+                self.store.promote(next, retiring.as_deref(), now).await?
+            }
+            RotationStep::Remove { kid } => self.store.remove(kid, now).await?,
+        })
+    }
+
+    async fn create(&self, state: KeyState) -> Result<bool, AppError> {
+        let key = self.material.generate(state, self.clock.now()).await?;
+        Ok(self.store.insert(&key).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::credentials::ports::{MockSigningKeyMaterial, MockSigningKeyStore};
+    use crate::test_support::{NOW, fixed_clock};
+
+    fn policy() -> RotationPolicy {
+        RotationPolicy::new(
+            Duration::from_secs(30 * 86_400),
+            Duration::from_secs(300),
+            Duration::from_secs(900),
+            Duration::from_secs(60),
+        )
+    }
+
+    fn key(kid: &str, algorithm: &str, state: KeyState) -> StoredSigningKey {
+        StoredSigningKey {
+            kid: kid.into(),
+            algorithm: algorithm.into(),
+            state,
+            public_jwk: format!(r#"{{"kid":"{kid}"}}"#),
+            sealed_private_key: vec![1],
+            created_at: NOW,
+            activated_at: (state != KeyState::Next).then_some(NOW),
+            retired_at: None,
+        }
+    }
+
+    /// A store over a list, and material that makes keys named by a counter.
+    fn parts(keys: Vec<StoredSigningKey>) -> (MockSigningKeyStore, MockSigningKeyMaterial) {
+        let keys = Arc::new(Mutex::new(keys));
+        let mut store = MockSigningKeyStore::new();
+        let read = keys.clone();
+        store
+            .expect_published()
+            .returning(move || Ok(read.lock().unwrap().clone()));
+        store.expect_insert().returning(move |key| {
+            keys.lock().unwrap().push(key.clone());
+            Ok(true)
+        });
+        let mut material = MockSigningKeyMaterial::new();
+        material.expect_algorithm().return_const("EdDSA".to_owned());
+        let made = Arc::new(Mutex::new(0));
+        material.expect_generate().returning(move |state, _| {
+            let mut made = made.lock().unwrap();
+            *made += 1;
+            Ok(key(&format!("new-{made}"), "EdDSA", state))
+        });
+        material.expect_install().returning(|_| Ok(()));
+        (store, material)
+    }
+
+    fn service(store: MockSigningKeyStore, material: MockSigningKeyMaterial) -> SigningKeys {
+        SigningKeys::new(Arc::new(store), Arc::new(material), policy(), fixed_clock())
+    }
+
+    #[tokio::test]
+    async fn a_first_start_creates_one_current_key_and_publishes_it() {
+        let (store, material) = parts(Vec::new());
+        let keys = service(store, material);
+        let taken = keys.maintain(false).await.unwrap();
+        assert_eq!(taken, [RotationStep::CreateCurrent]);
+        assert_eq!(&*keys.jwks(), [r#"{"kid":"new-1"}"#.to_owned()]);
+        // Asking again changes nothing: the key is not due.
+        assert!(keys.maintain(false).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_operators_rotation_prepares_exactly_one_next_key() {
+        let (store, material) = parts(vec![key("a", "EdDSA", KeyState::Current)]);
+        let keys = service(store, material);
+        assert_eq!(
+            keys.maintain(true).await.unwrap(),
+            [RotationStep::CreateNext]
+        );
+        assert!(keys.maintain(true).await.unwrap().is_empty());
+        assert_eq!(keys.jwks().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_current_key_of_another_algorithm_is_rotated_at_once() {
+        let (store, material) = parts(vec![key("a", "HS256", KeyState::Current)]);
+        let keys = service(store, material);
+        assert_eq!(
+            keys.maintain(false).await.unwrap(),
+            [RotationStep::CreateNext]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_that_does_not_open_fails_the_load_and_keeps_the_keys_before() {
+        let (store, _) = parts(vec![key("a", "EdDSA", KeyState::Current)]);
+        let mut material = MockSigningKeyMaterial::new();
+        material.expect_algorithm().return_const("EdDSA".to_owned());
+        material
+            .expect_install()
+            .returning(|_| Err(anyhow::anyhow!("wrong master key")));
+        let keys = service(store, material);
+        assert!(keys.reload().await.is_err());
+        assert!(keys.jwks().is_empty());
+    }
+}

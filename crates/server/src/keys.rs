@@ -1,0 +1,82 @@
+//! `gatehouse keys`: what operators see of the token-signing keys, and the rotation they ask
+//! for.
+
+use std::fmt::Write as _;
+
+use gatehouse_application::SigningKeys;
+use gatehouse_application::ports::StoredSigningKey;
+use gatehouse_domain::{KeyState, RotationStep};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Why there is nothing to show or rotate.
+pub const NO_KEYS: &str = "GATEHOUSE_JWT_ALGORITHM=HS256 signs with the shared secret and \
+    publishes no key: rotate the secret with GATEHOUSE_JWT_VERIFY_ONLY_SECRETS instead";
+
+/// Every published key, one per line: state, `kid`, algorithm and its dates.
+pub async fn list(keys: &SigningKeys) -> anyhow::Result<String> {
+    Ok(table(&keys.list().await?))
+}
+
+/// Publishes the next key now (or takes whatever steps are due) and says what happened and
+/// when the next key starts signing.
+pub async fn rotate(keys: &SigningKeys) -> anyhow::Result<String> {
+    let steps = keys.maintain(true).await?;
+    let published = keys.list().await?;
+    let mut out = String::new();
+    for step in &steps {
+        let _ = writeln!(out, "{}", describe(step));
+    }
+    if let Some(next) = published.iter().find(|k| k.state == KeyState::Next) {
+        let _ = writeln!(
+            out,
+            "next key {} is published; it starts signing after {} (at the first rotation \
+             check after it: every instance checks every half GATEHOUSE_JWKS_MAX_AGE)",
+            next.kid,
+            date(next.created_at + keys.policy().publish_before_use())
+        );
+    } else if steps.is_empty() {
+        let _ = writeln!(out, "nothing to do");
+    }
+    out.push_str(&table(&published));
+    Ok(out)
+}
+
+fn describe(step: &RotationStep) -> String {
+    match step {
+        RotationStep::CreateCurrent => "created the first key".into(),
+        RotationStep::CreateNext => "created the next key".into(),
+        RotationStep::Promote { next, retiring } => match retiring {
+            Some(old) => format!("key {next} now signs; key {old} is retired"),
+            None => format!("key {next} now signs"),
+        },
+        RotationStep::Remove { kid } => format!("key {kid} is removed (its tokens have expired)"),
+    }
+}
+
+fn table(keys: &[StoredSigningKey]) -> String {
+    let mut out = format!(
+        "{:<8} {:<44} {:<6} {:<26} {:<26} {}\n",
+        "STATE", "KID", "ALG", "CREATED", "ACTIVATED", "RETIRED"
+    );
+    for key in keys {
+        let _ = writeln!(
+            out,
+            "{:<8} {:<44} {:<6} {:<26} {:<26} {}",
+            key.state.as_str(),
+            key.kid,
+            key.algorithm,
+            date(key.created_at),
+            key.activated_at.map_or_else(|| "-".into(), date),
+            key.retired_at.map_or_else(|| "-".into(), date),
+        );
+    }
+    out
+}
+
+fn date(at: OffsetDateTime) -> String {
+    at.replace_nanosecond(0)
+        .unwrap_or(at)
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
+}
