@@ -210,7 +210,36 @@ async fn only_retired_keys_are_removed_and_then_unpublished(db: Backend) {
     assert_eq!(kids, [new.kid]);
 }
 
+/// A key's sealed half is replaced only from the value the caller read: of two instances
+/// resealing at once, one wins; a removed key is not brought back.
+async fn a_reseal_replaces_only_the_sealed_half_it_read(db: Backend) {
+    let store = db.signing_keys();
+    let current = key(KeyState::Current, 0);
+    assert!(store.insert(&current).await.unwrap());
+    let old = current.sealed_private_key.clone();
+    let (first, second) = (vec![1u8, 2, 3], vec![4u8, 5, 6]);
+    let (a, b) = tokio::join!(
+        store.reseal(&current.kid, &old, &first),
+        store.reseal(&current.kid, &old, &second)
+    );
+    assert_eq!(
+        [a.unwrap(), b.unwrap()].iter().filter(|won| **won).count(),
+        1
+    );
+    let stored = &store.published().await.unwrap()[0];
+    assert!(stored.sealed_private_key == first || stored.sealed_private_key == second);
+    assert_eq!(stored.public_jwk, current.public_jwk);
+    assert!(!store.reseal(&current.kid, &old, &first).await.unwrap());
+    assert!(
+        !store
+            .reseal("no-such-kid", &stored.sealed_private_key, &first)
+            .await
+            .unwrap()
+    );
+}
+
 database_contract!(
+    a_reseal_replaces_only_the_sealed_half_it_read,
     keys_round_trip_and_their_private_half_opens,
     one_current_and_one_next_at_most,
     instances_creating_the_first_key_at_once_agree_on_one,

@@ -98,4 +98,18 @@ impl SigningKeyStore for InMemorySigningKeyStore {
             }
         })
     }
+
+    async fn reseal(&self, kid: &str, from: &[u8], to: &[u8]) -> anyhow::Result<bool> {
+        self.keys.with(|keys| {
+            match keys.iter_mut().find(|k| {
+                k.kid == kid && k.state != KeyState::Removed && k.sealed_private_key == from
+            }) {
+                Some(key) => {
+                    key.sealed_private_key = to.to_vec();
+                    true
+                }
+                None => false,
+            }
+        })
+    }
 }

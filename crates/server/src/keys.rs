@@ -42,6 +42,38 @@ pub async fn rotate(keys: &SigningKeys) -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// A leak: a new key signs at once, the current one retires (see [`SigningKeys::rotate_immediately`]).
+pub async fn rotate_immediately(keys: &SigningKeys) -> anyhow::Result<String> {
+    let steps = keys.rotate_immediately().await?;
+    let mut out = String::new();
+    for step in &steps {
+        let _ = writeln!(out, "{}", describe(step));
+    }
+    out.push_str(&table(&keys.list().await?));
+    Ok(out)
+}
+
+/// A leak: a retired key leaves the JWKS now, and its tokens stop working.
+pub async fn remove(keys: &SigningKeys, kid: &str) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        keys.remove_now(kid).await?,
+        "{kid:?} is not a retired key: run `gatehouse keys rotate --now` first"
+    );
+    Ok(format!(
+        "key {kid} is removed; every token it signed is refused\n{}",
+        table(&keys.list().await?)
+    ))
+}
+
+/// Seals again under `GATEHOUSE_MASTER_KEY` every key `GATEHOUSE_MASTER_KEY_PREVIOUS` sealed.
+pub async fn reseal(keys: &SigningKeys) -> anyhow::Result<String> {
+    let resealed = keys.reseal().await?;
+    Ok(format!(
+        "resealed {resealed} key(s) under GATEHOUSE_MASTER_KEY; every key now opens with it \
+         alone: remove GATEHOUSE_MASTER_KEY_PREVIOUS everywhere, then retire the old master key\n"
+    ))
+}
+
 fn describe(step: &RotationStep) -> String {
     match step {
         RotationStep::CreateCurrent => "created the first key".into(),

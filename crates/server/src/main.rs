@@ -65,7 +65,20 @@ enum KeysCommand {
     List,
     /// Publish the next key now; it starts signing once every cache has had time to learn
     /// it, and the current key stays published until its last token has expired.
-    Rotate,
+    Rotate {
+        /// A leak: the new key signs at once (verifiers that cached the old key set may
+        /// refuse its tokens until they fetch the new one).
+        #[arg(long)]
+        now: bool,
+    },
+    /// A leak: remove a retired key now; every token it signed is refused.
+    Remove {
+        /// The key's id, as `keys list` shows it.
+        kid: String,
+    },
+    /// Seal every key again under GATEHOUSE_MASTER_KEY (a master-key rotation, with the old
+    /// key in GATEHOUSE_MASTER_KEY_PREVIOUS).
+    Reseal,
 }
 
 #[tokio::main]
@@ -122,7 +135,12 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let keys = components.signing_keys.context(gatehouse::keys::NO_KEYS)?;
             let report = match action {
                 KeysCommand::List => gatehouse::keys::list(&keys).await?,
-                KeysCommand::Rotate => gatehouse::keys::rotate(&keys).await?,
+                KeysCommand::Rotate { now: false } => gatehouse::keys::rotate(&keys).await?,
+                KeysCommand::Rotate { now: true } => {
+                    gatehouse::keys::rotate_immediately(&keys).await?
+                }
+                KeysCommand::Remove { kid } => gatehouse::keys::remove(&keys, &kid).await?,
+                KeysCommand::Reseal => gatehouse::keys::reseal(&keys).await?,
             };
             print!("{report}");
         }

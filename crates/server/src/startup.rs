@@ -34,7 +34,7 @@ use gatehouse_infrastructure::mail::{FileMailer, SmtpMailer, parse_sender};
 use gatehouse_infrastructure::redis::{
     self as redis_adapter, RedisProbe, RedisRateLimiter, RedisSessionStore, RedisTokenStore,
 };
-use gatehouse_infrastructure::signing::{KeyRing, MasterKey, SealedKeyMaterial};
+use gatehouse_infrastructure::signing::{KeyRing, MasterKey, MasterKeys, SealedKeyMaterial};
 use gatehouse_infrastructure::{BcryptHasher, SystemClock};
 use gatehouse_memory::{
     InMemoryHealthProbe, InMemoryRateLimiter, InMemorySessionStore, InMemoryTokenStore,
@@ -257,9 +257,19 @@ impl Signing {
         };
         let master_text = master_key_text(config);
         let ring = Arc::new(ArcSwap::from_pointee(KeyRing::default()));
-        let material = SealedKeyMaterial::new(
-            MasterKey::from_base64(master_text.expose_secret())
-                .context("GATEHOUSE_MASTER_KEY is not a key")?,
+        let master = |text: &SecretString, name: &str| {
+            MasterKey::from_base64(text.expose_secret())
+                .with_context(|| format!("{name} is not a key"))
+        };
+        let material = SealedKeyMaterial::rotating(
+            MasterKeys {
+                current: master(&master_text, "GATEHOUSE_MASTER_KEY")?,
+                previous: settings
+                    .master_key_previous
+                    .as_ref()
+                    .map(|text| master(text, "GATEHOUSE_MASTER_KEY_PREVIOUS"))
+                    .transpose()?,
+            },
             algorithm,
             ring.clone(),
         );

@@ -288,3 +288,74 @@ fn a_master_key_that_is_not_32_bytes_of_base64_is_a_configuration_error() {
     assert_eq!(hs256.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("publishes no key"), "{stderr}");
 }
+
+/// A master-key rotation: with the old key as GATEHOUSE_MASTER_KEY_PREVIOUS the service
+/// starts under the new one, `keys reseal` seals every key again, and afterwards the new
+/// key alone opens them (and the old one no longer does).
+#[test]
+fn a_master_key_rotation_reseals_every_key() {
+    let db = TempSqlite::new();
+    let old = "b2xkLW1hc3Rlci1rZXktMDEyMzQ1Njc4OWFiY2RlZmc=";
+    let new = "bmV3LW1hc3Rlci1rZXktMDEyMzQ1Njc4OWFiY2RlZmc=";
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let output = gatehouse(&db, args, env);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.code(), text)
+    };
+    let under_old = [("GATEHOUSE_MASTER_KEY", old)];
+    assert_eq!(run(&["keys", "rotate"], &under_old).0, Some(0));
+    let rotating = [
+        ("GATEHOUSE_MASTER_KEY", new),
+        ("GATEHOUSE_MASTER_KEY_PREVIOUS", old),
+    ];
+    let (code, listed) = run(&["keys", "list"], &rotating);
+    assert_eq!(code, Some(0), "{listed}");
+    let (code, resealed) = run(&["keys", "reseal"], &rotating);
+    assert_eq!(code, Some(0), "{resealed}");
+    assert!(resealed.contains("resealed 2 key(s)"), "{resealed}");
+    let (code, again) = run(&["keys", "reseal"], &rotating);
+    assert!(again.contains("resealed 0 key(s)"), "{code:?} {again}");
+    let (code, listed) = run(&["keys", "list"], &[("GATEHOUSE_MASTER_KEY", new)]);
+    assert_eq!(code, Some(0), "{listed}");
+    assert_eq!(listed.matches("EdDSA").count(), 2, "{listed}");
+    let (code, refused) = run(&["keys", "list"], &under_old);
+    assert_eq!(code, Some(1), "{refused}");
+}
+
+/// A leaked key: `keys rotate --now` makes a new key current at once, and `keys remove`
+/// takes the old one out of the JWKS; a current key cannot be removed.
+#[test]
+fn a_leaked_key_is_rotated_away_and_removed_at_once() {
+    let db = TempSqlite::new();
+    let listed = gatehouse(&db, &["keys", "list"], &[]);
+    let first = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .find(|l| l.starts_with("current"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let refused = gatehouse(&db, &["keys", "remove", &first], &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a retired key"));
+
+    let rotated = gatehouse(&db, &["keys", "rotate", "--now"], &[]);
+    let stdout = String::from_utf8_lossy(&rotated.stdout);
+    assert!(rotated.status.success(), "{stdout}");
+    assert!(stdout.contains(&format!("key {first} is retired")), "{stdout}");
+    let removed = gatehouse(&db, &["keys", "remove", &first], &[]);
+    let stdout = String::from_utf8_lossy(&removed.stdout);
+    assert!(removed.status.success(), "{stdout}");
+    let states: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("STATE"))
+        .skip(1)
+        .collect();
+    assert_eq!(states.len(), 1, "{stdout}");
+    assert!(states[0].starts_with("current") && !states[0].contains(&first), "{stdout}");
+}

@@ -76,6 +76,40 @@ impl SigningKeys {
         Ok(taken)
     }
 
+    /// A leak: makes a new key current at once instead of after publishing it first, and
+    /// retires the current one. Verifiers that cached the key set before may refuse the new
+    /// key's tokens until they fetch it again (at their next unknown `kid`, or within the
+    /// max-age). Returns the steps taken.
+    pub async fn rotate_immediately(&self) -> Result<Vec<RotationStep>, AppError> {
+        let mut taken = self.maintain(true).await?;
+        let keys = self.store.published().await?;
+        let current = keys.iter().find(|k| k.state == KeyState::Current);
+        if let Some(next) = keys.iter().find(|k| k.state == KeyState::Next) {
+            let step = RotationStep::Promote {
+                next: next.kid.clone(),
+                retiring: current.map(|k| k.kid.clone()),
+            };
+            if self.apply(&step).await? {
+                tracing::warn!(?step, "signing key promoted without waiting (operator)");
+                taken.push(step);
+            }
+        }
+        self.reload().await?;
+        Ok(taken)
+    }
+
+    /// A leak: removes retired key `kid` now, not when its last token expires; every token
+    /// it signed is refused from then on. `false` when it is not a retired key (a current
+    /// key must be rotated away first).
+    pub async fn remove_now(&self, kid: &str) -> Result<bool, AppError> {
+        let removed = self.store.remove(kid, self.clock.now()).await?;
+        if removed {
+            tracing::warn!(kid, "retired signing key removed early (operator)");
+        }
+        self.reload().await?;
+        Ok(removed)
+    }
+
     /// Loads the published keys from the store into the codec and the JWKS: what another
     /// instance rotated becomes visible here. Fails, keeping the keys loaded before, when a
     /// key does not open.
@@ -96,6 +130,26 @@ impl SigningKeys {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// Reseals under the current master key every published key still sealed under the
+    /// previous one (a master-key rotation), then loads them. Returns how many it resealed;
+    /// a key another instance resealed meanwhile is not counted.
+    pub async fn reseal(&self) -> Result<usize, AppError> {
+        let mut resealed = 0;
+        for key in self.store.published().await? {
+            if let Some(sealed) = self.material.reseal(&key)?
+                && self
+                    .store
+                    .reseal(&key.kid, &key.sealed_private_key, &sealed)
+                    .await?
+            {
+                tracing::info!(kid = %key.kid, "signing key resealed under the current master key");
+                resealed += 1;
+            }
+        }
+        self.reload().await?;
+        Ok(resealed)
     }
 
     /// Every published key with its state, oldest first, for operators.
@@ -211,6 +265,28 @@ mod tests {
         assert_eq!(
             keys.maintain(false).await.unwrap(),
             [RotationStep::CreateNext]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_leak_promotes_a_new_key_at_once() {
+        let (mut store, material) = parts(vec![key("a", "EdDSA", KeyState::Current)]);
+        store
+            .expect_promote()
+            .withf(|next, retiring, _| next == "new-1" && *retiring == Some("a"))
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        let keys = service(store, material);
+        let taken = keys.rotate_immediately().await.unwrap();
+        assert_eq!(
+            taken,
+            [
+                RotationStep::CreateNext,
+                RotationStep::Promote {
+                    next: "new-1".into(),
+                    retiring: Some("a".into())
+                }
+            ]
         );
     }
 

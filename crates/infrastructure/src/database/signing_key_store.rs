@@ -157,4 +157,16 @@ impl SigningKeyStore for SeaOrmSigningKeyStore {
             .context("cannot remove a signing key")?;
         Ok(result.rows_affected == 1)
     }
+
+    async fn reseal(&self, kid: &str, from: &[u8], to: &[u8]) -> anyhow::Result<bool> {
+        let result = Entity::update_many()
+            .col_expr(Column::SealedPrivateKey, Expr::value(to.to_vec()))
+            .filter(Column::Kid.eq(kid))
+            .filter(Column::State.ne(KeyState::Removed.as_str()))
+            .filter(Column::SealedPrivateKey.eq(from.to_vec()))
+            .exec(&self.db)
+            .await
+            .context("cannot reseal a signing key")?;
+        Ok(result.rows_affected == 1)
+    }
 }

@@ -19,5 +19,5 @@ mod ring;
 mod vault;
 
 pub use keys::{GeneratedKey, KeyAlgorithm, generate, seal_label};
-pub use ring::{KeyRing, SealedKeyMaterial, SigningKey, VerifyingKey};
+pub use ring::{KeyRing, MasterKeys, SealedKeyMaterial, SigningKey, VerifyingKey};
 pub use vault::{MASTER_KEY_BYTES, MasterKey, SealPurpose};

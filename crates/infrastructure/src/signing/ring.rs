@@ -11,7 +11,7 @@ use gatehouse_application::ports::{SigningKeyMaterial, StoredSigningKey};
 use gatehouse_domain::KeyState;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretSlice};
 use time::OffsetDateTime;
 
 use super::keys::{KeyAlgorithm, encoding_key, generate, seal_label};
@@ -55,7 +55,7 @@ impl KeyRing {
     }
 
     /// Opens and loads `published` (see [`SigningKeyMaterial::install`]).
-    pub fn load(published: &[StoredSigningKey], master: &MasterKey) -> anyhow::Result<Self> {
+    pub fn load(published: &[StoredSigningKey], master: &MasterKeys) -> anyhow::Result<Self> {
         let mut ring = KeyRing::default();
         let mut signing_since = None;
         for stored in published {
@@ -89,13 +89,41 @@ struct OpenedKey {
     decoding: DecodingKey,
 }
 
+/// The master key that seals, and during a master-key rotation the one it replaces, which
+/// still opens what it sealed.
+pub struct MasterKeys {
+    /// `GATEHOUSE_MASTER_KEY`: seals, and opens.
+    pub current: MasterKey,
+    /// `GATEHOUSE_MASTER_KEY_PREVIOUS`: only opens.
+    pub previous: Option<MasterKey>,
+}
+
+impl MasterKeys {
+    /// `stored`'s private half, and whether the previous master key sealed it.
+    fn open(&self, stored: &StoredSigningKey) -> anyhow::Result<(SecretSlice<u8>, bool)> {
+        let algorithm = KeyAlgorithm::parse(&stored.algorithm)
+            .with_context(|| format!("unknown algorithm {:?}", stored.algorithm))?;
+        let label = seal_label(&stored.kid, algorithm, &stored.public_jwk);
+        let sealed = &stored.sealed_private_key;
+        match self.current.open(SealPurpose::SigningKey, &label, sealed) {
+            Ok(private) => Ok((private, false)),
+            Err(refused) => match &self.previous {
+                Some(previous) => previous
+                    .open(SealPurpose::SigningKey, &label, sealed)
+                    .map(|private| (private, true))
+                    .map_err(|_| refused),
+                None => Err(refused),
+            },
+        }
+    }
+}
+
 /// Opens a stored key: its seal (bound to its `kid`, algorithm and public JWK) proves none of
 /// them was changed, then its public JWK must be a key of its algorithm under its `kid`.
-fn open(stored: &StoredSigningKey, master: &MasterKey) -> anyhow::Result<OpenedKey> {
+fn open(stored: &StoredSigningKey, master: &MasterKeys) -> anyhow::Result<OpenedKey> {
     let algorithm = KeyAlgorithm::parse(&stored.algorithm)
         .with_context(|| format!("unknown algorithm {:?}", stored.algorithm))?;
-    let label = seal_label(&stored.kid, algorithm, &stored.public_jwk);
-    let private = master.open(SealPurpose::SigningKey, &label, &stored.sealed_private_key)?;
+    let (private, _) = master.open(stored)?;
     let jwk: Jwk = serde_json::from_str(&stored.public_jwk).context("public JWK is not a JWK")?;
     anyhow::ensure!(
         jwk.common.key_id.as_deref() == Some(stored.kid.as_str()),
@@ -156,7 +184,7 @@ fn check_sizes(jwk: &Jwk, algorithm: KeyAlgorithm) -> anyhow::Result<()> {
 /// Key pairs sealed under the master key, installed into a [`KeyRing`] shared with the token
 /// codec.
 pub struct SealedKeyMaterial {
-    master: MasterKey,
+    master: MasterKeys,
     algorithm: KeyAlgorithm,
     ring: Arc<ArcSwap<KeyRing>>,
 }
@@ -164,6 +192,23 @@ pub struct SealedKeyMaterial {
 impl SealedKeyMaterial {
     /// New keys for `algorithm`, sealed under `master`, loaded into `ring`.
     pub fn new(master: MasterKey, algorithm: KeyAlgorithm, ring: Arc<ArcSwap<KeyRing>>) -> Self {
+        Self::rotating(
+            MasterKeys {
+                current: master,
+                previous: None,
+            },
+            algorithm,
+            ring,
+        )
+    }
+
+    /// As [`Self::new`], during a master-key rotation: keys the previous master key sealed
+    /// still open.
+    pub fn rotating(
+        master: MasterKeys,
+        algorithm: KeyAlgorithm,
+        ring: Arc<ArcSwap<KeyRing>>,
+    ) -> Self {
         Self {
             master,
             algorithm,
@@ -191,7 +236,7 @@ impl SigningKeyMaterial for SealedKeyMaterial {
         let public_jwk =
             serde_json::to_string(&key.public_jwk).context("JWK does not serialise")?;
         let label = seal_label(&key.kid, algorithm, &public_jwk);
-        let sealed_private_key = self.master.seal(
+        let sealed_private_key = self.master.current.seal(
             SealPurpose::SigningKey,
             &label,
             key.private_der.expose_secret(),
@@ -212,5 +257,24 @@ impl SigningKeyMaterial for SealedKeyMaterial {
         let ring = KeyRing::load(published, &self.master)?;
         self.ring.store(Arc::new(ring));
         Ok(())
+    }
+
+    fn reseal(&self, key: &StoredSigningKey) -> anyhow::Result<Option<Vec<u8>>> {
+        let (private, by_previous) = self
+            .master
+            .open(key)
+            .with_context(|| format!("signing key {:?} does not open", key.kid))?;
+        if !by_previous {
+            return Ok(None);
+        }
+        let label = seal_label(
+            &key.kid,
+            KeyAlgorithm::parse(&key.algorithm).context("unknown algorithm")?,
+            &key.public_jwk,
+        );
+        self.master
+            .current
+            .seal(SealPurpose::SigningKey, &label, private.expose_secret())
+            .map(Some)
     }
 }

@@ -149,6 +149,9 @@ pub struct SigningSettings {
     /// `GATEHOUSE_MASTER_KEY` (32 bytes, base64): seals signing keys at rest. `None`: the
     /// fixed development key (development only; production refuses to start without it).
     pub master_key: Option<SecretString>,
+    /// `GATEHOUSE_MASTER_KEY_PREVIOUS`: the master key being replaced; what it sealed still
+    /// opens until `gatehouse keys reseal` has sealed it again under the new one.
+    pub master_key_previous: Option<SecretString>,
     /// `GATEHOUSE_JWT_SECRET`: the HS256 secret; with an asymmetric algorithm it only
     /// verifies the HS256 tokens issued before the switch. `None` with HS256: a random one
     /// per start (development only).
@@ -409,14 +412,17 @@ fn signing(env: &Env, server: &ServerSettings) -> Result<SigningSettings, Config
                 )
             })?,
     };
-    let master_key = env.text("GATEHOUSE_MASTER_KEY");
-    if let Some(text) = &master_key {
-        MasterKey::from_base64(text)
-            .map_err(|e| error("GATEHOUSE_MASTER_KEY", format!("{e:#}")))?;
-    }
+    let master_key = |name: &'static str| -> Result<Option<SecretString>, ConfigError> {
+        let Some(text) = env.text(name) else {
+            return Ok(None);
+        };
+        MasterKey::from_base64(&text).map_err(|e| error(name, format!("{e:#}")))?;
+        Ok(Some(text.into()))
+    };
     Ok(SigningSettings {
         algorithm,
-        master_key: master_key.map(SecretString::from),
+        master_key: master_key("GATEHOUSE_MASTER_KEY")?,
+        master_key_previous: master_key("GATEHOUSE_MASTER_KEY_PREVIOUS")?,
         jwt_secret: env.secret("GATEHOUSE_JWT_SECRET", MIN_SECRET_BYTES)?,
         verify_only: env.secrets("GATEHOUSE_JWT_VERIFY_ONLY_SECRETS", MIN_SECRET_BYTES)?,
         issuer: env.text_or(
@@ -670,6 +676,7 @@ mod tests {
             ("GATEHOUSE_JWT_ALGORITHM", "eddsa"),
             ("GATEHOUSE_MASTER_KEY", "c2hvcnQ="),
             ("GATEHOUSE_MASTER_KEY", "not base64 at all"),
+            ("GATEHOUSE_MASTER_KEY_PREVIOUS", "c2hvcnQ="),
             ("GATEHOUSE_JWKS_MAX_AGE", "0"),
             ("GATEHOUSE_JWKS_MAX_AGE", "86401"),
             ("GATEHOUSE_KEY_ROTATION_DAYS", "0"),

@@ -26,4 +26,9 @@ pub trait SigningKeyMaterial: Send + Sync {
     /// keys tokens are signed and verified with. Fails, changing nothing, when any does not
     /// open: a wrong master key or a changed row must not go unnoticed.
     fn install(&self, published: &[StoredSigningKey]) -> anyhow::Result<()>;
+
+    /// `key`'s private half sealed under the current master key, when it is still sealed
+    /// under the previous one (a master-key rotation in progress); `None` when it already is
+    /// under the current one. Fails when neither opens it.
+    fn reseal(&self, key: &StoredSigningKey) -> anyhow::Result<Option<Vec<u8>>>;
 }

@@ -75,4 +75,9 @@ pub trait SigningKeyStore: Send + Sync {
     /// A retired key leaves the JWKS for good, and its sealed private half is erased.
     /// `false` when it was not retired.
     async fn remove(&self, kid: &str, at: OffsetDateTime) -> anyhow::Result<bool>;
+
+    /// Replaces a published key's sealed private half `from` with `to` (the same key sealed
+    /// under a new master key). `false`, changing nothing, when the key is not published or
+    /// no longer holds `from`.
+    async fn reseal(&self, kid: &str, from: &[u8], to: &[u8]) -> anyhow::Result<bool>;
 }
