@@ -9,6 +9,7 @@
 #   GATEHOUSE_BIN=target/debug/gatehouse scripts/schemathesis.sh   # a binary already built
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 
 MAX_EXAMPLES=${SCHEMATHESIS_MAX_EXAMPLES:-50}
 SEED=${SCHEMATHESIS_SEED:-}
@@ -85,6 +86,11 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 curl -fsS "$BASE/health/ready" >/dev/null
+
+log "the JWKS against a JOSE library that is not ours (PyJWT)"
+python3 -c 'import jwt, cryptography' 2>/dev/null \
+    || python3 -m pip install --quiet 'pyjwt[crypto]>=2.8,<3'
+python3 "$ROOT/scripts/jwks_interop.py" "$BASE" "$ADMIN_EMAIL" "$ADMIN_PASSWORD"
 
 # A category for the product operations to name: a product's category must exist, which no
 # schema can say, so those bodies carry this one (every other field is generated).
