@@ -148,6 +148,34 @@ fn in_memory_crates_do_not_reach_server_clients() {
     }
 }
 
+/// Other services take `gatehouse-verify` alone: it must not drag Gatehouse's own crates (or
+/// their database drivers) into them, and the example reaches Gatehouse only through it.
+#[test]
+fn the_verifier_stands_alone() {
+    let metadata = metadata();
+    for (crate_name, allowed) in [
+        ("gatehouse-verify", &[][..]),
+        ("gatehouse-example-protected-api", &["gatehouse-verify"][..]),
+    ] {
+        let reached = reached_from(&metadata, crate_name);
+        assert!(
+            reached.contains("jsonwebtoken"),
+            "the walk from {crate_name} found nothing"
+        );
+        let mut ours: Vec<&String> = reached
+            .iter()
+            .filter(|name| name.starts_with("gatehouse") && *name != crate_name)
+            .filter(|name| !allowed.contains(&name.as_str()))
+            .collect();
+        ours.sort();
+        assert!(ours.is_empty(), "{crate_name} depends on {ours:?}");
+        assert!(
+            !reached.contains("sea-orm") && !reached.contains("sqlx"),
+            "{crate_name} reaches a database driver"
+        );
+    }
+}
+
 #[test]
 fn the_check_sees_adapters_where_they_belong() {
     // Guards the check itself: the same walk from the infrastructure crate must find them.

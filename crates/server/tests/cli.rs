@@ -347,7 +347,10 @@ fn a_leaked_key_is_rotated_away_and_removed_at_once() {
     let rotated = gatehouse(&db, &["keys", "rotate", "--now"], &[]);
     let stdout = String::from_utf8_lossy(&rotated.stdout);
     assert!(rotated.status.success(), "{stdout}");
-    assert!(stdout.contains(&format!("key {first} is retired")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("key {first} is retired")),
+        "{stdout}"
+    );
     let removed = gatehouse(&db, &["keys", "remove", &first], &[]);
     let stdout = String::from_utf8_lossy(&removed.stdout);
     assert!(removed.status.success(), "{stdout}");
@@ -357,5 +360,8 @@ fn a_leaked_key_is_rotated_away_and_removed_at_once() {
         .skip(1)
         .collect();
     assert_eq!(states.len(), 1, "{stdout}");
-    assert!(states[0].starts_with("current") && !states[0].contains(&first), "{stdout}");
+    assert!(
+        states[0].starts_with("current") && !states[0].contains(&first),
+        "{stdout}"
+    );
 }
