@@ -11,7 +11,7 @@ use gatehouse_application::ports::{
     AccessGrant, SigningKeyMaterial, TokenClaims, TokenCodec, TokenKind,
 };
 use gatehouse_domain::{AuthMethod, KeyState, Role, UserId};
-use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings, TokenSigner};
+use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
 use gatehouse_infrastructure::signing::{
     KeyAlgorithm, KeyRing, MASTER_KEY_BYTES, MasterKey, SealedKeyMaterial,
 };
@@ -38,15 +38,6 @@ fn claims() -> TokenClaims {
     }
 }
 
-fn settings(signer: TokenSigner) -> JwtSettings {
-    JwtSettings {
-        signer,
-        verify_only: Vec::new(),
-        issuer: "gatehouse".into(),
-        audience: "gatehouse".into(),
-    }
-}
-
 /// A codec signing with a fresh key of `algorithm`, loaded as a deployment loads it.
 fn key_ring(algorithm: KeyAlgorithm) -> JwtCodec {
     let ring = Arc::new(ArcSwap::from_pointee(KeyRing::default()));
@@ -56,17 +47,19 @@ fn key_ring(algorithm: KeyAlgorithm) -> JwtCodec {
     let key = runtime
         .block_on(material.generate(KeyState::Current, OffsetDateTime::now_utc()))
         .unwrap();
-    material.install(&[key]).unwrap();
-    JwtCodec::new(&settings(TokenSigner::KeyRing(ring)))
+    material.install(&[key], None).unwrap();
+    JwtCodec::new(&JwtSettings::key_pairs(ring, "gatehouse", "gatehouse"))
 }
 
 fn token_codec(c: &mut Criterion) {
     let codecs = [
         (
             "hs256",
-            JwtCodec::new(&settings(TokenSigner::Secret(
+            JwtCodec::new(&JwtSettings::hs256(
                 "benchmark-secret-0123456789abcdef0123".to_owned().into(),
-            ))),
+                "gatehouse",
+                "gatehouse",
+            )),
         ),
         ("eddsa", key_ring(KeyAlgorithm::EdDsa)),
         ("es256", key_ring(KeyAlgorithm::Es256)),

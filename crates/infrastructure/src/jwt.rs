@@ -1,8 +1,8 @@
 //! Signed JWTs: asymmetric keys from the [`KeyRing`] (EdDSA by default, found by `kid`), or
 //! the legacy HS256 shared secret.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use arc_swap::ArcSwap;
@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_application::ports::{
     AccessGrant, TokenClaims, TokenCodec, TokenDecodeError, TokenKind,
 };
-use gatehouse_domain::{AuthMethod, DeviceId, Permission, Role, SecurityStamp, UserId};
+use gatehouse_domain::{DeviceId, Permission, Role, SecurityStamp, UserId};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
@@ -22,38 +22,65 @@ use uuid::Uuid;
 
 use crate::signing::KeyRing;
 
-/// What signs new tokens.
-#[derive(Clone)]
-pub enum TokenSigner {
-    /// The current key of a key ring that rotations replace (`EdDSA`, `ES256`, `RS256`).
-    KeyRing(Arc<ArcSwap<KeyRing>>),
-    /// One shared HS256 secret (`GATEHOUSE_JWT_ALGORITHM=HS256`, the legacy choice).
-    Secret(SecretString),
-}
-
-impl std::fmt::Debug for TokenSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::KeyRing(_) => f.write_str("TokenSigner::KeyRing"),
-            Self::Secret(_) => f.write_str("TokenSigner::Secret(..)"),
-        }
-    }
-}
-
 /// Who signs tokens and for whom.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct JwtSettings {
-    /// Signs every new token; with a secret, it verifies too.
-    pub signer: TokenSigner,
+    /// The loaded key pairs: each published key verifies the tokens whose `kid` names it;
+    /// unless `secret` is set, the current one signs every new token.
+    pub key_ring: Arc<ArcSwap<KeyRing>>,
+    /// `GATEHOUSE_JWT_ALGORITHM=HS256` (legacy): this secret signs every new token.
+    pub secret: Option<SecretString>,
     /// HS256 secrets that only verify, tried after a signing secret: during a secret
     /// rotation, the next secret (before it signs anywhere) or the previous one (until the
-    /// tokens it signed have expired); after a move from HS256 to a key ring, the old secret
-    /// (until the last HS256 token has expired).
+    /// tokens it signed have expired); after the move to key pairs, the old secret.
     pub verify_only: Vec<SecretString>,
+    /// With key pairs signing: signs HS256 while no key pair is current yet (a move from
+    /// HS256 whose prepared key has not been published long enough to sign).
+    pub interim_secret: Option<SecretString>,
+    /// With key pairs signing: how long after the first key pair started to sign the HS256
+    /// tokens issued before still verify (the longest token lifetime). After that no HS256
+    /// token verifies, whatever secret signed it: a secret that no longer signs anything
+    /// must not go on minting tokens.
+    pub hs256_grace: Duration,
     /// `iss` claim, checked on decode.
     pub issuer: String,
     /// `aud` claim, checked on decode.
     pub audience: String,
+}
+
+impl JwtSettings {
+    /// Key pairs from `key_ring` sign; no HS256 token verifies.
+    pub fn key_pairs(key_ring: Arc<ArcSwap<KeyRing>>, issuer: &str, audience: &str) -> Self {
+        Self {
+            key_ring,
+            secret: None,
+            interim_secret: None,
+            verify_only: Vec::new(),
+            hs256_grace: Duration::ZERO,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        }
+    }
+
+    /// `secret` signs (HS256); no key pair is loaded.
+    pub fn hs256(secret: SecretString, issuer: &str, audience: &str) -> Self {
+        Self {
+            secret: Some(secret),
+            ..Self::key_pairs(Arc::default(), issuer, audience)
+        }
+    }
+}
+
+impl std::fmt::Debug for JwtSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtSettings")
+            .field("signs_with_secret", &self.secret.is_some())
+            .field("verify_only", &self.verify_only.len())
+            .field("hs256_grace", &self.hs256_grace)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -94,16 +121,20 @@ const LEGACY_ISSUER: &str = "gatehouse";
 /// The algorithms a key ring's keys may have.
 const ASYMMETRIC: [Algorithm; 3] = [Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256];
 
-/// JWTs signed by a [`TokenSigner`]. A token is verified only by a key that exists for its
-/// header: an asymmetric `alg` by the published key its `kid` names, with exactly that key's
-/// algorithm; `HS256` by a configured secret; `none` and everything else never.
+/// JWTs signed by the current key pair or by an HS256 secret. A token is verified only by a
+/// key that exists for its header: an asymmetric `alg` by the published key its `kid` names,
+/// with exactly that key's algorithm; `HS256` by a configured secret (and, once key pairs
+/// sign, only within the grace period); `none` and everything else never.
 pub struct JwtCodec {
-    signer: TokenSigner,
+    key_ring: Arc<ArcSwap<KeyRing>>,
     /// The `kid` HS256 tokens carry (a digest of the secret; it finds nothing, it says which).
     secret_kid: Option<String>,
     /// The signing secret's, then the verify-only secrets'.
     secrets: Vec<DecodingKey>,
     encoding_secret: Option<EncodingKey>,
+    /// Signs while no key pair is current (see [`JwtSettings::interim_secret`]).
+    interim: Option<(EncodingKey, String)>,
+    hs256_grace: Duration,
     /// One validation per algorithm, each accepting that algorithm alone.
     validations: Vec<(Algorithm, Validation)>,
     issuer: String,
@@ -113,10 +144,7 @@ pub struct JwtCodec {
 impl JwtCodec {
     /// A codec with these keys and names.
     pub fn new(settings: &JwtSettings) -> Self {
-        let signing_secret = match &settings.signer {
-            TokenSigner::Secret(secret) => Some(secret),
-            TokenSigner::KeyRing(_) => None,
-        };
+        let signing_secret = settings.secret.as_ref();
         let validations = ASYMMETRIC
             .into_iter()
             .chain([Algorithm::HS256])
@@ -136,7 +164,7 @@ impl JwtCodec {
             })
             .collect();
         Self {
-            signer: settings.signer.clone(),
+            key_ring: settings.key_ring.clone(),
             secret_kid: signing_secret.map(secret_kid),
             secrets: signing_secret
                 .into_iter()
@@ -145,6 +173,13 @@ impl JwtCodec {
                 .collect(),
             encoding_secret: signing_secret
                 .map(|secret| EncodingKey::from_secret(secret.expose_secret().as_bytes())),
+            interim: settings.interim_secret.as_ref().map(|secret| {
+                (
+                    EncodingKey::from_secret(secret.expose_secret().as_bytes()),
+                    secret_kid(secret),
+                )
+            }),
+            hs256_grace: settings.hs256_grace,
             validations,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
@@ -166,19 +201,10 @@ impl JwtCodec {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenDecodeError::Invalid)?;
         let validation = self.validation(header.alg)?;
         if header.alg == Algorithm::HS256 {
-            for key in &self.secrets {
-                match decode(token, key, validation) {
-                    Ok(claims) => return Ok(claims),
-                    Err(None) => continue,
-                    Err(Some(refused)) => return Err(refused),
-                }
-            }
-            return Err(TokenDecodeError::Invalid);
+            let claims = self.hs256_claims(token, validation)?;
+            return self.within_hs256_grace(claims);
         }
-        let TokenSigner::KeyRing(ring) = &self.signer else {
-            return Err(TokenDecodeError::Invalid);
-        };
-        let ring = ring.load();
+        let ring = self.key_ring.load();
         let kid = header.kid.as_deref().ok_or(TokenDecodeError::Invalid)?;
         let key = ring.verifying(kid).ok_or(TokenDecodeError::Invalid)?;
         if key.algorithm != header.alg {
@@ -186,6 +212,49 @@ impl JwtCodec {
         }
         decode(token, &key.key, validation).map_err(|e| e.unwrap_or(TokenDecodeError::Invalid))
     }
+
+    fn hs256_claims(
+        &self,
+        token: &str,
+        validation: &Validation,
+    ) -> Result<Claims, TokenDecodeError> {
+        for key in &self.secrets {
+            match decode(token, key, validation) {
+                Ok(claims) => return Ok(claims),
+                Err(None) => continue,
+                Err(Some(refused)) => return Err(refused),
+            }
+        }
+        Err(TokenDecodeError::Invalid)
+    }
+
+    /// With a secret signing, every HS256 token its secrets verify. With key pairs signing,
+    /// only one issued before the first key pair signed, expiring within the grace period,
+    /// and only during it: whoever still holds the old secret cannot mint a token that
+    /// outlives the move.
+    fn within_hs256_grace(&self, claims: Claims) -> Result<Claims, TokenDecodeError> {
+        if self.encoding_secret.is_some() {
+            return Ok(claims);
+        }
+        let Some(since) = self.key_ring.load().pairs_since() else {
+            // No key pair has signed yet: HS256 is still what signs (the interim secret).
+            return Ok(claims);
+        };
+        // `exp` is checked against now already: a token expiring within the grace period is
+        // refused once the period is over.
+        let until = since + self.hs256_grace;
+        let issued_before = claims.iat_ms <= unix_ms(since);
+        let expires_in_time = claims.exp <= until.unix_timestamp();
+        if issued_before && expires_in_time {
+            Ok(claims)
+        } else {
+            Err(TokenDecodeError::Invalid)
+        }
+    }
+}
+
+fn unix_ms(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// `Err(None)`: the signature does not match this key (another key may match).
@@ -240,20 +309,28 @@ impl TokenCodec for JwtCodec {
                 .map(|m| m.as_str().to_owned())
                 .collect(),
         };
-        match (&self.signer, &self.encoding_secret) {
-            (TokenSigner::KeyRing(ring), _) => {
-                let ring = ring.load();
-                let signing = ring.signing().context("no current signing key is loaded")?;
-                let mut header = Header::new(signing.algorithm);
-                header.kid = Some(signing.kid.clone());
-                jsonwebtoken::encode(&header, &wire, &signing.key)
-            }
-            (TokenSigner::Secret(_), Some(key)) => {
+        match &self.encoding_secret {
+            Some(key) => {
                 let mut header = Header::new(Algorithm::HS256);
                 header.kid = self.secret_kid.clone();
                 jsonwebtoken::encode(&header, &wire, key)
             }
-            (TokenSigner::Secret(_), None) => anyhow::bail!("no signing secret"),
+            None => {
+                let ring = self.key_ring.load();
+                match (ring.signing(), &self.interim) {
+                    (Some(signing), _) => {
+                        let mut header = Header::new(signing.algorithm);
+                        header.kid = Some(signing.kid.clone());
+                        jsonwebtoken::encode(&header, &wire, &signing.key)
+                    }
+                    (None, Some((secret, kid))) => {
+                        let mut header = Header::new(Algorithm::HS256);
+                        header.kid = Some(kid.clone());
+                        jsonwebtoken::encode(&header, &wire, secret)
+                    }
+                    (None, None) => anyhow::bail!("no current signing key is loaded"),
+                }
+            }
         }
         .context("token signing failed")
     }
@@ -277,34 +354,25 @@ impl TokenCodec for JwtCodec {
             issued_at: instant(i128::from(claims.iat_ms) * 1_000_000)?,
             expires_at: instant(i128::from(claims.exp) * 1_000_000_000)?,
             stamp: SecurityStamp::new(claims.stm),
-            methods: claims
-                .amr
-                .iter()
-                .map(|m| m.parse::<AuthMethod>())
-                .collect::<Result<_, _>>()
-                .map_err(|_| TokenDecodeError::Invalid)?,
-            grant: grant(claims.role.as_deref(), claims.permissions.as_deref())?,
+            // A method or grant a later release added is left out, not refused: during a
+            // rollout (or after a rollback) this release must not sign its users out.
+            methods: claims.amr.iter().filter_map(|m| m.parse().ok()).collect(),
+            grant: grant(claims.role.as_deref(), claims.permissions.as_deref()),
         })
     }
 }
 
-/// The grant an access token carries, if any; a role or permission this release does not
-/// know makes the token invalid rather than quietly less.
-fn grant(
-    role: Option<&str>,
-    permissions: Option<&[String]>,
-) -> Result<Option<AccessGrant>, TokenDecodeError> {
-    let Some(role) = role else {
-        return Ok(None);
-    };
-    let role: Role = role.parse().map_err(|_| TokenDecodeError::Invalid)?;
+/// The grant an access token carries, if any. Gatehouse reads the account, never the
+/// grant, so what this release does not know is left out: an unknown role gives no grant,
+/// an unknown permission is skipped.
+fn grant(role: Option<&str>, permissions: Option<&[String]>) -> Option<AccessGrant> {
+    let role: Role = role?.parse().ok()?;
     let permissions = permissions
         .unwrap_or_default()
         .iter()
-        .map(|p| p.parse::<Permission>())
-        .collect::<Result<BTreeSet<_>, _>>()
-        .map_err(|_| TokenDecodeError::Invalid)?;
-    Ok(Some(AccessGrant { role, permissions }))
+        .filter_map(|p| p.parse::<Permission>().ok())
+        .collect();
+    Some(AccessGrant { role, permissions })
 }
 
 #[cfg(test)]
@@ -312,15 +380,13 @@ mod tests {
     use super::*;
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use std::collections::BTreeSet;
+
+    use gatehouse_domain::AuthMethod;
     use time::Duration;
 
     fn settings(secret: &str) -> JwtSettings {
-        JwtSettings {
-            signer: TokenSigner::Secret(secret.to_owned().into()),
-            verify_only: Vec::new(),
-            issuer: "gatehouse".into(),
-            audience: "gatehouse-api".into(),
-        }
+        JwtSettings::hs256(secret.to_owned().into(), "gatehouse", "gatehouse-api")
     }
 
     fn rotating(secret: &str, verify_only: &str) -> JwtCodec {
@@ -365,6 +431,68 @@ mod tests {
             finished.decode(&by_learned, TokenKind::Access),
             Err(TokenDecodeError::Invalid)
         );
+    }
+
+    /// A ring with no key, in which key pairs started signing at `since`.
+    fn ring_since(since: Option<OffsetDateTime>) -> Arc<ArcSwap<KeyRing>> {
+        use crate::signing::{MASTER_KEY_BYTES, MasterKey, MasterKeys};
+        let master = MasterKeys {
+            current: MasterKey::from_bytes(&vec![1u8; MASTER_KEY_BYTES].into()).unwrap(),
+            previous: None,
+        };
+        Arc::new(ArcSwap::from_pointee(
+            KeyRing::load(&[], since, &master).unwrap(),
+        ))
+    }
+
+    fn issued(at: OffsetDateTime, lifetime: Duration) -> TokenClaims {
+        TokenClaims {
+            issued_at: at,
+            expires_at: at + lifetime,
+            ..claims(TokenKind::Access, lifetime)
+        }
+    }
+
+    /// After the move to key pairs, the old secret verifies only tokens issued before the
+    /// first key pair signed and expiring within the grace period: it cannot mint new ones.
+    #[test]
+    fn after_the_move_hs256_verifies_only_tokens_from_before_within_the_grace() {
+        let now = OffsetDateTime::now_utc();
+        let since = now - Duration::minutes(1);
+        let moved = JwtCodec::new(&JwtSettings {
+            verify_only: vec![OLD.to_owned().into()],
+            hs256_grace: std::time::Duration::from_secs(600),
+            ..JwtSettings::key_pairs(ring_since(Some(since)), "gatehouse", "gatehouse-api")
+        });
+        let old = JwtCodec::new(&settings(OLD));
+        let sign = |claims: &TokenClaims| old.encode(claims).unwrap();
+        let before = sign(&issued(since - Duration::minutes(1), Duration::minutes(5)));
+        assert!(moved.decode(&before, TokenKind::Access).is_ok());
+        for forged in [
+            // Issued after the move.
+            sign(&issued(now, Duration::minutes(5))),
+            // Issued before it, but living past the grace period.
+            sign(&issued(since - Duration::minutes(1), Duration::minutes(30))),
+        ] {
+            assert_eq!(
+                moved.decode(&forged, TokenKind::Access),
+                Err(TokenDecodeError::Invalid)
+            );
+        }
+        // Before any key pair signed, the secret signs in the interim and its tokens verify.
+        let interim = JwtCodec::new(&JwtSettings {
+            interim_secret: Some(OLD.to_owned().into()),
+            verify_only: vec![OLD.to_owned().into()],
+            ..JwtSettings::key_pairs(ring_since(None), "gatehouse", "gatehouse-api")
+        });
+        let token = interim
+            .encode(&claims(TokenKind::Access, Duration::minutes(5)))
+            .unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.alg, Algorithm::HS256);
+        assert!(header.kid.is_some());
+        assert!(interim.decode(&token, TokenKind::Access).is_ok());
+        assert!(old.decode(&token, TokenKind::Access).is_ok());
     }
 
     #[test]
@@ -441,6 +569,44 @@ mod tests {
         .unwrap();
         let decoded = codec().decode(&token, TokenKind::Access).unwrap();
         assert_eq!(decoded.stamp, SecurityStamp::INITIAL);
+    }
+
+    /// A later release's role, permission or method does not make the token invalid here.
+    #[test]
+    fn unknown_grants_and_methods_are_left_out_not_refused() {
+        let key = "test-secret-0123456789-0123456789";
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let wire = |role: &str| {
+            serde_json::json!({
+                "sub": Uuid::new_v4(), "jti": Uuid::new_v4(), "typ": "access",
+                "iat": now, "iat_ms": now * 1000, "exp": now + 60,
+                "iss": "gatehouse", "aud": "gatehouse-api", "role": role,
+                "permissions": ["can_view_users", "can_fly"], "amr": ["pwd", "retina"],
+            })
+        };
+        let sign = |claims: &serde_json::Value| {
+            jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                claims,
+                &EncodingKey::from_secret(key.as_bytes()),
+            )
+            .unwrap()
+        };
+        let decoded = codec()
+            .decode(&sign(&wire("admin")), TokenKind::Access)
+            .unwrap();
+        assert_eq!(decoded.methods, [AuthMethod::Password]);
+        assert_eq!(
+            decoded.grant,
+            Some(AccessGrant {
+                role: Role::Admin,
+                permissions: BTreeSet::from([Permission::CanViewUsers]),
+            })
+        );
+        let decoded = codec()
+            .decode(&sign(&wire("auditor")), TokenKind::Access)
+            .unwrap();
+        assert_eq!(decoded.grant, None);
     }
 
     #[test]

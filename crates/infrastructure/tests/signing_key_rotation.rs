@@ -18,7 +18,7 @@ use gatehouse_application::ports::{
 use gatehouse_domain::{
     AuthMethod, DeviceId, KeyState, RotationPolicy, RotationStep, SecurityStamp, UserId,
 };
-use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings, TokenSigner};
+use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
 use gatehouse_infrastructure::signing::{
     KeyAlgorithm, KeyRing, MASTER_KEY_BYTES, MasterKey, SealPurpose, SealedKeyMaterial, seal_label,
 };
@@ -64,12 +64,7 @@ impl Instance {
         let material = Arc::new(SealedKeyMaterial::new(master_key, algorithm, ring.clone()));
         Self {
             keys: SigningKeys::new(store, material.clone(), policy(), clock),
-            codec: JwtCodec::new(&JwtSettings {
-                signer: TokenSigner::KeyRing(ring),
-                verify_only: Vec::new(),
-                issuer: "gatehouse".into(),
-                audience: "gatehouse".into(),
-            }),
+            codec: JwtCodec::new(&JwtSettings::key_pairs(ring, "gatehouse", "gatehouse")),
             material,
         }
     }
@@ -227,7 +222,10 @@ async fn a_wrong_master_key_or_a_changed_row_stops_the_load(db: Backend) {
         short_key,
         mismatched_pair,
     ] {
-        assert!(right.material.install(&changed).is_err(), "{changed:?}");
+        assert!(
+            right.material.install(&changed, None).is_err(),
+            "{changed:?}"
+        );
     }
     // The keys loaded before are still the ones in use.
     let token = right.sign();

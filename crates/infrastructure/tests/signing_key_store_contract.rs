@@ -238,7 +238,44 @@ async fn a_reseal_replaces_only_the_sealed_half_it_read(db: Backend) {
     );
 }
 
+/// The first activation outlives its key: it is when HS256 signing ended, for good.
+async fn the_first_activation_is_remembered_after_its_key_is_removed(db: Backend) {
+    let store = db.signing_keys();
+    assert_eq!(store.first_activated_at().await.unwrap(), None);
+    let first = key(KeyState::Current, 10);
+    assert!(store.insert(&first).await.unwrap());
+    let next = key(KeyState::Next, 20);
+    assert!(store.insert(&next).await.unwrap());
+    assert_eq!(store.first_activated_at().await.unwrap(), Some(at(10)));
+    assert!(
+        store
+            .promote(&next.kid, Some(&first.kid), at(30))
+            .await
+            .unwrap()
+    );
+    assert!(store.remove(&first.kid, at(40)).await.unwrap());
+    assert_eq!(store.first_activated_at().await.unwrap(), Some(at(10)));
+}
+
+/// Only a next key is discarded; then another may be made.
+async fn a_next_key_is_discarded_and_no_other(db: Backend) {
+    let store = db.signing_keys();
+    let current = key(KeyState::Current, 0);
+    let next = key(KeyState::Next, 10);
+    assert!(store.insert(&current).await.unwrap());
+    assert!(store.insert(&next).await.unwrap());
+    assert!(!store.discard_next(&current.kid, at(20)).await.unwrap());
+    assert!(store.discard_next(&next.kid, at(20)).await.unwrap());
+    assert!(!store.discard_next(&next.kid, at(20)).await.unwrap());
+    let published = store.published().await.unwrap();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].kid, current.kid);
+    assert!(store.insert(&key(KeyState::Next, 30)).await.unwrap());
+}
+
 database_contract!(
+    a_next_key_is_discarded_and_no_other,
+    the_first_activation_is_remembered_after_its_key_is_removed,
     a_reseal_replaces_only_the_sealed_half_it_read,
     keys_round_trip_and_their_private_half_opens,
     one_current_and_one_next_at_most,

@@ -12,7 +12,7 @@ use gatehouse_application::ports::{
     AccessGrant, SigningKeyMaterial, TokenClaims, TokenCodec, TokenDecodeError, TokenKind,
 };
 use gatehouse_domain::{AuthMethod, DeviceId, KeyState, Permission, Role, SecurityStamp, UserId};
-use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings, TokenSigner};
+use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
 use gatehouse_infrastructure::signing::{
     KeyAlgorithm, KeyRing, MASTER_KEY_BYTES, MasterKey, SealedKeyMaterial,
 };
@@ -125,12 +125,11 @@ async fn another_codec_refuses_the_token(codec: Codec, other: Codec) {
 }
 
 fn jwt(secret: &str) -> Codec {
-    Arc::new(JwtCodec::new(&JwtSettings {
-        signer: TokenSigner::Secret(secret.to_owned().into()),
-        verify_only: Vec::new(),
-        issuer: "gatehouse".into(),
-        audience: "gatehouse".into(),
-    }))
+    Arc::new(JwtCodec::new(&JwtSettings::hs256(
+        secret.to_owned().into(),
+        "gatehouse",
+        "gatehouse",
+    )))
 }
 
 /// A codec signing with a fresh current key of `algorithm`, loaded as a deployment loads it.
@@ -142,13 +141,12 @@ async fn key_ring(algorithm: KeyAlgorithm) -> Codec {
         .generate(KeyState::Current, OffsetDateTime::now_utc())
         .await
         .unwrap();
-    material.install(&[key]).unwrap();
-    Arc::new(JwtCodec::new(&JwtSettings {
-        signer: TokenSigner::KeyRing(ring),
-        verify_only: Vec::new(),
-        issuer: "gatehouse".into(),
-        audience: "gatehouse".into(),
-    }))
+    material.install(&[key], None).unwrap();
+    Arc::new(JwtCodec::new(&JwtSettings::key_pairs(
+        ring,
+        "gatehouse",
+        "gatehouse",
+    )))
 }
 
 fn in_memory() -> Codec {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use gatehouse_application::{AppError, Credential, Refreshed, TokenService, TokenSettings};
 use gatehouse_domain::{AuthMethod, Email, PasswordHash, SecurityStamp, User, UserId, Username};
 use gatehouse_infrastructure::SystemClock;
-use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings, TokenSigner};
+use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
 use gatehouse_memory::InMemoryTokenStore;
 
 /// `id`'s account as a sign-in read it, under `stamp`.
@@ -28,12 +28,11 @@ fn password() -> Vec<AuthMethod> {
 }
 
 fn service() -> TokenService {
-    let codec = JwtCodec::new(&JwtSettings {
-        signer: TokenSigner::Secret("service-test-secret-0123456789abcdef".to_owned().into()),
-        verify_only: Vec::new(),
-        issuer: "gatehouse".into(),
-        audience: "gatehouse".into(),
-    });
+    let codec = JwtCodec::new(&JwtSettings::hs256(
+        "service-test-secret-0123456789abcdef".to_owned().into(),
+        "gatehouse",
+        "gatehouse",
+    ));
     TokenService::new(
         Arc::new(codec),
         Arc::new(InMemoryTokenStore::new()),

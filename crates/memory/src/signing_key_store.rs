@@ -33,6 +33,11 @@ impl SigningKeyStore for InMemorySigningKeyStore {
         })
     }
 
+    async fn first_activated_at(&self) -> anyhow::Result<Option<OffsetDateTime>> {
+        self.keys
+            .with(|keys| keys.iter().filter_map(|k| k.activated_at).min())
+    }
+
     async fn insert(&self, key: &StoredSigningKey) -> anyhow::Result<bool> {
         anyhow::ensure!(
             key.is_new_key(),
@@ -88,6 +93,22 @@ impl SigningKeyStore for InMemorySigningKeyStore {
             match keys
                 .iter_mut()
                 .find(|k| k.kid == kid && k.state == KeyState::Retired)
+            {
+                Some(key) => {
+                    key.state = KeyState::Removed;
+                    key.sealed_private_key.clear();
+                    true
+                }
+                None => false,
+            }
+        })
+    }
+
+    async fn discard_next(&self, kid: &str, _at: OffsetDateTime) -> anyhow::Result<bool> {
+        self.keys.with(|keys| {
+            match keys
+                .iter_mut()
+                .find(|k| k.kid == kid && k.state == KeyState::Next)
             {
                 Some(key) => {
                     key.state = KeyState::Removed;

@@ -11,7 +11,8 @@ use time::format_description::well_known::Rfc3339;
 
 /// Why there is nothing to show or rotate.
 pub const NO_KEYS: &str = "GATEHOUSE_JWT_ALGORITHM=HS256 signs with the shared secret and \
-    publishes no key: rotate the secret with GATEHOUSE_JWT_VERIFY_ONLY_SECRETS instead";
+    publishes no key (it only prepares one for a move to key pairs): rotate the secret with \
+    GATEHOUSE_JWT_VERIFY_ONLY_SECRETS instead";
 
 /// Every published key, one per line: state, `kid`, algorithm and its dates.
 pub async fn list(keys: &SigningKeys) -> anyhow::Result<String> {

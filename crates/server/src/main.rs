@@ -132,15 +132,26 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::Keys { action } => {
             let components = Components::build(&config, true).await?;
-            let keys = components.signing_keys.context(gatehouse::keys::NO_KEYS)?;
+            let keys = &components.signing_keys;
+            let signing = || {
+                anyhow::ensure!(components.key_pairs, gatehouse::keys::NO_KEYS);
+                Ok(())
+            };
             let report = match action {
-                KeysCommand::List => gatehouse::keys::list(&keys).await?,
-                KeysCommand::Rotate { now: false } => gatehouse::keys::rotate(&keys).await?,
-                KeysCommand::Rotate { now: true } => {
-                    gatehouse::keys::rotate_immediately(&keys).await?
+                KeysCommand::List => gatehouse::keys::list(keys).await?,
+                KeysCommand::Reseal => gatehouse::keys::reseal(keys).await?,
+                KeysCommand::Rotate { now: false } => {
+                    signing()?;
+                    gatehouse::keys::rotate(keys).await?
                 }
-                KeysCommand::Remove { kid } => gatehouse::keys::remove(&keys, &kid).await?,
-                KeysCommand::Reseal => gatehouse::keys::reseal(&keys).await?,
+                KeysCommand::Rotate { now: true } => {
+                    signing()?;
+                    gatehouse::keys::rotate_immediately(keys).await?
+                }
+                KeysCommand::Remove { kid } => {
+                    signing()?;
+                    gatehouse::keys::remove(keys, &kid).await?
+                }
             };
             print!("{report}");
         }

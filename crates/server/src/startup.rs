@@ -29,12 +29,14 @@ use gatehouse_infrastructure::database::{
 };
 use gatehouse_infrastructure::files::LocalFileStorage;
 use gatehouse_infrastructure::jobs::ApalisJobQueue;
-use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings, TokenSigner};
+use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
 use gatehouse_infrastructure::mail::{FileMailer, SmtpMailer, parse_sender};
 use gatehouse_infrastructure::redis::{
     self as redis_adapter, RedisProbe, RedisRateLimiter, RedisSessionStore, RedisTokenStore,
 };
-use gatehouse_infrastructure::signing::{KeyRing, MasterKey, MasterKeys, SealedKeyMaterial};
+use gatehouse_infrastructure::signing::{
+    KeyAlgorithm, KeyRing, MasterKey, MasterKeys, SealedKeyMaterial,
+};
 use gatehouse_infrastructure::{BcryptHasher, SystemClock};
 use gatehouse_memory::{
     InMemoryHealthProbe, InMemoryRateLimiter, InMemorySessionStore, InMemoryTokenStore,
@@ -60,9 +62,11 @@ pub struct Components {
     pub runner: Arc<JobRunner>,
     /// What workers sweep between jobs.
     pub housekeeping: Arc<Housekeeping>,
-    /// The token-signing keys (`None` with HS256), for `gatehouse keys` and the rotation
-    /// every instance runs.
-    pub signing_keys: Option<Arc<SigningKeys>>,
+    /// The token-signing keys, for `gatehouse keys` and the rotation every serving
+    /// instance runs.
+    pub signing_keys: Arc<SigningKeys>,
+    /// Key pairs sign tokens (`false`: the HS256 secret does, and keys are only prepared).
+    pub key_pairs: bool,
 }
 
 impl Components {
@@ -77,13 +81,14 @@ impl Components {
         .await?;
         let shared = SharedStores::connect(config, &db).await?;
         let core = Core::build(config, &db, shared)?;
-        if let Some(keys) = &core.signing_keys {
-            // A first start creates the first key; a key that does not open stops the
-            // process here rather than at the first sign-in.
-            keys.maintain(false).await.map_err(anyhow::Error::from).context(
-                "the signing keys do not load: is GATEHOUSE_MASTER_KEY the key that sealed them?",
-            )?;
-        }
+        // A key that does not open stops the process here rather than at the first
+        // sign-in. Only a serving instance (and `keys rotate`) changes keys: a command run
+        // with other settings must not rotate them.
+        core.signing_keys
+            .reload()
+            .await
+            .map_err(anyhow::Error::from)
+            .context(KEYS_DO_NOT_LOAD)?;
         let jobs = Jobs::build(config, &db, &core).await?;
         let housekeeping = Arc::new(Housekeeping::new(
             core.audit_log.clone(),
@@ -93,6 +98,7 @@ impl Components {
         ));
         let state = app_state(config, &db, &core, &jobs)?;
         Ok(Self {
+            key_pairs: core.key_pairs,
             signing_keys: core.signing_keys,
             state,
             users: core.users,
@@ -141,7 +147,8 @@ impl SharedStores {
 
 /// What most services are built from: accounts, credentials, throttling and the audit trail.
 struct Core {
-    signing_keys: Option<Arc<SigningKeys>>,
+    signing_keys: Arc<SigningKeys>,
+    key_pairs: bool,
     clock: Arc<dyn Clock>,
     audit_log: Arc<dyn AuditLog>,
     audit: Arc<Auditor>,
@@ -206,6 +213,7 @@ impl Core {
         ));
         Ok(Self {
             signing_keys: signing.keys,
+            key_pairs: signing.key_pairs,
             clock,
             audit_log,
             audit,
@@ -227,7 +235,9 @@ impl Core {
 /// secret; and the deployment secret other keys are derived from.
 struct Signing {
     jwt: JwtSettings,
-    keys: Option<Arc<SigningKeys>>,
+    keys: Arc<SigningKeys>,
+    /// Key pairs sign (else the HS256 secret does, and the JWKS is empty).
+    key_pairs: bool,
     secret: SecretString,
 }
 
@@ -238,64 +248,72 @@ impl Signing {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         let settings = &config.signing;
-        let jwt = |signer, verify_only| JwtSettings {
-            signer,
-            verify_only,
-            issuer: settings.issuer.clone(),
-            audience: settings.audience.clone(),
-        };
-        let TokenAlgorithm::Asymmetric(algorithm) = settings.algorithm else {
-            let secret = jwt_secret(config);
-            return Ok(Self {
-                jwt: jwt(
-                    TokenSigner::Secret(secret.clone()),
-                    settings.verify_only.clone(),
-                ),
-                keys: None,
-                secret,
-            });
-        };
         let master_text = master_key_text(config);
-        let ring = Arc::new(ArcSwap::from_pointee(KeyRing::default()));
         let master = |text: &SecretString, name: &str| {
             MasterKey::from_base64(text.expose_secret())
                 .with_context(|| format!("{name} is not a key"))
         };
-        let material = SealedKeyMaterial::rotating(
-            MasterKeys {
-                current: master(&master_text, "GATEHOUSE_MASTER_KEY")?,
-                previous: settings
-                    .master_key_previous
-                    .as_ref()
-                    .map(|text| master(text, "GATEHOUSE_MASTER_KEY_PREVIOUS"))
-                    .transpose()?,
-            },
-            algorithm,
-            ring.clone(),
-        );
+        let master_keys = MasterKeys {
+            current: master(&master_text, "GATEHOUSE_MASTER_KEY")?,
+            previous: settings
+                .master_key_previous
+                .as_ref()
+                .map(|text| master(text, "GATEHOUSE_MASTER_KEY_PREVIOUS"))
+                .transpose()?,
+        };
+        let longest_token = config.tokens.access_ttl.max(config.tokens.refresh_ttl);
         let policy = RotationPolicy::new(
             settings.rotate_every,
             settings.jwks_max_age,
-            config.tokens.access_ttl.max(config.tokens.refresh_ttl),
+            longest_token,
             CLOCK_SKEW,
         );
-        let keys = SigningKeys::new(
-            Arc::new(SeaOrmSigningKeyStore::new(db.clone())),
-            Arc::new(material),
-            policy,
-            clock,
-        );
-        // HS256 tokens issued before the move to a key pair stay valid until they expire,
-        // under the secret that signed them; new ones are never signed with it.
-        let legacy = settings.jwt_secret.iter().chain(&settings.verify_only);
+        let store = Arc::new(SeaOrmSigningKeyStore::new(db.clone()));
+        let ring = Arc::new(ArcSwap::from_pointee(KeyRing::default()));
+        // While HS256 signs, the key prepared for a later move is the default algorithm's.
+        let algorithm = match settings.algorithm {
+            TokenAlgorithm::Asymmetric(algorithm) => algorithm,
+            TokenAlgorithm::Hs256 => KeyAlgorithm::EdDsa,
+        };
+        let material = Arc::new(SealedKeyMaterial::rotating(
+            master_keys,
+            algorithm,
+            ring.clone(),
+        ));
+        let mut jwt = JwtSettings::key_pairs(ring, &settings.issuer, &settings.audience);
+        if settings.algorithm == TokenAlgorithm::Hs256 {
+            let secret = jwt_secret(config);
+            jwt.secret = Some(secret.clone());
+            jwt.verify_only = settings.verify_only.clone();
+            return Ok(Self {
+                jwt,
+                keys: Arc::new(SigningKeys::preparing(store, material, policy, clock)),
+                key_pairs: false,
+                secret,
+            });
+        }
+        // The HS256 tokens issued before the move verify for one token lifetime after the
+        // first key pair signed, under the secrets that signed them; none after that.
+        jwt.verify_only = settings
+            .jwt_secret
+            .iter()
+            .chain(&settings.verify_only)
+            .cloned()
+            .collect();
+        jwt.hs256_grace = longest_token + CLOCK_SKEW;
+        // Moving from HS256: until the key prepared then may sign, the secret still does.
+        jwt.interim_secret = settings.jwt_secret.clone();
         Ok(Self {
-            jwt: jwt(TokenSigner::KeyRing(ring), legacy.cloned().collect()),
-            keys: Some(Arc::new(keys)),
-            // Cursors keep working across the move when the old secret is still set.
-            secret: settings.jwt_secret.clone().unwrap_or(master_text),
+            jwt,
+            keys: Arc::new(SigningKeys::new(store, material, policy, clock)),
+            key_pairs: true,
+            secret: master_text,
         })
     }
 }
+
+const KEYS_DO_NOT_LOAD: &str = "the signing keys do not load (when a key does not open, \
+    GATEHOUSE_MASTER_KEY is not the key that sealed it, or its row was changed)";
 
 /// How far apart the instances' clocks may be, in the key rotation's timings.
 const CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(60);
@@ -473,7 +491,8 @@ fn app_state(
         devices: core.devices.clone(),
         web: Arc::new(config.web.clone()),
         jwks: JwksEndpoint {
-            keys: core.signing_keys.clone(),
+            // An HS256 deployment publishes no key, even the one it prepares.
+            keys: core.key_pairs.then(|| core.signing_keys.clone()),
             max_age: config.signing.jwks_max_age,
         },
     })
@@ -510,7 +529,7 @@ pub struct Application {
     addr: SocketAddr,
     state: AppState,
     worker: Option<EmbeddedWorker>,
-    key_rotation: Option<tokio::task::JoinHandle<()>>,
+    key_rotation: tokio::task::JoinHandle<()>,
 }
 
 /// A job worker running inside `serve` (the embedded default), stopped with the server.
@@ -633,10 +652,14 @@ impl Application {
                 pruning,
             }
         });
-        let key_rotation = components
+        // A first start creates the first key; then every half max-age.
+        components
             .signing_keys
-            .clone()
-            .map(|keys| spawn_key_rotation(config, keys));
+            .maintain(false)
+            .await
+            .map_err(anyhow::Error::from)
+            .context(KEYS_DO_NOT_LOAD)?;
+        let key_rotation = spawn_key_rotation(config, components.signing_keys.clone());
         let state = components.state;
         let served = state.clone();
         let server = HttpServer::new(move || gatehouse_http::build_app(served.clone()))
@@ -668,9 +691,7 @@ impl Application {
     /// was running is re-queued for the next worker if it does not finish in time).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
-        if let Some(rotation) = self.key_rotation {
-            rotation.abort();
-        }
+        self.key_rotation.abort();
         if let Some(worker) = self.worker {
             worker.pruning.abort();
             let _ = worker.stop.send(());

@@ -234,9 +234,6 @@ fn worker_answers_probes_and_healthcheck_tells_live_from_dead() {
 #[test]
 fn keys_list_and_rotate_and_a_wrong_master_key_stops_the_process() {
     let db = TempSqlite::new();
-    let listed = gatehouse(&db, &["keys", "list"], &[]);
-    let stdout = String::from_utf8_lossy(&listed.stdout);
-    assert!(listed.status.success(), "{stdout}");
     let states = |text: &str| {
         text.lines()
             .skip_while(|l| !l.starts_with("STATE"))
@@ -244,6 +241,15 @@ fn keys_list_and_rotate_and_a_wrong_master_key_stops_the_process() {
             .map(|l| l.split_whitespace().next().unwrap().to_owned())
             .collect::<Vec<_>>()
     };
+    // Only a serving instance or `keys rotate` makes keys: listing changes nothing.
+    let listed = gatehouse(&db, &["keys", "list"], &[]);
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{stdout}");
+    assert!(states(&stdout).is_empty(), "{stdout}");
+
+    let first = gatehouse(&db, &["keys", "rotate"], &[]);
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(stdout.contains("created the first key"), "{stdout}");
     assert_eq!(states(&stdout), ["current"], "{stdout}");
     assert!(stdout.contains("EdDSA"), "{stdout}");
 
@@ -281,7 +287,7 @@ fn a_master_key_that_is_not_32_bytes_of_base64_is_a_configuration_error() {
     }
     let hs256 = gatehouse(
         &db,
-        &["keys", "list"],
+        &["keys", "rotate"],
         &[("GATEHOUSE_JWT_ALGORITHM", "HS256")],
     );
     let stderr = String::from_utf8_lossy(&hs256.stderr);
@@ -308,6 +314,7 @@ fn a_master_key_rotation_reseals_every_key() {
     };
     let under_old = [("GATEHOUSE_MASTER_KEY", old)];
     assert_eq!(run(&["keys", "rotate"], &under_old).0, Some(0));
+    assert_eq!(run(&["keys", "rotate"], &under_old).0, Some(0));
     let rotating = [
         ("GATEHOUSE_MASTER_KEY", new),
         ("GATEHOUSE_MASTER_KEY_PREVIOUS", old),
@@ -331,7 +338,7 @@ fn a_master_key_rotation_reseals_every_key() {
 #[test]
 fn a_leaked_key_is_rotated_away_and_removed_at_once() {
     let db = TempSqlite::new();
-    let listed = gatehouse(&db, &["keys", "list"], &[]);
+    let listed = gatehouse(&db, &["keys", "rotate"], &[]);
     let first = String::from_utf8_lossy(&listed.stdout)
         .lines()
         .find(|l| l.starts_with("current"))

@@ -25,6 +25,14 @@ pub struct VerifierConfig {
     pub fallback_max_age: Duration,
     /// How long one JWKS request may take (connecting included) before it counts as failed.
     pub http_timeout: Duration,
+    /// How long past its freshness a cached key set goes on verifying while Gatehouse
+    /// cannot be reached; after that, tokens are refused as unavailable (503). A key
+    /// Gatehouse withdrew (after a leak) must not verify for ever because fetches fail.
+    pub max_stale: Duration,
+    /// Accept a plain `http://` JWKS URL to another host. Off: anyone on the path could
+    /// hand this service keys of their own, and with them any token. Loopback addresses are
+    /// allowed without it.
+    pub allow_insecure_http: bool,
 }
 
 impl VerifierConfig {
@@ -35,7 +43,8 @@ impl VerifierConfig {
     /// Verifies tokens from the Gatehouse at `gatehouse_base_url` (its JWKS is
     /// `{base}/.well-known/jwks.json`) with the given issuer and audience, and the defaults:
     /// the three algorithms Gatehouse signs with, a refetch at most every 5 s, 300 s of
-    /// freshness without `Cache-Control`, 5 s per request.
+    /// freshness without `Cache-Control`, 5 s per request, an hour of stale keys while
+    /// Gatehouse is unreachable, `https` (or loopback) only.
     pub fn new(
         gatehouse_base_url: impl AsRef<str>,
         issuer: impl Into<String>,
@@ -50,6 +59,8 @@ impl VerifierConfig {
             min_refetch_interval: Duration::from_secs(5),
             fallback_max_age: Duration::from_secs(300),
             http_timeout: Duration::from_secs(5),
+            max_stale: Duration::from_secs(3600),
+            allow_insecure_http: false,
         }
     }
 
@@ -100,6 +111,25 @@ mod tests {
             );
             assert!(config.check().is_ok());
         }
+    }
+
+    #[test]
+    fn plain_http_is_for_loopback_unless_allowed() {
+        for url in [
+            "http://127.0.0.1:8000",
+            "http://localhost:8000",
+            "http://[::1]:8000",
+            "https://auth.example.com",
+        ] {
+            assert!(
+                crate::Verifier::new(VerifierConfig::new(url, "i", "a")).is_ok(),
+                "{url}"
+            );
+        }
+        let mut remote = VerifierConfig::new("http://auth.example.com", "i", "a");
+        assert!(crate::Verifier::new(remote.clone()).is_err());
+        remote.allow_insecure_http = true;
+        assert!(crate::Verifier::new(remote).is_ok());
     }
 
     #[test]

@@ -191,6 +191,14 @@ pub(crate) async fn fetch(
         .get(reqwest::header::CACHE_CONTROL)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    // A shared cache on the way already held the response this long: it is fresh for the
+    // rest of its max-age only (RFC 9111), or the lag behind a rotation adds up.
+    let age = response
+        .headers()
+        .get(reqwest::header::AGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_secs);
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
@@ -211,7 +219,7 @@ pub(crate) async fn fetch(
     }
     Ok(Fetched {
         keys,
-        max_age: max_age(cache_control.as_deref(), config.fallback_max_age),
+        max_age: max_age(cache_control.as_deref(), config.fallback_max_age).saturating_sub(age),
     })
 }
 

@@ -68,11 +68,30 @@ impl Verifier {
         config.check()?;
         let url = reqwest::Url::parse(&config.jwks_url)
             .map_err(|e| ConfigError::new(format!("invalid JWKS URL {}: {e}", config.jwks_url)))?;
-        if !matches!(url.scheme(), "https" | "http") {
-            return Err(ConfigError::new(format!(
-                "the JWKS URL must be http(s): {}",
-                config.jwks_url
-            )));
+        let loopback = url.host_str().is_some_and(|host| {
+            host == "localhost"
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback || config.allow_insecure_http => {}
+            "http" => {
+                return Err(ConfigError::new(format!(
+                    "the JWKS URL {} is plain http to another host: use https (or set \
+                     allow_insecure_http)",
+                    config.jwks_url
+                )));
+            }
+            _ => {
+                return Err(ConfigError::new(format!(
+                    "the JWKS URL must be http(s): {}",
+                    config.jwks_url
+                )));
+            }
         }
         let http = reqwest::Client::builder()
             .timeout(config.http_timeout)
@@ -204,17 +223,19 @@ impl KeyCache {
             Some(key) if fresh => Ok(key),
             Some(stale) => {
                 // One caller refreshes; the others go on with the key they have rather than
-                // wait on Gatehouse.
+                // wait on Gatehouse (as long as it is not too stale).
                 let Ok(mut state) = self.fetch.try_lock() else {
-                    return Ok(stale);
+                    return self.unless_too_stale(stale, None);
                 };
                 if !self.lookup(kid, Instant::now()).1 {
                     self.fetch_if_due(http, &mut state).await;
                 }
                 // A successful fetch that no longer has the key means Gatehouse withdrew it.
-                self.lookup(kid, Instant::now())
-                    .0
-                    .ok_or(VerifyError::UnknownKey)
+                match self.lookup(kid, Instant::now()) {
+                    (Some(key), true) => Ok(key),
+                    (Some(key), false) => self.unless_too_stale(key, Some(&state)),
+                    (None, _) => Err(VerifyError::UnknownKey),
+                }
             }
             None => {
                 let mut state = self.fetch.lock().await;
@@ -234,6 +255,25 @@ impl KeyCache {
                 }
             }
         }
+    }
+
+    /// `key` from a key set past its freshness, while within [`VerifierConfig::max_stale`]
+    /// of it; after that, unavailable.
+    fn unless_too_stale(
+        &self,
+        key: Arc<VerificationKey>,
+        state: Option<&FetchState>,
+    ) -> Result<Arc<VerificationKey>, VerifyError> {
+        let too_stale = self.read().fresh_until.is_some_and(|until| {
+            Instant::now().saturating_duration_since(until) > self.config.max_stale
+        });
+        if !too_stale {
+            return Ok(key);
+        }
+        Err(match state {
+            Some(state) => unavailable(state),
+            None => VerifyError::KeysUnavailable("the key set is too stale to trust".into()),
+        })
     }
 
     /// Fetches unless the last attempt was within the refetch interval; on failure the

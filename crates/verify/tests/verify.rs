@@ -310,6 +310,44 @@ async fn cached_keys_outlive_a_failed_fetch_but_unknown_ones_are_unavailable() {
     );
 }
 
+/// While Gatehouse cannot be reached, stale keys verify for `max_stale`, then no more: a key
+/// withdrawn after a leak does not live on because fetches fail.
+#[tokio::test]
+async fn stale_keys_stop_verifying_after_max_stale() {
+    let key = TestKey::ed25519();
+    let server = JwksServer::start(vec![key.jwk.clone()], Some("max-age=0")).await;
+    let mut config = server.config(Duration::ZERO);
+    config.max_stale = Duration::from_millis(300);
+    let verifier = Verifier::new(config).unwrap();
+    verifier.verify(&key.sign(&access_payload())).await.unwrap();
+    server.change(|s| s.failing = true);
+    verifier.verify(&key.sign(&access_payload())).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(matches!(
+        verifier.verify(&key.sign(&access_payload())).await,
+        Err(VerifyError::KeysUnavailable(_))
+    ));
+    server.change(|s| s.failing = false);
+    verifier.verify(&key.sign(&access_payload())).await.unwrap();
+}
+
+/// A shared cache's `Age` shortens the freshness: a response already held for its whole
+/// max-age is stale at once.
+#[tokio::test]
+async fn the_age_a_shared_cache_adds_counts_against_the_max_age() {
+    let key = TestKey::ed25519();
+    let server = JwksServer::start(vec![key.jwk.clone()], Some("max-age=60")).await;
+    server.change(|s| s.age = Some(60));
+    let verifier = Verifier::new(server.config(Duration::ZERO)).unwrap();
+    verifier.verify(&key.sign(&access_payload())).await.unwrap();
+    verifier.verify(&key.sign(&access_payload())).await.unwrap();
+    assert_eq!(server.requests(), 2, "the set was stale on arrival");
+    server.change(|s| s.age = Some(30));
+    verifier.verify(&key.sign(&access_payload())).await.unwrap();
+    verifier.verify(&key.sign(&access_payload())).await.unwrap();
+    assert_eq!(server.requests(), 3, "fresh for the 30 s left");
+}
+
 #[tokio::test]
 async fn without_any_key_set_tokens_cannot_be_checked() {
     let key = TestKey::ed25519();

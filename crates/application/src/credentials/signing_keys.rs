@@ -19,6 +19,10 @@ pub struct SigningKeys {
     material: Arc<dyn SigningKeyMaterial>,
     policy: RotationPolicy,
     clock: Arc<dyn Clock>,
+    /// `false` while an HS256 secret signs: keys are only prepared (a next key published
+    /// to the instances, never promoted) and loaded, so that a later move to key pairs
+    /// starts with a key every instance already verifies.
+    signs: bool,
     /// The public JWKs of the keys last installed, as published.
     published: RwLock<Arc<[String]>>,
 }
@@ -36,7 +40,23 @@ impl SigningKeys {
             material,
             policy,
             clock,
+            signs: true,
             published: RwLock::new(Arc::from(Vec::new())),
+        }
+    }
+
+    /// As [`Self::new`], for a deployment where an HS256 secret signs: [`Self::maintain`]
+    /// publishes a next key to the instances (never promoted) when there is no key at all,
+    /// and removes retired keys when due; every published key still verifies.
+    pub fn preparing(
+        store: Arc<dyn SigningKeyStore>,
+        material: Arc<dyn SigningKeyMaterial>,
+        policy: RotationPolicy,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            signs: false,
+            ..Self::new(store, material, policy, clock)
         }
     }
 
@@ -54,14 +74,33 @@ impl SigningKeys {
         let mut taken = Vec::new();
         for _ in 0..MAX_ROUNDS {
             let keys = self.store.published().await?;
+            let ours = |k: &StoredSigningKey| k.algorithm == self.material.algorithm();
+            // A next key of another algorithm (made by a process configured otherwise, or
+            // prepared while a secret signed) never signs here: verifiers may refuse its
+            // algorithm. It signed nothing, so it goes, and one of ours takes its place.
+            if self.signs
+                && let Some(foreign) = keys.iter().find(|k| k.state == KeyState::Next && !ours(k))
+            {
+                tracing::warn!(kid = %foreign.kid, algorithm = %foreign.algorithm,
+                    "discarding a next signing key of another algorithm than GATEHOUSE_JWT_ALGORITHM");
+                self.store
+                    .discard_next(&foreign.kid, self.clock.now())
+                    .await?;
+                continue;
+            }
             let other_algorithm = keys
                 .iter()
-                .any(|k| k.state == KeyState::Current && k.algorithm != self.material.algorithm());
+                .any(|k| k.state == KeyState::Current && !ours(k));
             let timelines: Vec<_> = keys.iter().map(StoredSigningKey::timeline).collect();
             // Asking once is enough: a next key now exists, and asking again would not wait
             // for it to be published long enough.
             let force = (rotate_now && taken.is_empty()) || other_algorithm;
-            let steps = self.policy.plan(&timelines, self.clock.now(), force);
+            let steps: Vec<_> = self
+                .policy
+                .plan(&timelines, self.clock.now(), force)
+                .into_iter()
+                .filter_map(|step| self.allowed(step, keys.is_empty()))
+                .collect();
             if steps.is_empty() {
                 break;
             }
@@ -115,7 +154,8 @@ impl SigningKeys {
     /// key does not open.
     pub async fn reload(&self) -> Result<(), AppError> {
         let keys = self.store.published().await?;
-        self.material.install(&keys)?;
+        let pairs_since = self.store.first_activated_at().await?;
+        self.material.install(&keys, pairs_since)?;
         let jwks: Vec<String> = keys.into_iter().map(|k| k.public_jwk).collect();
         *self
             .published
@@ -155,6 +195,19 @@ impl SigningKeys {
     /// Every published key with its state, oldest first, for operators.
     pub async fn list(&self) -> Result<Vec<StoredSigningKey>, AppError> {
         Ok(self.store.published().await?)
+    }
+
+    /// What a deployment where a secret signs does of a step: it prepares the first key as
+    /// `next` and removes retired keys, nothing else.
+    fn allowed(&self, step: RotationStep, no_key_yet: bool) -> Option<RotationStep> {
+        if self.signs {
+            return Some(step);
+        }
+        match step {
+            RotationStep::CreateCurrent if no_key_yet => Some(RotationStep::CreateNext),
+            RotationStep::Remove { .. } => Some(step),
+            _ => None,
+        }
     }
 
     /// Whether the step changed anything (another instance may have taken it first).
@@ -215,6 +268,9 @@ mod tests {
         store
             .expect_published()
             .returning(move || Ok(read.lock().unwrap().clone()));
+        store
+            .expect_first_activated_at()
+            .returning(|| Ok(Some(NOW)));
         store.expect_insert().returning(move |key| {
             keys.lock().unwrap().push(key.clone());
             Ok(true)
@@ -227,7 +283,7 @@ mod tests {
             *made += 1;
             Ok(key(&format!("new-{made}"), "EdDSA", state))
         });
-        material.expect_install().returning(|_| Ok(()));
+        material.expect_install().returning(|_, _| Ok(()));
         (store, material)
     }
 
@@ -269,6 +325,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_next_key_of_another_algorithm_is_discarded_not_promoted() {
+        let mut next = key("rsa-next", "RS256", KeyState::Next);
+        next.created_at = NOW - Duration::from_secs(86_400);
+        let (mut store, material) = parts(vec![key("a", "EdDSA", KeyState::Current), next]);
+        store
+            .expect_discard_next()
+            .withf(|kid, _| kid == "rsa-next")
+            .times(1..)
+            .returning(|_, _| Ok(true));
+        let keys = service(store, material);
+        let taken = keys.maintain(false).await.unwrap();
+        assert!(
+            !taken
+                .iter()
+                .any(|s| matches!(s, RotationStep::Promote { .. })),
+            "{taken:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_deployment_where_a_secret_signs_only_prepares_a_next_key() {
+        let (store, material) = parts(Vec::new());
+        let keys =
+            SigningKeys::preparing(Arc::new(store), Arc::new(material), policy(), fixed_clock());
+        assert_eq!(
+            keys.maintain(false).await.unwrap(),
+            [RotationStep::CreateNext]
+        );
+        // Never promoted, however long it waits or an operator asks.
+        assert!(keys.maintain(true).await.unwrap().is_empty());
+        assert_eq!(keys.jwks().len(), 1);
+    }
+
+    #[tokio::test]
     async fn a_leak_promotes_a_new_key_at_once() {
         let (mut store, material) = parts(vec![key("a", "EdDSA", KeyState::Current)]);
         store
@@ -297,7 +387,7 @@ mod tests {
         material.expect_algorithm().return_const("EdDSA".to_owned());
         material
             .expect_install()
-            .returning(|_| Err(anyhow::anyhow!("wrong master key")));
+            .returning(|_, _| Err(anyhow::anyhow!("wrong master key")));
         let keys = service(store, material);
         assert!(keys.reload().await.is_err());
         assert!(keys.jwks().is_empty());

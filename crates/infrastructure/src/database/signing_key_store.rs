@@ -66,6 +66,16 @@ impl SigningKeyStore for SeaOrmSigningKeyStore {
             .collect()
     }
 
+    async fn first_activated_at(&self) -> anyhow::Result<Option<OffsetDateTime>> {
+        let first = Entity::find()
+            .filter(Column::ActivatedAt.is_not_null())
+            .order_by_asc(Column::ActivatedAt)
+            .one(&self.db)
+            .await
+            .context("cannot read the signing keys")?;
+        Ok(first.and_then(|row| row.activated_at))
+    }
+
     async fn insert(&self, key: &StoredSigningKey) -> anyhow::Result<bool> {
         anyhow::ensure!(
             key.is_new_key(),
@@ -155,6 +165,19 @@ impl SigningKeyStore for SeaOrmSigningKeyStore {
             .exec(&self.db)
             .await
             .context("cannot remove a signing key")?;
+        Ok(result.rows_affected == 1)
+    }
+
+    async fn discard_next(&self, kid: &str, at: OffsetDateTime) -> anyhow::Result<bool> {
+        let result = Entity::update_many()
+            .col_expr(Column::State, Expr::value(KeyState::Removed.as_str()))
+            .col_expr(Column::RemovedAt, Expr::value(at))
+            .col_expr(Column::SealedPrivateKey, Expr::value(Vec::<u8>::new()))
+            .filter(Column::Kid.eq(kid))
+            .filter(Column::State.eq(KeyState::Next.as_str()))
+            .exec(&self.db)
+            .await
+            .context("cannot discard a signing key")?;
         Ok(result.rows_affected == 1)
     }
 

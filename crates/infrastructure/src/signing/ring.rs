@@ -41,6 +41,7 @@ pub struct VerifyingKey {
 pub struct KeyRing {
     signing: Option<SigningKey>,
     verifying: HashMap<String, VerifyingKey>,
+    pairs_since: Option<OffsetDateTime>,
 }
 
 impl KeyRing {
@@ -54,9 +55,22 @@ impl KeyRing {
         self.verifying.get(kid)
     }
 
+    /// When the first key pair of this deployment started signing (see
+    /// [`SigningKeyMaterial::install`]).
+    pub fn pairs_since(&self) -> Option<OffsetDateTime> {
+        self.pairs_since
+    }
+
     /// Opens and loads `published` (see [`SigningKeyMaterial::install`]).
-    pub fn load(published: &[StoredSigningKey], master: &MasterKeys) -> anyhow::Result<Self> {
-        let mut ring = KeyRing::default();
+    pub fn load(
+        published: &[StoredSigningKey],
+        pairs_since: Option<OffsetDateTime>,
+        master: &MasterKeys,
+    ) -> anyhow::Result<Self> {
+        let mut ring = KeyRing {
+            pairs_since,
+            ..KeyRing::default()
+        };
         let mut signing_since = None;
         for stored in published {
             let loaded = open(stored, master)
@@ -253,8 +267,12 @@ impl SigningKeyMaterial for SealedKeyMaterial {
         })
     }
 
-    fn install(&self, published: &[StoredSigningKey]) -> anyhow::Result<()> {
-        let ring = KeyRing::load(published, &self.master)?;
+    fn install(
+        &self,
+        published: &[StoredSigningKey],
+        pairs_since: Option<OffsetDateTime>,
+    ) -> anyhow::Result<()> {
+        let ring = KeyRing::load(published, pairs_since, &self.master)?;
         self.ring.store(Arc::new(ring));
         Ok(())
     }

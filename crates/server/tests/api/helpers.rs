@@ -88,15 +88,28 @@ impl TestApp {
     /// Two instances on one PostgreSQL database and one Redis prefix, as behind a load
     /// balancer. The first owns the database.
     pub async fn shared_pair(extra: &[(&'static str, &str)]) -> Option<(Self, Self)> {
+        Self::shared_pair_with(extra, extra).await
+    }
+
+    /// Two instances on one database and Redis, configured apart (a rollout in progress):
+    /// the first started first, and owns the database.
+    pub async fn shared_pair_with(
+        first_extra: &[(&'static str, &str)],
+        second_extra: &[(&'static str, &str)],
+    ) -> Option<(Self, Self)> {
         let postgres = gatehouse_testing::postgres().await?;
         let redis = gatehouse_testing::redis().await?;
         let mut vars = base_vars();
-        vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
         vars.insert("GATEHOUSE_DATABASE_URL", postgres.url.clone());
         vars.insert("GATEHOUSE_REDIS_URL", redis.url);
         vars.insert("GATEHOUSE_REDIS_PREFIX", redis.prefix);
-        let mut first = Self::start(vars.clone()).await;
-        let second = Self::start(vars).await;
+        let with = |extra: &[(&'static str, &str)]| {
+            let mut vars = vars.clone();
+            vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+            vars
+        };
+        let mut first = Self::start(with(first_extra)).await;
+        let second = Self::start(with(second_extra)).await;
         first._postgres = Some(postgres);
         Some((first, second))
     }

@@ -293,3 +293,75 @@ async fn an_instance_with_another_master_key_does_not_start() {
     assert!(message.contains("GATEHOUSE_MASTER_KEY"), "{message}");
     assert!(message.contains("wrong master key"), "{message}");
 }
+
+/// The move from HS256 to key pairs during a rollout, signing no one out: an instance still
+/// on HS256 prepares a key (published to the instances, not in its JWKS); an instance moved
+/// to EdDSA signs with the secret until that key may sign, then with the key; each accepts
+/// the other's tokens throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    any(gatehouse_no_postgres, gatehouse_no_redis),
+    ignore = "needs PostgreSQL and Redis"
+)]
+async fn a_fleet_moving_from_hs256_to_eddsa_signs_no_one_out() {
+    let max_age = ("GATEHOUSE_JWKS_MAX_AGE", "2");
+    let Some((hs256, eddsa)) =
+        TestApp::shared_pair_with(&[max_age, ("GATEHOUSE_JWT_ALGORITHM", "HS256")], &[max_age])
+            .await
+    else {
+        return;
+    };
+    let (keys, cache) = jwks(&hs256).await;
+    assert_eq!((keys, cache.as_str()), (json!({"keys": []}), "no-store"));
+    let first = hs256.signed_up_user("moving").await;
+    // The prepared key is not old enough: the moved instance signs with the secret.
+    let interim = login_body(&eddsa, "moving").await;
+    for token in [&first, &interim] {
+        let access = crate::helpers::token(token, "access_token");
+        assert_eq!(
+            jsonwebtoken::decode_header(&access).unwrap().alg,
+            Algorithm::HS256
+        );
+        for app in [&hs256, &eddsa] {
+            assert_eq!(app.me(&access).await.status(), StatusCode::OK);
+        }
+    }
+
+    age_keys(&hs256, "next", "created_at", time::Duration::hours(1)).await;
+    eventually("the moved instance signs with the key", async || {
+        let body = login_body(&eddsa, "moving").await;
+        jsonwebtoken::decode_header(crate::helpers::token(&body, "access_token"))
+            .unwrap()
+            .alg
+            == Algorithm::EdDSA
+    })
+    .await;
+    let moved = login_body(&eddsa, "moving").await;
+    let access = crate::helpers::token(&moved, "access_token");
+    for app in [&hs256, &eddsa] {
+        assert_eq!(app.me(&access).await.status(), StatusCode::OK);
+        // Tokens from before the key signed keep working on both.
+        let old = crate::helpers::token(&first, "access_token");
+        assert_eq!(app.me(&old).await.status(), StatusCode::OK);
+    }
+    // A refresh token of either kind refreshes on the other instance.
+    let refreshed = hs256
+        .refresh(&crate::helpers::token(&moved, "refresh_token"))
+        .await;
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    let refreshed = eddsa
+        .refresh(&crate::helpers::token(&interim, "refresh_token"))
+        .await;
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    // The HS256 instance never promotes or publishes: its JWKS stays empty.
+    let (keys, _) = jwks(&hs256).await;
+    assert_eq!(keys, json!({"keys": []}));
+}
+
+async fn login_body(app: &TestApp, name: &str) -> Value {
+    let response = app
+        .login(&format!("{name}@example.com"), crate::helpers::PASSWORD)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}

@@ -158,8 +158,9 @@ async fn tokens_signed_with_a_verify_only_key_are_accepted_during_a_rotation() {
     let rotating =
         TestApp::embedded_with(&[hs256, ("GATEHOUSE_JWT_VERIFY_ONLY_SECRETS", OLD_KEY)]).await;
     let login = rotating.signed_up_user("rotation").await;
+    let now = time::OffsetDateTime::now_utc();
     let signed_with_old_key =
-        legacy_token(&rotating, &login, OLD_KEY, "http://127.0.0.1:8000").await;
+        legacy_token(&rotating, &login, OLD_KEY, "http://127.0.0.1:8000", now).await;
     let accepted = rotating.me(&signed_with_old_key).await;
     assert_eq!(accepted.status(), StatusCode::OK);
 
@@ -172,9 +173,10 @@ async fn tokens_signed_with_a_verify_only_key_are_accepted_during_a_rotation() {
     .await;
 }
 
-/// After the move from HS256 to EdDSA, the tokens the old secret signed (with the issuer of
-/// that release) stay valid until they expire: an upgrade signs no one out. New tokens are
-/// EdDSA.
+/// After the move from HS256 to EdDSA, the tokens the old secret signed before the first key
+/// pair did (with the issuer of that release) stay valid until they expire: an upgrade signs
+/// no one out. The old secret cannot mint new ones: a token it signs after the move, or one
+/// living past a token lifetime, is refused. New tokens are EdDSA.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hs256_tokens_from_before_the_move_to_key_pairs_stay_valid() {
     const SECRET: &str = "end-to-end-test-secret-0123456789abcdef";
@@ -182,28 +184,41 @@ async fn hs256_tokens_from_before_the_move_to_key_pairs_stay_valid() {
     let login = app.signed_up_user("upgraded").await;
     let header = jsonwebtoken::decode_header(token(&login, "access_token").as_str()).unwrap();
     assert_eq!(header.alg, jsonwebtoken::Algorithm::EdDSA);
-    let legacy = legacy_token(&app, &login, SECRET, "gatehouse").await;
+    let before_the_move = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let legacy = legacy_token(&app, &login, SECRET, "gatehouse", before_the_move).await;
     assert_eq!(app.me(&legacy).await.status(), StatusCode::OK);
-    let forged = legacy_token(
-        &app,
-        &login,
-        "a-secret-nobody-configured-0123456789",
-        "gatehouse",
-    )
-    .await;
-    assert_error(
-        app.me(&forged).await,
-        StatusCode::UNAUTHORIZED,
-        "token_invalid",
-    )
-    .await;
+    let now = time::OffsetDateTime::now_utc();
+    for forged in [
+        legacy_token(&app, &login, SECRET, "gatehouse", now).await,
+        legacy_token(
+            &app,
+            &login,
+            "a-secret-nobody-configured-0123456789",
+            "gatehouse",
+            before_the_move,
+        )
+        .await,
+    ] {
+        assert_error(
+            app.me(&forged).await,
+            StatusCode::UNAUTHORIZED,
+            "token_invalid",
+        )
+        .await;
+    }
 }
 
 /// An access token for the user of `login`, signed as a release before key pairs did:
 /// HS256 with `secret`, issuer `issuer`, no role or `amr`.
-async fn legacy_token(app: &TestApp, login: &Value, secret: &str, issuer: &str) -> String {
+async fn legacy_token(
+    app: &TestApp,
+    login: &Value,
+    secret: &str,
+    issuer: &str,
+    issued_at: time::OffsetDateTime,
+) -> String {
     use gatehouse_application::ports::{TokenClaims, TokenCodec, TokenKind};
-    use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings, TokenSigner};
+    use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
 
     let me: Value = app
         .me(&token(login, "access_token"))
@@ -212,21 +227,19 @@ async fn legacy_token(app: &TestApp, login: &Value, secret: &str, issuer: &str) 
         .await
         .unwrap();
     let user = uuid::Uuid::parse_str(me["id"].as_str().unwrap()).unwrap();
-    let now = time::OffsetDateTime::now_utc();
-    JwtCodec::new(&JwtSettings {
-        signer: TokenSigner::Secret(secret.to_owned().into()),
-        verify_only: Vec::new(),
-        issuer: issuer.into(),
-        audience: "gatehouse".into(),
-    })
+    JwtCodec::new(&JwtSettings::hs256(
+        secret.to_owned().into(),
+        issuer,
+        "gatehouse",
+    ))
     .encode(&TokenClaims {
         subject: gatehouse_domain::UserId::from_uuid(user),
         token_id: uuid::Uuid::new_v4(),
         kind: TokenKind::Access,
         family: None,
         device: None,
-        issued_at: now,
-        expires_at: now + time::Duration::minutes(5),
+        issued_at,
+        expires_at: time::OffsetDateTime::now_utc() + time::Duration::minutes(5),
         stamp: gatehouse_domain::SecurityStamp::INITIAL,
         methods: Vec::new(),
         grant: None,

@@ -111,6 +111,8 @@ pub struct Served {
     pub failing: bool,
     /// Wait this long before answering.
     pub delay: Duration,
+    /// An `Age` header, as a shared cache on the way adds.
+    pub age: Option<u64>,
 }
 
 struct ServerState {
@@ -132,6 +134,7 @@ impl JwksServer {
                 cache_control: cache_control.map(str::to_owned),
                 failing: false,
                 delay: Duration::ZERO,
+                age: None,
             }),
             requests: AtomicUsize::new(0),
         });
@@ -178,6 +181,9 @@ async fn jwks(State(state): State<Arc<ServerState>>) -> Response {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, value.parse().unwrap());
+    }
+    if let Some(age) = served.age {
+        response.headers_mut().insert(header::AGE, age.into());
     }
     response
 }

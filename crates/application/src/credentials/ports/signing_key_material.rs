@@ -23,9 +23,15 @@ pub trait SigningKeyMaterial: Send + Sync {
     ) -> anyhow::Result<StoredSigningKey>;
 
     /// Opens every key of `published` (each checked against its seal) and makes them the
-    /// keys tokens are signed and verified with. Fails, changing nothing, when any does not
-    /// open: a wrong master key or a changed row must not go unnoticed.
-    fn install(&self, published: &[StoredSigningKey]) -> anyhow::Result<()>;
+    /// keys tokens are signed and verified with; `pairs_since` is when the first key pair
+    /// of the deployment started signing (HS256 tokens issued before it may still verify for
+    /// a while). Fails, changing nothing, when any does not open: a wrong master key or a
+    /// changed row must not go unnoticed.
+    fn install(
+        &self,
+        published: &[StoredSigningKey],
+        pairs_since: Option<OffsetDateTime>,
+    ) -> anyhow::Result<()>;
 
     /// `key`'s private half sealed under the current master key, when it is still sealed
     /// under the previous one (a master-key rotation in progress); `None` when it already is

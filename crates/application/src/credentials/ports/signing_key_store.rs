@@ -57,6 +57,10 @@ pub trait SigningKeyStore: Send + Sync {
     /// Every key still published (not removed), oldest first.
     async fn published(&self) -> anyhow::Result<Vec<StoredSigningKey>>;
 
+    /// When the first key of this deployment started signing (removed keys included): the
+    /// moment tokens stopped being signed with the HS256 secret, if they ever were.
+    async fn first_activated_at(&self) -> anyhow::Result<Option<OffsetDateTime>>;
+
     /// Stores a new key, `current` or `next`. `false`, storing nothing, when a key already
     /// holds that state: of two instances creating the first key at once, one wins and the
     /// other reads the winner's.
@@ -75,6 +79,10 @@ pub trait SigningKeyStore: Send + Sync {
     /// A retired key leaves the JWKS for good, and its sealed private half is erased.
     /// `false` when it was not retired.
     async fn remove(&self, kid: &str, at: OffsetDateTime) -> anyhow::Result<bool>;
+
+    /// A `next` key that must never sign (it was made for another algorithm) is removed,
+    /// its sealed private half erased. `false` when it is not a next key.
+    async fn discard_next(&self, kid: &str, at: OffsetDateTime) -> anyhow::Result<bool>;
 
     /// Replaces a published key's sealed private half `from` with `to` (the same key sealed
     /// under a new master key). `false`, changing nothing, when the key is not published or
