@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use gatehouse_application::ports::{
     AccessGrant, SigningKeyMaterial, TokenClaims, TokenCodec, TokenKind,
 };
@@ -71,7 +71,21 @@ fn token_codec(c: &mut Criterion) {
         c.bench_function(&format!("jwt_issue_access/{name}"), |b| {
             b.iter(|| codec.encode(black_box(&claims)))
         });
-        c.bench_function(&format!("jwt_verify_access/{name}"), |b| {
+        // A token seen for the first time: the signature is checked.
+        c.bench_function(&format!("jwt_verify_access_first/{name}"), |b| {
+            b.iter_batched(
+                || {
+                    let mut fresh = claims.clone();
+                    fresh.token_id = Uuid::new_v4();
+                    codec.encode(&fresh).expect("encodes")
+                },
+                |token| codec.decode(black_box(&token), TokenKind::Access),
+                BatchSize::SmallInput,
+            )
+        });
+        // The same token again, as on every request of a session: a key-pair token's
+        // signature was checked already.
+        c.bench_function(&format!("jwt_verify_access_again/{name}"), |b| {
             b.iter(|| codec.decode(black_box(&token), TokenKind::Access))
         });
     }

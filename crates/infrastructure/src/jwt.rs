@@ -83,7 +83,7 @@ impl std::fmt::Debug for JwtSettings {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Claims {
     sub: Uuid,
     jti: Uuid,
@@ -135,6 +135,8 @@ pub struct JwtCodec {
     /// Signs while no key pair is current (see [`JwtSettings::interim_secret`]).
     interim: Option<(EncodingKey, String)>,
     hs256_grace: Duration,
+    /// Key-pair tokens whose signature was checked already (see [`VerifiedTokens`]).
+    verified: VerifiedTokens,
     /// One validation per algorithm, each accepting that algorithm alone.
     validations: Vec<(Algorithm, Validation)>,
     issuer: String,
@@ -180,6 +182,7 @@ impl JwtCodec {
                 )
             }),
             hs256_grace: settings.hs256_grace,
+            verified: VerifiedTokens::default(),
             validations,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
@@ -210,7 +213,14 @@ impl JwtCodec {
         if key.algorithm != header.alg {
             return Err(TokenDecodeError::Invalid);
         }
-        decode(token, &key.key, validation).map_err(|e| e.unwrap_or(TokenDecodeError::Invalid))
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(claims) = self.verified.get(&digest, kid) {
+            return Ok(claims);
+        }
+        let claims =
+            decode(token, &key.key, validation).map_err(|e| e.unwrap_or(TokenDecodeError::Invalid))?;
+        self.verified.insert(digest, kid, &claims);
+        Ok(claims)
     }
 
     fn hs256_claims(
@@ -255,6 +265,41 @@ impl JwtCodec {
 
 fn unix_ms(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// Key-pair tokens already verified, by the SHA-256 of the whole token: a client presents
+/// the same access token on every request for its 15 minutes, and an Ed25519 check costs
+/// ten times an HMAC. A hit needs the exact bytes that verified, its key still published
+/// (a removed key's tokens stop at once) and its `exp` still ahead; everything else about
+/// the token (issuer, audience, algorithm) was checked once and cannot change. Bounded:
+/// when full, expired entries go, and if that is not enough, all of them.
+#[derive(Default)]
+struct VerifiedTokens {
+    entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], (String, Claims)>>,
+}
+
+/// About 3 MB of entries at most.
+const VERIFIED_TOKENS: usize = 10_000;
+
+impl VerifiedTokens {
+    fn get(&self, digest: &[u8; 32], kid: &str) -> Option<Claims> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (signed_by, claims) = entries.get(digest)?;
+        let live = claims.exp > OffsetDateTime::now_utc().unix_timestamp();
+        (signed_by == kid && live).then(|| claims.clone())
+    }
+
+    fn insert(&self, digest: [u8; 32], kid: &str, claims: &Claims) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= VERIFIED_TOKENS {
+            let now = OffsetDateTime::now_utc().unix_timestamp();
+            entries.retain(|_, (_, claims)| claims.exp > now);
+            if entries.len() >= VERIFIED_TOKENS {
+                entries.clear();
+            }
+        }
+        entries.insert(digest, (kid.to_owned(), claims.clone()));
+    }
 }
 
 /// `Err(None)`: the signature does not match this key (another key may match).

@@ -95,6 +95,20 @@ async fn an_expired_token_is_expired(codec: Codec) {
     );
 }
 
+/// Verified once while live does not mean valid for ever (codecs may remember what they
+/// verified).
+async fn a_token_verified_while_live_is_expired_afterwards(codec: Codec) {
+    let token = codec
+        .encode(&claims(TokenKind::Access, Duration::seconds(1)))
+        .unwrap();
+    assert!(codec.decode(&token, TokenKind::Access).is_ok());
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        codec.decode(&token, TokenKind::Access),
+        Err(TokenDecodeError::Expired)
+    );
+}
+
 async fn unknown_garbled_and_altered_tokens_are_invalid(codec: Codec) {
     let token = codec
         .encode(&claims(TokenKind::Access, Duration::minutes(5)))
@@ -216,5 +230,6 @@ contract!(
     a_token_is_only_accepted_as_its_own_kind,
     a_refresh_token_without_a_family_is_refused,
     an_expired_token_is_expired,
+    a_token_verified_while_live_is_expired_afterwards,
     unknown_garbled_and_altered_tokens_are_invalid,
 );
