@@ -217,8 +217,8 @@ impl JwtCodec {
         if let Some(claims) = self.verified.get(&digest, kid) {
             return Ok(claims);
         }
-        let claims =
-            decode(token, &key.key, validation).map_err(|e| e.unwrap_or(TokenDecodeError::Invalid))?;
+        let claims = decode(token, &key.key, validation)
+            .map_err(|e| e.unwrap_or(TokenDecodeError::Invalid))?;
         self.verified.insert(digest, kid, &claims);
         Ok(claims)
     }

@@ -176,6 +176,17 @@ impl TokenStore for InMemoryTokenStore {
         })
     }
 
+    /// Nothing to do: the marker is for other services, and no other service reads a store
+    /// inside this process (Gatehouse itself reads the account).
+    async fn mark_grant_changed(
+        &self,
+        _user: UserId,
+        _at: OffsetDateTime,
+        _remember_until: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     async fn deny_access_token(
         &self,
         token_id: Uuid,

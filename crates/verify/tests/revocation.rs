@@ -199,3 +199,28 @@ async fn redis_unreachable_fails_closed() {
     );
     assert_eq!(error.http_status(), 503);
 }
+
+/// A role or permission change: the tokens issued up to it carry the old grant and are
+/// refused, on every device; tokens issued after it pass.
+#[tokio::test]
+#[cfg_attr(
+    gatehouse_no_redis,
+    ignore = "needs Redis: start it on its default local port or set GATEHOUSE_TEST_REDIS_URL"
+)]
+async fn tokens_issued_before_a_grant_change_are_refused() {
+    let Some(s) = setup().await else { return };
+    let payload = access_payload();
+    let user = payload["sub"].as_str().unwrap().to_owned();
+    let issued = payload["iat_ms"].as_i64().unwrap();
+    s.set(format!("at:grant-before:{user}"), issued - 1).await;
+    s.verify(&payload).await.unwrap();
+    s.set(format!("at:grant-before:{user}"), issued).await;
+    assert_eq!(s.verify(&payload).await, Err(VerifyError::Revoked));
+    assert_eq!(
+        s.verify(&payload_with(
+            json!({"sub": user, "dev": null, "iat_ms": issued})
+        ))
+        .await,
+        Err(VerifyError::Revoked)
+    );
+}

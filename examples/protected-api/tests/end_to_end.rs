@@ -200,6 +200,80 @@ async fn the_protected_api_accepts_gatehouse_tokens_and_honours_logout() {
     assert_eq!(running.hello(&after).await.0, StatusCode::OK);
 }
 
+/// A demotion in Gatehouse: the admin's token, which still says `admin`, is refused here at
+/// once (its grant is stale); after signing in again, the new token says `user`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    any(gatehouse_no_postgres, gatehouse_no_redis),
+    ignore = "needs PostgreSQL and Redis: start them on their default local ports or set GATEHOUSE_TEST_DATABASE_URL and GATEHOUSE_TEST_REDIS_URL"
+)]
+async fn a_demoted_admins_token_no_longer_opens_the_admin_route() {
+    let Some(running) = start().await else { return };
+    for name in ["boss", "carol"] {
+        running
+            .gatehouse_state
+            .users
+            .create_superuser(gatehouse_application::NewUserInput {
+                email: format!("{name}@example.com"),
+                username: name.into(),
+                password: PASSWORD.to_owned().into(),
+                password_confirm: PASSWORD.to_owned().into(),
+                first_name: None,
+                last_name: None,
+            })
+            .await
+            .unwrap();
+    }
+    let boss = access(&running.login("boss").await);
+    let carol = running.login("carol").await;
+    let admin_route = |token: String| {
+        let http = running.http.clone();
+        let url = format!("{}/admin", running.api);
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(admin_route(access(&carol)).await, StatusCode::OK);
+
+    let demoted = running
+        .http
+        .patch(format!(
+            "{}/api/v1/users/{}",
+            running.gatehouse,
+            carol["user"]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&boss)
+        .json(&json!({"role": "user"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(demoted.status(), StatusCode::OK);
+    refused(running.hello(&access(&carol)).await);
+    assert_eq!(admin_route(access(&carol)).await, StatusCode::UNAUTHORIZED);
+    // The client refreshes (or signs in again): the new token carries the new role.
+    let refreshed = running
+        .http
+        .post(format!("{}/api/v1/auth/refresh", running.gatehouse))
+        .header("X-Refresh-Token", carol["refresh_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    let refreshed: Value = refreshed.json().await.unwrap();
+    let (status, body) = running.hello(&access(&refreshed)).await;
+    assert_eq!(
+        (status, body["role"].as_str()),
+        (StatusCode::OK, Some("user"))
+    );
+    assert_eq!(admin_route(access(&refreshed)).await, StatusCode::FORBIDDEN);
+    assert_eq!(admin_route(boss).await, StatusCode::OK);
+}
+
 /// A rotation in Gatehouse: the next key's tokens verify here (the unknown `kid` makes the
 /// verifier fetch the key set again), and the old key's tokens keep working.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -204,6 +204,8 @@ impl UserAdminService {
                     .await;
             }
             self.revocation.everything(id, after.security_stamp).await?;
+        } else if (before.role, &before.permissions) != (after.role, &after.permissions) {
+            self.revocation.grant_changed(id).await?;
         }
         Ok(after)
     }
@@ -658,7 +660,15 @@ mod tests {
             permissions: Some(vec!["can_view_users".into()]),
             ..UserPatch::default()
         };
-        let after = service(repo)
+        // The grant changed: services trusting tokens' grants are told, once.
+        let mut tokens = MockTokenStore::new();
+        let user = target.id;
+        tokens
+            .expect_mark_grant_changed()
+            .withf(move |id, _, _| *id == user)
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let after = service_with(repo, (tokens, MockSessionStore::new()), quiet_auditor())
             .update(&bearer_principal(admin.id), target.id, patch)
             .await
             .unwrap();

@@ -35,6 +35,13 @@ impl Revocation {
         tokens.and(sessions)
     }
 
+    /// `user`'s role or permissions changed: nothing ends here (Gatehouse reads the account
+    /// on every use), but services that trust the grant in access tokens learn that the
+    /// tokens issued until now carry the old one.
+    pub async fn grant_changed(&self, user: UserId) -> Result<(), AppError> {
+        self.tokens.grant_changed(user).await
+    }
+
     /// Everything of the caller's but the session making this request (password change).
     /// A bearer caller keeps nothing: access tokens are checked against the per-user stamp
     /// floor, which cannot spare one of them, so such a client signs in again with the new

@@ -333,6 +333,16 @@ impl TokenService {
         Ok(())
     }
 
+    /// Tells other services that `user`'s grant changed now: the access tokens issued until
+    /// now carry the old one (see [`TokenStore::mark_grant_changed`]).
+    pub async fn grant_changed(&self, user: UserId) -> Result<(), AppError> {
+        let now = self.clock.now();
+        self.store
+            .mark_grant_changed(user, now, now + self.settings.access_ttl + EXPIRY_MARGIN)
+            .await?;
+        Ok(())
+    }
+
     /// Revokes every refresh family of `user` and every access token issued under a stamp
     /// older than `stamp` (the account's stamp after the change that calls for it).
     pub async fn revoke_user(&self, user: UserId, stamp: SecurityStamp) -> Result<(), AppError> {

@@ -84,6 +84,16 @@ end
 return 1
 "#;
 
+/// Raises (never lowers) one cutoff. KEYS: the cutoff. ARGV: its new value, remember until
+/// (ms).
+const RAISE_CUTOFF: &str = r#"
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+end
+return 1
+"#;
+
 /// [`TokenStore`] on Redis, shared by every instance. Keys live under a prefix and expire
 /// with the tokens they describe, so Redis holds only live state.
 pub struct RedisTokenStore {
@@ -92,6 +102,7 @@ pub struct RedisTokenStore {
     create_family: Script,
     rotate: Script,
     revoke_owner: Script,
+    raise_cutoff: Script,
 }
 
 impl RedisTokenStore {
@@ -103,6 +114,7 @@ impl RedisTokenStore {
             create_family: Script::from_lua(format!("{EXTEND_EXPIRY}{CREATE_FAMILY}")),
             rotate: Script::from_lua(format!("{EXTEND_EXPIRY}{ROTATE}")),
             revoke_owner: Script::from_lua(REVOKE_OWNER),
+            raise_cutoff: Script::from_lua(RAISE_CUTOFF),
         }
     }
 
@@ -128,6 +140,12 @@ impl RedisTokenStore {
 
     fn denied_key(&self, token: Uuid) -> String {
         format!("{}at:deny:{token}", self.prefix)
+    }
+
+    /// When the user's role or permissions last changed (unix ms): read by other services
+    /// (`gatehouse-verify`), never by Gatehouse, which reads the account.
+    fn grant_changed_key(&self, user: UserId) -> String {
+        format!("{}at:grant-before:{user}", self.prefix)
     }
 
     fn stamp_floor_key(&self, user: UserId) -> String {
@@ -278,6 +296,18 @@ impl TokenStore for RedisTokenStore {
         let families = self.device_families_key(Some(device));
         self.revoke_families_of(families, cutoffs, remember_until)
             .await
+    }
+
+    async fn mark_grant_changed(
+        &self,
+        user: UserId,
+        at: OffsetDateTime,
+        remember_until: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        let keys = vec![self.grant_changed_key(user)];
+        let args = vec![unix_ms(at).to_string(), unix_ms(remember_until).to_string()];
+        let _: i64 = self.run(&self.raise_cutoff, keys, args).await?;
+        Ok(())
     }
 
     async fn deny_access_token(

@@ -31,3 +31,9 @@ pub(super) fn own_revoked_before(prefix: &str, user: Uuid) -> String {
 pub(super) fn device_revoked_before(prefix: &str, device: Uuid) -> String {
     format!("{prefix}at:device-before:{device}")
 }
+
+/// Unix ms: when the user's role or permissions last changed; tokens issued at or before it
+/// carry the old grant. Gatehouse writes it for services like this one and never reads it.
+pub(super) fn grant_changed(prefix: &str, user: Uuid) -> String {
+    format!("{prefix}at:grant-before:{user}")
+}

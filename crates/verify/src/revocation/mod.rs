@@ -79,6 +79,7 @@ impl RedisRevocation {
             keys::stamp_floor(prefix, claims.subject),
             keys::legacy_revoked_before(prefix, claims.subject),
             keys::own_revoked_before(prefix, claims.subject),
+            keys::grant_changed(prefix, claims.subject),
         ];
         names.extend(
             claims
@@ -96,7 +97,8 @@ impl RedisRevocation {
 
 /// Gatehouse's rule, on the values of the keys above in their order (the device's last,
 /// when the token has one). It mirrors `is_access_token_revoked` exactly, comparisons
-/// included: a token of a revocation's own millisecond is revoked.
+/// included (a token of a revocation's own millisecond is revoked), and adds the grant
+/// change Gatehouse records for services like this one, which trust the token's grant.
 fn revoked(values: &[Option<String>], claims: &Claims) -> bool {
     let number = |index: usize| {
         values
@@ -110,9 +112,12 @@ fn revoked(values: &[Option<String>], claims: &Claims) -> bool {
     // Only an instant an earlier Gatehouse wrote counts; the current one's are the floor's.
     let legacy = number(2).filter(|before| number(3) != Some(*before));
     let legacy_revoked = legacy.is_some_and(|before| issued <= before);
+    // Not a Gatehouse revocation: the role or permissions changed after the token was
+    // issued, so the grant it carries is stale (its client refreshes and gets the new one).
+    let stale_grant = number(4).is_some_and(|changed| issued <= changed);
     let device_revoked =
-        claims.device.is_some() && number(4).is_some_and(|before| issued <= before);
-    denied || below_floor || legacy_revoked || device_revoked
+        claims.device.is_some() && number(5).is_some_and(|before| issued <= before);
+    denied || below_floor || legacy_revoked || stale_grant || device_revoked
 }
 
 #[cfg(test)]
@@ -141,8 +146,23 @@ mod tests {
         }
     }
 
+    /// The denylist, floor, legacy and own instants, and the device's, with no grant change.
     fn values(items: [Option<&str>; 5]) -> Vec<Option<String>> {
-        items.iter().map(|v| v.map(str::to_owned)).collect()
+        let mut values: Vec<_> = items.iter().map(|v| v.map(str::to_owned)).collect();
+        values.insert(4, None);
+        values
+    }
+
+    #[test]
+    fn a_grant_change_refuses_tokens_issued_up_to_its_millisecond() {
+        let c = claims(None);
+        let with_grant = |at: i64| {
+            let mut values = values([None; 5]);
+            values[4] = Some(at.to_string());
+            values
+        };
+        assert!(revoked(&with_grant(ISSUED_MS), &c));
+        assert!(!revoked(&with_grant(ISSUED_MS - 1), &c));
     }
 
     #[test]
@@ -164,6 +184,10 @@ mod tests {
         assert_eq!(
             keys::device_revoked_before("g:", id),
             format!("g:at:device-before:{id}")
+        );
+        assert_eq!(
+            keys::grant_changed("g:", id),
+            format!("g:at:grant-before:{id}")
         );
     }
 

@@ -106,6 +106,17 @@ pub trait TokenStore: Send + Sync {
         remember_until: OffsetDateTime,
     ) -> anyhow::Result<()>;
 
+    /// Records that `user`'s role or permissions changed at `at`, until `remember_until`
+    /// (never moving an instant already recorded back). Gatehouse reads the account and
+    /// ignores it; services that trust the grant access tokens carry (`gatehouse-verify`)
+    /// refuse the tokens issued at or before it, and their clients refresh.
+    async fn mark_grant_changed(
+        &self,
+        user: UserId,
+        at: OffsetDateTime,
+        remember_until: OffsetDateTime,
+    ) -> anyhow::Result<()>;
+
     /// Puts one access token on the denylist until it expires.
     async fn deny_access_token(
         &self,
