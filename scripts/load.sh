@@ -20,7 +20,6 @@ cargo build --release -p gatehouse >/dev/null
 
 export GATEHOUSE_ADDR="127.0.0.1:$PORT"
 export GATEHOUSE_DATABASE_URL="${GATEHOUSE_DATABASE_URL:-sqlite://$WORK/load.db?mode=rwc}"
-export GATEHOUSE_JWT_SECRET="${GATEHOUSE_JWT_SECRET:-load-test-secret-0123456789abcdefghij}"
 export RUST_LOG=warn
 # Load comes from one address: lift the per-address limits out of the way of the figures.
 export GATEHOUSE_LOGIN_FAILURES_PER_ADDRESS=1000000 GATEHOUSE_REFRESHES_PER_ADDRESS=1000000

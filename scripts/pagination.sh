@@ -27,7 +27,6 @@ cargo build --release -p gatehouse >/dev/null
 
 export GATEHOUSE_ADDR="127.0.0.1:$PORT"
 export GATEHOUSE_DATABASE_URL="$PGHOST_URL/$DATABASE"
-export GATEHOUSE_JWT_SECRET="${GATEHOUSE_JWT_SECRET:-load-test-secret-0123456789abcdefghij}"
 export GATEHOUSE_LOGIN_FAILURES_PER_ADDRESS=1000000 RUST_LOG=warn
 ADMIN_EMAIL="pages-admin@example.test"
 export GATEHOUSE_SUPERUSER_PASSWORD="violet-tractor-42"

@@ -53,8 +53,8 @@ export GATEHOUSE_PUBLIC_URL="$BASE"
 export GATEHOUSE_DATABASE_URL="sqlite://$WORK/gatehouse.db?mode=rwc"
 export GATEHOUSE_MAIL_DIR="$WORK/mail"
 export GATEHOUSE_MEDIA_DIR="$WORK/media"
-export GATEHOUSE_JWT_SECRET
-GATEHOUSE_JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+export GATEHOUSE_MASTER_KEY
+GATEHOUSE_MASTER_KEY=$(python3 -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')
 export GATEHOUSE_BCRYPT_COST=4
 export GATEHOUSE_WORKERS=2
 export RUST_LOG=${RUST_LOG:-warn}

@@ -37,15 +37,27 @@ pub struct JwtSettings {
     /// With key pairs signing: signs HS256 while no key pair is current yet (a move from
     /// HS256 whose prepared key has not been published long enough to sign).
     pub interim_secret: Option<SecretString>,
-    /// With key pairs signing: how long after the first key pair started to sign the HS256
-    /// tokens issued before still verify (the longest token lifetime). After that no HS256
-    /// token verifies, whatever secret signed it: a secret that no longer signs anything
-    /// must not go on minting tokens.
-    pub hs256_grace: Duration,
+    /// With key pairs signing: the HS256 tokens of `verify_only` secrets still verify if
+    /// they were issued at most this long after the first key pair started to sign (the
+    /// time every instance takes to notice it: one JWKS max-age and clock skew), and...
+    pub hs256_notice: Duration,
+    /// ...expire at most one access-token lifetime (access tokens) or one refresh-token
+    /// lifetime (refresh tokens), skew included, after that. Nothing the old secret signs
+    /// outlives the move by more; zero (the default): no HS256 token verifies.
+    pub hs256_lifetimes: TokenLifetimes,
     /// `iss` claim, checked on decode.
     pub issuer: String,
     /// `aud` claim, checked on decode.
     pub audience: String,
+}
+
+/// How long each kind of token lives.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenLifetimes {
+    /// Access tokens.
+    pub access: Duration,
+    /// Refresh tokens.
+    pub refresh: Duration,
 }
 
 impl JwtSettings {
@@ -56,7 +68,8 @@ impl JwtSettings {
             secret: None,
             interim_secret: None,
             verify_only: Vec::new(),
-            hs256_grace: Duration::ZERO,
+            hs256_notice: Duration::ZERO,
+            hs256_lifetimes: TokenLifetimes::default(),
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
         }
@@ -76,7 +89,8 @@ impl std::fmt::Debug for JwtSettings {
         f.debug_struct("JwtSettings")
             .field("signs_with_secret", &self.secret.is_some())
             .field("verify_only", &self.verify_only.len())
-            .field("hs256_grace", &self.hs256_grace)
+            .field("hs256_notice", &self.hs256_notice)
+            .field("hs256_lifetimes", &self.hs256_lifetimes)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .finish()
@@ -134,7 +148,8 @@ pub struct JwtCodec {
     encoding_secret: Option<EncodingKey>,
     /// Signs while no key pair is current (see [`JwtSettings::interim_secret`]).
     interim: Option<(EncodingKey, String)>,
-    hs256_grace: Duration,
+    hs256_notice: Duration,
+    hs256_lifetimes: TokenLifetimes,
     /// Key-pair tokens whose signature was checked already (see [`VerifiedTokens`]).
     verified: VerifiedTokens,
     /// One validation per algorithm, each accepting that algorithm alone.
@@ -181,7 +196,8 @@ impl JwtCodec {
                     secret_kid(secret),
                 )
             }),
-            hs256_grace: settings.hs256_grace,
+            hs256_notice: settings.hs256_notice,
+            hs256_lifetimes: settings.hs256_lifetimes,
             verified: VerifiedTokens::default(),
             validations,
             issuer: settings.issuer.clone(),
@@ -238,10 +254,10 @@ impl JwtCodec {
         Err(TokenDecodeError::Invalid)
     }
 
-    /// With a secret signing, every HS256 token its secrets verify. With key pairs signing,
-    /// only one issued before the first key pair signed, expiring within the grace period,
-    /// and only during it: whoever still holds the old secret cannot mint a token that
-    /// outlives the move.
+    /// With HS256 configured, every HS256 token its secrets verify. With key pairs, only
+    /// one issued before every instance noticed the first key pair signing, and expiring
+    /// within its kind's lifetime of that: whoever still holds the old secret cannot mint a
+    /// token that outlives the move.
     fn within_hs256_grace(&self, claims: Claims) -> Result<Claims, TokenDecodeError> {
         if self.encoding_secret.is_some() {
             return Ok(claims);
@@ -250,12 +266,23 @@ impl JwtCodec {
             // No key pair has signed yet: HS256 is still what signs (the interim secret).
             return Ok(claims);
         };
+        let lifetime = if claims.typ == TokenKind::Refresh.as_str() {
+            self.hs256_lifetimes.refresh
+        } else {
+            self.hs256_lifetimes.access
+        };
+        let cutoff = since.checked_add(self.hs256_notice.try_into().unwrap_or(time::Duration::MAX));
+        let until = cutoff.and_then(|c| c.checked_add(lifetime.try_into().ok()?));
+        let (Some(cutoff), Some(until)) = (cutoff, until) else {
+            return Err(TokenDecodeError::Invalid);
+        };
         // `exp` is checked against now already: a token expiring within the grace period is
         // refused once the period is over.
-        let until = since + self.hs256_grace;
-        let issued_before = claims.iat_ms <= unix_ms(since);
+        let issued_before = claims.iat_ms <= unix_ms(cutoff);
         let expires_in_time = claims.exp <= until.unix_timestamp();
-        if issued_before && expires_in_time {
+        let lives_no_longer = claims.exp.saturating_sub(claims.iat)
+            <= i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
+        if issued_before && expires_in_time && lives_no_longer {
             Ok(claims)
         } else {
             Err(TokenDecodeError::Invalid)
@@ -272,7 +299,7 @@ fn unix_ms(at: OffsetDateTime) -> i64 {
 /// ten times an HMAC. A hit needs the exact bytes that verified, its key still published
 /// (a removed key's tokens stop at once) and its `exp` still ahead; everything else about
 /// the token (issuer, audience, algorithm) was checked once and cannot change. Bounded:
-/// when full, expired entries go, and if that is not enough, all of them.
+/// when full, expired entries go, and if that leaves it three-quarters full, all of them.
 #[derive(Default)]
 struct VerifiedTokens {
     entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], (String, Claims)>>,
@@ -294,7 +321,8 @@ impl VerifiedTokens {
         if entries.len() >= VERIFIED_TOKENS {
             let now = OffsetDateTime::now_utc().unix_timestamp();
             entries.retain(|_, (_, claims)| claims.exp > now);
-            if entries.len() >= VERIFIED_TOKENS {
+            // Room for a quarter more before the next sweep, or a sweep on every insert.
+            if entries.len() >= VERIFIED_TOKENS * 3 / 4 {
                 entries.clear();
             }
         }
@@ -354,28 +382,28 @@ impl TokenCodec for JwtCodec {
                 .map(|m| m.as_str().to_owned())
                 .collect(),
         };
-        match &self.encoding_secret {
-            Some(key) => {
+        // A current key pair signs, whatever the mode: an instance still configured HS256
+        // in a fleet moving to key pairs follows the first one that signs with it (every
+        // instance loaded that key before it could sign). Otherwise the HS256 secret does
+        // (configured, or the interim one of a move).
+        let ring = self.key_ring.load();
+        let secret = match (&self.encoding_secret, &self.interim) {
+            (Some(key), _) => self.secret_kid.clone().map(|kid| (key, kid)),
+            (None, Some((key, kid))) => Some((key, kid.clone())),
+            (None, None) => None,
+        };
+        match (ring.signing(), secret) {
+            (Some(signing), _) => {
+                let mut header = Header::new(signing.algorithm);
+                header.kid = Some(signing.kid.clone());
+                jsonwebtoken::encode(&header, &wire, &signing.key)
+            }
+            (None, Some((key, kid))) => {
                 let mut header = Header::new(Algorithm::HS256);
-                header.kid = self.secret_kid.clone();
+                header.kid = Some(kid);
                 jsonwebtoken::encode(&header, &wire, key)
             }
-            None => {
-                let ring = self.key_ring.load();
-                match (ring.signing(), &self.interim) {
-                    (Some(signing), _) => {
-                        let mut header = Header::new(signing.algorithm);
-                        header.kid = Some(signing.kid.clone());
-                        jsonwebtoken::encode(&header, &wire, &signing.key)
-                    }
-                    (None, Some((secret, kid))) => {
-                        let mut header = Header::new(Algorithm::HS256);
-                        header.kid = Some(kid.clone());
-                        jsonwebtoken::encode(&header, &wire, secret)
-                    }
-                    (None, None) => anyhow::bail!("no current signing key is loaded"),
-                }
-            }
+            (None, None) => anyhow::bail!("no current signing key is loaded"),
         }
         .context("token signing failed")
     }
@@ -498,25 +526,40 @@ mod tests {
         }
     }
 
-    /// After the move to key pairs, the old secret verifies only tokens issued before the
-    /// first key pair signed and expiring within the grace period: it cannot mint new ones.
+    /// After the move to key pairs, the old secret verifies only tokens issued before every
+    /// instance noticed the first key pair signing, living no longer than their kind does
+    /// and expiring within that of the move: it cannot mint new ones.
     #[test]
     fn after_the_move_hs256_verifies_only_tokens_from_before_within_the_grace() {
         let now = OffsetDateTime::now_utc();
-        let since = now - Duration::minutes(1);
+        let since = now - Duration::minutes(2);
         let moved = JwtCodec::new(&JwtSettings {
             verify_only: vec![OLD.to_owned().into()],
-            hs256_grace: std::time::Duration::from_secs(600),
+            hs256_notice: std::time::Duration::from_secs(60),
+            hs256_lifetimes: TokenLifetimes {
+                access: std::time::Duration::from_secs(600),
+                refresh: std::time::Duration::from_secs(3600),
+            },
             ..JwtSettings::key_pairs(ring_since(Some(since)), "gatehouse", "gatehouse-api")
         });
         let old = JwtCodec::new(&settings(OLD));
         let sign = |claims: &TokenClaims| old.encode(claims).unwrap();
-        let before = sign(&issued(since - Duration::minutes(1), Duration::minutes(5)));
-        assert!(moved.decode(&before, TokenKind::Access).is_ok());
+        // Issued just before the move, or by an instance that had not noticed it yet.
+        for issued_at in [since - Duration::minutes(1), since + Duration::seconds(50)] {
+            let token = sign(&issued(issued_at, Duration::minutes(5)));
+            assert!(moved.decode(&token, TokenKind::Access).is_ok());
+        }
+        let refresh = TokenClaims {
+            kind: TokenKind::Refresh,
+            family: Some(Uuid::new_v4()),
+            grant: None,
+            ..issued(since - Duration::minutes(1), Duration::minutes(50))
+        };
+        assert!(moved.decode(&sign(&refresh), TokenKind::Refresh).is_ok());
         for forged in [
-            // Issued after the move.
+            // Issued after every instance noticed the move.
             sign(&issued(now, Duration::minutes(5))),
-            // Issued before it, but living past the grace period.
+            // Backdated, living longer than access tokens do.
             sign(&issued(since - Duration::minutes(1), Duration::minutes(30))),
         ] {
             assert_eq!(

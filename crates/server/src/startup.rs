@@ -29,7 +29,7 @@ use gatehouse_infrastructure::database::{
 };
 use gatehouse_infrastructure::files::LocalFileStorage;
 use gatehouse_infrastructure::jobs::ApalisJobQueue;
-use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
+use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings, TokenLifetimes};
 use gatehouse_infrastructure::mail::{FileMailer, SmtpMailer, parse_sender};
 use gatehouse_infrastructure::redis::{
     self as redis_adapter, RedisProbe, RedisRateLimiter, RedisSessionStore, RedisTokenStore,
@@ -292,20 +292,31 @@ impl Signing {
                 secret,
             });
         }
-        // The HS256 tokens issued before the move verify for one token lifetime after the
-        // first key pair signed, under the secrets that signed them; none after that.
+        // The HS256 tokens issued before the move (by any instance, until each noticed it)
+        // verify for one token lifetime of their kind after it, under the secrets that
+        // signed them; none after that.
         jwt.verify_only = settings
             .jwt_secret
             .iter()
             .chain(&settings.verify_only)
             .cloned()
             .collect();
-        jwt.hs256_grace = longest_token + CLOCK_SKEW;
-        // Moving from HS256: until the key prepared then may sign, the secret still does.
+        jwt.hs256_notice = settings.jwks_max_age + CLOCK_SKEW;
+        jwt.hs256_lifetimes = TokenLifetimes {
+            access: config.tokens.access_ttl + CLOCK_SKEW,
+            refresh: config.tokens.refresh_ttl + CLOCK_SKEW,
+        };
+        // Moving from HS256: until a key may sign, the secret still does.
         jwt.interim_secret = settings.jwt_secret.clone();
+        let keys = SigningKeys::new(store, material, policy, clock);
+        let keys = if settings.jwt_secret.is_some() {
+            keys.preparing_first_key()
+        } else {
+            keys
+        };
         Ok(Self {
             jwt,
-            keys: Arc::new(SigningKeys::new(store, material, policy, clock)),
+            keys: Arc::new(keys),
             key_pairs: true,
             secret: master_text,
         })

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use gatehouse::config::LogFormat;
 use gatehouse::telemetry;
-use helpers::{PASSWORD, TestApp, set_cookie, token};
+use helpers::{MASTER_KEY, PASSWORD, TestApp, set_cookie, token};
 use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
@@ -26,7 +26,6 @@ use tracing_subscriber::util::SubscriberInitExt;
 const CHANGED_PASSWORD: &str = "amber-lantern-77";
 const RESET_PASSWORD: &str = "copper-meadow-19";
 const WRONG_PASSWORD: &str = "quartz-bicycle-58";
-const JWT_SECRET: &str = "end-to-end-test-secret-0123456789abcdef";
 
 /// Every line written by either format.
 fn captured() -> &'static Arc<Mutex<Vec<u8>>> {
@@ -140,7 +139,7 @@ async fn account_story(app: &TestApp) -> Vec<String> {
         CHANGED_PASSWORD.to_owned(),
         RESET_PASSWORD.to_owned(),
         WRONG_PASSWORD.to_owned(),
-        JWT_SECRET.to_owned(),
+        MASTER_KEY.to_owned(),
         verification,
         reset,
         access,

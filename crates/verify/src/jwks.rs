@@ -32,7 +32,11 @@ pub(crate) type KeySet = HashMap<String, Arc<VerificationKey>>;
 /// A fetched key set and how long it stays fresh.
 pub(crate) struct Fetched {
     pub(crate) keys: KeySet,
+    /// The response's `max-age` (or the fallback).
     pub(crate) max_age: Duration,
+    /// How long a shared cache on the way had held the response already (`Age`): its
+    /// freshness ended `age - max_age` ago when that is positive.
+    pub(crate) age: Duration,
 }
 
 #[derive(Deserialize)]
@@ -192,7 +196,8 @@ pub(crate) async fn fetch(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     // A shared cache on the way already held the response this long: it is fresh for the
-    // rest of its max-age only (RFC 9111), or the lag behind a rotation adds up.
+    // rest of its max-age only (RFC 9111), or the lag behind a rotation adds up; and its
+    // staleness counts from when that ended, not from now.
     let age = response
         .headers()
         .get(reqwest::header::AGE)
@@ -219,7 +224,8 @@ pub(crate) async fn fetch(
     }
     Ok(Fetched {
         keys,
-        max_age: max_age(cache_control.as_deref(), config.fallback_max_age).saturating_sub(age),
+        max_age: max_age(cache_control.as_deref(), config.fallback_max_age),
+        age,
     })
 }
 

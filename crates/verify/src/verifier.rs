@@ -1,5 +1,5 @@
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use jsonwebtoken::errors::ErrorKind;
 
@@ -94,6 +94,8 @@ impl Verifier {
             }
         }
         let http = reqwest::Client::builder()
+            // The URL was checked above; a redirect could lead anywhere (plain http too).
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(config.http_timeout)
             .connect_timeout(config.http_timeout)
             .user_agent(concat!("gatehouse-verify/", env!("CARGO_PKG_VERSION")))
@@ -241,11 +243,11 @@ impl KeyCache {
                 let mut state = self.fetch.lock().await;
                 // Whoever held the lock may just have fetched the key.
                 if let (Some(key), _) = self.lookup(kid, Instant::now()) {
-                    return Ok(key);
+                    return self.unless_too_stale(key, Some(&state));
                 }
                 self.fetch_if_due(http, &mut state).await;
                 match self.lookup(kid, Instant::now()).0 {
-                    Some(key) => Ok(key),
+                    Some(key) => self.unless_too_stale(key, Some(&state)),
                     // The fetch failed, or none has succeeded yet (the first was cancelled
                     // with its caller): the key may well exist.
                     None if state.last_error.is_some() || self.read().fresh_until.is_none() => {
@@ -291,9 +293,15 @@ impl KeyCache {
         match jwks::fetch(http, &self.config).await {
             Ok(fetched) => {
                 state.last_error = None;
-                let fresh_until = Instant::now()
-                    .checked_add(fetched.max_age)
-                    .or_else(|| Instant::now().checked_add(Duration::from_secs(1)));
+                // May lie in the past (a shared cache's `Age` beyond the max-age): stale at
+                // once, and `max_stale` counts from there.
+                let now = Instant::now();
+                let fresh_until = if fetched.age <= fetched.max_age {
+                    now.checked_add(fetched.max_age - fetched.age)
+                } else {
+                    now.checked_sub(fetched.age - fetched.max_age)
+                }
+                .or(Some(now));
                 let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
                 *current = Cached {
                     keys: Arc::new(fetched.keys),

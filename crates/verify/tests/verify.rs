@@ -346,6 +346,16 @@ async fn the_age_a_shared_cache_adds_counts_against_the_max_age() {
     verifier.verify(&key.sign(&access_payload())).await.unwrap();
     verifier.verify(&key.sign(&access_payload())).await.unwrap();
     assert_eq!(server.requests(), 3, "fresh for the 30 s left");
+    // A cache serving a set stale for longer than max_stale (Gatehouse down behind it): not
+    // trusted, however often it is fetched.
+    let mut config = server.config(Duration::ZERO);
+    config.max_stale = Duration::from_secs(600);
+    let strict = Verifier::new(config).unwrap();
+    server.change(|s| s.age = Some(60 + 601));
+    assert!(matches!(
+        strict.verify(&key.sign(&access_payload())).await,
+        Err(VerifyError::KeysUnavailable(_))
+    ));
 }
 
 #[tokio::test]

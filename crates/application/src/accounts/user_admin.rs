@@ -181,6 +181,7 @@ impl UserAdminService {
         patch: UserPatch,
     ) -> Result<User, AppError> {
         let deactivates = patch.is_active == Some(false);
+        let names_grant = patch.role.is_some() || patch.permissions.is_some();
         let (before, mut after) = self.apply(principal, id, patch).await?;
         if deactivates {
             if after.security_stamp == before.security_stamp {
@@ -204,7 +205,9 @@ impl UserAdminService {
                     .await;
             }
             self.revocation.everything(id, after.security_stamp).await?;
-        } else if (before.role, &before.permissions) != (after.role, &after.permissions) {
+        } else if names_grant {
+            // Also when nothing changed: a retry of a change whose marker was lost (Redis
+            // failed after the account was written) must still leave it.
             self.revocation.grant_changed(id).await?;
         }
         Ok(after)

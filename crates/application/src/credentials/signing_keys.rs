@@ -23,6 +23,9 @@ pub struct SigningKeys {
     /// to the instances, never promoted) and loaded, so that a later move to key pairs
     /// starts with a key every instance already verifies.
     signs: bool,
+    /// The first key is published before it signs too (something else signs meanwhile:
+    /// the HS256 secret of a deployment moving to key pairs).
+    prepare_first: bool,
     /// The public JWKs of the keys last installed, as published.
     published: RwLock<Arc<[String]>>,
 }
@@ -41,6 +44,7 @@ impl SigningKeys {
             policy,
             clock,
             signs: true,
+            prepare_first: false,
             published: RwLock::new(Arc::from(Vec::new())),
         }
     }
@@ -57,6 +61,16 @@ impl SigningKeys {
         Self {
             signs: false,
             ..Self::new(store, material, policy, clock)
+        }
+    }
+
+    /// As [`Self::new`], where something else signs until a key may (the HS256 secret of a
+    /// deployment moving to key pairs): the first key is made `next`, published to every
+    /// instance before it signs, like every later one, instead of signing at once.
+    pub fn preparing_first_key(self) -> Self {
+        Self {
+            prepare_first: true,
+            ..self
         }
     }
 
@@ -197,11 +211,15 @@ impl SigningKeys {
         Ok(self.store.published().await?)
     }
 
-    /// What a deployment where a secret signs does of a step: it prepares the first key as
-    /// `next` and removes retired keys, nothing else.
+    /// What this deployment does of a step: where a secret signs, it prepares the first key
+    /// as `next` and removes retired keys, nothing else; where keys sign but something else
+    /// signs until one may, the first key is prepared as `next` too.
     fn allowed(&self, step: RotationStep, no_key_yet: bool) -> Option<RotationStep> {
         if self.signs {
-            return Some(step);
+            return Some(match step {
+                RotationStep::CreateCurrent if self.prepare_first => RotationStep::CreateNext,
+                step => step,
+            });
         }
         match step {
             RotationStep::CreateCurrent if no_key_yet => Some(RotationStep::CreateNext),
@@ -356,6 +374,18 @@ mod tests {
         // Never promoted, however long it waits or an operator asks.
         assert!(keys.maintain(true).await.unwrap().is_empty());
         assert_eq!(keys.jwks().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn moving_from_a_secret_the_first_key_is_published_before_it_signs() {
+        let (store, material) = parts(Vec::new());
+        let keys = service(store, material).preparing_first_key();
+        assert_eq!(
+            keys.maintain(false).await.unwrap(),
+            [RotationStep::CreateNext]
+        );
+        // Not old enough yet: nothing signs with it (the secret does meanwhile).
+        assert!(keys.maintain(false).await.unwrap().is_empty());
     }
 
     #[tokio::test]

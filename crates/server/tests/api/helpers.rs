@@ -20,15 +20,18 @@ pub struct TestApp {
 
 pub const PASSWORD: &str = "violet-tractor-42";
 
+/// The master key every test app seals its signing keys under (32 bytes, base64).
+pub const MASTER_KEY: &str = "ZW5kLXRvLWVuZC10ZXN0LW1hc3Rlci1rZXktMDEyMzQ=";
+
+/// An HS256 secret, for the tests of HS256 deployments and of the move away from them.
+pub const JWT_SECRET: &str = "end-to-end-test-secret-0123456789abcdef";
+
 fn base_vars() -> HashMap<&'static str, String> {
     HashMap::from([
         ("GATEHOUSE_ADDR", "127.0.0.1:0".to_owned()),
         ("GATEHOUSE_BCRYPT_COST", "4".to_owned()),
         ("GATEHOUSE_WORKERS", "2".to_owned()),
-        (
-            "GATEHOUSE_JWT_SECRET",
-            "end-to-end-test-secret-0123456789abcdef".to_owned(),
-        ),
+        ("GATEHOUSE_MASTER_KEY", MASTER_KEY.to_owned()),
         // Jobs run in the app (the embedded worker) and quickly.
         ("GATEHOUSE_TASK_STEP_MS", "100".to_owned()),
         ("GATEHOUSE_JOB_BACKOFF_MS", "100".to_owned()),
@@ -112,6 +115,15 @@ impl TestApp {
         let second = Self::start(with(second_extra)).await;
         first._postgres = Some(postgres);
         Some((first, second))
+    }
+
+    /// Another instance on this embedded app's database (its own in-memory stores), with
+    /// extra configuration: a restart, or a second process of another release or setting.
+    pub async fn another_instance(&self, extra: &[(&'static str, &str)]) -> Self {
+        let mut vars = base_vars();
+        vars.insert("GATEHOUSE_DATABASE_URL", self.database_url.clone());
+        vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        Self::start(vars).await
     }
 
     async fn start(vars: HashMap<&'static str, String>) -> Self {

@@ -305,55 +305,69 @@ async fn an_instance_with_another_master_key_does_not_start() {
 )]
 async fn a_fleet_moving_from_hs256_to_eddsa_signs_no_one_out() {
     let max_age = ("GATEHOUSE_JWKS_MAX_AGE", "2");
-    let Some((hs256, eddsa)) =
-        TestApp::shared_pair_with(&[max_age, ("GATEHOUSE_JWT_ALGORITHM", "HS256")], &[max_age])
-            .await
+    let secret = ("GATEHOUSE_JWT_SECRET", crate::helpers::JWT_SECRET);
+    let Some((hs256, eddsa)) = TestApp::shared_pair_with(
+        &[max_age, secret, ("GATEHOUSE_JWT_ALGORITHM", "HS256")],
+        &[max_age, secret],
+    )
+    .await
     else {
         return;
     };
     let (keys, cache) = jwks(&hs256).await;
     assert_eq!((keys, cache.as_str()), (json!({"keys": []}), "no-store"));
+    let accepted_everywhere = async |login: &Value| {
+        let access = crate::helpers::token(login, "access_token");
+        for app in [&hs256, &eddsa] {
+            assert_eq!(app.me(&access).await.status(), StatusCode::OK, "{login}");
+        }
+    };
     let first = hs256.signed_up_user("moving").await;
     // The prepared key is not old enough: the moved instance signs with the secret.
     let interim = login_body(&eddsa, "moving").await;
-    for token in [&first, &interim] {
-        let access = crate::helpers::token(token, "access_token");
+    for login in [&first, &interim] {
+        let access = crate::helpers::token(login, "access_token");
         assert_eq!(
             jsonwebtoken::decode_header(&access).unwrap().alg,
             Algorithm::HS256
         );
-        for app in [&hs256, &eddsa] {
-            assert_eq!(app.me(&access).await.status(), StatusCode::OK);
-        }
+        accepted_everywhere(login).await;
     }
 
     age_keys(&hs256, "next", "created_at", time::Duration::hours(1)).await;
-    eventually("the moved instance signs with the key", async || {
-        let body = login_body(&eddsa, "moving").await;
-        jsonwebtoken::decode_header(crate::helpers::token(&body, "access_token"))
-            .unwrap()
-            .alg
-            == Algorithm::EdDSA
-    })
-    .await;
-    let moved = login_body(&eddsa, "moving").await;
-    let access = crate::helpers::token(&moved, "access_token");
-    for app in [&hs256, &eddsa] {
-        assert_eq!(app.me(&access).await.status(), StatusCode::OK);
-        // Tokens from before the key signed keep working on both.
-        let old = crate::helpers::token(&first, "access_token");
-        assert_eq!(app.me(&old).await.status(), StatusCode::OK);
+    // Right after the promotion, the instance still configured HS256 may sign once more with
+    // the secret before it notices: the moved one accepts that token too.
+    let straggler = login_body(&hs256, "moving").await;
+    for app in [&eddsa, &hs256] {
+        eventually("the key signs everywhere", async || {
+            let body = login_body(app, "moving").await;
+            jsonwebtoken::decode_header(crate::helpers::token(&body, "access_token"))
+                .unwrap()
+                .alg
+                == Algorithm::EdDSA
+        })
+        .await;
     }
-    // A refresh token of either kind refreshes on the other instance.
-    let refreshed = hs256
-        .refresh(&crate::helpers::token(&moved, "refresh_token"))
-        .await;
-    assert_eq!(refreshed.status(), StatusCode::OK);
-    let refreshed = eddsa
-        .refresh(&crate::helpers::token(&interim, "refresh_token"))
-        .await;
-    assert_eq!(refreshed.status(), StatusCode::OK);
-    // The HS256 instance never promotes or publishes: its JWKS stays empty.
+    accepted_everywhere(&straggler).await;
+    let moved = login_body(&eddsa, "moving").await;
+    for login in [&first, &interim, &straggler, &moved] {
+        accepted_everywhere(login).await;
+    }
+    // Every refresh token, of either kind, refreshes on the other instance.
+    for (login, app) in [
+        (&first, &eddsa),
+        (&interim, &hs256),
+        (&straggler, &eddsa),
+        (&moved, &hs256),
+    ] {
+        let refreshed = app
+            .refresh(&crate::helpers::token(login, "refresh_token"))
+            .await;
+        assert_eq!(refreshed.status(), StatusCode::OK, "{login}");
+        let refreshed: Value = refreshed.json().await.unwrap();
+        accepted_everywhere(&refreshed).await;
+    }
+    // The instance configured HS256 never publishes: its JWKS stays empty.
     let (keys, _) = jwks(&hs256).await;
     assert_eq!(keys, json!({"keys": []}));
 }

@@ -3,7 +3,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, token};
+use crate::helpers::{JWT_SECRET, TestApp, assert_error, token};
 
 fn parts(jwt: &str) -> (String, Value, String) {
     let mut it = jwt.split('.');
@@ -160,7 +160,7 @@ async fn tokens_signed_with_a_verify_only_key_are_accepted_during_a_rotation() {
     let login = rotating.signed_up_user("rotation").await;
     let now = time::OffsetDateTime::now_utc();
     let signed_with_old_key =
-        legacy_token(&rotating, &login, OLD_KEY, "http://127.0.0.1:8000", now).await;
+        legacy_token(&rotating, &login, OLD_KEY, "http://127.0.0.1:8000", now, 5).await;
     let accepted = rotating.me(&signed_with_old_key).await;
     assert_eq!(accepted.status(), StatusCode::OK);
 
@@ -175,27 +175,41 @@ async fn tokens_signed_with_a_verify_only_key_are_accepted_during_a_rotation() {
 
 /// After the move from HS256 to EdDSA, the tokens the old secret signed before the first key
 /// pair did (with the issuer of that release) stay valid until they expire: an upgrade signs
-/// no one out. The old secret cannot mint new ones: a token it signs after the move, or one
-/// living past a token lifetime, is refused. New tokens are EdDSA.
+/// no one out. What the old secret could mint is bounded: an access token living longer than
+/// access tokens do is refused (the JWT codec's tests refuse one issued after the move too).
+/// New tokens are EdDSA.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hs256_tokens_from_before_the_move_to_key_pairs_stay_valid() {
-    const SECRET: &str = "end-to-end-test-secret-0123456789abcdef";
-    let app = TestApp::embedded().await;
-    let login = app.signed_up_user("upgraded").await;
+    // The first key pair signs (no secret was configured when it was made)...
+    let first = TestApp::embedded().await;
+    let login = first.signed_up_user("upgraded").await;
+    // ...and an instance with the old secret, on the same database, verifies HS256 tokens
+    // from before it.
+    let app = first
+        .another_instance(&[("GATEHOUSE_JWT_SECRET", JWT_SECRET)])
+        .await;
     let header = jsonwebtoken::decode_header(token(&login, "access_token").as_str()).unwrap();
     assert_eq!(header.alg, jsonwebtoken::Algorithm::EdDSA);
-    let before_the_move = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
-    let legacy = legacy_token(&app, &login, SECRET, "gatehouse", before_the_move).await;
+    let before_the_move = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let legacy = legacy_token(&app, &login, JWT_SECRET, "gatehouse", before_the_move, 5).await;
     assert_eq!(app.me(&legacy).await.status(), StatusCode::OK);
-    let now = time::OffsetDateTime::now_utc();
     for forged in [
-        legacy_token(&app, &login, SECRET, "gatehouse", now).await,
+        legacy_token(
+            &app,
+            &login,
+            JWT_SECRET,
+            "gatehouse",
+            before_the_move,
+            24 * 60,
+        )
+        .await,
         legacy_token(
             &app,
             &login,
             "a-secret-nobody-configured-0123456789",
             "gatehouse",
             before_the_move,
+            5,
         )
         .await,
     ] {
@@ -216,6 +230,7 @@ async fn legacy_token(
     secret: &str,
     issuer: &str,
     issued_at: time::OffsetDateTime,
+    minutes_left: i64,
 ) -> String {
     use gatehouse_application::ports::{TokenClaims, TokenCodec, TokenKind};
     use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings};
@@ -239,7 +254,7 @@ async fn legacy_token(
         family: None,
         device: None,
         issued_at,
-        expires_at: time::OffsetDateTime::now_utc() + time::Duration::minutes(5),
+        expires_at: time::OffsetDateTime::now_utc() + time::Duration::minutes(minutes_left),
         stamp: gatehouse_domain::SecurityStamp::INITIAL,
         methods: Vec::new(),
         grant: None,
