@@ -18,6 +18,7 @@ pub mod files;
 pub mod jobs;
 pub mod jwt;
 pub mod mail;
+pub mod mfa;
 mod password_hasher;
 pub mod redis;
 pub mod signing;

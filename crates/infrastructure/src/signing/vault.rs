@@ -23,12 +23,15 @@ const NONCE_BYTES: usize = 24;
 pub enum SealPurpose {
     /// A token-signing private key, labelled with its `kid`, algorithm and public JWK.
     SigningKey,
+    /// A user's TOTP secret, labelled with the user's id.
+    TotpSecret,
 }
 
 impl SealPurpose {
     fn as_str(self) -> &'static str {
         match self {
             Self::SigningKey => "signing-key",
+            Self::TotpSecret => "totp-secret",
         }
     }
 }
@@ -181,6 +184,30 @@ mod tests {
                 .open(SealPurpose::SigningKey, "kid-2", &sealed)
                 .is_err(),
             "moved to another row"
+        );
+    }
+
+    /// A user's TOTP secret never opens as a signing key, nor the reverse, whatever the
+    /// labels say.
+    #[test]
+    fn a_value_sealed_for_one_purpose_does_not_open_for_another() {
+        let sealed = key(1)
+            .seal(SealPurpose::TotpSecret, "user-1", b"totp secret")
+            .unwrap();
+        assert!(
+            key(1)
+                .open(SealPurpose::SigningKey, "user-1", &sealed)
+                .is_err()
+        );
+        assert!(
+            key(1)
+                .open(SealPurpose::TotpSecret, "user-1", &sealed)
+                .is_ok()
+        );
+        assert!(
+            key(1)
+                .open(SealPurpose::TotpSecret, "user-2", &sealed)
+                .is_err()
         );
     }
 
