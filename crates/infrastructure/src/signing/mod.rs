@@ -20,4 +20,4 @@ mod vault;
 
 pub use keys::{GeneratedKey, KeyAlgorithm, generate, seal_label};
 pub use ring::{KeyRing, MasterKeys, SealedKeyMaterial, SigningKey, VerifyingKey};
-pub use vault::{MASTER_KEY_BYTES, MasterKey, SealPurpose};
+pub use vault::{DerivedKeyPurpose, MASTER_KEY_BYTES, MasterKey, SealPurpose};

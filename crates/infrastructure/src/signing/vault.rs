@@ -44,6 +44,24 @@ impl SealPurpose {
 #[derive(Clone)]
 pub struct MasterKey {
     cipher: XChaCha20Poly1305,
+    /// HKDF-SHA256's pseudorandom key from the master key: the root of [`Self::derive`].
+    derivation: Zeroizing<[u8; 32]>,
+}
+
+/// What a key derived from the master key is for: each purpose gets a key of its own, and
+/// none of them is the sealing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DerivedKeyPurpose {
+    /// Keys the digests of second-factor recovery codes (HMAC-SHA256).
+    RecoveryCodes,
+}
+
+impl DerivedKeyPurpose {
+    fn info(self) -> &'static [u8] {
+        match self {
+            Self::RecoveryCodes => b"gatehouse/1/derived/recovery-codes",
+        }
+    }
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -69,9 +87,7 @@ impl MasterKey {
             length == MASTER_KEY_BYTES,
             "must be {MASTER_KEY_BYTES} bytes, got {length}"
         );
-        let cipher = XChaCha20Poly1305::new_from_slice(&buffer[..length])
-            .map_err(|_| anyhow::anyhow!("not a key"))?;
-        Ok(Self { cipher })
+        Self::from_key_bytes(&buffer[..length])
     }
 
     /// A key from its raw bytes; exactly [`MASTER_KEY_BYTES`] of them.
@@ -82,9 +98,27 @@ impl MasterKey {
             "must be {MASTER_KEY_BYTES} bytes, got {}",
             bytes.len()
         );
+        Self::from_key_bytes(bytes)
+    }
+
+    fn from_key_bytes(bytes: &[u8]) -> anyhow::Result<Self> {
         let cipher =
             XChaCha20Poly1305::new_from_slice(bytes).map_err(|_| anyhow::anyhow!("not a key"))?;
-        Ok(Self { cipher })
+        let (prk, _) = hkdf::Hkdf::<sha2::Sha256>::extract(Some(b"gatehouse/1/derive"), bytes);
+        let mut derivation = Zeroizing::new([0u8; 32]);
+        derivation.copy_from_slice(&prk);
+        Ok(Self { cipher, derivation })
+    }
+
+    /// A 256-bit key for `purpose`, derived from the master key (HKDF-SHA256 from the `hkdf`
+    /// crate): rotating the master key rotates it.
+    pub fn derive(&self, purpose: DerivedKeyPurpose) -> anyhow::Result<Zeroizing<[u8; 32]>> {
+        let hkdf = hkdf::Hkdf::<sha2::Sha256>::from_prk(self.derivation.as_ref())
+            .map_err(|_| anyhow::anyhow!("not a derivation key"))?;
+        let mut key = Zeroizing::new([0u8; 32]);
+        hkdf.expand(purpose.info(), key.as_mut())
+            .map_err(|_| anyhow::anyhow!("key derivation failed"))?;
+        Ok(key)
     }
 
     /// Seals `secret` for `purpose` under `label`: scheme byte, nonce, then ciphertext and
@@ -209,6 +243,15 @@ mod tests {
                 .open(SealPurpose::TotpSecret, "user-2", &sealed)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn derived_keys_depend_on_the_master_key_and_are_stable() {
+        let purpose = DerivedKeyPurpose::RecoveryCodes;
+        let first = key(1).derive(purpose).unwrap();
+        assert_eq!(*first, *key(1).derive(purpose).unwrap());
+        assert_ne!(*first, *key(2).derive(purpose).unwrap());
+        assert_ne!(first.as_slice(), [1u8; MASTER_KEY_BYTES].as_slice());
     }
 
     #[test]
