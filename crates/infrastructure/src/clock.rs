@@ -10,3 +10,9 @@ impl Clock for SystemClock {
         OffsetDateTime::now_utc()
     }
 }
+
+/// `at` in whole milliseconds since the Unix epoch: the precision tokens and the Redis
+/// stores keep instants in.
+pub(crate) fn unix_ms(at: OffsetDateTime) -> i128 {
+    at.unix_timestamp_nanos() / 1_000_000
+}

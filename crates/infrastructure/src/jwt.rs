@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::clock::unix_ms;
 use crate::signing::KeyRing;
 
 /// Who signs tokens and for whom.
@@ -278,7 +279,7 @@ impl JwtCodec {
         };
         // `exp` is checked against now already: a token expiring within the grace period is
         // refused once the period is over.
-        let issued_before = claims.iat_ms <= unix_ms(cutoff);
+        let issued_before = i128::from(claims.iat_ms) <= unix_ms(cutoff);
         let expires_in_time = claims.exp <= until.unix_timestamp();
         let lives_no_longer = claims.exp.saturating_sub(claims.iat)
             <= i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
@@ -288,10 +289,6 @@ impl JwtCodec {
             Err(TokenDecodeError::Invalid)
         }
     }
-}
-
-fn unix_ms(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// Key-pair tokens already verified, by the SHA-256 of the whole token: a client presents
@@ -355,8 +352,7 @@ fn secret_kid(secret: &SecretString) -> String {
 
 impl TokenCodec for JwtCodec {
     fn encode(&self, claims: &TokenClaims) -> anyhow::Result<String> {
-        let iat_ms = i64::try_from(claims.issued_at.unix_timestamp_nanos() / 1_000_000)
-            .context("issue time out of range")?;
+        let iat_ms = i64::try_from(unix_ms(claims.issued_at)).context("issue time out of range")?;
         let wire = Claims {
             sub: claims.subject.as_uuid(),
             jti: claims.token_id,

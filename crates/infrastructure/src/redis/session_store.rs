@@ -5,6 +5,8 @@ use fred::types::scripts::Script;
 use gatehouse_application::ports::{SessionKey, SessionRecord, SessionStore};
 use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
+
+use crate::clock::unix_ms;
 use uuid::Uuid;
 
 use crate::redis::EXTEND_EXPIRY;
@@ -76,10 +78,6 @@ pub struct RedisSessionStore {
     touch: Script,
     restamp: Script,
     remove_all: Script,
-}
-
-fn unix_ms(at: OffsetDateTime) -> i128 {
-    at.unix_timestamp_nanos() / 1_000_000
 }
 
 impl RedisSessionStore {

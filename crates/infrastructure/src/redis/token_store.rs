@@ -5,6 +5,8 @@ use fred::types::scripts::Script;
 use gatehouse_application::ports::{RefreshFamily, Rotation, RotationRequest, TokenStore};
 use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
+
+use crate::clock::unix_ms;
 use uuid::Uuid;
 
 use crate::redis::EXTEND_EXPIRY;
@@ -195,10 +197,6 @@ impl RedisTokenStore {
             .await
             .context("Redis token script failed")
     }
-}
-
-fn unix_ms(at: OffsetDateTime) -> i128 {
-    at.unix_timestamp_nanos() / 1_000_000
 }
 
 #[async_trait]
