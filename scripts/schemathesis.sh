@@ -148,6 +148,11 @@ include-name = "PUT /api/v1/users/me/avatar"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "415", "429", "5xx"]
 TOML
 
+# use_after_free expects a 404 after any DELETE. The contract says otherwise for two: DELETE
+# /tasks/{id} revokes the task, which stays readable as REVOKED, and DELETE /users/{id}
+# deactivates the account, which an admin still reads. Schemathesis applies the check to
+# every operation whatever the per-operation configuration says, so it is off; the API
+# tests check that deleted categories, products, sessions and devices are gone.
 log "running schemathesis ($MAX_EXAMPLES examples per operation)"
 started=$(date +%s)
 status=0
@@ -155,6 +160,7 @@ status=0
 (cd "$WORK" && st --config-file "$WORK/schemathesis.toml" run "$BASE/api/schema" \
     --url "$BASE" \
     --checks all \
+    --exclude-checks use_after_free \
     --max-examples "$MAX_EXAMPLES" \
     --workers 1 \
     --report-dir "$WORK/report" \
