@@ -50,6 +50,8 @@ ADMIN_PASSWORD=$(python3 -c 'import secrets; print("st-" + secrets.token_urlsafe
 export GATEHOUSE_ENV=development
 export GATEHOUSE_ADDR="127.0.0.1:$PORT"
 export GATEHOUSE_PUBLIC_URL="$BASE"
+# Passkeys need a relying-party id that is a domain: the browser origin is localhost.
+export GATEHOUSE_WEBAUTHN_ORIGIN="http://localhost:$PORT"
 export GATEHOUSE_DATABASE_URL="sqlite://$WORK/gatehouse.db?mode=rwc"
 export GATEHOUSE_MAIL_DIR="$WORK/mail"
 export GATEHOUSE_MEDIA_DIR="$WORK/media"
@@ -122,9 +124,22 @@ retry_on = [401]
 # - a product's category must exist (the bodies below name a real one, but the stateful phase
 #   draws its own ids);
 # - a birth date must not lie in the future;
-# - an avatar must really be a PNG, JPEG or WebP image (else 400 corrupt, or 415).
+# - an avatar must really be a PNG, JPEG or WebP image (else 400 corrupt, or 415);
+# - second factors: the password, a code or a WebAuthn credential must be the right one,
+#   exactly one of `code` and `credential` is sent, a ceremony must have been started (its
+#   id and the credential are secrets or signatures no schema can make), an enrolment must
+#   exist before it is confirmed (409 otherwise).
 [[operations]]
 include-name = [
+    "POST /api/v1/users/me/mfa/totp",
+    "POST /api/v1/users/me/mfa/totp/confirm",
+    "DELETE /api/v1/users/me/mfa/totp",
+    "POST /api/v1/users/me/mfa/recovery-codes",
+    "POST /api/v1/users/me/passkeys/register/finish",
+    "POST /api/v1/auth/mfa/verify",
+    "POST /api/v1/sessions/mfa",
+    "POST /api/v1/auth/mfa/webauthn/start",
+    "POST /api/v1/auth/passkey/finish",
     "GET /api/v1/users",
     "GET /api/v1/audit-events",
     "GET /api/v1/categories",

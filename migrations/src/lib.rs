@@ -10,6 +10,7 @@ mod m20261122_000004_tasks_email_tokens;
 mod m20261123_000005_create_catalog;
 mod m20261128_000006_account_hardening;
 mod m20261128_000007_signing_keys;
+mod m20261128_000008_second_factors;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_create_catalog::Migration),
             Box::new(m20261128_000006_account_hardening::Migration),
             Box::new(m20261128_000007_signing_keys::Migration),
+            Box::new(m20261128_000008_second_factors::Migration),
         ]
     }
 }

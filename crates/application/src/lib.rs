@@ -19,6 +19,8 @@
 //! - [`audit`]: reading the audit trail.
 //! - [`jobs`]: client tasks, account emails, the job runner, housekeeping; task table, job
 //!   queue and mailer ports.
+//! - [`factors`]: second factors (authenticator app, recovery codes, passkeys) and the
+//!   sign-in challenge they add; factor, secret, WebAuthn and challenge-store ports.
 //! - [`identity`]: sign-up, login, sessions, logout, email verification, password reset.
 //! - [`health`]: readiness; the health probe port.
 //!
@@ -27,7 +29,7 @@
 //! Imports between capabilities go one way only (`a <- b`: `b` may import from `a`):
 //!
 //! ```text
-//! shared <- credentials, limits <- accounts <- catalog, audit, jobs <- identity
+//! shared <- credentials, limits <- accounts <- catalog, audit, jobs <- factors <- identity
 //! shared <- health
 //! ```
 //!
@@ -40,6 +42,7 @@ pub mod accounts;
 pub mod audit;
 pub mod catalog;
 pub mod credentials;
+pub mod factors;
 pub mod health;
 pub mod identity;
 pub mod jobs;
@@ -61,14 +64,19 @@ pub use credentials::{
     ActiveSession, Refreshed, Revocation, RotatedFamily, SessionService, SessionSettings,
     SigningKeys, StartedSession, TokenPair, TokenService, TokenSettings,
 };
+pub use factors::{
+    FactorParts, FactorProof, FactorSettings, FactorStatus, MfaChallenge, PasskeyView,
+    SecondFactors, TotpEnrolment, VerifiedSignIn,
+};
 pub use health::{HealthReport, HealthService};
 pub use identity::{
     AccountRecovery, AuthParts, AuthService, CurrentSession, LoginIdentifier, LoginInput,
-    LoginOutcome, PasswordResetInput, RecoveryParts,
+    LoginOutcome, PasswordResetInput, RecoveryParts, SignIn,
 };
 pub use jobs::{
-    AccountEmail, EmailJobs, EmailOutbox, EmailSettings, Housekeeping, HousekeepingSettings,
-    JobFailure, JobRunner, JobSettings, Recipient, Swept, TaskLimits, TaskService,
+    AccountEmail, EmailJobs, EmailOutbox, EmailSettings, FactorChange, Housekeeping,
+    HousekeepingSettings, JobFailure, JobRunner, JobSettings, Recipient, Swept, TaskLimits,
+    TaskService,
 };
 pub use limits::{AddressAction, EmailLimit, Reservation, Throttle, ThrottleSettings};
 pub use shared::counters::describe_metrics;

@@ -135,3 +135,53 @@ pub(crate) fn any_active_account() -> Arc<crate::accounts::users::UserService> {
         gatehouse_domain::PasswordPolicy::default(),
     ))
 }
+
+/// Second factors over a store where nobody has any (every sign-in is complete after its
+/// password).
+pub(crate) fn no_second_factors() -> Arc<crate::factors::SecondFactors> {
+    use crate::factors::ports::{MockChallengeStore, MockFactorStore};
+    let mut store = MockFactorStore::new();
+    store.expect_totp().returning(|_| Ok(None));
+    store.expect_passkeys().returning(|_| Ok(vec![]));
+    store.expect_recovery_codes_left().returning(|_| Ok(0));
+    second_factors(Arc::new(store), Arc::new(MockChallengeStore::new()))
+}
+
+/// Second factors over `store` and `challenges`, every other port a mock expecting nothing.
+pub(crate) fn second_factors(
+    store: Arc<dyn crate::factors::ports::FactorStore>,
+    challenges: Arc<dyn crate::factors::ports::ChallengeStore>,
+) -> Arc<crate::factors::SecondFactors> {
+    use crate::credentials::ports::{MockSessionStore, MockTokenStore};
+    use crate::factors::ports::{MockPasskeyCeremonies, MockSecondFactorSecrets};
+    let tokens = Arc::new(crate::credentials::tokens::TokenService::new(
+        Arc::new(crate::credentials::ports::MockTokenCodec::new()),
+        Arc::new(MockTokenStore::new()),
+        fixed_clock(),
+        crate::credentials::tokens::TokenSettings::default(),
+    ));
+    let sessions = Arc::new(crate::credentials::sessions::SessionService::new(
+        Arc::new(MockSessionStore::new()),
+        fixed_clock(),
+        crate::credentials::sessions::SessionSettings::default(),
+    ));
+    Arc::new(crate::factors::SecondFactors::new(
+        crate::factors::FactorParts {
+            store,
+            secrets: Arc::new(MockSecondFactorSecrets::new()),
+            passkeys: Arc::new(MockPasskeyCeremonies::new()),
+            challenges,
+            users: Arc::new(crate::accounts::ports::MockUserRepository::new()),
+            accounts: any_active_account(),
+            hasher: Arc::new(crate::accounts::ports::MockPasswordHasher::new()),
+            throttle: permissive_throttle(),
+            revocation: Arc::new(crate::credentials::revocation::Revocation::new(
+                tokens, sessions,
+            )),
+            audit: quiet_auditor(),
+            outbox: accepting_outbox(),
+            clock: fixed_clock(),
+            settings: crate::factors::FactorSettings::default(),
+        },
+    ))
+}

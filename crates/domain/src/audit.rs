@@ -49,6 +49,13 @@ audit_event_types! {
     UserReactivated => "user_reactivated", "An admin reactivated an account.";
     DeviceRevoked => "device_revoked", "A device and its credentials were revoked.";
     CreditsChanged => "credits_changed", "An admin granted or spent credits.";
+    MfaEnabled => "mfa_enabled", "The user confirmed an authenticator app (TOTP); recovery codes were issued.";
+    MfaDisabled => "mfa_disabled", "The user removed their authenticator app.";
+    MfaReset => "mfa_reset", "An admin removed every second factor of a user.";
+    RecoveryCodesRegenerated => "recovery_codes_regenerated", "The user replaced their recovery codes; the earlier ones died.";
+    PasskeyAdded => "passkey_added", "The user registered a passkey.";
+    PasskeyRemoved => "passkey_removed", "The user removed a passkey.";
+    MfaFailed => "mfa_failed", "A second-factor code or passkey assertion was refused during sign-in.";
 }
 
 impl FromStr for AuditEventType {

@@ -37,6 +37,7 @@ pub(crate) fn json() -> &'static str {
     tags(
         (name = "auth", description = "Registration, tokens"),
         (name = "sessions", description = "Cookie sessions (CSRF: echo X-CSRF-Token on unsafe methods)"),
+        (name = "mfa", description = "Second factors (authenticator app, recovery codes, passkeys) and the sign-in step they add"),
         (name = "users", description = "Accounts, profiles, administration"),
         (name = "credits", description = "Credit ledger"),
         (name = "audit", description = "Audit log (admins)"),
@@ -275,6 +276,20 @@ mod tests {
         "GET /media/avatars/{file}",
         "GET /metrics",
         "GET /.well-known/jwks.json",
+        "GET /api/v1/users/me/mfa",
+        "POST /api/v1/users/me/mfa/totp",
+        "DELETE /api/v1/users/me/mfa/totp",
+        "POST /api/v1/users/me/mfa/totp/confirm",
+        "POST /api/v1/users/me/mfa/recovery-codes",
+        "POST /api/v1/users/me/passkeys/register/start",
+        "POST /api/v1/users/me/passkeys/register/finish",
+        "DELETE /api/v1/users/me/passkeys/{id}",
+        "POST /api/v1/auth/mfa/verify",
+        "POST /api/v1/sessions/mfa",
+        "POST /api/v1/auth/mfa/webauthn/start",
+        "POST /api/v1/auth/passkey/start",
+        "POST /api/v1/auth/passkey/finish",
+        "DELETE /api/v1/users/{id}/mfa",
     ];
 
     fn operations(document: &utoipa::openapi::OpenApi) -> Vec<String> {

@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use gatehouse_application::{
     AccountRecovery, AuditService, AuthService, CatalogService, CreditService, DeviceService,
-    HealthService, PreRegistrationService, ProfileService, SessionService, SigningKeys,
-    TaskService, TokenService, UserAdminService, UserService,
+    HealthService, PreRegistrationService, ProfileService, SecondFactors, SessionService,
+    SigningKeys, TaskService, TokenService, UserAdminService, UserService,
 };
 
 /// The services the handlers call. Cheap to clone: every field is shared.
@@ -35,6 +35,8 @@ pub struct AppState {
     pub tasks: Arc<TaskService>,
     /// Categories and products.
     pub catalog: Arc<CatalogService>,
+    /// Second factors.
+    pub factors: Arc<SecondFactors>,
     /// Email verification and password reset.
     pub recovery: Arc<AccountRecovery>,
     /// Cookie and origin settings.

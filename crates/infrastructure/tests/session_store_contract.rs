@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_application::ports::{SessionKey, SessionRecord, SessionStore};
-use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
+use gatehouse_domain::{AuthMethod, DeviceId, SecurityStamp, UserId};
 use gatehouse_infrastructure::redis as redis_adapter;
 use gatehouse_infrastructure::redis::RedisSessionStore;
 use gatehouse_memory::InMemorySessionStore;
@@ -34,6 +34,8 @@ fn record(user: UserId, lifetime: Duration) -> SessionRecord {
         created_at,
         expires_at: created_at + lifetime,
         stamp: SecurityStamp::new(3),
+        // Both methods, so a store that drops or reorders them fails the read-back.
+        methods: vec![AuthMethod::Password, AuthMethod::Otp],
     }
 }
 

@@ -5,16 +5,17 @@ use std::sync::Arc;
 use gatehouse_application::ports::{Clock, JobLane, TokenCodec};
 use gatehouse_application::{
     Auditor, AuthParts, AuthService, DeviceService, EmailJobs, EmailOutbox, EmailSettings,
-    JobRunner, JobSettings, Revocation, SessionService, SessionSettings, TaskLimits, TaskService,
-    Throttle, ThrottleSettings, TokenService, TokenSettings, UserService,
+    FactorParts, FactorSettings, JobRunner, JobSettings, Revocation, SecondFactors, SessionService,
+    SessionSettings, TaskLimits, TaskService, Throttle, ThrottleSettings, TokenService,
+    TokenSettings, UserService,
 };
 use gatehouse_domain::PasswordPolicy;
 
 use crate::{
-    InMemoryAuditLog, InMemoryDeviceRepository, InMemoryEmailTokenStore, InMemoryJobQueue,
-    InMemoryMailer, InMemoryPasswordHasher, InMemoryRateLimiter, InMemorySessionStore,
-    InMemoryTaskRepository, InMemoryTokenCodec, InMemoryTokenStore, InMemoryUserRepository,
-    SystemClock,
+    InMemoryAuditLog, InMemoryChallengeStore, InMemoryDeviceRepository, InMemoryEmailTokenStore,
+    InMemoryFactorSecrets, InMemoryFactorStore, InMemoryJobQueue, InMemoryMailer,
+    InMemoryPasswordHasher, InMemoryRateLimiter, InMemorySessionStore, InMemoryTaskRepository,
+    InMemoryTokenCodec, InMemoryTokenStore, InMemoryUserRepository, NoPasskeys, SystemClock,
 };
 
 /// Gatehouse's account services on in-memory adapters: sign-up, login, token checks,
@@ -37,6 +38,8 @@ pub struct Embedded {
     pub accounts: Arc<UserService>,
     /// Devices signed in from.
     pub devices: Arc<DeviceService>,
+    /// Second factors (an authenticator app and recovery codes; no passkeys).
+    pub factors: Arc<SecondFactors>,
     /// Background tasks (the queued emails are tasks too).
     pub tasks: Arc<TaskService>,
     /// The users, to read or seed directly.
@@ -198,6 +201,22 @@ impl EmbeddedBuilder {
             clock.clone(),
             JobSettings::default(),
         ));
+        let outbox = Arc::new(EmailOutbox::new(tasks.clone()));
+        let factors = Arc::new(SecondFactors::new(FactorParts {
+            store: Arc::new(InMemoryFactorStore::new()),
+            secrets: Arc::new(InMemoryFactorSecrets::new()),
+            passkeys: Arc::new(NoPasskeys),
+            challenges: Arc::new(InMemoryChallengeStore::new()),
+            users: users.clone(),
+            accounts: accounts.clone(),
+            hasher: hasher.clone(),
+            throttle: throttle.clone(),
+            revocation: revocation.clone(),
+            audit: audit.clone(),
+            outbox: outbox.clone(),
+            clock: clock.clone(),
+            settings: FactorSettings::default(),
+        }));
         let auth = Arc::new(AuthService::new(AuthParts {
             users: users.clone(),
             hasher,
@@ -208,7 +227,8 @@ impl EmbeddedBuilder {
             devices: devices.clone(),
             revocation,
             audit,
-            outbox: Arc::new(EmailOutbox::new(tasks.clone())),
+            outbox,
+            factors: factors.clone(),
             clock,
         }));
         Ok(Embedded {
@@ -217,6 +237,7 @@ impl EmbeddedBuilder {
             sessions,
             accounts,
             devices,
+            factors,
             tasks,
             users,
             audit_log,

@@ -15,6 +15,9 @@
 //! Two adapters are not "memory" in the storage sense, and are honest about it:
 //! - [`InMemoryPasswordHasher`] is real bcrypt (the `bcrypt` crate) on tokio's blocking
 //!   pool, at a cost the embedder picks; no cryptography is written here.
+//! - [`InMemoryFactorSecrets`] computes real RFC 6238 codes (`totp-rs`) but keeps secrets in
+//!   memory instead of sealing them; [`NoPasskeys`] answers every WebAuthn ceremony
+//!   "unavailable", since an embedding has no browser origin to be a relying party for.
 //! - [`InMemoryTokenCodec`] issues random opaque tokens and keeps their claims in memory
 //!   instead of signing JWTs: see its documentation for why and what it enforces.
 //!
@@ -23,11 +26,14 @@
 
 mod audit_log;
 mod catalog;
+mod challenge_store;
 mod clock;
 mod credit_ledger;
 mod device_repository;
 mod email_token_store;
 mod embedded;
+mod factor_secrets;
+mod factor_store;
 mod file_storage;
 mod health_probe;
 mod job_queue;
@@ -46,11 +52,14 @@ mod user_repository;
 
 pub use audit_log::InMemoryAuditLog;
 pub use catalog::{InMemoryCategoryRepository, InMemoryProductRepository};
+pub use challenge_store::InMemoryChallengeStore;
 pub use clock::{ManualClock, SystemClock};
 pub use credit_ledger::InMemoryCreditLedger;
 pub use device_repository::InMemoryDeviceRepository;
 pub use email_token_store::InMemoryEmailTokenStore;
 pub use embedded::{Embedded, EmbeddedBuilder};
+pub use factor_secrets::{InMemoryFactorSecrets, NoPasskeys};
+pub use factor_store::InMemoryFactorStore;
 pub use file_storage::InMemoryFileStorage;
 pub use health_probe::InMemoryHealthProbe;
 pub use job_queue::InMemoryJobQueue;

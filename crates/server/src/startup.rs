@@ -9,37 +9,40 @@ use anyhow::Context;
 use arc_swap::ArcSwap;
 use base64::Engine;
 use gatehouse_application::ports::{
-    AuditLog, Clock, EmailTokenStore, HealthProbe, Mailer, PasswordHasher, RateLimiter,
-    SessionStore, TaskRepository, TokenStore, UserRepository,
+    AuditLog, ChallengeStore, Clock, EmailTokenStore, HealthProbe, Mailer, PasswordHasher,
+    RateLimiter, SecondFactorSecrets, SessionStore, TaskRepository, TokenStore, UserRepository,
 };
 use gatehouse_application::{
     AccountRecovery, AuditService, Auditor, AuthParts, AuthService, CatalogService, CreditService,
-    CursorCodec, DeviceService, EmailJobs, EmailOutbox, HealthService, Housekeeping, JobRunner,
-    PreRegistrationService, ProfileParts, ProfileService, RecoveryParts, Revocation,
-    SessionService, SigningKeys, Swept, TaskService, Throttle, TokenService, UserAdminService,
-    UserService,
+    CursorCodec, DeviceService, EmailJobs, EmailOutbox, FactorParts, FactorSettings, HealthService,
+    Housekeeping, JobRunner, PreRegistrationService, ProfileParts, ProfileService, RecoveryParts,
+    Revocation, SecondFactors, SessionService, SigningKeys, Swept, TaskService, Throttle,
+    TokenService, UserAdminService, UserService,
 };
 use gatehouse_domain::{PasswordPolicy, RotationPolicy};
 use gatehouse_http::{AppState, JwksEndpoint, MetricsEndpoint};
 use gatehouse_infrastructure::database::{
     self, Connection as DatabaseConnection, DatabaseProbe, SeaOrmAuditLog,
     SeaOrmCategoryRepository, SeaOrmCreditLedger, SeaOrmDeviceRepository, SeaOrmEmailTokenStore,
-    SeaOrmPreRegistrations, SeaOrmProductRepository, SeaOrmSigningKeyStore, SeaOrmTaskRepository,
-    SeaOrmUserRepository,
+    SeaOrmFactorStore, SeaOrmPreRegistrations, SeaOrmProductRepository, SeaOrmSigningKeyStore,
+    SeaOrmTaskRepository, SeaOrmUserRepository,
 };
 use gatehouse_infrastructure::files::LocalFileStorage;
 use gatehouse_infrastructure::jobs::ApalisJobQueue;
 use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings, TokenLifetimes};
 use gatehouse_infrastructure::mail::{FileMailer, SmtpMailer, parse_sender};
+use gatehouse_infrastructure::mfa::{SealedFactorSecrets, WebauthnPasskeys};
 use gatehouse_infrastructure::redis::{
-    self as redis_adapter, RedisProbe, RedisRateLimiter, RedisSessionStore, RedisTokenStore,
+    self as redis_adapter, RedisChallengeStore, RedisProbe, RedisRateLimiter, RedisSessionStore,
+    RedisTokenStore,
 };
 use gatehouse_infrastructure::signing::{
     KeyAlgorithm, KeyRing, MasterKey, MasterKeys, SealedKeyMaterial,
 };
 use gatehouse_infrastructure::{BcryptHasher, SystemClock};
 use gatehouse_memory::{
-    InMemoryHealthProbe, InMemoryRateLimiter, InMemorySessionStore, InMemoryTokenStore,
+    InMemoryChallengeStore, InMemoryHealthProbe, InMemoryRateLimiter, InMemorySessionStore,
+    InMemoryTokenStore,
 };
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
@@ -116,6 +119,7 @@ struct SharedStores {
     tokens: Arc<dyn TokenStore>,
     sessions: Arc<dyn SessionStore>,
     limiter: Arc<dyn RateLimiter>,
+    challenges: Arc<dyn ChallengeStore>,
     probes: Vec<Arc<dyn HealthProbe>>,
 }
 
@@ -132,6 +136,7 @@ impl SharedStores {
                 tokens,
                 sessions: Arc::new(InMemorySessionStore::new()),
                 limiter: Arc::new(InMemoryRateLimiter::new()),
+                challenges: Arc::new(InMemoryChallengeStore::new()),
             });
         };
         let pool = redis_adapter::connect(url, redis_pool_size(config)).await?;
@@ -140,6 +145,7 @@ impl SharedStores {
             probes: vec![database, Arc::new(RedisProbe::new(pool.clone()))],
             tokens: Arc::new(RedisTokenStore::new(pool.clone(), prefix.clone())),
             sessions: Arc::new(RedisSessionStore::new(pool.clone(), prefix.clone())),
+            challenges: Arc::new(RedisChallengeStore::new(pool.clone(), prefix.clone())),
             limiter: Arc::new(RedisRateLimiter::new(pool, prefix)),
         })
     }
@@ -162,6 +168,8 @@ struct Core {
     devices: Arc<DeviceService>,
     cursors: CursorCodec,
     probes: Vec<Arc<dyn HealthProbe>>,
+    factor_secrets: Arc<dyn SecondFactorSecrets>,
+    challenges: Arc<dyn ChallengeStore>,
 }
 
 impl Core {
@@ -184,6 +192,10 @@ impl Core {
             config.hashing.concurrency,
         )?);
         let signing = Signing::build(config, db, clock.clone())?;
+        let factor_secrets = Arc::new(SealedFactorSecrets::new(
+            signing.master_keys.clone(),
+            FACTOR_ISSUER,
+        )?);
         let cursors = CursorCodec::new(derive_key(&signing.secret, "gatehouse cursor key"));
         let tokens = Arc::new(TokenService::new(
             Arc::new(JwtCodec::new(&signing.jwt)),
@@ -227,6 +239,8 @@ impl Core {
             devices,
             cursors,
             probes: shared.probes,
+            factor_secrets,
+            challenges: shared.challenges,
         })
     }
 }
@@ -239,6 +253,8 @@ struct Signing {
     /// Key pairs sign (else the HS256 secret does, and the JWKS is empty).
     key_pairs: bool,
     secret: SecretString,
+    /// What seals second-factor secrets too.
+    master_keys: MasterKeys,
 }
 
 impl Signing {
@@ -276,7 +292,7 @@ impl Signing {
             TokenAlgorithm::Hs256 => KeyAlgorithm::EdDsa,
         };
         let material = Arc::new(SealedKeyMaterial::rotating(
-            master_keys,
+            master_keys.clone(),
             algorithm,
             ring.clone(),
         ));
@@ -290,6 +306,7 @@ impl Signing {
                 keys: Arc::new(SigningKeys::preparing(store, material, policy, clock)),
                 key_pairs: false,
                 secret,
+                master_keys,
             });
         }
         // The HS256 tokens issued before the move (by any instance, until each noticed it)
@@ -319,6 +336,7 @@ impl Signing {
             keys: Arc::new(keys),
             key_pairs: true,
             secret: master_text,
+            master_keys,
         })
     }
 }
@@ -429,6 +447,25 @@ fn app_state(
         clock: core.clock.clone(),
         policy: PasswordPolicy::default(),
     });
+    let factors = Arc::new(SecondFactors::new(FactorParts {
+        store: Arc::new(SeaOrmFactorStore::new(db.clone())),
+        secrets: core.factor_secrets.clone(),
+        passkeys: Arc::new(relying_party(config)),
+        challenges: core.challenges.clone(),
+        users: core.users.clone(),
+        accounts: core.accounts.clone(),
+        hasher: core.hasher.clone(),
+        throttle: core.throttle.clone(),
+        revocation: core.revocation.clone(),
+        audit: core.audit.clone(),
+        outbox: jobs.outbox.clone(),
+        clock: core.clock.clone(),
+        settings: FactorSettings {
+            issuer: FACTOR_ISSUER.into(),
+            challenge_ttl: config.webauthn.challenge_ttl,
+            ..FactorSettings::default()
+        },
+    }));
     let auth = AuthService::new(AuthParts {
         users: core.users.clone(),
         hasher: core.hasher.clone(),
@@ -440,6 +477,7 @@ fn app_state(
         revocation: core.revocation.clone(),
         audit: core.audit.clone(),
         outbox: jobs.outbox.clone(),
+        factors: factors.clone(),
         clock: core.clock.clone(),
     });
     let profiles = ProfileService::new(ProfileParts {
@@ -497,6 +535,7 @@ fn app_state(
         tokens: core.tokens.clone(),
         tasks: jobs.tasks.clone(),
         recovery: Arc::new(recovery),
+        factors,
         health: Arc::new(HealthService::new(core.probes.clone())),
         sessions: core.sessions.clone(),
         devices: core.devices.clone(),
@@ -507,6 +546,23 @@ fn app_state(
             max_age: config.signing.jwks_max_age,
         },
     })
+}
+
+/// The name authenticator apps and passkey prompts show.
+const FACTOR_ISSUER: &str = "Gatehouse";
+
+/// The WebAuthn relying party; passkeys answer 503 (and the rest runs) when it cannot work
+/// here, which is said once at start.
+fn relying_party(config: &Config) -> WebauthnPasskeys {
+    let settings = &config.webauthn;
+    let passkeys = WebauthnPasskeys::new(&settings.rp_id, &settings.origin, FACTOR_ISSUER);
+    if let Some(reason) = passkeys.unavailable_reason() {
+        tracing::warn!(
+            "passkeys are unavailable: {reason}; set GATEHOUSE_WEBAUTHN_RP_ID and \
+             GATEHOUSE_WEBAUTHN_ORIGIN (or a GATEHOUSE_PUBLIC_URL with a domain name)"
+        );
+    }
+    passkeys
 }
 
 fn redis_pool_size(config: &Config) -> usize {

@@ -5,7 +5,10 @@
 //! a Docker engine answers ([`gatehouse_test_services`]). A suite that cannot have its service
 //! is ignored when it is built (its crate's build script sets a `cfg`), so it is never counted
 //! as passed; a test that was built to run and then finds its service gone fails.
+//!
+//! Also a real SMTP server ([`smtp`]) and a software passkey authenticator ([`passkeys`]).
 
+pub mod passkeys;
 pub mod smtp;
 
 use std::sync::OnceLock;

@@ -1,7 +1,7 @@
 //! Another service embedding Gatehouse: it registers a user, logs in and checks the access
 //! token, on the domain and application crates with the in-memory adapters.
 
-use gatehouse_application::{ClientInfo, LoginIdentifier, LoginInput, NewUserInput};
+use gatehouse_application::{ClientInfo, LoginIdentifier, LoginInput, NewUserInput, SignIn};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -25,7 +25,10 @@ async fn main() -> anyhow::Result<()> {
         password: secret(),
         client: ClientInfo::default(),
     };
-    let tokens = gatehouse.auth.login(login).await?.tokens;
+    let SignIn::Complete(outcome) = gatehouse.auth.login(login).await? else {
+        anyhow::bail!("a new account has no second factor to ask for");
+    };
+    let tokens = outcome.tokens;
     let principal = gatehouse.tokens.authenticate(&tokens.access_token).await?;
     anyhow::ensure!(principal.user_id == user.id, "the token names someone else");
     println!("user {} signed up, logged in and authenticated", user.id);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
+use gatehouse_domain::{AuthMethod, DeviceId, SecurityStamp, UserId};
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
@@ -54,6 +54,8 @@ pub struct ActiveSession {
     pub csrf_token: String,
     /// When it ends if left idle from now.
     pub expires_at: OffsetDateTime,
+    /// How its user proved themselves when it was opened (`amr`).
+    pub methods: Vec<AuthMethod>,
 }
 
 impl ActiveSession {
@@ -91,13 +93,14 @@ impl SessionService {
     }
 
     /// Starts a session for `user` on `device`, under the security stamp the sign-in read,
-    /// with a fresh id (never one the client chose).
+    /// proved by `methods`, with a fresh id (never one the client chose).
     #[tracing::instrument(skip(self))]
     pub async fn start(
         &self,
         user: UserId,
         device: Option<DeviceId>,
         stamp: SecurityStamp,
+        methods: Vec<AuthMethod>,
     ) -> Result<StartedSession, AppError> {
         let now = self.clock.now();
         let session_id = random_token();
@@ -108,6 +111,7 @@ impl SessionService {
             created_at: now,
             expires_at: now + self.settings.absolute_ttl,
             stamp,
+            methods,
         };
         let idle_until = now + self.settings.idle_ttl;
         self.store
@@ -141,6 +145,7 @@ impl SessionService {
             },
             csrf_token: record.csrf_token,
             expires_at: idle_until.min(record.expires_at),
+            methods: record.methods,
         })
     }
 
@@ -199,11 +204,11 @@ mod tests {
         let service = service(store);
         let (a, b) = (
             service
-                .start(UserId::generate(), None, SecurityStamp::INITIAL)
+                .start(UserId::generate(), None, SecurityStamp::INITIAL, vec![])
                 .await
                 .unwrap(),
             service
-                .start(UserId::generate(), None, SecurityStamp::INITIAL)
+                .start(UserId::generate(), None, SecurityStamp::INITIAL, vec![])
                 .await
                 .unwrap(),
         );
@@ -243,6 +248,7 @@ mod tests {
                 created_at: NOW,
                 expires_at: NOW + Duration::from_secs(60),
                 stamp: SecurityStamp::INITIAL,
+                methods: vec![gatehouse_domain::AuthMethod::Password],
             }))
         });
         let active = service(store).authenticate("x").await.unwrap();

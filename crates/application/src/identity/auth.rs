@@ -12,6 +12,7 @@ use crate::accounts::users::{NewUserInput, UserService};
 use crate::credentials::revocation::Revocation;
 use crate::credentials::sessions::{SessionService, StartedSession};
 use crate::credentials::tokens::{Refreshed, TokenPair, TokenService};
+use crate::factors::{FactorProof, MfaChallenge, SecondFactors, VerifiedSignIn};
 use crate::jobs::emails::{AccountEmail, EmailOutbox, Recipient};
 use crate::limits::throttle::{AddressAction, Throttle};
 use crate::shared::audit_trail::{AuditContext, Auditor};
@@ -49,6 +50,16 @@ pub struct LoginOutcome {
     pub tokens: TokenPair,
 }
 
+/// What a password sign-in gives: the credentials, or, for an account with a second factor,
+/// the challenge the second step answers.
+#[derive(Debug, Clone)]
+pub enum SignIn<T> {
+    /// Signed in.
+    Complete(T),
+    /// The password was right; a second factor must follow.
+    SecondFactor(MfaChallenge),
+}
+
 /// A signed-in browser's session as it checks it: whose it is and until when it lasts idle.
 #[derive(Debug, Clone)]
 pub struct CurrentSession {
@@ -56,6 +67,8 @@ pub struct CurrentSession {
     pub user: User,
     /// When the session ends if left idle from now (never past its absolute cap).
     pub expires_at: time::OffsetDateTime,
+    /// How the user proved themselves when it was opened (`amr`).
+    pub methods: Vec<AuthMethod>,
 }
 
 /// Credentials in, tokens or a session out; and the ways they end.
@@ -70,6 +83,7 @@ pub struct AuthService {
     revocation: Arc<Revocation>,
     audit: Arc<Auditor>,
     outbox: Arc<EmailOutbox>,
+    factors: Arc<SecondFactors>,
     clock: Arc<dyn Clock>,
 }
 
@@ -95,6 +109,8 @@ pub struct AuthParts {
     pub audit: Arc<Auditor>,
     /// Queues account emails (verification, new sign-in).
     pub outbox: Arc<EmailOutbox>,
+    /// Second factors: the challenge after a password, and passkey sign-in.
+    pub factors: Arc<SecondFactors>,
     /// The time every record and expiry is computed from.
     pub clock: Arc<dyn Clock>,
 }
@@ -113,6 +129,7 @@ impl AuthService {
             revocation: parts.revocation,
             audit: parts.audit,
             outbox: parts.outbox,
+            factors: parts.factors,
             clock: parts.clock,
         }
     }
@@ -259,24 +276,110 @@ impl AuthService {
             .await;
     }
 
-    /// Password login: a new refresh family and its first token pair.
+    /// Password login: a new refresh family and its first token pair, or, when the account
+    /// has a second factor, the challenge for it.
     #[tracing::instrument(skip_all)]
-    pub async fn login(&self, input: LoginInput) -> Result<LoginOutcome, AppError> {
+    pub async fn login(&self, input: LoginInput) -> Result<SignIn<LoginOutcome>, AppError> {
         let result = self.token_login(&input).await;
         counters::login("token", &result);
-        let (outcome, device) = result?;
-        tracing::info!(user = %outcome.user.id, "login succeeded");
-        self.signed_in(&outcome.user, &input.client, "token", &device)
+        match result? {
+            SignIn::Complete((outcome, device)) => {
+                tracing::info!(user = %outcome.user.id, "login succeeded");
+                self.signed_in(&outcome.user, &input.client, "token", &device)
+                    .await;
+                Ok(SignIn::Complete(outcome))
+            }
+            SignIn::SecondFactor(challenge) => Ok(SignIn::SecondFactor(challenge)),
+        }
+    }
+
+    async fn token_login(
+        &self,
+        input: &LoginInput,
+    ) -> Result<SignIn<(LoginOutcome, Device)>, AppError> {
+        let user = self.verify_credentials(input).await?;
+        if let Some(challenge) = self.challenge(&user, &input.client).await? {
+            return Ok(SignIn::SecondFactor(challenge));
+        }
+        let methods = vec![AuthMethod::Password];
+        let (outcome, device) = self.issue_tokens(user, &input.client, methods).await?;
+        // A factor enabled while this sign-in ran: it must not get past it.
+        if let Some(challenge) = self.challenge(&outcome.user, &input.client).await? {
+            self.tokens.withdraw(&outcome.tokens).await?;
+            return Ok(SignIn::SecondFactor(challenge));
+        }
+        Ok(SignIn::Complete((outcome, device)))
+    }
+
+    async fn challenge(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+    ) -> Result<Option<MfaChallenge>, AppError> {
+        self.factors
+            .open_challenge(user, AuthMethod::Password, client)
+            .await
+    }
+
+    /// The second step of a token login: checks `proof` against the challenge `mfa_token`
+    /// and signs in with both methods.
+    #[tracing::instrument(skip_all)]
+    pub async fn complete_login(
+        &self,
+        mfa_token: &str,
+        proof: FactorProof,
+        client: &ClientInfo,
+    ) -> Result<LoginOutcome, AppError> {
+        let verified = self.factors.verify(mfa_token, proof, client).await;
+        self.finish_token_sign_in(verified, client, "mfa").await
+    }
+
+    /// Passwordless sign-in with a discoverable passkey: the ceremony `challenge_id` began
+    /// and its `credential`.
+    #[tracing::instrument(skip_all)]
+    pub async fn passkey_login(
+        &self,
+        challenge_id: &str,
+        credential: &serde_json::Value,
+        client: &ClientInfo,
+    ) -> Result<LoginOutcome, AppError> {
+        let verified = self
+            .factors
+            .finish_passkey_sign_in(challenge_id, credential, client)
             .await;
+        self.finish_token_sign_in(verified, client, "passkey").await
+    }
+
+    async fn finish_token_sign_in(
+        &self,
+        verified: Result<VerifiedSignIn, AppError>,
+        client: &ClientInfo,
+        method: &'static str,
+    ) -> Result<LoginOutcome, AppError> {
+        let result = match verified {
+            Ok(verified) => {
+                self.issue_tokens(verified.user, client, verified.methods)
+                    .await
+            }
+            Err(refused) => Err(refused),
+        };
+        counters::login(method, &result);
+        let (outcome, device) = result?;
+        self.signed_in(&outcome.user, client, method, &device).await;
         Ok(outcome)
     }
 
-    async fn token_login(&self, input: &LoginInput) -> Result<(LoginOutcome, Device), AppError> {
-        let user = self.verify_credentials(input).await?;
-        let device = self.devices.record_sign_in(user.id, &input.client).await?;
+    /// A new refresh family for `user` on the client's device, proved by `methods`.
+    async fn issue_tokens(
+        &self,
+        user: User,
+        client: &ClientInfo,
+        methods: Vec<AuthMethod>,
+    ) -> Result<(LoginOutcome, Device), AppError> {
+        let device = self.devices.record_sign_in(user.id, client).await?;
         let issue = async |user: &User| {
             self.tokens
-                .issue_new_family(user, Some(device.id), vec![AuthMethod::Password])
+                .issue_new_family(user, Some(device.id), methods.clone())
                 .await
         };
         let withdraw = async |tokens: &TokenPair| self.tokens.withdraw(tokens).await;
@@ -366,36 +469,90 @@ impl AuthService {
         Ok(pair)
     }
 
-    /// Password login into a cookie session. The session id is always new, and a session the
-    /// client already had (`previous`, its cookie value) ends: a planted id is never adopted.
+    /// Password login into a cookie session, or the challenge for a second factor. The
+    /// session id is always new, and a session the client already had (`previous`, its
+    /// cookie value) ends: a planted id is never adopted.
     #[tracing::instrument(skip_all)]
     pub async fn start_session(
         &self,
         input: LoginInput,
         previous: Option<&str>,
-    ) -> Result<(User, StartedSession), AppError> {
+    ) -> Result<SignIn<(User, StartedSession)>, AppError> {
         let result = self.session_login(&input, previous).await;
         counters::login("session", &result);
-        let (user, session, device) = result?;
-        tracing::info!(user = %user.id, "session login succeeded");
-        self.signed_in(&user, &input.client, "session", &device)
-            .await;
-        Ok((user, session))
+        match result? {
+            SignIn::Complete((user, session, device)) => {
+                tracing::info!(user = %user.id, "session login succeeded");
+                self.signed_in(&user, &input.client, "session", &device)
+                    .await;
+                Ok(SignIn::Complete((user, session)))
+            }
+            SignIn::SecondFactor(challenge) => Ok(SignIn::SecondFactor(challenge)),
+        }
     }
 
     async fn session_login(
         &self,
         input: &LoginInput,
         previous: Option<&str>,
-    ) -> Result<(User, StartedSession, Device), AppError> {
+    ) -> Result<SignIn<(User, StartedSession, Device)>, AppError> {
         let user = self.verify_credentials(input).await?;
+        if let Some(challenge) = self.challenge(&user, &input.client).await? {
+            return Ok(SignIn::SecondFactor(challenge));
+        }
+        let methods = vec![AuthMethod::Password];
+        let (user, session, device) = self
+            .open_session(user, &input.client, methods, previous)
+            .await?;
+        if let Some(challenge) = self.challenge(&user, &input.client).await? {
+            self.sessions.end(&session_key(&session.session_id)).await?;
+            return Ok(SignIn::SecondFactor(challenge));
+        }
+        Ok(SignIn::Complete((user, session, device)))
+    }
+
+    /// The second step of a session login: checks `proof` against the challenge
+    /// `mfa_token` and opens the session.
+    #[tracing::instrument(skip_all)]
+    pub async fn complete_session(
+        &self,
+        mfa_token: &str,
+        proof: FactorProof,
+        client: &ClientInfo,
+        previous: Option<&str>,
+    ) -> Result<(User, StartedSession), AppError> {
+        let result = match self.factors.verify(mfa_token, proof, client).await {
+            Ok(verified) => {
+                self.open_session(verified.user, client, verified.methods, previous)
+                    .await
+            }
+            Err(refused) => Err(refused),
+        };
+        counters::login("session_mfa", &result);
+        let (user, session, device) = result?;
+        self.signed_in(&user, client, "session_mfa", &device).await;
+        Ok((user, session))
+    }
+
+    async fn open_session(
+        &self,
+        user: User,
+        client: &ClientInfo,
+        methods: Vec<AuthMethod>,
+        previous: Option<&str>,
+    ) -> Result<(User, StartedSession, Device), AppError> {
         if let Some(previous) = previous {
             self.sessions.end(&session_key(previous)).await?;
         }
-        let device = self.devices.record_sign_in(user.id, &input.client).await?;
+        let device = self.devices.record_sign_in(user.id, client).await?;
         let issue = async |user: &User| {
             self.sessions
-                .start(user.id, Some(device.id), user.security_stamp)
+                .start(
+                    user.id,
+                    Some(device.id),
+                    user.security_stamp,
+                    methods.clone(),
+                )
                 .await
         };
         let withdraw = async |session: &StartedSession| {
@@ -422,6 +579,7 @@ impl AuthService {
             Ok(user) => Ok(Some(CurrentSession {
                 user,
                 expires_at: session.expires_at,
+                methods: session.methods,
             })),
             Err(AppError::NotAuthenticated) => {
                 if let Credential::Session { key } = &session.principal.credential {
@@ -580,6 +738,18 @@ mod tests {
         store: MockTokenStore,
         limiter: crate::limits::ports::MockRateLimiter,
     ) -> AuthService {
+        let factors = crate::test_support::no_second_factors();
+        service_with_factors(users, hasher, codec, store, limiter, factors)
+    }
+
+    fn service_with_factors(
+        users: MockUserRepository,
+        hasher: MockPasswordHasher,
+        codec: MockTokenCodec,
+        store: MockTokenStore,
+        limiter: crate::limits::ports::MockRateLimiter,
+        factors: Arc<SecondFactors>,
+    ) -> AuthService {
         let tokens = TokenService::new(
             Arc::new(codec),
             Arc::new(store),
@@ -639,8 +809,78 @@ mod tests {
             devices: Arc::new(devices),
             audit: quiet_auditor(),
             outbox: crate::test_support::accepting_outbox(),
+            factors,
             clock: fixed_clock(),
         })
+    }
+
+    /// A factor confirmed while the login ran (after its first look, before its second):
+    /// the tokens it issued are withdrawn and the second factor is asked for instead.
+    #[tokio::test]
+    async fn a_factor_enabled_during_a_login_withdraws_its_tokens_and_asks_for_it() {
+        use crate::factors::ports::{FactorStore, MockChallengeStore, MockFactorStore, TotpFactor};
+        let user = sample_user();
+        let mut users = MockUserRepository::new();
+        let found = user.clone();
+        users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(found.clone())));
+        users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(user.clone())));
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify().returning(|_, _| Ok(true));
+        let mut factor_store = MockFactorStore::new();
+        let mut looks = 0;
+        factor_store.expect_totp().returning(move |_| {
+            looks += 1;
+            Ok((looks > 1).then(|| TotpFactor {
+                sealed_secret: b"s".to_vec(),
+                confirmed: true,
+                last_step: Some(1),
+                created_at: crate::test_support::NOW,
+            }))
+        });
+        factor_store.expect_passkeys().returning(|_| Ok(vec![]));
+        factor_store
+            .expect_recovery_codes_left()
+            .returning(|_| Ok(10));
+        let mut challenges = MockChallengeStore::new();
+        challenges
+            .expect_put()
+            .withf(|key, _, _| key.starts_with("mfa:"))
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let store: Arc<dyn FactorStore> = Arc::new(factor_store);
+        let factors = crate::test_support::second_factors(store, Arc::new(challenges));
+        let mut token_store = MockTokenStore::new();
+        token_store
+            .expect_create_family()
+            .times(1)
+            .returning(|_| Ok(()));
+        token_store
+            .expect_revoke_family()
+            .times(1)
+            .returning(|_| Ok(()));
+        token_store
+            .expect_deny_access_token()
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let mut codec = codec();
+        codec.expect_decode().returning(|token, kind| {
+            let mut claims = refresh_claims(gatehouse_domain::UserId::generate());
+            claims.kind = kind;
+            claims.token_id = Uuid::parse_str(token.split_once(':').unwrap().1).unwrap();
+            Ok(claims)
+        });
+        let outcome = service_with_factors(users, hasher, codec, token_store, allow_all(), factors)
+            .login(login_input("jane@example.com"))
+            .await
+            .unwrap();
+        let SignIn::SecondFactor(challenge) = outcome else {
+            panic!("tokens survived a factor enabled meanwhile")
+        };
+        assert_eq!(challenge.methods, ["totp", "recovery_code"]);
     }
 
     #[tokio::test]
@@ -781,6 +1021,9 @@ mod tests {
             .login(login_input("JANE@example.com"))
             .await
             .unwrap();
+        let SignIn::Complete(outcome) = outcome else {
+            panic!("no second factor was expected")
+        };
         assert!(outcome.tokens.access_token.starts_with("access:"));
         assert!(outcome.tokens.refresh_token.starts_with("refresh:"));
         assert_eq!(outcome.tokens.expires_in, 900);

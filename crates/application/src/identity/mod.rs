@@ -5,5 +5,7 @@
 pub mod auth;
 pub mod recovery;
 
-pub use auth::{AuthParts, AuthService, CurrentSession, LoginIdentifier, LoginInput, LoginOutcome};
+pub use auth::{
+    AuthParts, AuthService, CurrentSession, LoginIdentifier, LoginInput, LoginOutcome, SignIn,
+};
 pub use recovery::{AccountRecovery, PasswordResetInput, RecoveryParts};

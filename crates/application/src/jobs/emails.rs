@@ -73,6 +73,78 @@ pub enum AccountEmail {
         /// When the sign-in happened (shown in the email, not when it is sent).
         at: OffsetDateTime,
     },
+    /// "Your sign-in protection changed": a second factor was added, removed or reset.
+    FactorChanged {
+        /// What changed.
+        change: FactorChange,
+    },
+}
+
+/// A change to a user's second factors, as their email names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FactorChange {
+    /// An authenticator app was confirmed.
+    TotpEnabled,
+    /// The authenticator app was removed.
+    TotpDisabled,
+    /// New recovery codes replaced the old ones.
+    RecoveryCodesRegenerated,
+    /// A passkey was registered.
+    PasskeyAdded {
+        /// Its name.
+        name: String,
+    },
+    /// A passkey was removed.
+    PasskeyRemoved {
+        /// Its name.
+        name: String,
+    },
+    /// An administrator removed every factor.
+    Reset,
+}
+
+impl FactorChange {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Self::TotpEnabled => "totp_enabled",
+            Self::TotpDisabled => "totp_disabled",
+            Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Self::PasskeyAdded { .. } => "passkey_added",
+            Self::PasskeyRemoved { .. } => "passkey_removed",
+            Self::Reset => "reset",
+        }
+    }
+
+    fn parse(kind: &str, name: Option<&str>) -> Option<Self> {
+        let name = || name.map(str::to_owned);
+        Some(match kind {
+            "totp_enabled" => Self::TotpEnabled,
+            "totp_disabled" => Self::TotpDisabled,
+            "recovery_codes_regenerated" => Self::RecoveryCodesRegenerated,
+            "passkey_added" => Self::PasskeyAdded { name: name()? },
+            "passkey_removed" => Self::PasskeyRemoved { name: name()? },
+            "reset" => Self::Reset,
+            _ => return None,
+        })
+    }
+
+    /// The sentence the email says it with.
+    fn sentence(&self) -> String {
+        match self {
+            Self::TotpEnabled => "An authenticator app now protects your sign-ins, and new \
+                                  recovery codes were issued."
+                .into(),
+            Self::TotpDisabled => "The authenticator app was removed from your account.".into(),
+            Self::RecoveryCodesRegenerated => {
+                "New recovery codes were issued; the earlier ones no longer work.".into()
+            }
+            Self::PasskeyAdded { name } => format!("A passkey named \"{name}\" was added."),
+            Self::PasskeyRemoved { name } => format!("The passkey named \"{name}\" was removed."),
+            Self::Reset => "An administrator removed every second factor of your account, and \
+                            signed it out everywhere."
+                .into(),
+        }
+    }
 }
 
 impl AccountEmail {
@@ -89,6 +161,15 @@ impl AccountEmail {
                 "ip": ip,
                 "at": at.format(&Rfc3339).unwrap_or_default(),
             }),
+            Self::FactorChanged { change } => {
+                let name = match change {
+                    FactorChange::PasskeyAdded { name } | FactorChange::PasskeyRemoved { name } => {
+                        Some(name.as_str())
+                    }
+                    _ => None,
+                };
+                json!({ "email": "factor_changed", "change": change.as_str(), "name": name })
+            }
         };
         match to {
             Recipient::User(user) => arguments["user_id"] = json!(user.to_string()),
@@ -113,6 +194,9 @@ impl AccountEmail {
                 user_agent: text("user_agent").unwrap_or_default().to_owned(),
                 ip: text("ip").map(str::to_owned),
                 at: OffsetDateTime::parse(text("at")?, &Rfc3339).ok()?,
+            },
+            "factor_changed" => Self::FactorChanged {
+                change: FactorChange::parse(text("change")?, text("name"))?,
             },
             _ => return None,
         };
@@ -223,6 +307,14 @@ impl EmailJobs {
                 let details = [("user_agent", user_agent), ("ip", ip), ("time", when)];
                 render(Template::NewSignIn, &user, None, &details)
             }
+            // Sent whatever the notification settings: a factor change is what a thief would
+            // want its owner not to hear about.
+            AccountEmail::FactorChanged { change } => render(
+                Template::FactorChanged,
+                &user,
+                None,
+                &[("change", change.sentence())],
+            ),
         };
         self.mailer.send(&message).await?;
         if let Some(from) = requested_from {
@@ -263,6 +355,7 @@ enum Template {
     Verification,
     PasswordReset,
     NewSignIn,
+    FactorChanged,
 }
 
 impl Template {
@@ -279,6 +372,10 @@ impl Template {
             Self::NewSignIn => (
                 include_str!("../../templates/email/new_sign_in.txt"),
                 include_str!("../../templates/email/new_sign_in.html"),
+            ),
+            Self::FactorChanged => (
+                include_str!("../../templates/email/factor_changed.txt"),
+                include_str!("../../templates/email/factor_changed.html"),
             ),
         }
     }

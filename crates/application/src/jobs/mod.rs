@@ -13,7 +13,7 @@ pub mod ports;
 pub mod runner;
 pub mod tasks;
 
-pub use emails::{AccountEmail, EmailJobs, EmailOutbox, EmailSettings, Recipient};
+pub use emails::{AccountEmail, EmailJobs, EmailOutbox, EmailSettings, FactorChange, Recipient};
 pub use housekeeping::{FINISHED_JOB_RETENTION, Housekeeping, HousekeepingSettings, Swept};
 pub use runner::{JobFailure, JobRunner, JobSettings};
 pub use tasks::{TaskLimits, TaskService};

@@ -37,6 +37,9 @@ pub struct ThrottleSettings {
     pub verification_emails_per_day: RateLimit,
     /// Tasks created per user (default 60 per hour, `GATEHOUSE_TASKS_PER_HOUR`).
     pub tasks_per_user: RateLimit,
+    /// Passwordless passkey sign-ins started per client address (default 300 per 15
+    /// minutes): each start keeps a ceremony in the shared store for minutes.
+    pub passkey_sign_ins_per_address: RateLimit,
 }
 
 const FIFTEEN_MINUTES: Duration = Duration::from_secs(15 * 60);
@@ -70,6 +73,7 @@ impl Default for ThrottleSettings {
                 limit: 60,
                 window: Duration::from_secs(3600),
             },
+            passkey_sign_ins_per_address: per_window(300),
         }
     }
 }
@@ -85,6 +89,8 @@ pub enum AddressAction {
     ForgotPassword,
     /// `POST /auth/verify-email/resend`.
     ResendVerification,
+    /// `POST /auth/passkey/start`.
+    PasskeySignIn,
 }
 
 /// Which emailed link a per-address email limit counts: each kind gets one a minute and a
@@ -299,6 +305,7 @@ impl Throttle {
             AddressAction::ResendVerification => {
                 ("resend", self.settings.verification_resends_per_address)
             }
+            AddressAction::PasskeySignIn => ("passkey", self.settings.passkey_sign_ins_per_address),
         };
         let key = format!("{name}:ip:{}", address_key(ip));
         verdict(name, self.limiter.hit(&key, limit).await?)
@@ -329,6 +336,19 @@ impl Throttle {
         }
         let day = format!("mail:{name}:day:{digest}");
         Ok(self.limiter.reserve(&day, per_day).await? == RateStatus::Allowed)
+    }
+
+    /// Reserves one check of a code against the challenge `challenge` (a digest, never the
+    /// secret), at most `limit` per `window`: `false` once the challenge has used them all.
+    /// Nothing is given back, so a challenge gets `limit` checks in its whole life, however
+    /// many arrive at once.
+    pub async fn reserve_challenge_check(
+        &self,
+        challenge: &str,
+        limit: RateLimit,
+    ) -> Result<bool, AppError> {
+        let key = format!("challenge:{challenge}");
+        Ok(self.limiter.reserve(&key, limit).await? == RateStatus::Allowed)
     }
 
     /// Reserves one task creation for `user` within the hourly limit. Give it back when the

@@ -18,6 +18,11 @@ pub use crate::credentials::ports::{
     SessionRecord, SessionStore, SigningKeyMaterial, SigningKeyStore, StoredSigningKey,
     TokenClaims, TokenCodec, TokenDecodeError, TokenKind, TokenPurpose, TokenStore,
 };
+pub use crate::factors::ports::{
+    AuthenticatedPasskey, CeremonyState, ChallengeStore, FactorStore, NewRecoveryCodes, NewTotp,
+    PasskeyCeremonies, PasskeyError, RegisteredPasskey, SecondFactorSecrets, StoredPasskey,
+    TotpFactor,
+};
 pub use crate::health::ports::HealthProbe;
 pub use crate::jobs::ports::{EmailMessage, JobLane, JobQueue, Mailer, TaskChange, TaskRepository};
 pub use crate::limits::ports::{RateLimit, RateLimiter, RateStatus};
@@ -34,6 +39,10 @@ pub use crate::catalog::ports::{MockCategoryRepository, MockProductRepository};
 pub use crate::credentials::ports::{
     MockEmailTokenStore, MockSessionStore, MockSigningKeyMaterial, MockSigningKeyStore,
     MockTokenCodec, MockTokenStore,
+};
+#[cfg(any(test, feature = "mock"))]
+pub use crate::factors::ports::{
+    MockChallengeStore, MockFactorStore, MockPasskeyCeremonies, MockSecondFactorSecrets,
 };
 #[cfg(any(test, feature = "mock"))]
 pub use crate::health::ports::MockHealthProbe;

@@ -28,8 +28,8 @@ macro_rules! route_modules {
     };
 }
 
-// Fixed paths before the patterns that would swallow them: `profile`, `devices` and
-// `credits` (`/users/me...`) before `users` (`/users/{id}`).
+// Fixed paths before the patterns that would swallow them: `profile`, `devices`, `credits`
+// and `mfa` (`/users/me...`) before `users` (`/users/{id}`).
 route_modules!(
     health,
     keys,
@@ -39,6 +39,7 @@ route_modules!(
     profile,
     devices,
     credits,
+    mfa,
     users,
     pre_registrations,
     audit,

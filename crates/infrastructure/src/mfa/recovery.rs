@@ -7,7 +7,6 @@ use hmac::{Hmac, Mac};
 use p256::elliptic_curve::rand_core::{OsRng, RngCore};
 use secrecy::SecretString;
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -70,20 +69,13 @@ impl RecoveryCodes {
             .map(|pairs| pairs.into_iter().unzip())
     }
 
-    /// The index in `stored` of the code the user typed, if it is one of them. Case,
-    /// spaces and dashes do not matter, and the letters people confuse with digits read as
-    /// those digits; anything else that is not exactly a code matches nothing. Every digest
-    /// is compared, in constant time.
-    pub fn find(&self, user: Uuid, typed: &str, stored: &[RecoveryCodeDigest]) -> Option<usize> {
+    /// The digest the code the user typed is stored under, if it can be a code at all.
+    /// Case, spaces and dashes do not matter, and the letters people confuse with digits
+    /// read as those digits; anything else that is not exactly a code has no digest. The
+    /// store looks the digest up (an HMAC: equal digests say nothing about near codes).
+    pub fn digest(&self, user: Uuid, typed: &str) -> Option<RecoveryCodeDigest> {
         let chars = normalise(typed)?;
-        let digest = self.digest_of(user, &chars).ok()?;
-        let mut found = None;
-        for (index, candidate) in stored.iter().enumerate() {
-            if bool::from(candidate.ct_eq(&digest)) && found.is_none() {
-                found = Some(index);
-            }
-        }
-        found
+        self.digest_of(user, &chars).ok()
     }
 
     /// Bound to the user: a code copied into another account's row matches nothing.
@@ -117,9 +109,20 @@ fn normalise(typed: &str) -> Option<Zeroizing<Vec<u8>>> {
 #[cfg(test)]
 mod tests {
     use secrecy::ExposeSecret;
+    use subtle::ConstantTimeEq;
 
     use super::*;
     use crate::signing::MASTER_KEY_BYTES;
+
+    /// Where the typed code is among `stored`, compared in constant time.
+    impl RecoveryCodes {
+        fn find(&self, user: Uuid, typed: &str, stored: &[RecoveryCodeDigest]) -> Option<usize> {
+            let digest = self.digest(user, typed)?;
+            stored
+                .iter()
+                .position(|candidate| bool::from(candidate.ct_eq(&digest)))
+        }
+    }
 
     fn codes(byte: u8) -> RecoveryCodes {
         RecoveryCodes::new(&MasterKey::from_bytes(&vec![byte; MASTER_KEY_BYTES].into()).unwrap())

@@ -72,6 +72,20 @@ impl TotpSecret {
         Ok(step.filter(|step| last_accepted.is_none_or(|last| *step > last)))
     }
 
+    /// The code an authenticator app shows at `at` (what a test, or a software
+    /// authenticator, types).
+    pub fn code_at(&self, at: OffsetDateTime) -> anyhow::Result<String> {
+        let seconds = u64::try_from(at.unix_timestamp()).context("a time before 1970")?;
+        Ok(self.totp(None)?.generate(seconds).to_string())
+    }
+
+    /// The secret from its base32 form (what enrolment shows).
+    pub fn from_base32(text: &str) -> anyhow::Result<Self> {
+        let secret = totp_rs::Secret::try_from_base32(text)
+            .map_err(|_| anyhow::anyhow!("not a base32 secret"))?;
+        Self::from_bytes(secret.to_vec().into())
+    }
+
     /// The `otpauth://totp/...` URI an authenticator app reads from the QR code: `issuer`
     /// (the service's name) and `account` (the user's email) label the entry.
     pub fn otpauth_url(&self, issuer: &str, account: &str) -> anyhow::Result<String> {

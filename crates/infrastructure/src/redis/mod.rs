@@ -1,10 +1,12 @@
 //! Redis (fred): the shared connection pool, its health probe, and the adapters whose state
 //! every instance shares through it.
 
+mod challenge_store;
 mod rate_limiter;
 mod session_store;
 mod token_store;
 
+pub use challenge_store::RedisChallengeStore;
 pub use rate_limiter::RedisRateLimiter;
 pub use session_store::RedisSessionStore;
 pub use token_store::RedisTokenStore;

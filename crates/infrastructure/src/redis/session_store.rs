@@ -12,10 +12,11 @@ use uuid::Uuid;
 use crate::redis::EXTEND_EXPIRY;
 
 /// KEYS: session, user's sessions, device's sessions (or ""). ARGV: user, csrf, created
-/// (ms), absolute expiry (ms), idle expiry (ms), session key suffix, device (or ""), stamp.
+/// (ms), absolute expiry (ms), idle expiry (ms), session key suffix, device (or ""), stamp,
+/// authentication methods (`amr`, comma-separated).
 /// The sets last at least as long as their longest session (see [`EXTEND_EXPIRY`]).
 const INSERT: &str = r#"
-redis.call('HSET', KEYS[1], 'user', ARGV[1], 'csrf', ARGV[2], 'created', ARGV[3], 'expires', ARGV[4], 'device', ARGV[7], 'stamp', ARGV[8])
+redis.call('HSET', KEYS[1], 'user', ARGV[1], 'csrf', ARGV[2], 'created', ARGV[3], 'expires', ARGV[4], 'device', ARGV[7], 'stamp', ARGV[8], 'amr', ARGV[9])
 redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(ARGV[5]), tonumber(ARGV[4])))
 for i = 2, 3 do
   if KEYS[i] ~= '' then
@@ -27,9 +28,9 @@ return 1
 "#;
 
 /// Read and slide in one step. KEYS: session. ARGV: now (ms), idle expiry (ms). Sessions
-/// stored before stamps existed read as stamp 0.
+/// stored before stamps existed read as stamp 0, before `amr` as a password sign-in.
 const TOUCH: &str = r#"
-local s = redis.call('HMGET', KEYS[1], 'user', 'csrf', 'created', 'expires', 'device', 'stamp')
+local s = redis.call('HMGET', KEYS[1], 'user', 'csrf', 'created', 'expires', 'device', 'stamp', 'amr')
 if not s[1] then
   return false
 end
@@ -40,6 +41,7 @@ end
 redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(ARGV[2]), tonumber(s[4])))
 s[5] = s[5] or ''
 s[6] = s[6] or '0'
+s[7] = s[7] or 'pwd'
 return s
 "#;
 
@@ -146,6 +148,12 @@ impl SessionStore for RedisSessionStore {
             key.as_str().to_owned(),
             session.device.map(|d| d.to_string()).unwrap_or_default(),
             session.stamp.to_string(),
+            session
+                .methods
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
         ];
         let _: i64 = self
             .insert
@@ -170,7 +178,7 @@ impl SessionStore for RedisSessionStore {
         let Some(fields) = fields else {
             return Ok(None);
         };
-        let [user, csrf, created, expires, device, stamp] = fields.as_slice() else {
+        let [user, csrf, created, expires, device, stamp, amr] = fields.as_slice() else {
             anyhow::bail!("malformed session record");
         };
         let instant = |ms: &str| -> anyhow::Result<OffsetDateTime> {
@@ -190,6 +198,11 @@ impl SessionStore for RedisSessionStore {
             created_at: instant(created)?,
             expires_at: instant(expires)?,
             stamp: SecurityStamp::new(stamp.parse().context("malformed session stamp")?),
+            methods: amr
+                .split(',')
+                .filter(|m| !m.is_empty())
+                .map(|m| m.parse().context("malformed session amr"))
+                .collect::<anyhow::Result<_>>()?,
         }))
     }
 

@@ -105,6 +105,7 @@ struct OpenedKey {
 
 /// The master key that seals, and during a master-key rotation the one it replaces, which
 /// still opens what it sealed.
+#[derive(Clone)]
 pub struct MasterKeys {
     /// `GATEHOUSE_MASTER_KEY`: seals, and opens.
     pub current: MasterKey,

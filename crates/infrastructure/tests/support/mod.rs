@@ -6,19 +6,19 @@
 use std::sync::Arc;
 
 use gatehouse_application::ports::{
-    AuditLog, CategoryRepository, CreditLedger, DeviceRepository, EmailTokenStore,
+    AuditLog, CategoryRepository, CreditLedger, DeviceRepository, EmailTokenStore, FactorStore,
     PreRegistrations, ProductRepository, SigningKeyStore, UserRepository,
 };
 use gatehouse_domain::{Email, PasswordHash, User, UserId, Username};
 use gatehouse_infrastructure::database::{
     self, Connection, SeaOrmAuditLog, SeaOrmCategoryRepository, SeaOrmCreditLedger,
-    SeaOrmDeviceRepository, SeaOrmEmailTokenStore, SeaOrmPreRegistrations, SeaOrmProductRepository,
-    SeaOrmSigningKeyStore, SeaOrmUserRepository,
+    SeaOrmDeviceRepository, SeaOrmEmailTokenStore, SeaOrmFactorStore, SeaOrmPreRegistrations,
+    SeaOrmProductRepository, SeaOrmSigningKeyStore, SeaOrmUserRepository,
 };
 use gatehouse_memory::{
     InMemoryAuditLog, InMemoryCategoryRepository, InMemoryCreditLedger, InMemoryDeviceRepository,
-    InMemoryEmailTokenStore, InMemoryPreRegistrations, InMemoryProductRepository,
-    InMemorySigningKeyStore, InMemoryUserRepository,
+    InMemoryEmailTokenStore, InMemoryFactorStore, InMemoryPreRegistrations,
+    InMemoryProductRepository, InMemorySigningKeyStore, InMemoryUserRepository,
 };
 use time::OffsetDateTime;
 
@@ -41,6 +41,7 @@ pub struct Memory {
     categories: Arc<InMemoryCategoryRepository>,
     products: Arc<InMemoryProductRepository>,
     signing_keys: Arc<InMemorySigningKeyStore>,
+    factors: Arc<InMemoryFactorStore>,
 }
 
 impl Backend {
@@ -58,6 +59,7 @@ impl Backend {
             products: Arc::new(InMemoryProductRepository::new(&categories)),
             categories: Arc::new(categories),
             signing_keys: Arc::new(InMemorySigningKeyStore::new()),
+            factors: Arc::new(InMemoryFactorStore::new()),
         })
     }
 
@@ -107,6 +109,13 @@ impl Backend {
         match self {
             Backend::Database(db) => Arc::new(SeaOrmSigningKeyStore::new(db.clone())),
             Backend::Memory(m) => m.signing_keys.clone(),
+        }
+    }
+
+    pub fn factors(&self) -> Arc<dyn FactorStore> {
+        match self {
+            Backend::Database(db) => Arc::new(SeaOrmFactorStore::new(db.clone())),
+            Backend::Memory(m) => m.factors.clone(),
         }
     }
 

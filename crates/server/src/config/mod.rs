@@ -78,6 +78,8 @@ pub struct Config {
     pub redis: RedisSettings,
     /// The keys that sign and verify tokens.
     pub signing: SigningSettings,
+    /// The WebAuthn relying party passkeys are registered with.
+    pub webauthn: WebAuthnSettings,
     /// Password hashing.
     pub hashing: HashingSettings,
     /// Access and refresh token lifetimes (the token service's own settings).
@@ -138,6 +140,20 @@ pub struct RedisSettings {
     pub url: Option<String>,
     /// `GATEHOUSE_REDIS_PREFIX`: prefix of every Redis key.
     pub prefix: String,
+}
+
+/// The WebAuthn relying party: whose passkeys these are, and where the browser calls from.
+#[derive(Debug, Clone)]
+pub struct WebAuthnSettings {
+    /// `GATEHOUSE_WEBAUTHN_RP_ID` (default: the host of `GATEHOUSE_PUBLIC_URL`). Passkeys
+    /// are bound to it; when it is not a domain (an IP address), passkeys are unavailable.
+    pub rp_id: String,
+    /// `GATEHOUSE_WEBAUTHN_ORIGIN` (default: the origin of `GATEHOUSE_PUBLIC_URL`): the page
+    /// origin the browser reports in every ceremony, port included.
+    pub origin: url::Url,
+    /// `GATEHOUSE_MFA_TOKEN_TTL` (seconds, default 300): how long an `mfa_token` and a
+    /// WebAuthn ceremony live.
+    pub challenge_ttl: Duration,
 }
 
 /// The keys that sign and verify tokens.
@@ -243,6 +259,7 @@ impl Config {
             log_format: log_format(&env, production)?,
             database: database(&env)?,
             signing: signing(&env, &server)?,
+            webauthn: webauthn(&env, &server)?,
             hashing: hashing(&env)?,
             tokens: tokens(&env)?,
             web: web(&env, production, &server, &sessions)?,
@@ -335,6 +352,27 @@ fn origin_of(url: &str) -> String {
         }
         None => url.to_owned(),
     }
+}
+
+fn webauthn(env: &Env, server: &ServerSettings) -> Result<WebAuthnSettings, ConfigError> {
+    let name = "GATEHOUSE_WEBAUTHN_ORIGIN";
+    let text = env
+        .text(name)
+        .unwrap_or_else(|| origin_of(&server.public_url));
+    let origin = url::Url::parse(&text)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some())
+        .ok_or_else(|| error(name, format!("expected an http(s) origin, got {text:?}")))?;
+    let rp_id = match env.text("GATEHOUSE_WEBAUTHN_RP_ID") {
+        Some(id) => id,
+        None => origin.host_str().unwrap_or_default().to_owned(),
+    };
+    let challenge_ttl = env.seconds("GATEHOUSE_MFA_TOKEN_TTL", 300)?;
+    Ok(WebAuthnSettings {
+        rp_id,
+        origin,
+        challenge_ttl,
+    })
 }
 
 fn cores() -> usize {

@@ -2,7 +2,7 @@
 //! expiry, and ended one at a time, per account or per device.
 
 use async_trait::async_trait;
-use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
+use gatehouse_domain::{AuthMethod, DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
 
 use crate::shared::context::SessionKey;
@@ -23,6 +23,9 @@ pub struct SessionRecord {
     /// The account's security stamp when the session was opened (or last confirmed): below
     /// the account's revocation floor, the session is dead whatever the store says.
     pub stamp: SecurityStamp,
+    /// How the user proved themselves when it was opened (`amr`): a password, and a second
+    /// factor when they have one.
+    pub methods: Vec<AuthMethod>,
 }
 
 /// Server-side sessions with sliding idle expiry under an absolute cap.

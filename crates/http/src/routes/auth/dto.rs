@@ -1,6 +1,8 @@
 //! Registration, login and token bodies.
 
-use gatehouse_application::{ClientInfo, LoginIdentifier, LoginInput, NewUserInput, TokenPair};
+use gatehouse_application::{
+    ClientInfo, LoginIdentifier, LoginInput, LoginOutcome, NewUserInput, TokenPair,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{
     AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type,
@@ -10,6 +12,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::ApiError;
 use crate::constraints;
+use crate::routes::mfa::dto::MfaRequiredResponse;
 use crate::routes::users::dto::UserResponse;
 
 /// Registration form.
@@ -66,6 +69,25 @@ pub struct LoginResponse {
     #[serde(flatten)]
     pub tokens: TokenResponse,
     pub user: UserResponse,
+}
+
+impl From<LoginOutcome> for LoginResponse {
+    fn from(outcome: LoginOutcome) -> Self {
+        Self {
+            tokens: outcome.tokens.into(),
+            user: UserResponse::from(&outcome.user),
+        }
+    }
+}
+
+/// What a password login answers: the tokens, or the second factor to ask for.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginReply {
+    /// Logged in.
+    LoggedIn(Box<LoginResponse>),
+    /// The password was right; a second factor must follow.
+    SecondFactor(MfaRequiredResponse),
 }
 
 /// The refresh token, when not sent in `X-Refresh-Token`.

@@ -6,14 +6,16 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa::OpenApi;
 
+use gatehouse_application::SignIn;
+
 use self::dto::{
-    LoginRequest, LoginResponse, RefreshBody, RefreshRequest, RegisterRequest, TokenResponse,
+    LoginReply, LoginRequest, RefreshBody, RefreshRequest, RegisterRequest, TokenResponse,
 };
 use crate::client::Client;
 use crate::error::ErrorBody;
 use crate::extract::{Authenticated, JsonObject, refresh_token};
 use crate::middleware::no_content;
-use crate::routes::users::dto::{UserEnvelope, UserResponse};
+use crate::routes::users::dto::UserEnvelope;
 use crate::{ApiError, AppState};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -53,7 +55,7 @@ pub async fn register(
 /// address's failure limits before the password is checked (a right one gives it back).
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
-        (status = 200, description = "Logged in", body = LoginResponse),
+        (status = 200, description = "Logged in; or, for an account with a second factor, `mfa_required` and the `mfa_token` for `/auth/mfa/verify`", body = LoginReply),
         (status = 400, description = "Neither email nor username given", body = ErrorBody),
         (status = 401, description = "invalid_credentials", body = ErrorBody),
         (status = 403, description = "Account deactivated", body = ErrorBody),
@@ -64,12 +66,11 @@ pub async fn login(
     state: web::Data<AppState>,
     client: Client,
     body: JsonObject<LoginRequest>,
-) -> Result<web::Json<LoginResponse>, ApiError> {
+) -> Result<web::Json<LoginReply>, ApiError> {
     let input = body.into_inner().into_input(client.0)?;
-    let outcome = state.auth.login(input).await?;
-    Ok(web::Json(LoginResponse {
-        tokens: outcome.tokens.into(),
-        user: UserResponse::from(&outcome.user),
+    Ok(web::Json(match state.auth.login(input).await? {
+        SignIn::Complete(outcome) => LoginReply::LoggedIn(Box::new(outcome.into())),
+        SignIn::SecondFactor(challenge) => LoginReply::SecondFactor(challenge.into()),
     }))
 }
 

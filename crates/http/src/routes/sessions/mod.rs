@@ -5,11 +5,15 @@ pub mod dto;
 use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa::OpenApi;
 
-use self::dto::{CurrentSessionResponse, SessionResponse};
+use gatehouse_application::{SignIn, StartedSession};
+use gatehouse_domain::User;
+
+use self::dto::{CurrentSessionResponse, SessionReply, SessionResponse};
 use crate::client::Client;
 use crate::error::ErrorBody;
 use crate::extract::{Authenticated, JsonObject};
 use crate::routes::auth::dto::LoginRequest;
+use crate::routes::mfa::dto::MfaRequiredResponse;
 use crate::routes::users::dto::UserResponse;
 use crate::session_cookies::{self, session_id};
 use crate::{ApiError, AppState};
@@ -32,7 +36,7 @@ pub struct Api;
 /// Secure); the session id is always new.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = LoginRequest,
     responses(
-        (status = 200, description = "Logged in; cookies set (`__Host-` names when Secure)", body = SessionResponse),
+        (status = 200, description = "Logged in; cookies set (`__Host-` names when Secure). For an account with a second factor: `mfa_required` and the `mfa_token` for `/sessions/mfa`, no cookie", body = SessionReply),
         (status = 401, description = "invalid_credentials", body = ErrorBody),
         (status = 403, description = "Account deactivated", body = ErrorBody),
         (status = 409, description = "The account changed during sign-in; try again", body = ErrorBody),
@@ -46,16 +50,25 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner().into_input(client.0)?;
     let previous = session_id(&req, &state.web);
-    let (user, session) = state.auth.start_session(input, previous.as_deref()).await?;
+    match state.auth.start_session(input, previous.as_deref()).await? {
+        SignIn::Complete((user, session)) => Ok(session_reply(&state, &user, session)),
+        SignIn::SecondFactor(challenge) => {
+            Ok(HttpResponse::Ok().json(MfaRequiredResponse::from(challenge)))
+        }
+    }
+}
+
+/// 200 with the session's cookies and body: a session login, or its second step.
+pub(crate) fn session_reply(state: &AppState, user: &User, session: StartedSession) -> HttpResponse {
     let mut response = HttpResponse::Ok();
     for cookie in session_cookies::issue(&session, &state.web) {
         response.cookie(cookie);
     }
-    Ok(response.json(SessionResponse {
-        user: UserResponse::from(&user),
+    response.json(SessionResponse {
+        user: UserResponse::from(user),
         csrf_token: session.csrf_token,
         expires_at: session.expires_at,
-    }))
+    })
 }
 
 /// Whether the session cookie names a live session (200 either way).
