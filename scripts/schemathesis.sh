@@ -126,7 +126,7 @@ retry_on = [401]
 # - a birth date must not lie in the future;
 # - an avatar must really be a PNG, JPEG or WebP image (else 400 corrupt, or 415);
 # - second factors: the password, a code or a WebAuthn credential must be the right one,
-#   exactly one of `code` and `credential` is sent, a ceremony must have been started (its
+#   exactly one of code and credential is sent, a ceremony must have been started (its
 #   id and the credential are secrets or signatures no schema can make), an enrolment must
 #   exist before it is confirmed (409 otherwise).
 [[operations]]

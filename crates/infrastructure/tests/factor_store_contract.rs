@@ -258,7 +258,64 @@ async fn a_reset_removes_every_factor_of_one_user(db: Backend) {
     assert_eq!(store.passkeys(hal).await.unwrap().len(), 1);
 }
 
+/// A master-key rotation lists every sealed secret and replaces each only if unchanged.
+async fn a_secret_is_resealed_only_if_it_did_not_change_meanwhile(db: Backend) {
+    let store = db.factors();
+    let (ivy, jon) = (db.user("ivy").await, db.user("jon").await);
+    assert!(
+        store
+            .put_pending_totp(ivy, b"ivy-old", at(0))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .put_pending_totp(jon, b"jon-old", at(0))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .confirm_totp(jon, b"jon-old", 7, &[], at(1))
+            .await
+            .unwrap()
+    );
+    let mut listed = store.sealed_totp_secrets().await.unwrap();
+    listed.sort();
+    let mut expected = vec![(ivy, b"ivy-old".to_vec()), (jon, b"jon-old".to_vec())];
+    expected.sort();
+    assert_eq!(listed, expected);
+    assert!(
+        store
+            .reseal_totp(jon, b"jon-old", b"jon-new")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .reseal_totp(jon, b"jon-old", b"jon-newer")
+            .await
+            .unwrap(),
+        "changed"
+    );
+    let jon_now = store.totp(jon).await.unwrap().unwrap();
+    assert_eq!(jon_now.sealed_secret, b"jon-new");
+    assert!(
+        jon_now.confirmed && jon_now.last_step == Some(7),
+        "only the seal changes"
+    );
+    assert!(
+        !store.reseal_totp(ivy, b"jon-new", b"x").await.unwrap(),
+        "another's value"
+    );
+    assert_eq!(
+        store.totp(ivy).await.unwrap().unwrap().sealed_secret,
+        b"ivy-old"
+    );
+}
+
 database_contract!(
+    a_secret_is_resealed_only_if_it_did_not_change_meanwhile,
     an_enrolment_is_pending_until_its_own_secret_is_confirmed,
     a_time_step_is_accepted_once_even_by_concurrent_requests,
     recovery_codes_are_single_use_and_replaced_whole,

@@ -89,6 +89,25 @@ impl FactorStore for InMemoryFactorStore {
         })
     }
 
+    async fn sealed_totp_secrets(&self) -> anyhow::Result<Vec<(UserId, Vec<u8>)>> {
+        self.factors.with(|f| {
+            f.totp
+                .iter()
+                .map(|(user, totp)| (*user, totp.sealed_secret.clone()))
+                .collect()
+        })
+    }
+
+    async fn reseal_totp(&self, user: UserId, old: &[u8], new: &[u8]) -> anyhow::Result<bool> {
+        self.factors.with(|f| match f.totp.get_mut(&user) {
+            Some(totp) if totp.sealed_secret == old => {
+                totp.sealed_secret = new.to_vec();
+                true
+            }
+            _ => false,
+        })
+    }
+
     async fn remove_totp(&self, user: UserId) -> anyhow::Result<bool> {
         self.factors.with(|f| f.totp.remove(&user).is_some())
     }

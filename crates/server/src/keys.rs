@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use gatehouse_application::SigningKeys;
 use gatehouse_application::ports::StoredSigningKey;
+use gatehouse_application::{SecondFactors, SigningKeys};
 use gatehouse_domain::{KeyState, RotationStep};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -66,12 +66,17 @@ pub async fn remove(keys: &SigningKeys, kid: &str) -> anyhow::Result<String> {
     ))
 }
 
-/// Seals again under `GATEHOUSE_MASTER_KEY` every key `GATEHOUSE_MASTER_KEY_PREVIOUS` sealed.
-pub async fn reseal(keys: &SigningKeys) -> anyhow::Result<String> {
+/// Seals again under `GATEHOUSE_MASTER_KEY` every signing key and authenticator-app secret
+/// `GATEHOUSE_MASTER_KEY_PREVIOUS` sealed.
+pub async fn reseal(keys: &SigningKeys, factors: &SecondFactors) -> anyhow::Result<String> {
     let resealed = keys.reseal().await?;
+    let secrets = factors.reseal_secrets().await?;
     Ok(format!(
-        "resealed {resealed} key(s) under GATEHOUSE_MASTER_KEY; every key now opens with it \
-         alone: remove GATEHOUSE_MASTER_KEY_PREVIOUS everywhere, then retire the old master key\n"
+        "resealed {resealed} key(s) and {secrets} authenticator-app secret(s) under \
+         GATEHOUSE_MASTER_KEY; every one now opens with it alone. Recovery codes issued before \
+         the rotation are recognised only while GATEHOUSE_MASTER_KEY_PREVIOUS is set (they are \
+         keyed digests that cannot be re-keyed): remove it everywhere once their owners have \
+         new ones, then retire the old master key\n"
     ))
 }
 

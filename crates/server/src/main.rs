@@ -139,7 +139,9 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             };
             let report = match action {
                 KeysCommand::List => gatehouse::keys::list(keys).await?,
-                KeysCommand::Reseal => gatehouse::keys::reseal(keys).await?,
+                KeysCommand::Reseal => {
+                    gatehouse::keys::reseal(keys, &components.state.factors).await?
+                }
                 KeysCommand::Rotate { now: false } => {
                     signing()?;
                     gatehouse::keys::rotate(keys).await?

@@ -472,6 +472,22 @@ impl SecondFactors {
         Ok(())
     }
 
+    /// Seals again under the current master key every authenticator-app secret an older one
+    /// sealed (after a master-key rotation); how many were. A secret that changed meanwhile
+    /// (re-enrolled, removed) is left to its new value.
+    pub async fn reseal_secrets(&self) -> Result<usize, AppError> {
+        let mut resealed = 0;
+        for (user, sealed) in self.store.sealed_totp_secrets().await? {
+            let Some(new) = self.secrets.reseal_totp(user, &sealed)? else {
+                continue;
+            };
+            if self.store.reseal_totp(user, &sealed, &new).await? {
+                resealed += 1;
+            }
+        }
+        Ok(resealed)
+    }
+
     /// The second-factor methods `user` can sign in with now; empty when none is required.
     pub async fn required_methods(&self, user: UserId) -> Result<Vec<&'static str>, AppError> {
         let mut methods = Vec::new();

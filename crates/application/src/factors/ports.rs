@@ -75,6 +75,13 @@ pub trait FactorStore: Send + Sync {
     /// compare-and-set that makes every code single use, also against a concurrent request.
     async fn accept_totp_step(&self, user: UserId, step: u64) -> anyhow::Result<bool>;
 
+    /// Every stored authenticator-app secret, with its owner (for a master-key rotation).
+    async fn sealed_totp_secrets(&self) -> anyhow::Result<Vec<(UserId, Vec<u8>)>>;
+
+    /// Replaces `user`'s sealed secret `old` with `new` (the same secret sealed again), if it
+    /// is still `old`: `false` when it changed meanwhile.
+    async fn reseal_totp(&self, user: UserId, old: &[u8], new: &[u8]) -> anyhow::Result<bool>;
+
     /// Removes the authenticator app; `false` when there was none.
     async fn remove_totp(&self, user: UserId) -> anyhow::Result<bool>;
 
@@ -159,6 +166,10 @@ pub trait SecondFactorSecrets: Send + Sync {
         code: &str,
         at: OffsetDateTime,
     ) -> anyhow::Result<Option<u64>>;
+
+    /// `sealed_secret` sealed again under the current master key, when an older key sealed
+    /// it; `None` when the current key did already.
+    fn reseal_totp(&self, user: UserId, sealed_secret: &[u8]) -> anyhow::Result<Option<Vec<u8>>>;
 
     /// Ten fresh recovery codes for `user`.
     fn new_recovery_codes(&self, user: UserId) -> anyhow::Result<NewRecoveryCodes>;

@@ -152,6 +152,28 @@ impl FactorStore for SeaOrmFactorStore {
         Ok(accepted.rows_affected == 1)
     }
 
+    async fn sealed_totp_secrets(&self) -> anyhow::Result<Vec<(UserId, Vec<u8>)>> {
+        Ok(totp_factor::Entity::find()
+            .all(&self.db)
+            .await
+            .context("TOTP factor read failed")?
+            .into_iter()
+            .map(|row| (UserId::from_uuid(row.user_id), row.sealed_secret))
+            .collect())
+    }
+
+    async fn reseal_totp(&self, user: UserId, old: &[u8], new: &[u8]) -> anyhow::Result<bool> {
+        use totp_factor::Column;
+        let resealed = totp_factor::Entity::update_many()
+            .col_expr(Column::SealedSecret, Expr::value(new.to_vec()))
+            .filter(Column::UserId.eq(user.as_uuid()))
+            .filter(Column::SealedSecret.eq(old.to_vec()))
+            .exec(&self.db)
+            .await
+            .context("TOTP reseal failed")?;
+        Ok(resealed.rows_affected == 1)
+    }
+
     async fn remove_totp(&self, user: UserId) -> anyhow::Result<bool> {
         let removed = totp_factor::Entity::delete_by_id(user.as_uuid())
             .exec(&self.db)

@@ -42,21 +42,26 @@ impl SealedFactorSecrets {
     }
 
     fn open(&self, user: UserId, sealed: &[u8]) -> anyhow::Result<TotpSecret> {
+        self.open_noting_key(user, sealed).map(|(secret, _)| secret)
+    }
+
+    /// The secret, and whether the previous master key sealed it.
+    fn open_noting_key(&self, user: UserId, sealed: &[u8]) -> anyhow::Result<(TotpSecret, bool)> {
         let label = user.to_string();
-        let opened = match self
-            .keys
-            .current
-            .open(SealPurpose::TotpSecret, &label, sealed)
-        {
-            Ok(opened) => opened,
+        let current = &self.keys.current;
+        let (opened, previous) = match current.open(SealPurpose::TotpSecret, &label, sealed) {
+            Ok(opened) => (opened, false),
             Err(refused) => match &self.keys.previous {
-                Some(previous) => previous
-                    .open(SealPurpose::TotpSecret, &label, sealed)
-                    .map_err(|_| refused)?,
+                Some(previous) => {
+                    let opened = previous
+                        .open(SealPurpose::TotpSecret, &label, sealed)
+                        .map_err(|_| refused)?;
+                    (opened, true)
+                }
                 None => return Err(refused),
             },
         };
-        TotpSecret::from_bytes(opened)
+        Ok((TotpSecret::from_bytes(opened)?, previous))
     }
 }
 
@@ -89,6 +94,20 @@ impl SecondFactorSecrets for SealedFactorSecrets {
     ) -> anyhow::Result<Option<u64>> {
         // Replays are the store's to refuse (one compare-and-set), so none is passed here.
         self.open(user, sealed_secret)?.accepts(code, at, None)
+    }
+
+    fn reseal_totp(&self, user: UserId, sealed: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
+        let (secret, previous) = self.open_noting_key(user, sealed)?;
+        if !previous {
+            return Ok(None);
+        }
+        let label = user.to_string();
+        let resealed = self.keys.current.seal(
+            SealPurpose::TotpSecret,
+            &label,
+            secret.bytes().expose_secret(),
+        )?;
+        Ok(Some(resealed))
     }
 
     fn new_recovery_codes(&self, user: UserId) -> anyhow::Result<NewRecoveryCodes> {

@@ -645,3 +645,45 @@ async fn a_sign_in_started_on_one_instance_finishes_on_another() {
     let again = verify(&a, &mfa_token, &user.recovery[0]).await;
     assert_error(again, StatusCode::UNAUTHORIZED, "token_invalid").await;
 }
+
+/// A master-key rotation: while the old key is `GATEHOUSE_MASTER_KEY_PREVIOUS`, secrets and
+/// recovery codes sealed under it still work; `keys reseal` (here its service call) seals
+/// the secrets again, and the new key alone then opens them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_key_rotation_keeps_authenticator_apps_working() {
+    const NEW: &str = "bmV3LW1hc3Rlci1rZXktMDEyMzQ1Njc4OWFiY2RlZmc=";
+    let app = TestApp::embedded().await;
+    let user = enrolled(&app, "rotor").await;
+    let rotating = app
+        .another_instance(&[
+            ("GATEHOUSE_MASTER_KEY", NEW),
+            ("GATEHOUSE_MASTER_KEY_PREVIOUS", crate::helpers::MASTER_KEY),
+        ])
+        .await;
+    let mfa_token = challenge(&rotating, &user.email).await;
+    let by_code = verify(&rotating, &mfa_token, &user.recovery[0]).await;
+    assert_eq!(
+        by_code.status(),
+        StatusCode::OK,
+        "recovery codes under the old key"
+    );
+    let resealed = rotating.state.factors.reseal_secrets().await.unwrap();
+    assert_eq!(resealed, 1);
+    rotating
+        .state
+        .jwks
+        .keys
+        .as_ref()
+        .unwrap()
+        .reseal()
+        .await
+        .unwrap();
+    let after = app.another_instance(&[("GATEHOUSE_MASTER_KEY", NEW)]).await;
+    let mfa_token = challenge(&after, &user.email).await;
+    let by_app = verify(&after, &mfa_token, &code(&user.secret, 30)).await;
+    assert_eq!(
+        by_app.status(),
+        StatusCode::OK,
+        "the resealed secret opens with the new key"
+    );
+}
