@@ -70,6 +70,7 @@ export GATEHOUSE_PASSWORD_RESETS_PER_ADDRESS=1000000
 export GATEHOUSE_VERIFICATION_RESENDS_PER_ADDRESS=1000000
 export GATEHOUSE_TASKS_MAX_OPEN=100000
 export GATEHOUSE_TASKS_PER_HOUR=1000000
+export GATEHOUSE_FACTOR_CHANGES_PER_HOUR=1000000
 
 log "creating the admin"
 # The server runs in its own directory: a developer's `.env` in the checkout (a real SMTP

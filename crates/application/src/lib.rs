@@ -65,7 +65,7 @@ pub use credentials::{
     SigningKeys, StartedSession, TokenPair, TokenService, TokenSettings,
 };
 pub use factors::{
-    FactorParts, FactorProof, FactorSettings, FactorStatus, MfaChallenge, PasskeyView,
+    FactorParts, FactorProof, FactorSettings, FactorStatus, MfaChallenge, NewPasskey, PasskeyView,
     SecondFactors, TotpEnrolment, VerifiedSignIn,
 };
 pub use health::{HealthReport, HealthService};

@@ -48,6 +48,7 @@ pub(crate) fn bearer_principal(user_id: gatehouse_domain::UserId) -> Principal {
         user_id,
         device: None,
         stamp: gatehouse_domain::SecurityStamp::INITIAL,
+        authenticated_at: NOW,
         credential: Credential::AccessToken {
             token_id: uuid::Uuid::new_v4(),
             expires_at: NOW,

@@ -203,7 +203,9 @@ impl From<AppError> for ApiError {
             AppError::TokenInvalid => Self::new(S::UNAUTHORIZED, "token_invalid", message),
             AppError::TokenExpired => Self::new(S::UNAUTHORIZED, "token_expired", message),
             AppError::InvalidToken => Self::new(S::BAD_REQUEST, "invalid_token", message),
-            AppError::AccountDisabled | AppError::PermissionDenied => {
+            AppError::AccountDisabled
+            | AppError::PermissionDenied
+            | AppError::RecentSignInRequired => {
                 Self::new(S::FORBIDDEN, "permission_denied", message)
             }
             AppError::NotFound(_) => Self::new(S::NOT_FOUND, "not_found", message),

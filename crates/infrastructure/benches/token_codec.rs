@@ -28,6 +28,7 @@ fn claims() -> TokenClaims {
         family: None,
         device: Some(gatehouse_domain::DeviceId::generate()),
         issued_at: now,
+        authenticated_at: now,
         expires_at: now + Duration::minutes(15),
         stamp: gatehouse_domain::SecurityStamp::new(3),
         methods: vec![AuthMethod::Password],

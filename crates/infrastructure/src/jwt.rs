@@ -126,6 +126,10 @@ struct Claims {
     permissions: Option<Vec<String>>,
     #[serde(default)]
     amr: Vec<String>,
+    /// When the sign-in the token descends from happened (OpenID Connect's `auth_time`);
+    /// tokens from before it was carried read as issued at their sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
 }
 
 /// The `iss` of every HS256 token issued before `GATEHOUSE_JWT_ISSUER` existed: still
@@ -377,6 +381,7 @@ impl TokenCodec for JwtCodec {
                 .iter()
                 .map(|m| m.as_str().to_owned())
                 .collect(),
+            auth_time: Some(claims.authenticated_at.unix_timestamp()),
         };
         // A current key pair signs, whatever the mode: an instance still configured HS256
         // in a fleet moving to key pairs follows the first one that signs with it (every
@@ -421,6 +426,10 @@ impl TokenCodec for JwtCodec {
             family: claims.fam,
             device: claims.dev.map(DeviceId::from_uuid),
             issued_at: instant(i128::from(claims.iat_ms) * 1_000_000)?,
+            authenticated_at: match claims.auth_time {
+                Some(seconds) => instant(i128::from(seconds) * 1_000_000_000)?,
+                None => instant(i128::from(claims.iat_ms) * 1_000_000)?,
+            },
             expires_at: instant(i128::from(claims.exp) * 1_000_000_000)?,
             stamp: SecurityStamp::new(claims.stm),
             // A method or grant a later release added is left out, not refused: during a
@@ -517,6 +526,7 @@ mod tests {
     fn issued(at: OffsetDateTime, lifetime: Duration) -> TokenClaims {
         TokenClaims {
             issued_at: at,
+            authenticated_at: at,
             expires_at: at + lifetime,
             ..claims(TokenKind::Access, lifetime)
         }
@@ -599,6 +609,7 @@ mod tests {
             family: (kind == TokenKind::Refresh).then(Uuid::new_v4),
             device: Some(DeviceId::generate()),
             issued_at: now,
+            authenticated_at: now,
             expires_at: now + lifetime,
             stamp: SecurityStamp::new(41),
             methods: vec![AuthMethod::Password, AuthMethod::Otp],

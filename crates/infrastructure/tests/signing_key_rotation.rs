@@ -93,6 +93,7 @@ fn claims() -> TokenClaims {
         family: None,
         device: Some(DeviceId::generate()),
         issued_at,
+        authenticated_at: issued_at,
         expires_at: issued_at + TOKEN_LIFETIME,
         stamp: SecurityStamp::INITIAL,
         methods: vec![AuthMethod::Password],

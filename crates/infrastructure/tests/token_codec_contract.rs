@@ -34,6 +34,8 @@ fn claims(kind: TokenKind, lifetime: Duration) -> TokenClaims {
         family: (kind == TokenKind::Refresh).then(Uuid::new_v4),
         device: Some(DeviceId::generate()),
         issued_at,
+        // The family's login, long before this token (to the second, as `auth_time` is).
+        authenticated_at: (now - Duration::days(3)).replace_nanosecond(0).unwrap(),
         expires_at: (now + lifetime).replace_nanosecond(0).unwrap(),
         stamp: SecurityStamp::new(7),
         methods: vec![AuthMethod::Password],

@@ -140,6 +140,7 @@ impl SessionService {
                 user_id: record.user,
                 device: record.device,
                 stamp: record.stamp,
+                authenticated_at: record.created_at,
                 credential: Credential::Session { key },
                 client: ClientInfo::default(),
             },

@@ -80,6 +80,8 @@ pub struct RotatedFamily {
     pub device: Option<DeviceId>,
     /// How the login that started the family proved the user.
     pub methods: Vec<AuthMethod>,
+    /// When that login happened.
+    pub authenticated_at: OffsetDateTime,
     family: Uuid,
     refresh_token: String,
     issued_at: OffsetDateTime,
@@ -154,6 +156,7 @@ impl TokenService {
             device,
             stamp: user.security_stamp,
             methods,
+            authenticated_at: now,
             now,
         };
         let refresh_token = self.encode_refresh(
@@ -210,6 +213,7 @@ impl TokenService {
                     device: claims.device,
                     stamp: claims.stamp,
                     methods: claims.methods,
+                    authenticated_at: claims.authenticated_at,
                     now,
                 };
                 let refresh_token = self.encode_refresh(
@@ -225,6 +229,7 @@ impl TokenService {
                     stamp: issued.stamp,
                     device: issued.device,
                     methods: issued.methods,
+                    authenticated_at: issued.authenticated_at,
                     family,
                     refresh_token,
                     issued_at: now,
@@ -257,6 +262,7 @@ impl TokenService {
             device: rotated.device,
             stamp: rotated.stamp,
             methods: rotated.methods,
+            authenticated_at: rotated.authenticated_at,
             now: rotated.issued_at,
         };
         self.pair(&issued, rotated.refresh_token, grant_of(account))
@@ -287,6 +293,7 @@ impl TokenService {
             user_id: claims.subject,
             device: claims.device,
             stamp: claims.stamp,
+            authenticated_at: claims.authenticated_at,
             credential: Credential::AccessToken {
                 token_id: claims.token_id,
                 expires_at: claims.expires_at,
@@ -368,6 +375,7 @@ impl TokenService {
             family: Some(refresh.family),
             device: issued.device,
             issued_at: issued.now,
+            authenticated_at: issued.authenticated_at,
             expires_at: refresh.expires_at,
             stamp: issued.stamp,
             methods: issued.methods.clone(),
@@ -389,6 +397,7 @@ impl TokenService {
             family: None,
             device: issued.device,
             issued_at: issued.now,
+            authenticated_at: issued.authenticated_at,
             expires_at: issued.now + self.settings.access_ttl,
             stamp: issued.stamp,
             methods: issued.methods.clone(),
@@ -408,6 +417,7 @@ struct IssuedTo {
     device: Option<DeviceId>,
     stamp: SecurityStamp,
     methods: Vec<AuthMethod>,
+    authenticated_at: OffsetDateTime,
     now: OffsetDateTime,
 }
 

@@ -19,7 +19,7 @@ use crate::shared::context::{ClientInfo, sha256_hex};
 use crate::shared::error::AppError;
 
 /// A sign-in waiting for its second factor.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MfaChallenge {
     /// The single-use token the second step presents.
     pub mfa_token: String,
@@ -27,6 +27,16 @@ pub struct MfaChallenge {
     pub methods: Vec<&'static str>,
     /// How long the token lives.
     pub expires_in: Duration,
+}
+
+/// Never prints the token.
+impl std::fmt::Debug for MfaChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaChallenge")
+            .field("methods", &self.methods)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a client offers at the second step.
@@ -167,6 +177,9 @@ impl SecondFactors {
         proof: FactorProof,
         client: &ClientInfo,
     ) -> Result<VerifiedSignIn, AppError> {
+        if matches!(proof, FactorProof::Credential(_)) {
+            self.passkeys.available().map_err(passkey_error)?;
+        }
         let key = challenge_key(mfa_token);
         let record = self.live_challenge(&key, client).await?;
         let user = match self

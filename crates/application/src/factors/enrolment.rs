@@ -113,7 +113,6 @@ impl From<&StoredPasskey> for PasskeyView {
 }
 
 /// A started authenticator-app enrolment, shown once.
-#[derive(Debug)]
 pub struct TotpEnrolment {
     /// The secret, base32.
     pub secret: SecretString,
@@ -123,12 +122,39 @@ pub struct TotpEnrolment {
     pub qr_svg: String,
 }
 
-/// A passkey registration in progress, kept in the challenge store.
+/// Never prints the secret (the URI and the QR code carry it too).
+impl std::fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpEnrolment(..)")
+    }
+}
+
+/// A registered passkey, and the recovery codes issued with it when it is the account's
+/// first factor (shown once).
+#[derive(Debug)]
+pub struct NewPasskey {
+    /// The passkey.
+    pub passkey: PasskeyView,
+    /// Ten recovery codes, when none existed.
+    pub recovery_codes: Option<Vec<SecretString>>,
+}
+
+/// A user's passkey registration in progress, kept in the challenge store under the user
+/// (one at a time: a new start replaces it).
 #[derive(Serialize, Deserialize)]
 struct PendingRegistration {
-    user: Uuid,
+    /// SHA-256 of the ceremony id handed to the client.
+    challenge: String,
     state: String,
 }
+
+/// How recent a sign-in must be to add or remove a passkey (the contract asks no password
+/// there): a stolen long-lived session, or a token of an old family, cannot plant a passkey
+/// that outlives a password reset.
+pub const RECENT_SIGN_IN: Duration = Duration::from_secs(15 * 60);
+
+/// The most passkeys one account may register.
+pub const MAX_PASSKEYS: usize = 10;
 
 /// The longest passkey name, in characters.
 const PASSKEY_NAME_CHARS: usize = 64;
@@ -200,6 +226,7 @@ impl SecondFactors {
         password: &SecretString,
     ) -> Result<TotpEnrolment, AppError> {
         let user = self.accounts.me(principal).await?;
+        self.throttle.factor_change(user.id).await?;
         self.check_password(&user, password, &principal.client)
             .await?;
         if self.store.totp(user.id).await?.is_some_and(|t| t.confirmed) {
@@ -334,7 +361,12 @@ impl SecondFactors {
     ) -> Result<(String, serde_json::Value), AppError> {
         self.passkeys.available().map_err(passkey_error)?;
         let user = self.accounts.me(principal).await?;
+        self.require_recent_sign_in(principal)?;
+        self.throttle.factor_change(user.id).await?;
         let existing = self.store.passkeys(user.id).await?;
+        if existing.len() >= MAX_PASSKEYS {
+            return Err(too_many_passkeys());
+        }
         let exclude: Vec<Vec<u8>> = existing.into_iter().map(|p| p.credential_id).collect();
         let (options, state) = self
             .passkeys
@@ -347,12 +379,16 @@ impl SecondFactors {
             .map_err(passkey_error)?;
         let id = random_id();
         let pending = PendingRegistration {
-            user: user.id.as_uuid(),
+            challenge: sha256_hex(&id),
             state: state.0,
         };
         let value = serde_json::to_string(&pending).map_err(|e| AppError::Internal(e.into()))?;
         self.challenges
-            .put(&registration_key(&id), &value, self.settings.challenge_ttl)
+            .put(
+                &registration_key(user.id),
+                &value,
+                self.settings.challenge_ttl,
+            )
             .await?;
         Ok((id, options))
     }
@@ -365,26 +401,22 @@ impl SecondFactors {
         challenge_id: &str,
         name: &str,
         credential: &serde_json::Value,
-    ) -> Result<PasskeyView, AppError> {
+    ) -> Result<NewPasskey, AppError> {
         self.passkeys.available().map_err(passkey_error)?;
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > PASSKEY_NAME_CHARS {
-            return Err(invalid(
-                "name",
-                "give the passkey a name of 1 to 64 characters",
-            ));
-        }
+        let name = passkey_name(name)?;
         let user = self.accounts.me(principal).await?;
+        self.require_recent_sign_in(principal)?;
+        // Taken whatever follows: a ceremony is finished once, right or wrong.
         let pending = self
             .challenges
-            .take(&registration_key(challenge_id))
+            .take(&registration_key(user.id))
             .await?
             .and_then(|raw| serde_json::from_str::<PendingRegistration>(&raw).ok())
-            .filter(|pending| pending.user == user.id.as_uuid())
+            .filter(|pending| pending.challenge == sha256_hex(challenge_id))
             .ok_or_else(|| {
                 invalid(
                     "challenge_id",
-                    "no such registration in progress (it expired, or was used)",
+                    "no such registration in progress (it expired, was used or replaced)",
                 )
             })?;
         let registered = self
@@ -394,13 +426,17 @@ impl SecondFactors {
                 PasskeyError::Rejected(_) => invalid("credential", "the credential was refused"),
                 other => passkey_error(other),
             })?;
+        if self.store.passkeys(user.id).await?.len() >= MAX_PASSKEYS {
+            return Err(too_many_passkeys());
+        }
+        let now = self.clock.now();
         let passkey = StoredPasskey {
             id: Uuid::new_v4(),
             user: user.id,
             credential_id: registered.credential_id,
-            name: name.to_owned(),
+            name,
             passkey: registered.passkey,
-            created_at: self.clock.now(),
+            created_at: now,
             last_used_at: None,
         };
         if !self.store.add_passkey(&passkey).await? {
@@ -409,6 +445,17 @@ impl SecondFactors {
                 message: "this passkey is registered already".into(),
             });
         }
+        // The first factor of an account brings recovery codes, as an app's confirmation does.
+        let totp = self.store.totp(user.id).await?.is_some_and(|t| t.confirmed);
+        let recovery_codes = if !totp && self.store.recovery_codes_left(user.id).await? == 0 {
+            let recovery = self.secrets.new_recovery_codes(user.id)?;
+            self.store
+                .replace_recovery_codes(user.id, &recovery.digests, now)
+                .await?;
+            Some(recovery.codes)
+        } else {
+            None
+        };
         self.changed(
             &user,
             None,
@@ -418,12 +465,17 @@ impl SecondFactors {
             },
         )
         .await;
-        Ok(PasskeyView::from(&passkey))
+        Ok(NewPasskey {
+            passkey: PasskeyView::from(&passkey),
+            recovery_codes,
+        })
     }
 
     /// Removes one of the caller's passkeys. With no factor left, the recovery codes go too.
     pub async fn remove_passkey(&self, principal: &Principal, id: Uuid) -> Result<(), AppError> {
         let user = self.accounts.me(principal).await?;
+        self.require_recent_sign_in(principal)?;
+        self.throttle.factor_change(user.id).await?;
         let name = self
             .store
             .passkeys(user.id)
@@ -498,10 +550,19 @@ impl SecondFactors {
         if (!methods.is_empty() || passkeys) && self.store.recovery_codes_left(user).await? > 0 {
             methods.push("recovery_code");
         }
-        if passkeys {
+        if passkeys && self.passkeys.available().is_ok() {
             methods.push("webauthn");
         }
         Ok(methods)
+    }
+
+    /// Refuses a change that needs a recent sign-in when the caller's is older than
+    /// [`RECENT_SIGN_IN`].
+    fn require_recent_sign_in(&self, principal: &Principal) -> Result<(), AppError> {
+        if self.clock.now() - principal.authenticated_at > RECENT_SIGN_IN {
+            return Err(AppError::RecentSignInRequired);
+        }
+        Ok(())
     }
 
     /// Checks the password guarding a change, counted against the account's login limit
@@ -635,8 +696,32 @@ impl SecondFactors {
     }
 }
 
-fn registration_key(id: &str) -> String {
-    format!("passkey-registration:{}", sha256_hex(id))
+fn registration_key(user: UserId) -> String {
+    format!("passkey-registration:{user}")
+}
+
+fn too_many_passkeys() -> AppError {
+    AppError::Conflict {
+        field: "credential",
+        message: format!("an account has at most {MAX_PASSKEYS} passkeys; remove one first"),
+    }
+}
+
+/// A passkey's name as its owner typed it, trimmed: 1 to 64 characters, none of them a
+/// control character or a bidirectional override (it is shown in emails and lists).
+fn passkey_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if name.is_empty() || name.chars().count() > PASSKEY_NAME_CHARS || name.chars().any(hidden) {
+        return Err(invalid(
+            "name",
+            "give the passkey a name of 1 to 64 printable characters",
+        ));
+    }
+    Ok(name.to_owned())
 }
 
 fn totp_enabled_already() -> AppError {
@@ -659,5 +744,89 @@ pub(super) fn passkey_error(error: PasskeyError) -> AppError {
             AppError::Unavailable(anyhow::anyhow!("passkeys: {reason}"))
         }
         PasskeyError::Rejected(_) => AppError::InvalidCredentials,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::factors::ports::{
+        MockChallengeStore, MockFactorStore, MockPasskeyCeremonies, MockSecondFactorSecrets,
+    };
+    use crate::test_support::{NOW, bearer_principal};
+
+    /// Second factors whose store has no passkey and whose ceremonies always start.
+    fn factors() -> SecondFactors {
+        let mut store = MockFactorStore::new();
+        store.expect_passkeys().returning(|_| Ok(vec![]));
+        let mut passkeys = MockPasskeyCeremonies::new();
+        passkeys.expect_available().returning(|| Ok(()));
+        passkeys
+            .expect_start_registration()
+            .returning(|_, _, _, _| Ok((serde_json::json!({}), CeremonyState("{}".into()))));
+        let mut challenges = MockChallengeStore::new();
+        challenges.expect_put().returning(|_, _, _| Ok(()));
+        let base = crate::test_support::second_factors(
+            Arc::new(MockFactorStore::new()),
+            Arc::new(MockChallengeStore::new()),
+        );
+        SecondFactors {
+            store: Arc::new(store),
+            secrets: Arc::new(MockSecondFactorSecrets::new()),
+            passkeys: Arc::new(passkeys),
+            challenges: Arc::new(challenges),
+            users: base.users.clone(),
+            accounts: crate::test_support::any_active_account(),
+            hasher: base.hasher.clone(),
+            throttle: crate::test_support::permissive_throttle(),
+            revocation: base.revocation.clone(),
+            audit: crate::test_support::quiet_auditor(),
+            outbox: crate::test_support::accepting_outbox(),
+            clock: crate::test_support::fixed_clock(),
+            settings: FactorSettings::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_passkey_needs_a_recent_sign_in() {
+        let factors = factors();
+        let mut principal = bearer_principal(gatehouse_domain::UserId::generate());
+        principal.authenticated_at = NOW - RECENT_SIGN_IN;
+        assert!(factors.start_passkey_registration(&principal).await.is_ok());
+        principal.authenticated_at = NOW - RECENT_SIGN_IN - Duration::from_secs(1);
+        let refused = factors.start_passkey_registration(&principal).await;
+        assert!(
+            matches!(refused, Err(AppError::RecentSignInRequired)),
+            "{refused:?}"
+        );
+        let removal = factors.remove_passkey(&principal, Uuid::new_v4()).await;
+        assert!(
+            matches!(removal, Err(AppError::RecentSignInRequired)),
+            "{removal:?}"
+        );
+        let finish = factors
+            .finish_passkey_registration(&principal, "id", "Laptop", &serde_json::json!({}))
+            .await;
+        assert!(
+            matches!(finish, Err(AppError::RecentSignInRequired)),
+            "{finish:?}"
+        );
+    }
+
+    #[test]
+    fn passkey_names_are_printable_and_short() {
+        assert_eq!(passkey_name("  Laptop  ").unwrap(), "Laptop");
+        assert_eq!(passkey_name(&"é".repeat(64)).unwrap().chars().count(), 64);
+        for bad in [
+            "",
+            "   ",
+            "a\u{0}b",
+            "a\nb",
+            "x\u{202e}y",
+            "x\u{2066}y",
+            &"a".repeat(65),
+        ] {
+            assert!(passkey_name(bad).is_err(), "{bad:?}");
+        }
     }
 }

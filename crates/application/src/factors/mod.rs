@@ -13,5 +13,6 @@ pub mod ports;
 
 pub use challenge::{FactorProof, MfaChallenge, VerifiedSignIn};
 pub use enrolment::{
-    FactorParts, FactorSettings, FactorStatus, PasskeyView, SecondFactors, TotpEnrolment,
+    FactorParts, FactorSettings, FactorStatus, MAX_PASSKEYS, NewPasskey, PasskeyView,
+    RECENT_SIGN_IN, SecondFactors, TotpEnrolment,
 };

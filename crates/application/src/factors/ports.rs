@@ -129,7 +129,6 @@ pub trait FactorStore: Send + Sync {
 }
 
 /// A new authenticator-app secret: sealed for the store, and shown once to its owner.
-#[derive(Debug)]
 pub struct NewTotp {
     /// What the store keeps.
     pub sealed_secret: Vec<u8>,
@@ -139,6 +138,13 @@ pub struct NewTotp {
     pub otpauth_url: String,
     /// That URI as a QR code, SVG.
     pub qr_svg: String,
+}
+
+/// Never prints the secret (the URI and the QR code carry it too).
+impl std::fmt::Debug for NewTotp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewTotp(..)")
+    }
 }
 
 /// New recovery codes: shown once, stored as digests.

@@ -1075,6 +1075,7 @@ mod tests {
             family: Some(Uuid::new_v4()),
             device: None,
             issued_at: time::OffsetDateTime::UNIX_EPOCH,
+            authenticated_at: time::OffsetDateTime::UNIX_EPOCH,
             expires_at: time::OffsetDateTime::UNIX_EPOCH,
             stamp: gatehouse_domain::SecurityStamp::INITIAL,
             methods: vec![AuthMethod::Password],

@@ -307,6 +307,9 @@ impl EmailJobs {
                 let details = [("user_agent", user_agent), ("ip", ip), ("time", when)];
                 render(Template::NewSignIn, &user, None, &details)
             }
+            // Not to an address nobody proved to own: the account's creator could otherwise
+            // mail a stranger at will.
+            AccountEmail::FactorChanged { .. } if !user.is_verified => return Ok(()),
             // Sent whatever the notification settings: a factor change is what a thief would
             // want its owner not to hear about.
             AccountEmail::FactorChanged { change } => render(

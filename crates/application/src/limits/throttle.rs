@@ -40,6 +40,9 @@ pub struct ThrottleSettings {
     /// Passwordless passkey sign-ins started per client address (default 300 per 15
     /// minutes): each start keeps a ceremony in the shared store for minutes.
     pub passkey_sign_ins_per_address: RateLimit,
+    /// Second-factor changes per user (enrolments, removals, new recovery codes, passkey
+    /// ceremonies started; default 30 per hour): each one emails and audits.
+    pub factor_changes_per_user: RateLimit,
 }
 
 const FIFTEEN_MINUTES: Duration = Duration::from_secs(15 * 60);
@@ -74,6 +77,10 @@ impl Default for ThrottleSettings {
                 window: Duration::from_secs(3600),
             },
             passkey_sign_ins_per_address: per_window(300),
+            factor_changes_per_user: RateLimit {
+                limit: 30,
+                window: Duration::from_secs(3600),
+            },
         }
     }
 }
@@ -349,6 +356,13 @@ impl Throttle {
     ) -> Result<bool, AppError> {
         let key = format!("challenge:{challenge}");
         Ok(self.limiter.reserve(&key, limit).await? == RateStatus::Allowed)
+    }
+
+    /// Counts one change of `user`'s second factors, refusing it past the hourly limit.
+    pub async fn factor_change(&self, user: UserId) -> Result<(), AppError> {
+        let key = format!("factors:user:{user}");
+        let limit = self.settings.factor_changes_per_user;
+        verdict("factor_changes", self.limiter.hit(&key, limit).await?)
     }
 
     /// Reserves one task creation for `user` within the hourly limit. Give it back when the

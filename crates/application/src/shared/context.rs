@@ -30,6 +30,9 @@ pub struct Principal {
     /// The account's security stamp the credential was issued under: below the account's
     /// revocation floor, the credential is dead (see [`crate::accounts::users::UserService::me`]).
     pub stamp: SecurityStamp,
+    /// When the sign-in behind the credential happened (a session's login, a token family's
+    /// login): what changes that need a recent sign-in look at.
+    pub authenticated_at: OffsetDateTime,
     /// The credential that proved it.
     pub credential: Credential,
     /// Where the request comes from (filled in by the HTTP layer).

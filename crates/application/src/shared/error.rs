@@ -76,6 +76,9 @@ pub enum AppError {
     /// Authenticated, but not allowed to do this.
     #[error("you do not have permission to perform this action")]
     PermissionDenied,
+    /// Allowed, but only with a recent sign-in: the credential's is too old for this change.
+    #[error("sign in again to do this: it needs a sign-in from the last few minutes")]
+    RecentSignInRequired,
     /// The named thing does not exist (or is not visible to the caller).
     #[error("{0} not found")]
     NotFound(&'static str),

@@ -595,6 +595,7 @@ fn throttle(env: &Env) -> Result<ThrottleSettings, ConfigError> {
             window: DAY,
         },
         tasks_per_user: limit("GATEHOUSE_TASKS_PER_HOUR", 60, HOUR)?,
+        factor_changes_per_user: limit("GATEHOUSE_FACTOR_CHANGES_PER_HOUR", 30, HOUR)?,
         ..ThrottleSettings::default()
     })
 }

@@ -197,6 +197,15 @@ impl TestApp {
         response.json().await.expect("login body")
     }
 
+    /// Verifies `email`'s account through the link its verification email carries.
+    pub async fn verify_email(&self, email: &str) {
+        let mail = self.wait_for_mail(email, "Confirm your email").await;
+        let response = self
+            .post_auth("verify-email", json!({"token": mail.token("verify-email")}))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
     pub async fn me(&self, access_token: &str) -> Response {
         self.client
             .get(self.url("/api/v1/users/me"))

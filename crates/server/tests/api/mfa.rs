@@ -57,6 +57,7 @@ struct Enrolled {
 
 async fn enrolled(app: &TestApp, name: &str) -> Enrolled {
     let login = app.signed_up_user(name).await;
+    app.verify_email(&format!("{name}@example.com")).await;
     let access = token(&login, "access_token");
     let started = call(
         app,
@@ -249,6 +250,31 @@ async fn enrolment_then_sign_in_with_the_app_in_both_modes(app: TestApp) {
     assert_eq!(current["amr"], json!(["pwd", "recovery_code"]));
     let status = app.get_json("/api/v1/users/me/mfa", &access).await;
     assert_eq!(status["recovery_codes_left"], 9);
+    // An address nobody proved to own gets no factor emails (tariq never verified his).
+    let factor_mails = app
+        .mails()
+        .into_iter()
+        .filter(|m| m.to == "tariq@example.com" && m.subject.contains("sign-in protection"))
+        .count();
+    assert_eq!(factor_mails, 0);
+}
+
+/// A refresh keeps the time of the sign-in that started its family (`auth_time`): an old
+/// family cannot pass for a recent sign-in.
+async fn a_refresh_keeps_the_sign_in_time(app: TestApp) {
+    let login = app.signed_up_user("auth-time").await;
+    let first = claims(&token(&login, "access_token"));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let refreshed: Value = app
+        .refresh(&token(&login, "refresh_token"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second = claims(&token(&refreshed, "access_token"));
+    assert!(first["auth_time"].is_i64(), "{first}");
+    assert_eq!(second["auth_time"], first["auth_time"]);
+    assert!(second["iat"].as_i64() > first["iat"].as_i64());
 }
 
 async fn lost_phone_recovery_codes_are_single_use_and_regenerable(app: TestApp) {
@@ -551,10 +577,11 @@ async fn bad_input_is_a_clear_4xx(app: TestApp) {
             json!({"mfa_token": mfa_token, "credential": {"id": "!!", "response": 7}}),
         )
         .await;
+    // Passkeys are unavailable on an IP address: an assertion is 503, not a failure.
     assert_error(
         garbage_credential,
-        StatusCode::UNAUTHORIZED,
-        "invalid_credentials",
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
     )
     .await;
     let long_code = verify(&app, &mfa_token, &"1".repeat(500)).await;
@@ -595,6 +622,7 @@ async fn bad_input_is_a_clear_4xx(app: TestApp) {
 }
 
 crate::on_every_backend!(
+    a_refresh_keeps_the_sign_in_time,
     enrolment_then_sign_in_with_the_app_in_both_modes,
     lost_phone_recovery_codes_are_single_use_and_regenerable,
     five_wrong_codes_kill_the_mfa_token_even_sent_at_once,

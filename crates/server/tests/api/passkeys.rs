@@ -103,7 +103,7 @@ async fn a_passkey_is_a_second_factor_in_both_modes(app: TestApp) {
         .json()
         .await
         .unwrap();
-    assert_eq!(body["methods"], json!(["webauthn"]));
+    assert_eq!(body["methods"], json!(["recovery_code", "webauthn"]));
     let mfa = body["mfa_token"].as_str().unwrap().to_owned();
     let credential = assertion(&app, &mut authenticator, &mfa).await;
     let signed_in = app
@@ -236,9 +236,17 @@ async fn passkeys_are_registered_and_removed_by_their_owner_only(app: TestApp) {
     let mut authenticator = SoftAuthenticator::new();
     let admin = token(&app.signed_in_admin("root").await, "access_token");
     let owner = token(&app.signed_up_user("sven").await, "access_token");
+    app.verify_email("sven@example.com").await;
     let stranger = token(&app.signed_up_user("tove").await, "access_token");
     let passkey = register(&app, &mut authenticator, &owner, "Key <b>one</b>").await;
     let id = passkey["id"].as_str().unwrap();
+    // The account's first factor brings ten recovery codes; the next passkey none.
+    assert_eq!(passkey["recovery_codes"].as_array().unwrap().len(), 10);
+    let second = register(&app, &mut SoftAuthenticator::new(), &owner, "Spare").await;
+    assert!(second.get("recovery_codes").is_none(), "{second}");
+    let status = app.get_json("/api/v1/users/me/mfa", &owner).await;
+    assert_eq!(status["recovery_codes_left"], 10);
+    let spare = second["id"].as_str().unwrap().to_owned();
 
     // Bad registrations.
     let started: Value = post(
@@ -276,6 +284,33 @@ async fn passkeys_are_registered_and_removed_by_their_owner_only(app: TestApp) {
     )
     .await;
     assert_error(used, StatusCode::BAD_REQUEST, "validation_error").await;
+    // One registration in progress per account: a new start replaces the last.
+    let replaced: Value = post(
+        &app,
+        "/api/v1/users/me/passkeys/register/start",
+        &owner,
+        json!({}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let _newer = post(
+        &app,
+        "/api/v1/users/me/passkeys/register/start",
+        &owner,
+        json!({}),
+    )
+    .await;
+    let credential = SoftAuthenticator::new().register(&origin(), &replaced["options"]);
+    let stale = post(
+        &app,
+        path,
+        &owner,
+        json!({"challenge_id": replaced["challenge_id"], "name": "x", "credential": credential}),
+    )
+    .await;
+    assert_error(stale, StatusCode::BAD_REQUEST, "validation_error").await;
     // A ceremony started by one account does not finish for another.
     let started: Value = post(
         &app,
@@ -324,6 +359,16 @@ async fn passkeys_are_registered_and_removed_by_their_owner_only(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    let removed = app
+        .with_token(
+            Method::DELETE,
+            &format!("/api/v1/users/me/passkeys/{spare}"),
+            &owner,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     let plain: Value = app
         .login("sven@example.com", PASSWORD)
         .await
@@ -333,7 +378,7 @@ async fn passkeys_are_registered_and_removed_by_their_owner_only(app: TestApp) {
     assert!(plain["access_token"].is_string(), "{plain}");
 
     let mails = app
-        .wait_for_mails("sven@example.com", "Your sign-in protection changed", 2)
+        .wait_for_mails("sven@example.com", "Your sign-in protection changed", 4)
         .await;
     assert!(mails.iter().any(|m| {
         m.text
@@ -355,7 +400,7 @@ async fn passkeys_are_registered_and_removed_by_their_owner_only(app: TestApp) {
             .await;
         assert_eq!(
             events["results"].as_array().unwrap().len(),
-            1,
+            2,
             "{kind}: {events}"
         );
     }
@@ -367,3 +412,49 @@ crate::on_every_backend_with!(
     a_discoverable_passkey_signs_in_without_a_password,
     passkeys_are_registered_and_removed_by_their_owner_only,
 );
+
+/// Factor changes are limited per user (each one emails and audits): past the hourly
+/// limit, 429 with `Retry-After`.
+async fn factor_changes_are_limited_per_user(app: TestApp) {
+    let owner = token(&app.signed_up_user("flood").await, "access_token");
+    for _ in 0..3 {
+        let started = post(
+            &app,
+            "/api/v1/users/me/passkeys/register/start",
+            &owner,
+            json!({}),
+        )
+        .await;
+        assert_eq!(started.status(), StatusCode::OK);
+    }
+    let refused = post(
+        &app,
+        "/api/v1/users/me/passkeys/register/start",
+        &owner,
+        json!({}),
+    )
+    .await;
+    assert!(refused.headers().get("retry-after").is_some());
+    assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    let other = token(&app.signed_up_user("calm").await, "access_token");
+    let started = post(
+        &app,
+        "/api/v1/users/me/passkeys/register/start",
+        &other,
+        json!({}),
+    )
+    .await;
+    assert_eq!(started.status(), StatusCode::OK, "another user's budget");
+}
+
+mod limited {
+    use super::*;
+
+    crate::on_every_backend_with!(
+        [
+            ("GATEHOUSE_WEBAUTHN_ORIGIN", crate::passkeys::ORIGIN),
+            ("GATEHOUSE_FACTOR_CHANGES_PER_HOUR", "3"),
+        ];
+        factor_changes_are_limited_per_user,
+    );
+}

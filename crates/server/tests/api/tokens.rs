@@ -254,6 +254,7 @@ async fn legacy_token(
         family: None,
         device: None,
         issued_at,
+        authenticated_at: issued_at,
         expires_at: time::OffsetDateTime::now_utc() + time::Duration::minutes(minutes_left),
         stamp: gatehouse_domain::SecurityStamp::INITIAL,
         methods: Vec::new(),

@@ -40,6 +40,9 @@ pub struct TokenClaims {
     pub device: Option<DeviceId>,
     /// When it was issued, to the millisecond: per-user revocation compares against it.
     pub issued_at: OffsetDateTime,
+    /// When the sign-in this token descends from happened (`auth_time`): a refresh keeps
+    /// it, so a long-lived family cannot pass for a recent sign-in.
+    pub authenticated_at: OffsetDateTime,
     /// When it stops being valid.
     pub expires_at: OffsetDateTime,
     /// The user's security stamp when the sign-in that this token descends from read the

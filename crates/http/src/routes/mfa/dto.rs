@@ -1,6 +1,8 @@
 //! Second-factor bodies.
 
-use gatehouse_application::{FactorProof, FactorStatus, MfaChallenge, PasskeyView, TotpEnrolment};
+use gatehouse_application::{
+    FactorProof, FactorStatus, MfaChallenge, NewPasskey, PasskeyView, TotpEnrolment,
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -154,14 +156,21 @@ pub struct NewPasskeyResponse {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
+    /// Ten recovery codes, shown once: only when this passkey is the account's first second
+    /// factor (an authenticator app brings its own at confirmation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes: Option<Vec<String>>,
 }
 
-impl From<PasskeyView> for NewPasskeyResponse {
-    fn from(passkey: PasskeyView) -> Self {
+impl From<NewPasskey> for NewPasskeyResponse {
+    fn from(new: NewPasskey) -> Self {
         Self {
-            id: passkey.id,
-            name: passkey.name,
-            created_at: passkey.created_at,
+            id: new.passkey.id,
+            name: new.passkey.name,
+            created_at: new.passkey.created_at,
+            recovery_codes: new
+                .recovery_codes
+                .map(|codes| codes.iter().map(|c| c.expose_secret().to_owned()).collect()),
         }
     }
 }
