@@ -866,13 +866,7 @@ mod tests {
             .expect_deny_access_token()
             .times(1)
             .returning(|_, _| Ok(()));
-        let mut codec = codec();
-        codec.expect_decode().returning(|token, kind| {
-            let mut claims = refresh_claims(gatehouse_domain::UserId::generate());
-            claims.kind = kind;
-            claims.token_id = Uuid::parse_str(token.split_once(':').unwrap().1).unwrap();
-            Ok(claims)
-        });
+        let codec = decoding_codec();
         let outcome = service_with_factors(users, hasher, codec, token_store, allow_all(), factors)
             .login(login_input("jane@example.com"))
             .await
@@ -1046,13 +1040,7 @@ mod tests {
             .returning(move |_| Ok(Some(reset.clone())));
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().returning(|_, _| Ok(true));
-        let mut codec = codec();
-        codec.expect_decode().returning(|token, kind| {
-            let mut claims = refresh_claims(gatehouse_domain::UserId::generate());
-            claims.kind = kind;
-            claims.token_id = Uuid::parse_str(token.split_once(':').unwrap().1).unwrap();
-            Ok(claims)
-        });
+        let codec = decoding_codec();
         let mut store = MockTokenStore::new();
         store.expect_create_family().times(1).returning(|_| Ok(()));
         store.expect_revoke_family().times(1).returning(|_| Ok(()));
@@ -1065,6 +1053,18 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, AppError::InvalidCredentials), "{err:?}");
+    }
+
+    /// A codec that also decodes the tokens it issued (as a withdrawal needs).
+    fn decoding_codec() -> MockTokenCodec {
+        let mut codec = codec();
+        codec.expect_decode().returning(|token, kind| {
+            let mut claims = refresh_claims(gatehouse_domain::UserId::generate());
+            claims.kind = kind;
+            claims.token_id = Uuid::parse_str(token.split_once(':').unwrap().1).unwrap();
+            Ok(claims)
+        });
+        codec
     }
 
     fn refresh_claims(subject: gatehouse_domain::UserId) -> TokenClaims {

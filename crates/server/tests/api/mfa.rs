@@ -259,6 +259,45 @@ async fn enrolment_then_sign_in_with_the_app_in_both_modes(app: TestApp) {
     assert_eq!(factor_mails, 0);
 }
 
+/// The authenticator app through a cookie session: cookies only after the code.
+async fn a_browser_signs_in_with_the_app(app: TestApp) {
+    let user = enrolled(&app, "bianca").await;
+    let response = app
+        .post_json(
+            "/api/v1/sessions",
+            &json!({"email": user.email, "password": PASSWORD}),
+        )
+        .await;
+    assert!(set_cookie(&response, "gatehouse_session").is_none());
+    let body: Value = response.json().await.unwrap();
+    let mfa_token = body["mfa_token"].as_str().unwrap();
+    let wrong = app
+        .post_json(
+            "/api/v1/sessions/mfa",
+            &json!({"mfa_token": mfa_token, "code": stale_code(&user.secret)}),
+        )
+        .await;
+    assert!(set_cookie(&wrong, "gatehouse_session").is_none());
+    assert_error(wrong, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    let response = app
+        .post_json(
+            "/api/v1/sessions/mfa",
+            &json!({"mfa_token": mfa_token, "code": code(&user.secret, 30)}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let (session, _) = set_cookie(&response, "gatehouse_session").unwrap();
+    let (csrf, _) = set_cookie(&response, "gatehouse_csrf").unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["user"]["email"], user.email);
+    assert_eq!(body["csrf_token"], csrf);
+    let browser = crate::helpers::Browser { session, csrf };
+    let current = app.current_session(&browser).await;
+    assert_eq!(current["amr"], json!(["pwd", "otp"]));
+    let me = app.get_as(&browser, "/api/v1/users/me/mfa").await;
+    assert_eq!(me.status(), StatusCode::OK);
+}
+
 /// A refresh keeps the time of the sign-in that started its family (`auth_time`): an old
 /// family cannot pass for a recent sign-in.
 async fn a_refresh_keeps_the_sign_in_time(app: TestApp) {
@@ -622,6 +661,7 @@ async fn bad_input_is_a_clear_4xx(app: TestApp) {
 }
 
 crate::on_every_backend!(
+    a_browser_signs_in_with_the_app,
     a_refresh_keeps_the_sign_in_time,
     enrolment_then_sign_in_with_the_app_in_both_modes,
     lost_phone_recovery_codes_are_single_use_and_regenerable,

@@ -458,3 +458,54 @@ mod limited {
         factor_changes_are_limited_per_user,
     );
 }
+
+/// Ceremonies live in Redis: a registration started on one instance finishes on the other,
+/// and so does a passwordless sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    any(gatehouse_no_postgres, gatehouse_no_redis),
+    ignore = "needs PostgreSQL and Redis"
+)]
+async fn passkey_ceremonies_cross_instances() {
+    let extra = [("GATEHOUSE_WEBAUTHN_ORIGIN", ORIGIN)];
+    let Some((a, b)) = TestApp::shared_pair(&extra).await else {
+        return;
+    };
+    let mut authenticator = SoftAuthenticator::new();
+    let owner = token(&a.signed_up_user("ursula").await, "access_token");
+    let started: Value = post(
+        &a,
+        "/api/v1/users/me/passkeys/register/start",
+        &owner,
+        json!({}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let credential = authenticator.register(&origin(), &started["options"]);
+    let finish =
+        json!({"challenge_id": started["challenge_id"], "name": "Key", "credential": credential});
+    let finished = post(
+        &b,
+        "/api/v1/users/me/passkeys/register/finish",
+        &owner,
+        finish,
+    )
+    .await;
+    assert_eq!(finished.status(), StatusCode::CREATED);
+    let started: Value = b
+        .post_json("/api/v1/auth/passkey/start", &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let credential = authenticator.authenticate(&origin(), &started["options"]);
+    let signed_in = a
+        .post_json(
+            "/api/v1/auth/passkey/finish",
+            &json!({"challenge_id": started["challenge_id"], "credential": credential}),
+        )
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+}
