@@ -126,8 +126,9 @@ struct Claims {
     permissions: Option<Vec<String>>,
     #[serde(default)]
     amr: Vec<String>,
-    /// When the sign-in the token descends from happened (OpenID Connect's `auth_time`);
-    /// tokens from before it was carried read as issued at their sign-in.
+    /// When the sign-in the token descends from happened (OpenID Connect's `auth_time`).
+    /// A token without it (issued before it was carried, or rotated by such a release) reads
+    /// as signed in long ago: its `iat` may be a rotation's, never proof of a recent sign-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     auth_time: Option<i64>,
 }
@@ -428,7 +429,7 @@ impl TokenCodec for JwtCodec {
             issued_at: instant(i128::from(claims.iat_ms) * 1_000_000)?,
             authenticated_at: match claims.auth_time {
                 Some(seconds) => instant(i128::from(seconds) * 1_000_000_000)?,
-                None => instant(i128::from(claims.iat_ms) * 1_000_000)?,
+                None => OffsetDateTime::UNIX_EPOCH,
             },
             expires_at: instant(i128::from(claims.exp) * 1_000_000_000)?,
             stamp: SecurityStamp::new(claims.stm),
@@ -664,6 +665,8 @@ mod tests {
         .unwrap();
         let decoded = codec().decode(&token, TokenKind::Access).unwrap();
         assert_eq!(decoded.stamp, SecurityStamp::INITIAL);
+        // Nor `auth_time`: its sign-in reads as long ago, never as recent as its `iat`.
+        assert_eq!(decoded.authenticated_at, OffsetDateTime::UNIX_EPOCH);
     }
 
     /// A later release's role, permission or method does not make the token invalid here.

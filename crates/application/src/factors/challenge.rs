@@ -40,12 +40,22 @@ impl std::fmt::Debug for MfaChallenge {
 }
 
 /// What a client offers at the second step.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum FactorProof {
     /// A code from the authenticator app, or a recovery code.
     Code(String),
     /// A WebAuthn assertion (`AuthenticationResponseJSON`).
     Credential(serde_json::Value),
+}
+
+/// Never prints the code.
+impl std::fmt::Debug for FactorProof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Code(_) => f.write_str("Code(..)"),
+            Self::Credential(_) => f.write_str("Credential(..)"),
+        }
+    }
 }
 
 /// A sign-in whose every step succeeded: the account, and how it was proved.

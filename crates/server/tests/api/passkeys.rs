@@ -509,3 +509,30 @@ async fn passkey_ceremonies_cross_instances() {
         .await;
     assert_eq!(signed_in.status(), StatusCode::OK);
 }
+
+/// Where passkeys cannot work (an instance whose RP id is an IP address), a passkey is
+/// still a second factor: the password alone never signs in, and the WebAuthn step answers
+/// 503 rather than being skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_still_guards_the_account_where_passkeys_are_unavailable() {
+    let app = TestApp::embedded_with(&[("GATEHOUSE_WEBAUTHN_ORIGIN", ORIGIN)]).await;
+    let owner = token(&app.signed_up_user("vera").await, "access_token");
+    register(&app, &mut SoftAuthenticator::new(), &owner, "Key").await;
+    let elsewhere = app.another_instance(&[]).await;
+    let body: Value = elsewhere
+        .login("vera@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["mfa_required"], true, "{body}");
+    assert!(body.get("access_token").is_none());
+    assert_eq!(body["methods"], json!(["recovery_code", "webauthn"]));
+    let step = elsewhere
+        .post_auth(
+            "mfa/webauthn/start",
+            json!({"mfa_token": body["mfa_token"]}),
+        )
+        .await;
+    assert_error(step, StatusCode::SERVICE_UNAVAILABLE, "service_unavailable").await;
+}

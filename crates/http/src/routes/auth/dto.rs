@@ -81,7 +81,7 @@ impl From<LoginOutcome> for LoginResponse {
 }
 
 /// What a password login answers: the tokens, or the second factor to ask for.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum LoginReply {
     /// Logged in.

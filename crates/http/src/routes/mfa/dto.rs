@@ -99,7 +99,7 @@ pub fn credential_object(credential: serde_json::Value) -> Result<serde_json::Va
 }
 
 /// The password was right; the second factor must follow.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct MfaRequiredResponse {
     /// Always `true`.
     pub mfa_required: bool,
@@ -149,7 +149,7 @@ impl From<PasskeyView> for PasskeyResponse {
 }
 
 /// A newly registered passkey.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct NewPasskeyResponse {
     pub id: Uuid,
     pub name: String,
@@ -195,7 +195,7 @@ impl From<FactorStatus> for FactorStatusResponse {
 }
 
 /// A started authenticator-app enrolment: shown once.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct TotpEnrolmentResponse {
     /// The secret, base32 (for typing into an app).
     pub secret: String,
@@ -215,7 +215,7 @@ impl From<TotpEnrolment> for TotpEnrolmentResponse {
 }
 
 /// Recovery codes: shown once, each good for one sign-in.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct RecoveryCodesResponse {
     pub recovery_codes: Vec<String>,
 }

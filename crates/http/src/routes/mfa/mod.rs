@@ -95,7 +95,7 @@ pub async fn status(
         (status = 200, description = "The secret, its otpauth URI and QR code", body = TotpEnrolmentResponse),
         (status = 400, description = "Wrong password", body = ErrorBody),
         (status = 409, description = "An authenticator app is enabled already", body = ErrorBody),
-        (status = 429, description = "Too many wrong passwords or codes for the account", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords or codes, or second-factor changes, for the account", body = ErrorBody),
     ))]
 pub async fn start_totp(
     state: web::Data<AppState>,
@@ -115,7 +115,7 @@ pub async fn start_totp(
         (status = 200, description = "Enabled; the recovery codes", body = RecoveryCodesResponse),
         (status = 400, description = "Wrong code", body = ErrorBody),
         (status = 409, description = "No enrolment started, or enabled already", body = ErrorBody),
-        (status = 429, description = "Too many wrong passwords or codes for the account", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords or codes, or second-factor changes, for the account", body = ErrorBody),
     ))]
 pub async fn confirm_totp(
     state: web::Data<AppState>,
@@ -133,7 +133,7 @@ pub async fn confirm_totp(
         (status = 204, description = "Removed"),
         (status = 400, description = "Wrong password or code", body = ErrorBody),
         (status = 404, description = "No authenticator app", body = ErrorBody),
-        (status = 429, description = "Too many wrong passwords or codes for the account", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords or codes, or second-factor changes, for the account", body = ErrorBody),
     ))]
 pub async fn disable_totp(
     state: web::Data<AppState>,
@@ -155,7 +155,7 @@ pub async fn disable_totp(
         (status = 200, description = "The new codes", body = RecoveryCodesResponse),
         (status = 400, description = "Wrong password or code", body = ErrorBody),
         (status = 409, description = "No second factor", body = ErrorBody),
-        (status = 429, description = "Too many wrong passwords or codes for the account", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords or codes, or second-factor changes, for the account", body = ErrorBody),
     ))]
 pub async fn regenerate_recovery_codes(
     state: web::Data<AppState>,
@@ -174,6 +174,9 @@ pub async fn regenerate_recovery_codes(
 #[utoipa::path(post, path = "/api/v1/users/me/passkeys/register/start", tag = "mfa", security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The ceremony", body = CeremonyResponse),
+        (status = 403, description = "The sign-in behind the credential is older than 15 minutes: sign in again", body = ErrorBody),
+        (status = 409, description = "The account has 10 passkeys already", body = ErrorBody),
+        (status = 429, description = "Too many second-factor changes for the account this hour", body = ErrorBody),
         (status = 503, description = "Passkeys are unavailable (the relying-party id is not a domain)", body = ErrorBody),
     ))]
 pub async fn start_passkey_registration(
@@ -193,7 +196,7 @@ pub async fn start_passkey_registration(
     responses(
         (status = 201, description = "Registered", body = NewPasskeyResponse),
         (status = 400, description = "Unknown ceremony, bad name or refused credential", body = ErrorBody),
-        (status = 409, description = "This passkey is registered already", body = ErrorBody),
+        (status = 409, description = "This passkey is registered already, or the account has 10", body = ErrorBody),
         (status = 503, description = "Passkeys are unavailable", body = ErrorBody),
     ))]
 pub async fn finish_passkey_registration(
@@ -216,7 +219,9 @@ pub async fn finish_passkey_registration(
     responses(
         (status = 204, description = "Removed"),
         (status = 400, description = "Not a UUID", body = ErrorBody),
+        (status = 403, description = "The sign-in behind the credential is older than 15 minutes: sign in again", body = ErrorBody),
         (status = 404, description = "No such passkey of the caller's", body = ErrorBody),
+        (status = 429, description = "Too many second-factor changes for the account this hour", body = ErrorBody),
     ))]
 pub async fn remove_passkey(
     state: web::Data<AppState>,
@@ -235,6 +240,7 @@ pub async fn remove_passkey(
         (status = 400, description = "Neither or both of code and credential", body = ErrorBody),
         (status = 401, description = "invalid_credentials (wrong or replayed code, refused assertion); token_invalid (unknown, used or dead mfa_token); token_expired", body = ErrorBody),
         (status = 429, description = "Too many failures for the account", body = ErrorBody),
+        (status = 503, description = "A credential was sent where passkeys are unavailable", body = ErrorBody),
     ))]
 pub async fn verify(
     state: web::Data<AppState>,
@@ -253,6 +259,7 @@ pub async fn verify(
         (status = 400, description = "Neither or both of code and credential", body = ErrorBody),
         (status = 401, description = "invalid_credentials, token_invalid or token_expired", body = ErrorBody),
         (status = 429, description = "Too many failures for the account", body = ErrorBody),
+        (status = 503, description = "A credential was sent where passkeys are unavailable", body = ErrorBody),
     ))]
 pub async fn verify_session(
     state: web::Data<AppState>,

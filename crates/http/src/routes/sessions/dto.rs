@@ -20,7 +20,7 @@ pub struct SessionResponse {
 }
 
 /// What a session login answers: the session, or the second factor to ask for.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 #[allow(dead_code)] // Only its schema is used: the handler writes either body directly.
 pub enum SessionReply {
