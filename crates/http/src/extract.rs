@@ -64,7 +64,7 @@ fn is_unsafe(method: &Method) -> bool {
 /// A cross-site request carries its page's `Origin`; it must be this host or a trusted origin.
 /// No `Origin` at all (same-origin navigations in some browsers, non-browser clients) passes:
 /// the CSRF token still has to match.
-fn origin_allowed(req: &HttpRequest, web: &WebSettings) -> bool {
+pub(crate) fn origin_allowed(req: &HttpRequest, web: &WebSettings) -> bool {
     let Some(origin) = req.headers().get(header::ORIGIN) else {
         return true;
     };

@@ -3,6 +3,7 @@
 //! and metrics, and the generated OpenAPI document with its Swagger UI and ReDoc pages.
 
 mod client;
+mod console;
 mod constraints;
 mod error;
 mod extract;
@@ -50,6 +51,7 @@ pub fn build_app(
         .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
         .app_data(web::QueryConfig::default().error_handler(error::query_error))
         .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .configure(console::configure)
         .configure(routes::configure)
         .default_service(web::to(routes::not_found))
         .wrap(cors)

@@ -141,7 +141,12 @@ pub async fn error_envelope(
     // from middleware further in, which does not produce any.
     let response = next.call(req).await?.map_into_boxed_body();
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    let for_people = response
+        .response()
+        .extensions()
+        .get::<crate::console::HumanPage>()
+        .is_some();
+    if !(status.is_client_error() || status.is_server_error()) || for_people {
         return Ok(response);
     }
     let mut body = response

@@ -8,6 +8,7 @@ mod administration;
 mod auth_story;
 mod bad_input;
 mod catalog;
+mod console;
 mod cors;
 mod devices;
 mod emails;
