@@ -73,11 +73,6 @@ impl SoftAuthenticator {
         }
     }
 
-    /// The credentials registered so far, oldest first.
-    pub fn credentials(&self) -> &[StoredCredential] {
-        &self.credentials
-    }
-
     /// `options`: the bare `PublicKeyCredentialCreationOptions` JSON. Returns
     /// `RegistrationResponseJSON`. Panics where [`Self::try_register`] fails.
     pub fn register(&mut self, origin: &Url, options: &Value) -> Value {

@@ -133,14 +133,6 @@ impl SecondFactors {
         }))
     }
 
-    /// Ends a challenge that will not be used (its sign-in was withdrawn).
-    pub async fn discard_challenge(&self, challenge: &MfaChallenge) -> Result<(), AppError> {
-        Ok(self
-            .challenges
-            .remove(&challenge_key(&challenge.mfa_token))
-            .await?)
-    }
-
     /// WebAuthn request options for the second step of the challenge `mfa_token`, naming the
     /// user's passkeys.
     pub async fn assertion_options(
