@@ -144,13 +144,7 @@ impl SecondFactors {
         let key = challenge_key(mfa_token);
         let record = self.live_challenge(&key, client).await?;
         let user = UserId::from_uuid(record.user);
-        let passkeys: Vec<String> = self
-            .store
-            .passkeys(user)
-            .await?
-            .into_iter()
-            .map(|p| p.passkey)
-            .collect();
+        let passkeys = self.stored_passkeys(user).await?;
         if passkeys.is_empty() {
             return Err(crate::factors::enrolment::invalid(
                 "mfa_token",
@@ -278,13 +272,7 @@ impl SecondFactors {
             .await?
             .ok_or(AppError::InvalidCredentials)?;
         let attempt = self.reserve(&user, client).await?;
-        let passkeys: Vec<String> = self
-            .store
-            .passkeys(user.id)
-            .await?
-            .into_iter()
-            .map(|p| p.passkey)
-            .collect();
+        let passkeys = self.stored_passkeys(user.id).await?;
         let proved =
             match self
                 .passkeys
@@ -343,13 +331,7 @@ impl SecondFactors {
         let Some(state) = self.challenges.take(&assertion_key(key)).await? else {
             return Ok(None);
         };
-        let passkeys: Vec<String> = self
-            .store
-            .passkeys(user)
-            .await?
-            .into_iter()
-            .map(|p| p.passkey)
-            .collect();
+        let passkeys = self.stored_passkeys(user).await?;
         match self
             .passkeys
             .finish_authentication(&CeremonyState(state), credential, &passkeys)
@@ -365,6 +347,12 @@ impl SecondFactors {
             }
             Err(other) => Err(passkey_error(other)),
         }
+    }
+
+    /// `user`'s passkeys as the WebAuthn adapter reads them.
+    async fn stored_passkeys(&self, user: UserId) -> Result<Vec<String>, AppError> {
+        let passkeys = self.store.passkeys(user).await?;
+        Ok(passkeys.into_iter().map(|p| p.passkey).collect())
     }
 
     async fn record_use(
