@@ -1,7 +1,10 @@
 //! Decides which end-to-end suites can run here (see `gatehouse_test_services`).
 
-use gatehouse_test_services::{CHROMIUM, POSTGRES, PROMTOOL, REDIS, REDIS_SERVER};
+use gatehouse_test_services::{CHROMEDRIVER, CHROMIUM, POSTGRES, PROMTOOL, REDIS, REDIS_SERVER};
 
 fn main() {
-    gatehouse_test_services::declare(&[POSTGRES, REDIS], &[REDIS_SERVER, CHROMIUM, PROMTOOL]);
+    gatehouse_test_services::declare(
+        &[POSTGRES, REDIS],
+        &[REDIS_SERVER, CHROMIUM, CHROMEDRIVER, PROMTOOL],
+    );
 }

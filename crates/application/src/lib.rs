@@ -55,10 +55,11 @@ mod test_support;
 
 pub use accounts::{
     CreateUserInput, CreditService, CreditStatement, DeviceService, DeviceView, NewUserInput,
-    PasswordChange, PreRegistrationService, ProfileParts, ProfilePatch, ProfileService,
-    UserAdminService, UserPatch, UserService, UserView,
+    PasswordChange, PreRegistrationPage, PreRegistrationParts, PreRegistrationService,
+    ProfileParts, ProfilePatch, ProfileService, UserAdminParts, UserAdminService, UserCounts,
+    UserPatch, UserService, UserView,
 };
-pub use audit::{AuditQuery, AuditService};
+pub use audit::{AuditQuery, AuditService, SignInCounts};
 pub use catalog::{CatalogService, CategoryFields, ProductFields, ProductQuery, WriteMode};
 pub use credentials::{
     ActiveSession, Refreshed, Revocation, RotatedFamily, SessionService, SessionSettings,
@@ -75,8 +76,8 @@ pub use identity::{
 };
 pub use jobs::{
     AccountEmail, EmailJobs, EmailOutbox, EmailSettings, FactorChange, Housekeeping,
-    HousekeepingSettings, JobFailure, JobRunner, JobSettings, Recipient, Swept, TaskLimits,
-    TaskService,
+    HousekeepingSettings, JobFailure, JobMonitor, JobMonitorParts, JobQuery, JobRunner,
+    JobSettings, Recipient, Swept, TaskLimits, TaskService,
 };
 pub use limits::{AddressAction, EmailLimit, Reservation, Throttle, ThrottleSettings};
 pub use shared::counters::describe_metrics;

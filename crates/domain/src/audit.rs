@@ -56,6 +56,10 @@ audit_event_types! {
     PasskeyAdded => "passkey_added", "The user registered a passkey.";
     PasskeyRemoved => "passkey_removed", "The user removed a passkey.";
     MfaFailed => "mfa_failed", "A second-factor code or passkey assertion was refused during sign-in.";
+    CatalogChanged => "catalog_changed", "A category or product was created, changed or deleted.";
+    JobRetried => "job_retried", "An admin put a failed job back in the queue.";
+    JobRevoked => "job_revoked", "A job was revoked before it finished.";
+    PreRegistrationsExported => "pre_registrations_exported", "An admin downloaded the pre-registration list.";
 }
 
 impl FromStr for AuditEventType {

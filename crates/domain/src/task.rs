@@ -20,6 +20,9 @@ macro_rules! task_statuses {
         pub enum TaskStatus { $(#[doc = $name] $variant),+ }
 
         impl TaskStatus {
+            /// Every state, in the order of a task's life.
+            pub const ALL: [Self; [$(Self::$variant),+].len()] = [$(Self::$variant),+];
+
             /// The wire name, as the API shows it and the task table stores it.
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $name),+ }

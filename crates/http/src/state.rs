@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use gatehouse_application::{
     AccountRecovery, AuditService, AuthService, CatalogService, CreditService, DeviceService,
-    HealthService, PreRegistrationService, ProfileService, SecondFactors, SessionService,
-    SigningKeys, TaskService, TokenService, UserAdminService, UserService,
+    HealthService, JobMonitor, PreRegistrationService, ProfileService, SecondFactors,
+    SessionService, SigningKeys, TaskService, TokenService, UserAdminService, UserService,
 };
 
 /// The services the handlers call. Cheap to clone: every field is shared.
@@ -33,6 +33,8 @@ pub struct AppState {
     pub audit: Arc<AuditService>,
     /// Background tasks.
     pub tasks: Arc<TaskService>,
+    /// The job monitor (admins).
+    pub jobs: Arc<JobMonitor>,
     /// Categories and products.
     pub catalog: Arc<CatalogService>,
     /// Second factors.

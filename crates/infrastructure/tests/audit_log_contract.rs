@@ -84,15 +84,15 @@ async fn filters_select_by_user_and_type(db: Backend) {
     };
     let of_ada = AuditFilter {
         user: Some(ada),
-        kind: None,
+        ..AuditFilter::default()
     };
     assert_eq!(
         listed(of_ada).await,
         ids(&[events[3].clone(), events[1].clone(), events[0].clone()])
     );
     let failures = AuditFilter {
-        user: None,
         kind: Some(AuditEventType::LoginFailed),
+        ..AuditFilter::default()
     };
     assert_eq!(
         listed(failures).await,
@@ -101,11 +101,13 @@ async fn filters_select_by_user_and_type(db: Backend) {
     let both = AuditFilter {
         user: Some(ada),
         kind: Some(AuditEventType::LoginSucceeded),
+        ..AuditFilter::default()
     };
     assert_eq!(listed(both).await, ids(&[events[0].clone()]));
     let nothing = AuditFilter {
         user: Some(bob),
         kind: Some(AuditEventType::Logout),
+        ..AuditFilter::default()
     };
     assert!(listed(nothing).await.is_empty());
 }
@@ -177,9 +179,113 @@ async fn pruning_deletes_only_events_before_the_cutoff(db: Backend) {
     assert_eq!(ids(&left), ids(&[events[6].clone(), events[5].clone()]));
 }
 
+/// `since` is inclusive and `until` exclusive, for pages (walked from a position too) and
+/// for counts, alone or with the other filters.
+async fn since_and_until_bound_pages_and_counts(db: Backend) {
+    use AuditEventType::{LoginFailed, LoginSucceeded, Logout};
+    let log = db.audit_log();
+    let ada = db.user("ada").await;
+    let bob = db.user("bob").await;
+    let events = [
+        event(LoginSucceeded, Some(ada), 0),
+        event(LoginFailed, Some(ada), 1),
+        event(LoginFailed, None, 2),
+        event(LoginSucceeded, Some(bob), 3),
+        event(LoginFailed, Some(ada), 4),
+        event(Logout, Some(ada), 5),
+        event(LoginFailed, Some(bob), 6),
+    ];
+    for e in &events {
+        log.record(e).await.unwrap();
+    }
+    let newest_first =
+        |picked: &[usize]| -> Vec<Uuid> { picked.iter().map(|&i| events[i].id).collect() };
+
+    let window = AuditFilter {
+        since: Some(at(2)),
+        until: Some(at(5)),
+        ..AuditFilter::default()
+    };
+    assert_eq!(
+        ids(&log.page(&window, &first_page(10)).await.unwrap()),
+        newest_first(&[4, 3, 2])
+    );
+    assert_eq!(log.count(&window).await.unwrap(), 3);
+
+    let since = AuditFilter {
+        since: Some(at(2)),
+        ..AuditFilter::default()
+    };
+    assert_eq!(
+        ids(&log.page(&since, &first_page(2)).await.unwrap()),
+        newest_first(&[6, 5, 4])
+    );
+    let position = |i: usize| Keyset {
+        created_at: events[i].created_at,
+        id: events[i].id,
+    };
+    let older = |i: usize| PageRequest {
+        from: Some((Direction::Older, position(i))),
+        limit: 2,
+    };
+    assert_eq!(
+        ids(&log.page(&since, &older(5)).await.unwrap()),
+        newest_first(&[4, 3, 2])
+    );
+    assert_eq!(
+        ids(&log.page(&since, &older(3)).await.unwrap()),
+        newest_first(&[2]),
+        "nothing before `since`"
+    );
+    let until = AuditFilter {
+        until: Some(at(2)),
+        ..AuditFilter::default()
+    };
+    let newer = PageRequest {
+        from: Some((Direction::Newer, position(0))),
+        limit: 2,
+    };
+    assert_eq!(
+        ids(&log.page(&until, &newer).await.unwrap()),
+        newest_first(&[1]),
+        "nothing from `until` on"
+    );
+
+    let failures_since = AuditFilter {
+        kind: Some(LoginFailed),
+        since: Some(at(2)),
+        ..AuditFilter::default()
+    };
+    assert_eq!(log.count(&failures_since).await.unwrap(), 3);
+    assert_eq!(
+        ids(&log.page(&failures_since, &first_page(10)).await.unwrap()),
+        newest_first(&[6, 4, 2])
+    );
+    let failures_in_window = AuditFilter {
+        until: Some(at(6)),
+        ..failures_since
+    };
+    assert_eq!(log.count(&failures_in_window).await.unwrap(), 2);
+    let ada_failures = AuditFilter {
+        user: Some(ada),
+        kind: Some(LoginFailed),
+        ..AuditFilter::default()
+    };
+    assert_eq!(log.count(&ada_failures).await.unwrap(), 2);
+    assert_eq!(log.count(&AuditFilter::default()).await.unwrap(), 7);
+    let empty = AuditFilter {
+        since: Some(at(3)),
+        until: Some(at(3)),
+        ..AuditFilter::default()
+    };
+    assert_eq!(log.count(&empty).await.unwrap(), 0);
+    assert!(log.page(&empty, &first_page(10)).await.unwrap().is_empty());
+}
+
 database_contract!(
     pruning_deletes_only_events_before_the_cutoff,
     an_event_comes_back_as_recorded,
     filters_select_by_user_and_type,
     pages_walk_both_ways_from_a_position,
+    since_and_until_bound_pages_and_counts,
 );

@@ -5,7 +5,9 @@
 use std::collections::BTreeSet;
 
 use gatehouse_application::pagination::{Direction, Keyset, PageRequest};
-use gatehouse_application::ports::{AccessFields, InsertUserError, ProfileChanges, UserRepository};
+use gatehouse_application::ports::{
+    AccessFields, InsertUserError, ProfileChanges, UserFilter, UserRepository,
+};
 use gatehouse_domain::{
     Email, PasswordHash, Permission, PhoneNumber, Role, SecurityStamp, User, UserId, Username,
 };
@@ -138,7 +140,7 @@ async fn pages_walk_both_ways_in_keyset_order(repo: Repo) {
         limit: 3,
     };
     loop {
-        let rows = repo.page(&request).await.unwrap();
+        let rows = repo.page(&UserFilter::default(), &request).await.unwrap();
         let more = rows.len() as u64 > request.limit;
         let page: Vec<_> = rows.into_iter().take(3).collect();
         walked.extend(page.iter().map(|u| u.id));
@@ -162,10 +164,13 @@ async fn pages_walk_both_ways_in_keyset_order(repo: Repo) {
         id: oldest.id.as_uuid(),
     };
     let newer = repo
-        .page(&PageRequest {
-            from: Some((Direction::Newer, at)),
-            limit: 3,
-        })
+        .page(
+            &UserFilter::default(),
+            &PageRequest {
+                from: Some((Direction::Newer, at)),
+                limit: 3,
+            },
+        )
         .await
         .unwrap();
     // limit + 1 rows, oldest first: the extra one says there is more.
@@ -360,6 +365,305 @@ async fn security_writes_compare_and_set(repo: Repo) {
     );
 }
 
+/// `ms` milliseconds into a fixed second, and one microsecond: SQLite compares the stored
+/// RFC 3339 text, which is exact only between fractions of one length, so every instant here
+/// has six digits of them.
+fn instant(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
+        + time::Duration::milliseconds(ms)
+        + time::Duration::microseconds(1)
+}
+
+/// The emails of the first page of users matching `filter`, sorted.
+async fn emails_matching(repo: &Repo, filter: UserFilter) -> Vec<String> {
+    let request = PageRequest {
+        from: None,
+        limit: 100,
+    };
+    let mut emails: Vec<String> = repo
+        .page(&filter, &request)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.email.as_str().to_owned())
+        .collect();
+    emails.sort();
+    emails
+}
+
+fn searching(text: &str) -> UserFilter {
+    UserFilter {
+        search: Some(text.into()),
+        ..UserFilter::default()
+    }
+}
+
+/// The search finds a piece of the email or of the username, whatever its case.
+async fn search_matches_email_or_username_ignoring_case(repo: Repo) {
+    repo.insert_many(&[
+        user("ada.lovelace@example.com", "countess"),
+        user("bob@analytics.io", "Bobby_Tables"),
+        user("carol@example.org", "LOVE_bird"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        emails_matching(&repo, searching("LoVe")).await,
+        ["ada.lovelace@example.com", "carol@example.org"],
+        "the email of one, the username of the other"
+    );
+    assert_eq!(
+        emails_matching(&repo, searching("tABLES")).await,
+        ["bob@analytics.io"]
+    );
+    assert_eq!(
+        emails_matching(&repo, searching("@example.")).await,
+        ["ada.lovelace@example.com", "carol@example.org"]
+    );
+    assert!(emails_matching(&repo, searching("dave")).await.is_empty());
+    assert_eq!(
+        emails_matching(&repo, searching("")).await.len(),
+        3,
+        "nothing to find matches everyone"
+    );
+}
+
+/// `%`, `_` and `\` in the search are the characters themselves, not LIKE's wildcards.
+async fn search_takes_pattern_characters_literally(repo: Repo) {
+    repo.insert_many(&[
+        user("a_b@example.com", "underscore"),
+        user("axb@example.com", "lookalike"),
+        user("50%off@example.com", "percent"),
+        user("back\\slash@example.com", "backslash"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        emails_matching(&repo, searching("a_b")).await,
+        ["a_b@example.com"]
+    );
+    assert_eq!(
+        emails_matching(&repo, searching("%")).await,
+        ["50%off@example.com"]
+    );
+    assert_eq!(
+        emails_matching(&repo, searching("0%O")).await,
+        ["50%off@example.com"]
+    );
+    assert_eq!(
+        emails_matching(&repo, searching("\\")).await,
+        ["back\\slash@example.com"]
+    );
+    assert!(
+        emails_matching(&repo, searching("a%b")).await.is_empty(),
+        "no address holds a%b"
+    );
+}
+
+/// Role, active and verified filters each narrow the list, and together every one must hold.
+async fn role_active_and_verified_filters_combine(repo: Repo) {
+    let account = |name: &str, role: Role, active: bool, verified: bool| {
+        let mut u = user(&format!("{name}@example.com"), name);
+        u.role = role;
+        u.is_active = active;
+        u.is_verified = verified;
+        u
+    };
+    repo.insert_many(&[
+        account("root", Role::Admin, true, true),
+        account("retired", Role::Admin, false, true),
+        account("fresh", Role::Admin, true, false),
+        account("ada", Role::User, true, true),
+        account("newbie", Role::User, true, false),
+        account("gone", Role::User, false, false),
+    ])
+    .await
+    .unwrap();
+    let admins = UserFilter {
+        role: Some(Role::Admin),
+        ..UserFilter::default()
+    };
+    assert_eq!(
+        emails_matching(&repo, admins.clone()).await,
+        [
+            "fresh@example.com",
+            "retired@example.com",
+            "root@example.com"
+        ]
+    );
+    let active_admins = UserFilter {
+        is_active: Some(true),
+        ..admins.clone()
+    };
+    assert_eq!(
+        emails_matching(&repo, active_admins.clone()).await,
+        ["fresh@example.com", "root@example.com"]
+    );
+    let verified_active_admins = UserFilter {
+        is_verified: Some(true),
+        ..active_admins
+    };
+    assert_eq!(
+        emails_matching(&repo, verified_active_admins).await,
+        ["root@example.com"]
+    );
+    let unverified_users = UserFilter {
+        role: Some(Role::User),
+        is_verified: Some(false),
+        ..UserFilter::default()
+    };
+    assert_eq!(
+        emails_matching(&repo, unverified_users.clone()).await,
+        ["gone@example.com", "newbie@example.com"]
+    );
+    let deactivated = UserFilter {
+        is_active: Some(false),
+        ..UserFilter::default()
+    };
+    assert_eq!(
+        emails_matching(&repo, deactivated).await,
+        ["gone@example.com", "retired@example.com"]
+    );
+    let searched = UserFilter {
+        search: Some("NEW".into()),
+        ..unverified_users
+    };
+    assert_eq!(
+        emails_matching(&repo, searched).await,
+        ["newbie@example.com"]
+    );
+    let nobody = UserFilter {
+        search: Some("root".into()),
+        is_active: Some(false),
+        ..UserFilter::default()
+    };
+    assert!(emails_matching(&repo, nobody).await.is_empty());
+}
+
+/// Walking a filtered list page by page, both ways, visits every match once, in keyset
+/// order, and nothing else.
+async fn filtered_pages_walk_every_match_once(repo: Repo) {
+    let mut users = Vec::new();
+    for n in 0..11i64 {
+        let mut u = user(&format!("f{n}@example.com"), &format!("filtered{n}"));
+        // Pairs share an instant, so the id decides between them.
+        u.created_at = instant(n / 2);
+        u.is_verified = n % 3 != 0;
+        users.push(u);
+    }
+    repo.insert_many(&users).await.unwrap();
+    users.retain(|u| u.is_verified);
+    users.sort_by_key(|u| std::cmp::Reverse((u.created_at, u.id)));
+    let expected: Vec<UserId> = users.iter().map(|u| u.id).collect();
+    assert_eq!(expected.len(), 7);
+    let verified = UserFilter {
+        is_verified: Some(true),
+        ..UserFilter::default()
+    };
+    let position = |u: &User| Keyset {
+        created_at: u.created_at,
+        id: u.id.as_uuid(),
+    };
+
+    let mut walked = Vec::new();
+    let mut from = None;
+    loop {
+        let request = PageRequest { from, limit: 2 };
+        let rows = repo.page(&verified, &request).await.unwrap();
+        let more = rows.len() > 2;
+        let page: Vec<User> = rows.into_iter().take(2).collect();
+        walked.extend(page.iter().map(|u| u.id));
+        let Some(last) = page.last().filter(|_| more) else {
+            break;
+        };
+        from = Some((Direction::Older, position(last)));
+    }
+    assert_eq!(walked, expected);
+
+    // Back up from the oldest match: the next two newer matches, oldest first, and one more.
+    let back = PageRequest {
+        from: Some((Direction::Newer, position(&users[6]))),
+        limit: 2,
+    };
+    let newer: Vec<UserId> = repo
+        .page(&verified, &back)
+        .await
+        .unwrap()
+        .iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(newer, [expected[5], expected[4], expected[3]]);
+}
+
+/// Every account counts, deactivated ones too; `created_since` is inclusive.
+async fn counts_every_account_and_those_created_since(repo: Repo) {
+    assert_eq!(repo.count(None).await.unwrap(), 0);
+    let mut users = Vec::new();
+    for n in 0..4i64 {
+        let mut u = user(&format!("c{n}@example.com"), &format!("counted{n}"));
+        u.created_at = instant(n * 1_000);
+        users.push(u);
+    }
+    users[3].is_active = false;
+    repo.insert_many(&users).await.unwrap();
+    let just_after = |ms| instant(ms) + time::Duration::microseconds(2);
+    assert_eq!(repo.count(None).await.unwrap(), 4);
+    assert_eq!(repo.count(Some(instant(0))).await.unwrap(), 4);
+    assert_eq!(repo.count(Some(instant(2_000))).await.unwrap(), 2);
+    assert_eq!(repo.count(Some(just_after(2_000))).await.unwrap(), 1);
+    assert_eq!(repo.count(Some(just_after(3_000))).await.unwrap(), 0);
+}
+
+/// An admin's verification edit applies to a deactivated account too, either way, and moves
+/// only the flag and `updated_at`.
+async fn set_verified_works_both_ways_on_an_inactive_user(repo: Repo) {
+    let jane = user("jane@example.com", "jane");
+    repo.insert(&jane).await.unwrap();
+    let inactive = AccessFields {
+        is_active: false,
+        ..AccessFields::of(&jane)
+    };
+    repo.update_access(jane.id, &inactive, SecurityStamp::INITIAL, later(&jane, 1))
+        .await
+        .unwrap()
+        .unwrap();
+    let before = repo.find_by_id(jane.id).await.unwrap().unwrap();
+    assert!(!before.is_active && !before.is_verified);
+
+    assert!(
+        repo.set_verified(jane.id, true, later(&jane, 2))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        repo.find_by_id(jane.id).await.unwrap().unwrap(),
+        User {
+            is_verified: true,
+            updated_at: later(&jane, 2),
+            ..before.clone()
+        }
+    );
+    assert!(
+        repo.set_verified(jane.id, false, later(&jane, 3))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        repo.find_by_id(jane.id).await.unwrap().unwrap(),
+        User {
+            is_verified: false,
+            updated_at: later(&jane, 3),
+            ..before
+        }
+    );
+    assert!(
+        !repo
+            .set_verified(UserId::generate(), true, later(&jane, 4))
+            .await
+            .unwrap()
+    );
+}
+
 async fn postgres() -> Option<(Repo, gatehouse_testing::TestDatabase)> {
     let test_db = gatehouse_testing::postgres().await?;
     let db = database::open(&test_db.url, 8, true).await.unwrap();
@@ -402,4 +706,10 @@ contract!(
     pages_walk_both_ways_in_keyset_order,
     each_write_touches_only_its_own_fields,
     security_writes_compare_and_set,
+    search_matches_email_or_username_ignoring_case,
+    search_takes_pattern_characters_literally,
+    role_active_and_verified_filters_combine,
+    filtered_pages_walk_every_match_once,
+    counts_every_account_and_those_created_since,
+    set_verified_works_both_ways_on_an_inactive_user,
 );

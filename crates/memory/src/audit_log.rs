@@ -56,11 +56,21 @@ impl AuditLog for InMemoryAuditLog {
         request: &PageRequest,
     ) -> anyhow::Result<Vec<AuditEvent>> {
         self.events.with(|events| {
-            let matching = events.iter().filter(|e| {
-                filter.user.is_none_or(|user| e.user == Some(user))
-                    && filter.kind.is_none_or(|kind| e.kind == kind)
-            });
+            let matching = events.iter().filter(|e| matches(e, filter));
             keyset::page(matching.cloned(), |e| (e.created_at, e.id), request)
         })
     }
+
+    async fn count(&self, filter: &AuditFilter) -> anyhow::Result<u64> {
+        self.events
+            .with(|events| events.iter().filter(|e| matches(e, filter)).count() as u64)
+    }
+}
+
+/// Whether `event` is one `filter` selects: the same conditions as the SQL log's.
+fn matches(event: &AuditEvent, filter: &AuditFilter) -> bool {
+    filter.user.is_none_or(|user| event.user == Some(user))
+        && filter.kind.is_none_or(|kind| event.kind == kind)
+        && filter.since.is_none_or(|since| event.created_at >= since)
+        && filter.until.is_none_or(|until| event.created_at < until)
 }

@@ -1,14 +1,17 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use gatehouse_application::ports::{TaskChange, TaskRepository};
+use gatehouse_application::pagination::PageRequest;
+use gatehouse_application::ports::{TaskChange, TaskFilter, TaskRepository};
 use gatehouse_domain::{Task, TaskId, TaskStatus};
 use time::OffsetDateTime;
 
+use crate::keyset;
 use crate::locked::Locked;
 
 /// [`TaskRepository`] in process memory. The owner's unfinished count and the insert are
-/// one step under the lock, and changes apply only to unfinished tasks.
+/// one step under the lock, changes apply only to unfinished tasks, and a re-queue only to a
+/// failed one.
 #[derive(Default)]
 pub struct InMemoryTaskRepository {
     tasks: Locked<HashMap<TaskId, Task>>,
@@ -100,6 +103,49 @@ impl TaskRepository for InMemoryTaskRepository {
                 }
             }
             true
+        })
+    }
+
+    async fn requeue_failed(&self, id: TaskId) -> anyhow::Result<bool> {
+        self.tasks.with(|tasks| {
+            let Some(task) = tasks
+                .get_mut(&id)
+                .filter(|t| t.status == TaskStatus::Failure)
+            else {
+                return false;
+            };
+            task.status = TaskStatus::Pending;
+            task.error = None;
+            task.result = None;
+            task.finished_at = None;
+            true
+        })
+    }
+
+    async fn page(&self, filter: &TaskFilter, request: &PageRequest) -> anyhow::Result<Vec<Task>> {
+        self.tasks.with(|tasks| {
+            let matching = tasks.values().filter(|t| {
+                filter.status.is_none_or(|status| t.status == status)
+                    && filter.kind.is_none_or(|kind| t.kind == kind)
+            });
+            keyset::page(
+                matching.cloned(),
+                |t| (t.created_at, t.id.as_uuid()),
+                request,
+            )
+        })
+    }
+
+    async fn count_by_status(&self) -> anyhow::Result<Vec<(TaskStatus, u64)>> {
+        self.tasks.with(|tasks| {
+            let mut counts: HashMap<TaskStatus, u64> = HashMap::new();
+            for task in tasks.values() {
+                *counts.entry(task.status).or_default() += 1;
+            }
+            let mut counts: Vec<(TaskStatus, u64)> = counts.into_iter().collect();
+            // In the order of their names, as every adapter lists them.
+            counts.sort_by_key(|(status, _)| status.as_str());
+            counts
         })
     }
 }

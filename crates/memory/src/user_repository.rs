@@ -2,7 +2,9 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use gatehouse_application::pagination::PageRequest;
-use gatehouse_application::ports::{AccessFields, InsertUserError, ProfileChanges, UserRepository};
+use gatehouse_application::ports::{
+    AccessFields, InsertUserError, ProfileChanges, UserFilter, UserRepository,
+};
 use gatehouse_domain::{Email, PasswordHash, SecurityStamp, User, UserId, Username};
 use time::OffsetDateTime;
 
@@ -216,13 +218,56 @@ impl UserRepository for InMemoryUserRepository {
         })
     }
 
-    async fn page(&self, request: &PageRequest) -> anyhow::Result<Vec<User>> {
+    async fn set_verified(
+        &self,
+        id: UserId,
+        verified: bool,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<bool> {
+        // An admin's correction: it applies to deactivated accounts too.
+        self.with(|users| match users.by_id.get_mut(&id) {
+            Some(user) => {
+                user.is_verified = verified;
+                user.updated_at = at;
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn page(&self, filter: &UserFilter, request: &PageRequest) -> anyhow::Result<Vec<User>> {
         self.with(|users| {
             keyset::page(
-                users.by_id.values().cloned(),
+                users.by_id.values().filter(|u| matches(u, filter)).cloned(),
                 |u| (u.created_at, u.id.as_uuid()),
                 request,
             )
         })
     }
+
+    async fn count(&self, created_since: Option<OffsetDateTime>) -> anyhow::Result<u64> {
+        self.with(|users| {
+            users
+                .by_id
+                .values()
+                .filter(|u| created_since.is_none_or(|since| u.created_at >= since))
+                .count() as u64
+        })
+    }
+}
+
+/// Whether `user` belongs on a directory page of `filter`; the search ignores case as SQL's
+/// `lower(...) LIKE` does, and takes every character literally.
+fn matches(user: &User, filter: &UserFilter) -> bool {
+    let contains = |text: &str, needle: &str| text.to_lowercase().contains(needle);
+    filter.search.as_deref().is_none_or(|text| {
+        let needle = text.to_lowercase();
+        contains(user.email.as_str(), &needle) || contains(user.username.as_str(), &needle)
+    }) && filter.role.is_none_or(|role| user.role == role)
+        && filter
+            .is_active
+            .is_none_or(|active| user.is_active == active)
+        && filter
+            .is_verified
+            .is_none_or(|verified| user.is_verified == verified)
 }

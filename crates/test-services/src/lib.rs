@@ -73,6 +73,13 @@ pub const CHROMIUM: Program = Program {
     missing_cfg: "gatehouse_no_chromium",
 };
 
+/// The WebDriver server the console's browser tests drive Chromium through.
+pub const CHROMEDRIVER: Program = Program {
+    name: "chromedriver",
+    package: "chromium-driver",
+    missing_cfg: "gatehouse_no_chromedriver",
+};
+
 /// The Prometheus rule and exposition linter.
 pub const PROMTOOL: Program = Program {
     name: "promtool",

@@ -15,7 +15,9 @@ pub mod users;
 
 pub use credits::{CreditService, CreditStatement};
 pub use devices::{DeviceService, DeviceView};
-pub use pre_registrations::PreRegistrationService;
+pub use pre_registrations::{PreRegistrationPage, PreRegistrationParts, PreRegistrationService};
 pub use profile::{PasswordChange, ProfileParts, ProfilePatch, ProfileService};
-pub use user_admin::{CreateUserInput, UserAdminService, UserPatch, UserView};
+pub use user_admin::{
+    CreateUserInput, UserAdminParts, UserAdminService, UserCounts, UserPatch, UserView,
+};
 pub use users::{NewUserInput, UserService};

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use gatehouse_domain::{AuditEventType, Email, Permission, PublicProfile, Role, User, UserId};
 
 use crate::accounts::policy;
-use crate::accounts::ports::{AccessFields, UserRepository};
+use crate::accounts::ports::{
+    AccessFields, DeviceRepository, ProfileChanges, UserFilter, UserRepository,
+};
 use crate::accounts::users::{NewUserInput, UserService};
 use crate::credentials::revocation::Revocation;
 use crate::shared::audit_trail::{AuditContext, Auditor};
@@ -37,6 +39,21 @@ pub struct UserPatch {
     pub permissions: Option<Vec<String>>,
     /// Activate or deactivate.
     pub is_active: Option<bool>,
+    /// New given name (empty clears it).
+    pub first_name: Option<String>,
+    /// New family name (empty clears it).
+    pub last_name: Option<String>,
+    /// Mark the email verified or not.
+    pub is_verified: Option<bool>,
+}
+
+/// How many accounts there are, for the console's dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserCounts {
+    /// Every account, active or not.
+    pub total: u64,
+    /// Accounts created in the last seven days.
+    pub new_this_week: u64,
 }
 
 /// A user as one caller may see them: the full record for the user themself, admins and
@@ -68,6 +85,7 @@ const CAS_ATTEMPTS: usize = 5;
 /// [`policy`].
 pub struct UserAdminService {
     users: Arc<dyn UserRepository>,
+    devices: Arc<dyn DeviceRepository>,
     accounts: Arc<UserService>,
     revocation: Arc<Revocation>,
     audit: Arc<Auditor>,
@@ -75,25 +93,120 @@ pub struct UserAdminService {
     cursors: CursorCodec,
 }
 
+/// The ports [`UserAdminService`] works on.
+pub struct UserAdminParts {
+    /// Accounts.
+    pub users: Arc<dyn UserRepository>,
+    /// The devices users signed in from (forgotten when an admin signs a user out).
+    pub devices: Arc<dyn DeviceRepository>,
+    /// Resolves callers and creates accounts.
+    pub accounts: Arc<UserService>,
+    /// Ends credentials.
+    pub revocation: Arc<Revocation>,
+    /// Records every change.
+    pub audit: Arc<Auditor>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Signs page cursors.
+    pub cursors: CursorCodec,
+}
+
 impl UserAdminService {
-    /// User administration over `users`; `accounts` resolves the caller and creates accounts,
-    /// `revocation` ends the credentials of a deactivated account, and every change is audited.
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        accounts: Arc<UserService>,
-        revocation: Arc<Revocation>,
-        audit: Arc<Auditor>,
-        clock: Arc<dyn Clock>,
-        cursors: CursorCodec,
-    ) -> Self {
+    /// User administration over `parts.users`; `accounts` resolves the caller and creates
+    /// accounts, `revocation` ends the credentials of a deactivated account, and every change
+    /// is audited.
+    pub fn new(parts: UserAdminParts) -> Self {
         Self {
-            users,
-            accounts,
-            revocation,
-            audit,
-            clock,
-            cursors,
+            users: parts.users,
+            devices: parts.devices,
+            accounts: parts.accounts,
+            revocation: parts.revocation,
+            audit: parts.audit,
+            clock: parts.clock,
+            cursors: parts.cursors,
         }
+    }
+
+    /// The directory for people who may see everything of everyone (admins and holders of
+    /// `can_view_users`): one page of users matching `filter`, newest first. A cursor is
+    /// bound to the filter it was made for.
+    pub async fn search(
+        &self,
+        principal: &Principal,
+        mut filter: UserFilter,
+        limit: Option<u64>,
+        cursor: Option<&str>,
+    ) -> Result<Page<User>, AppError> {
+        let viewer = self.accounts.me(principal).await?;
+        policy::require_permission(&viewer, Permission::CanViewUsers)?;
+        filter.search = filter
+            .search
+            .map(|text| text.trim().to_lowercase())
+            .filter(|text| !text.is_empty());
+        if filter
+            .search
+            .as_ref()
+            .is_some_and(|text| text.chars().count() > 254)
+        {
+            let mut errors = ValidationErrors::new();
+            errors.add("search", "must be at most 254 characters");
+            return Err(AppError::Validation(errors));
+        }
+        let flag = |value: Option<bool>| value.map_or("", |v| if v { "1" } else { "0" });
+        let scope = format!(
+            "users|{}|{}|{}|{}",
+            filter.search.as_deref().unwrap_or_default(),
+            filter.role.map(|role| role.as_str()).unwrap_or_default(),
+            flag(filter.is_active),
+            flag(filter.is_verified),
+        );
+        let cursors = self.cursors.scoped(&scope);
+        let request = cursors.request(limit, cursor)?;
+        let rows = self.users.page(&filter, &request).await?;
+        Ok(Page::assemble(rows, &request, &cursors, |user| Keyset {
+            created_at: user.created_at,
+            id: user.id.as_uuid(),
+        }))
+    }
+
+    /// How many accounts exist, active or not, and how many are from the last week.
+    pub async fn counts(&self, principal: &Principal) -> Result<UserCounts, AppError> {
+        let viewer = self.accounts.me(principal).await?;
+        policy::require_permission(&viewer, Permission::CanViewUsers)?;
+        let week_ago = self.clock.now() - time::Duration::days(7);
+        Ok(UserCounts {
+            total: self.users.count(None).await?,
+            new_this_week: self.users.count(Some(week_ago)).await?,
+        })
+    }
+
+    /// Signs a user out everywhere (admins only): every session and token ends at once and
+    /// their devices are forgotten, so the next sign-in from each is new again.
+    pub async fn sign_out_everywhere(
+        &self,
+        principal: &Principal,
+        id: UserId,
+    ) -> Result<(), AppError> {
+        let actor = self.accounts.me(principal).await?;
+        policy::require_admin(&actor)?;
+        let stamp = self
+            .users
+            .bump_security_stamp(id, self.clock.now())
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        self.revocation.everything(id, stamp).await?;
+        let devices = self.devices.list(id).await?;
+        for device in &devices {
+            self.devices.delete(id, device.id).await?;
+        }
+        self.audit
+            .record(
+                AuditEventType::LogoutAll,
+                AuditContext::by(principal, id),
+                &[("devices_forgotten", devices.len().to_string())],
+            )
+            .await;
+        Ok(())
     }
 
     /// One page of users, newest first, each as the caller may see them.
@@ -106,7 +219,7 @@ impl UserAdminService {
         let viewer = self.accounts.me(principal).await?;
         let cursors = self.cursors.scoped("users");
         let request = cursors.request(limit, cursor)?;
-        let rows = self.users.page(&request).await?;
+        let rows = self.users.page(&UserFilter::default(), &request).await?;
         let page = Page::assemble(rows, &request, &cursors, |user| Keyset {
             created_at: user.created_at,
             id: user.id.as_uuid(),
@@ -178,11 +291,15 @@ impl UserAdminService {
         &self,
         principal: &Principal,
         id: UserId,
-        patch: UserPatch,
+        mut patch: UserPatch,
     ) -> Result<User, AppError> {
         let deactivates = patch.is_active == Some(false);
         let names_grant = patch.role.is_some() || patch.permissions.is_some();
+        let details = Details::parse(&mut patch)?;
         let (before, mut after) = self.apply(principal, id, patch).await?;
+        if let Some(changed) = self.apply_details(principal, &after, details).await? {
+            after = changed;
+        }
         if deactivates {
             if after.security_stamp == before.security_stamp {
                 // Already inactive: move the stamp (and the floor) again, only while it is
@@ -295,6 +412,54 @@ impl UserAdminService {
         Err(AppError::changed_meanwhile("user"))
     }
 
+    /// Writes names and the verified flag (only the fields given that differ from `current`)
+    /// and audits them; the user as stored afterwards, or `None` when nothing changed. Runs
+    /// after [`Self::apply`], which has checked that the caller is an admin.
+    async fn apply_details(
+        &self,
+        principal: &Principal,
+        current: &User,
+        mut details: Details,
+    ) -> Result<Option<User>, AppError> {
+        let id = current.id;
+        details.names.first_name = details
+            .names
+            .first_name
+            .filter(|n| *n != current.first_name);
+        details.names.last_name = details.names.last_name.filter(|n| *n != current.last_name);
+        details.is_verified = details.is_verified.filter(|v| *v != current.is_verified);
+        if details.is_empty() {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let mut fields = Vec::new();
+        if details.names.first_name.is_some() || details.names.last_name.is_some() {
+            if !self.users.update_profile(id, &details.names, now).await? {
+                return Err(AppError::Conflict {
+                    field: "is_active",
+                    message: "names of a deactivated account cannot change; activate it first"
+                        .into(),
+                });
+            }
+            fields.extend(details.names.first_name.as_ref().map(|_| "first_name"));
+            fields.extend(details.names.last_name.as_ref().map(|_| "last_name"));
+        }
+        if let Some(verified) = details.is_verified {
+            if !self.users.set_verified(id, verified, now).await? {
+                return Err(AppError::NotFound("user"));
+            }
+            fields.push("is_verified");
+        }
+        self.audit
+            .record(
+                AuditEventType::ProfileUpdated,
+                AuditContext::by(principal, id),
+                &[("fields", fields.join(","))],
+            )
+            .await;
+        self.find(id).await.map(Some)
+    }
+
     async fn find(&self, id: UserId) -> Result<User, AppError> {
         self.users
             .find_by_id(id)
@@ -341,6 +506,40 @@ impl UserAdminService {
     }
 }
 
+/// The non-access part of an admin's edit, checked before anything is written.
+struct Details {
+    names: ProfileChanges,
+    is_verified: Option<bool>,
+}
+
+impl Details {
+    /// Takes names and the verified flag out of `patch`, checking the names.
+    fn parse(patch: &mut UserPatch) -> Result<Self, AppError> {
+        let mut errors = ValidationErrors::new();
+        let mut name = |field, raw: Option<String>| {
+            raw.map(|raw| {
+                errors
+                    .check(User::parse_name(field, &raw))
+                    .unwrap_or_default()
+            })
+        };
+        let names = ProfileChanges {
+            first_name: name("first_name", patch.first_name.take()),
+            last_name: name("last_name", patch.last_name.take()),
+            ..ProfileChanges::default()
+        };
+        errors.into_result()?;
+        Ok(Self {
+            names,
+            is_verified: patch.is_verified.take(),
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.names == ProfileChanges::default() && self.is_verified.is_none()
+    }
+}
+
 fn parse_permissions(
     raw: &[String],
     errors: &mut ValidationErrors,
@@ -355,7 +554,7 @@ fn parse_permissions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::ports::{MockPasswordHasher, MockUserRepository};
+    use crate::accounts::ports::{MockDeviceRepository, MockPasswordHasher, MockUserRepository};
     use crate::credentials::ports::{MockSessionStore, MockTokenCodec, MockTokenStore};
     use crate::credentials::sessions::{SessionService, SessionSettings};
     use crate::credentials::tokens::{TokenService, TokenSettings};
@@ -426,14 +625,15 @@ mod tests {
             fixed_clock(),
             SessionSettings::default(),
         ));
-        UserAdminService::new(
-            repo,
+        UserAdminService::new(UserAdminParts {
+            users: repo,
+            devices: Arc::new(MockDeviceRepository::new()),
             accounts,
-            Arc::new(Revocation::new(tokens, sessions)),
+            revocation: Arc::new(Revocation::new(tokens, sessions)),
             audit,
-            fixed_clock(),
-            CursorCodec::new(vec![7; 32]),
-        )
+            clock: fixed_clock(),
+            cursors: CursorCodec::new(vec![7; 32]),
+        })
     }
 
     fn service(repo: MockUserRepository) -> UserAdminService {

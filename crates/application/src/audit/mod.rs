@@ -5,4 +5,4 @@
 
 pub mod queries;
 
-pub use queries::{AuditQuery, AuditService};
+pub use queries::{AuditQuery, AuditService, SignInCounts};

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use gatehouse_domain::{
-    Category, CategoryId, CategoryName, Description, DomainError, Price, Product, ProductId,
-    ProductName, ProductOrder, User,
+    AuditEventType, Category, CategoryId, CategoryName, Description, DomainError, Price, Product,
+    ProductId, ProductName, ProductOrder, User,
 };
 use uuid::Uuid;
 
@@ -14,6 +14,7 @@ use crate::accounts::users::UserService;
 use crate::catalog::ports::{
     CatalogWriteError, CategoryRepository, ProductFilter, ProductPosition, ProductRepository,
 };
+use crate::shared::audit_trail::{AuditContext, Auditor};
 use crate::shared::context::Principal;
 use crate::shared::error::{AppError, ValidationErrors};
 use crate::shared::pagination::{CursorCodec, Keyset, Page};
@@ -77,6 +78,7 @@ pub struct CatalogService {
     categories: Arc<dyn CategoryRepository>,
     products: Arc<dyn ProductRepository>,
     accounts: Arc<UserService>,
+    audit: Arc<Auditor>,
     clock: Arc<dyn Clock>,
     cursors: CursorCodec,
 }
@@ -86,11 +88,13 @@ const MAX_SEARCH_LEN: usize = 200;
 
 impl CatalogService {
     /// A catalog over its two repositories. `accounts` resolves the caller of a write (its
-    /// grants decide); `cursors` signs page cursors so clients cannot forge positions.
+    /// grants decide), `audit` records every write; `cursors` signs page cursors so clients
+    /// cannot forge positions.
     pub fn new(
         categories: Arc<dyn CategoryRepository>,
         products: Arc<dyn ProductRepository>,
         accounts: Arc<UserService>,
+        audit: Arc<Auditor>,
         clock: Arc<dyn Clock>,
         cursors: CursorCodec,
     ) -> Self {
@@ -98,6 +102,7 @@ impl CatalogService {
             categories,
             products,
             accounts,
+            audit,
             clock,
             cursors,
         }
@@ -146,6 +151,15 @@ impl CatalogService {
             .insert(&category)
             .await
             .map_err(write_error)?;
+        let id = category.id.to_string();
+        self.audit_change(
+            principal,
+            "created",
+            "category",
+            &id,
+            category.name.as_str(),
+        )
+        .await;
         Ok(category)
     }
 
@@ -175,6 +189,9 @@ impl CatalogService {
         {
             return Err(AppError::NotFound("category"));
         }
+        let id = updated.id.to_string();
+        self.audit_change(principal, "changed", "category", &id, updated.name.as_str())
+            .await;
         Ok(updated)
     }
 
@@ -185,10 +202,20 @@ impl CatalogService {
         id: CategoryId,
     ) -> Result<(), AppError> {
         self.admin(principal).await?;
-        match self.categories.delete(id).await.map_err(write_error)? {
-            true => Ok(()),
-            false => Err(AppError::NotFound("category")),
+        let category = self.category(id).await?;
+        if !self.categories.delete(id).await.map_err(write_error)? {
+            return Err(AppError::NotFound("category"));
         }
+        let id = id.to_string();
+        self.audit_change(
+            principal,
+            "deleted",
+            "category",
+            &id,
+            category.name.as_str(),
+        )
+        .await;
+        Ok(())
     }
 
     /// One page of products matching the query, in its ordering.
@@ -272,6 +299,9 @@ impl CatalogService {
             updated_at: now,
         };
         self.products.insert(&product).await.map_err(write_error)?;
+        let id = product.id.to_string();
+        self.audit_change(principal, "created", "product", &id, product.name.as_str())
+            .await;
         Ok(product)
     }
 
@@ -297,6 +327,9 @@ impl CatalogService {
         if !self.products.update(&updated).await.map_err(write_error)? {
             return Err(AppError::NotFound("product"));
         }
+        let id = updated.id.to_string();
+        self.audit_change(principal, "changed", "product", &id, updated.name.as_str())
+            .await;
         Ok(updated)
     }
 
@@ -306,11 +339,35 @@ impl CatalogService {
         principal: &Principal,
         id: ProductId,
     ) -> Result<(), AppError> {
-        self.owned_product(principal, id).await?;
-        match self.products.delete(id).await? {
-            true => Ok(()),
-            false => Err(AppError::NotFound("product")),
+        let product = self.owned_product(principal, id).await?;
+        if !self.products.delete(id).await? {
+            return Err(AppError::NotFound("product"));
         }
+        let id = id.to_string();
+        self.audit_change(principal, "deleted", "product", &id, product.name.as_str())
+            .await;
+        Ok(())
+    }
+
+    /// One `catalog_changed` event, by the caller.
+    async fn audit_change(
+        &self,
+        principal: &Principal,
+        action: &str,
+        entity: &str,
+        id: &str,
+        name: &str,
+    ) {
+        let data = [
+            ("action", action.to_owned()),
+            ("entity", entity.to_owned()),
+            ("id", id.to_owned()),
+            ("name", name.to_owned()),
+        ];
+        let context = AuditContext::own(principal.user_id, &principal.client);
+        self.audit
+            .record(AuditEventType::CatalogChanged, context, &data)
+            .await;
     }
 
     async fn admin(&self, principal: &Principal) -> Result<User, AppError> {
@@ -542,6 +599,7 @@ mod tests {
             Arc::new(categories),
             Arc::new(products),
             Arc::new(accounts),
+            crate::test_support::quiet_auditor(),
             fixed_clock(),
             CursorCodec::new(KEY.to_vec()),
         )

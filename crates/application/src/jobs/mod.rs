@@ -9,11 +9,13 @@
 
 pub mod emails;
 pub mod housekeeping;
+pub mod monitor;
 pub mod ports;
 pub mod runner;
 pub mod tasks;
 
 pub use emails::{AccountEmail, EmailJobs, EmailOutbox, EmailSettings, FactorChange, Recipient};
 pub use housekeeping::{FINISHED_JOB_RETENTION, Housekeeping, HousekeepingSettings, Swept};
+pub use monitor::{JobMonitor, JobMonitorParts, JobQuery};
 pub use runner::{JobFailure, JobRunner, JobSettings};
 pub use tasks::{TaskLimits, TaskService};

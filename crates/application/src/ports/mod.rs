@@ -6,8 +6,8 @@
 
 pub use crate::accounts::ports::{
     AccessFields, CreditEntry, CreditError, CreditLedger, DeviceRepository, FileStorage,
-    InsertUserError, PasswordHasher, PreRegistrations, ProfileChanges, StoredFile, UserRepository,
-    is_safe_file_name,
+    InsertUserError, PasswordHasher, PreRegistration, PreRegistrations, ProfileChanges, StoredFile,
+    UserFilter, UserRepository, is_safe_file_name,
 };
 pub use crate::catalog::ports::{
     CatalogWriteError, CategoryRepository, ProductFilter, ProductPosition, ProductRepository,
@@ -24,7 +24,9 @@ pub use crate::factors::ports::{
     TotpFactor,
 };
 pub use crate::health::ports::HealthProbe;
-pub use crate::jobs::ports::{EmailMessage, JobLane, JobQueue, Mailer, TaskChange, TaskRepository};
+pub use crate::jobs::ports::{
+    EmailMessage, JobLane, JobQueue, Mailer, TaskChange, TaskFilter, TaskRepository,
+};
 pub use crate::limits::ports::{RateLimit, RateLimiter, RateStatus};
 pub use crate::shared::ports::{AuditEvent, AuditFilter, AuditLog, Clock};
 

@@ -4,18 +4,25 @@
 //! non-admins get 403 on every page. Every unsafe request carries the session's CSRF token
 //! as a form field and, when the browser sends one, this site's `Origin`.
 
+mod catalog;
+mod dashboard;
+mod jobs;
 mod pages;
+mod records;
+mod users;
+mod view;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use gatehouse_application::{
-    ActiveSession, AppError, FactorProof, LoginIdentifier, LoginInput, SignIn, StartedSession,
+    ActiveSession, AppError, FactorProof, LoginIdentifier, LoginInput, Principal, SignIn,
+    StartedSession,
 };
 use gatehouse_domain::{Role, User};
 use serde::Deserialize;
 
-use self::pages::{Dashboard, Forbidden, LoginPage, MfaPage};
+use self::pages::{Forbidden, LoginPage, MfaPage, NoticePage};
 use crate::client::client_info;
 use crate::extract::origin_allowed;
 use crate::session_cookies::{self, session_id};
@@ -41,25 +48,148 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/admin/login/mfa").route(web::post().to(second_factor)))
         .service(web::resource("/admin/logout").route(web::post().to(logout)))
-        .service(web::resource("/admin/").route(web::get().to(dashboard)))
+        .service(web::resource("/admin/").route(web::get().to(dashboard::show)))
         .service(web::resource("/admin").route(web::get().to(to_dashboard)));
+    users::configure(cfg);
+    catalog::configure(cfg);
+    records::configure(cfg);
+    jobs::configure(cfg);
+}
+
+/// What a console handler answers: the page, or the response that stands in for it (the
+/// sign-in page, a 403 page, a refusal).
+pub(crate) type Reply = Result<HttpResponse, Stop>;
+
+/// A response that ends a console request early.
+pub(crate) struct Stop(HttpResponse);
+
+impl From<HttpResponse> for Stop {
+    fn from(response: HttpResponse) -> Self {
+        Self(response)
+    }
+}
+
+impl From<ApiError> for Stop {
+    fn from(error: ApiError) -> Self {
+        Self(error_response(error))
+    }
+}
+
+/// A refusal a person can act on becomes a page saying what went wrong; faults stay the
+/// API's error body.
+impl From<AppError> for Stop {
+    fn from(error: AppError) -> Self {
+        let status = match &error {
+            AppError::Validation(_) => StatusCode::BAD_REQUEST,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::PermissionDenied | AppError::RecentSignInRequired => StatusCode::FORBIDDEN,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            _ => return Self(error_response(error.into())),
+        };
+        let lines = match &error {
+            AppError::Validation(errors) => errors
+                .fields()
+                .iter()
+                .flat_map(|(field, messages)| messages.iter().map(move |m| format!("{field}: {m}")))
+                .collect(),
+            other => vec![other.to_string()],
+        };
+        let notice = NoticePage {
+            title: "That did not work",
+            lines,
+        };
+        Self(page(status, &notice).unwrap_or_else(error_response))
+    }
+}
+
+/// Runs a console handler's body: the page, or what stopped it.
+pub(crate) fn reply(result: Reply) -> HttpResponse {
+    result.unwrap_or_else(|Stop(response)| response)
+}
+
+/// The signed-in admin behind a console request.
+pub(crate) struct Admin {
+    /// The admin's account.
+    pub user: User,
+    /// Their session (its CSRF token goes into every form).
+    pub session: ActiveSession,
+    /// Who the services are told is acting, from this request's client.
+    pub principal: Principal,
+}
+
+impl Admin {
+    /// The page chrome for this admin, with a confirmation `notice` when there is one.
+    pub fn chrome(&self, notice: Option<&str>) -> view::Chrome {
+        view::Chrome {
+            username: self.user.username.as_str().to_owned(),
+            csrf_token: self.session.csrf_token.clone(),
+            notice: notice.and_then(view::confirmation),
+        }
+    }
+}
+
+/// The signed-in admin for a page request: anonymous visitors go to the sign-in page, other
+/// users get 403.
+pub(crate) async fn admin(req: &HttpRequest, state: &AppState) -> Result<Admin, Stop> {
+    let (user, session) = signed_in(req, state).await?;
+    if user.role != Role::Admin {
+        let forbidden = Forbidden {
+            username: user.username.as_str(),
+            csrf_token: &session.csrf_token,
+        };
+        return Err(Stop(
+            page(StatusCode::FORBIDDEN, &forbidden).unwrap_or_else(error_response),
+        ));
+    }
+    let mut principal = session.principal.clone();
+    principal.client = client_info(req, &state.web);
+    Ok(Admin {
+        user,
+        session,
+        principal,
+    })
+}
+
+/// The signed-in admin for an unsafe request, and its form: the session's CSRF token must be
+/// in the form and the request must come from this site.
+pub(crate) async fn admin_form<T: for<'de> Deserialize<'de>>(
+    req: &HttpRequest,
+    state: &AppState,
+    body: &[u8],
+) -> Result<(Admin, T), Stop> {
+    let admin = admin(req, state).await?;
+    let token: CsrfForm = form(body).map_err(|_| ApiError::csrf_failed())?;
+    if !csrf_holds(req, state, &admin.session, &token.csrf_token) {
+        return Err(ApiError::csrf_failed().into());
+    }
+    Ok((admin, form(body)?))
+}
+
+/// 303 to `to` with a confirmation key the page turns into a message.
+pub(crate) fn done(to: &str, what: &str) -> HttpResponse {
+    let separator = if to.contains('?') { '&' } else { '?' };
+    see_other(&format!("{to}{separator}done={what}"))
 }
 
 /// An HTML page with the console's security headers.
-fn page(status: StatusCode, template: &impl Template) -> Result<HttpResponse, ApiError> {
+pub(crate) fn page(status: StatusCode, template: &impl Template) -> Result<HttpResponse, ApiError> {
     let html = template
         .render()
         .map_err(|e| ApiError::from(AppError::Internal(e.into())))?;
     let mut response = HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+        // Browsers send `Origin: null` on a form post from a `no-referrer` page (the API's
+        // default); the console's forms must name their origin for the CSRF check.
+        .insert_header(("Referrer-Policy", "same-origin"))
         .body(html);
     response.extensions_mut().insert(HumanPage);
     Ok(response)
 }
 
 /// 303 See Other to `to` (after a form, the browser follows with a GET).
-fn see_other(to: &str) -> HttpResponse {
+pub(crate) fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))
         .finish()
@@ -76,37 +206,20 @@ async fn to_dashboard() -> HttpResponse {
     see_other("/admin/")
 }
 
-/// The signed-in admin behind the request's session cookie, or the response that stands
-/// in for the page: the sign-in page for anonymous visitors, 403 for other users.
-async fn admin(req: &HttpRequest, state: &AppState) -> Result<(User, ActiveSession), HttpResponse> {
-    let (user, session) = signed_in(req, state).await?;
-    if user.role != Role::Admin {
-        let forbidden = Forbidden {
-            username: user.username.as_str(),
-            csrf_token: &session.csrf_token,
-        };
-        return Err(page(StatusCode::FORBIDDEN, &forbidden).unwrap_or_else(error_response));
-    }
-    Ok((user, session))
-}
-
 /// The account and session behind the session cookie, whoever it is; anonymous visitors
 /// go to the sign-in page.
-async fn signed_in(
-    req: &HttpRequest,
-    state: &AppState,
-) -> Result<(User, ActiveSession), HttpResponse> {
+async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<(User, ActiveSession), Stop> {
     let to_login = || see_other("/admin/login");
-    let id = session_id(req, &state.web).ok_or_else(to_login)?;
+    let id = session_id(req, &state.web).ok_or_else(|| Stop(to_login()))?;
     let session = match state.sessions.authenticate(&id).await {
         Ok(session) => session,
-        Err(AppError::NotAuthenticated) => return Err(to_login()),
-        Err(other) => return Err(error_response(other.into())),
+        Err(AppError::NotAuthenticated) => return Err(Stop(to_login())),
+        Err(other) => return Err(Stop(error_response(other.into()))),
     };
     match state.users.me(&session.principal).await {
         Ok(user) => Ok((user, session)),
-        Err(AppError::NotAuthenticated) => Err(to_login()),
-        Err(other) => Err(error_response(other.into())),
+        Err(AppError::NotAuthenticated) => Err(Stop(to_login())),
+        Err(other) => Err(Stop(error_response(other.into()))),
     }
 }
 
@@ -120,7 +233,7 @@ fn csrf_holds(req: &HttpRequest, state: &AppState, session: &ActiveSession, toke
     session.csrf_matches(token) && origin_allowed(req, &state.web)
 }
 
-fn form<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn form<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
     serde_urlencoded::from_bytes(body)
         .map_err(|_| ApiError::validation("form", "the form is incomplete or malformed"))
 }
@@ -254,7 +367,7 @@ async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let (_, session) = match signed_in(&req, &state).await {
         Ok(signed_in) => signed_in,
-        Err(response) => return Ok(response),
+        Err(Stop(response)) => return Ok(response),
     };
     let typed: CsrfForm = form(&body).map_err(|_| ApiError::csrf_failed())?;
     if !csrf_holds(&req, &state, &session, &typed.csrf_token) {
@@ -269,20 +382,4 @@ async fn logout(
         response.cookie(cookie);
     }
     Ok(response.finish())
-}
-
-async fn dashboard(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let (user, session) = match admin(&req, &state).await {
-        Ok(admin) => admin,
-        Err(response) => return Ok(response),
-    };
-    let report = state.health.check().await;
-    page(
-        StatusCode::OK,
-        &Dashboard {
-            username: user.username.as_str(),
-            csrf_token: &session.csrf_token,
-            checks: report.checks,
-        },
-    )
 }

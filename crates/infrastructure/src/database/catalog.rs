@@ -16,13 +16,12 @@ use gatehouse_domain::{
     ProductOrder, UserId,
 };
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr, Value,
 };
 
 use super::entities::{category, product};
-use super::keyset;
+use super::{keyset, like};
 
 /// What a refused insert or update means, from the constraint it broke.
 fn write_error(error: DbErr, what: &'static str) -> CatalogWriteError {
@@ -165,20 +164,6 @@ fn product_from(row: product::Model) -> anyhow::Result<Product> {
     })
 }
 
-/// `%text%` for LIKE, with the pattern characters in `text` taken literally.
-fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 fn filter_condition(filter: &ProductFilter) -> Condition {
     use product::Column;
     let mut condition = Condition::all();
@@ -192,18 +177,10 @@ fn filter_condition(filter: &ProductFilter) -> Condition {
         condition = condition.add(Column::PriceCents.lte(max.cents()));
     }
     if let Some(text) = &filter.search {
-        // Case-insensitive on both databases: both sides lower-cased (SQLite's lower() folds
-        // ASCII letters only).
-        let pattern = contains_pattern(text);
-        let like = |column: Column| {
-            Expr::expr(Func::lower(Expr::col(column)))
-                .like(LikeExpr::new(pattern.clone()).escape('\\'))
-        };
-        condition = condition.add(
-            Condition::any()
-                .add(like(Column::Name))
-                .add(like(Column::Description)),
-        );
+        condition = condition.add(like::any_contains(
+            [Column::Name, Column::Description],
+            text,
+        ));
     }
     condition
 }
@@ -263,7 +240,7 @@ impl ProductRepository for SeaOrmProductRepository {
                 ProductSortKey::Price(cents) => Value::from(*cents),
                 ProductSortKey::Name(name) => Value::from(name.clone()),
             };
-            (*direction, value, at.id)
+            (*direction, value, Value::from(at.id))
         });
         let select = product::Entity::find().filter(filter_condition(filter));
         keyset::page_by(
@@ -280,16 +257,5 @@ impl ProductRepository for SeaOrmProductRepository {
         .into_iter()
         .map(product_from)
         .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::contains_pattern;
-
-    #[test]
-    fn search_text_is_matched_literally_and_ignoring_case() {
-        assert_eq!(contains_pattern("Dune"), "%dune%");
-        assert_eq!(contains_pattern("100%_off\\"), "%100\\%\\_off\\\\%");
     }
 }

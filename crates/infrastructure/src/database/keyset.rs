@@ -1,11 +1,11 @@
 //! Keyset pagination over `(key, id)` for any table: `(created_at, id)` newest first for most
-//! lists, other keys and directions for the product list.
+//! lists, other keys and directions for the product list. `id` is any unique column (the
+//! pre-registration list breaks ties by email).
 
 use gatehouse_application::pagination::{Direction, PageRequest};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select, Value,
 };
-use uuid::Uuid;
 
 /// Narrows `select` to the rows of `request` in walk order: newest first from the top or
 /// going older, oldest first going newer. See [`page_by`].
@@ -17,7 +17,7 @@ pub(crate) fn page<E: EntityTrait>(
 ) -> Select<E> {
     let from = request
         .from
-        .map(|(direction, at)| (direction, Value::from(at.created_at), at.id));
+        .map(|(direction, at)| (direction, Value::from(at.created_at), Value::from(at.id)));
     page_by(select, created_at, id, false, from, request.fetch())
 }
 
@@ -35,7 +35,7 @@ pub(crate) fn page_by<E: EntityTrait>(
     key: impl ColumnTrait,
     id: impl ColumnTrait,
     ascending: bool,
-    from: Option<(Direction, Value, Uuid)>,
+    from: Option<(Direction, Value, Value)>,
     fetch: u64,
 ) -> Select<E> {
     let (select, order) = match from {

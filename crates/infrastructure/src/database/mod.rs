@@ -8,6 +8,7 @@ mod email_token_store;
 mod entities;
 mod factor_store;
 mod keyset;
+mod like;
 mod pre_registrations;
 mod signing_key_store;
 mod task_repository;

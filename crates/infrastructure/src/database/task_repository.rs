@@ -1,19 +1,23 @@
 use anyhow::Context;
 use async_trait::async_trait;
-use gatehouse_application::ports::{TaskChange, TaskRepository};
+use gatehouse_application::pagination::PageRequest;
+use gatehouse_application::ports::{TaskChange, TaskFilter, TaskRepository};
 use gatehouse_domain::{Task, TaskId, TaskKind, TaskStatus, UserId};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
 };
 use time::OffsetDateTime;
 
 use super::entities::task::{ActiveModel, Column, Entity, Model};
 use super::entities::task_quota;
+use super::keyset;
 
 /// [`TaskRepository`] on sea-orm. Each change is one conditional `UPDATE ... WHERE status NOT
-/// IN (final)`, so a revocation and a worker's report cannot overwrite each other.
+/// IN (final)`, so a revocation and a worker's report cannot overwrite each other; a re-queue
+/// is one `UPDATE ... WHERE status = 'FAILURE'`, so two at once move the task once.
 ///
 /// An owner's unfinished tasks are counted from the tasks themselves (a partial index keeps
 /// that cheap), inside a transaction that first writes the owner's `task_quotas` row: on
@@ -54,6 +58,15 @@ fn to_model(task: &Task) -> ActiveModel {
         created_at: Set(task.created_at),
         started_at: Set(task.started_at),
         finished_at: Set(task.finished_at),
+    }
+}
+
+/// Tasks of `kind`. [`TaskKind::Unrecognised`] selects the rows read as it, those whose
+/// stored kind this release does not know, so that they can be found and revoked.
+fn kind_condition(kind: TaskKind) -> SimpleExpr {
+    match kind {
+        TaskKind::Unrecognised => Column::Kind.is_not_in(TaskKind::ALL.map(TaskKind::as_str)),
+        known => Column::Kind.eq(known.as_str()),
     }
 }
 
@@ -196,5 +209,68 @@ impl TaskRepository for SeaOrmTaskRepository {
         }
         let result = update.exec(&self.db).await.context("task update failed")?;
         Ok(result.rows_affected == 1)
+    }
+
+    async fn requeue_failed(&self, id: TaskId) -> anyhow::Result<bool> {
+        // One conditional statement: of two retries at once, the second finds the task
+        // no longer failed and changes nothing.
+        let result = Entity::update_many()
+            .col_expr(Column::Status, Expr::value(TaskStatus::Pending.as_str()))
+            .col_expr(Column::Error, Expr::value(Option::<String>::None))
+            .col_expr(Column::Result, Expr::value(Option::<String>::None))
+            .col_expr(
+                Column::FinishedAt,
+                Expr::value(Option::<OffsetDateTime>::None),
+            )
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::Status.eq(TaskStatus::Failure.as_str()))
+            .exec(&self.db)
+            .await
+            .context("task requeue update failed")?;
+        Ok(result.rows_affected == 1)
+    }
+
+    async fn page(&self, filter: &TaskFilter, request: &PageRequest) -> anyhow::Result<Vec<Task>> {
+        let mut select = Entity::find();
+        if let Some(status) = filter.status {
+            select = select.filter(Column::Status.eq(status.as_str()));
+        }
+        if let Some(kind) = filter.kind {
+            select = select.filter(kind_condition(kind));
+        }
+        keyset::page(select, Column::CreatedAt, Column::Id, request)
+            .all(&self.db)
+            .await
+            .context("task page query failed")?
+            .into_iter()
+            .map(from_model)
+            .collect()
+    }
+
+    async fn count_by_status(&self) -> anyhow::Result<Vec<(TaskStatus, u64)>> {
+        let rows: Vec<(String, i64)> = Entity::find()
+            .select_only()
+            .column(Column::Status)
+            .column_as(Expr::col(Column::Id).count(), "tasks")
+            .group_by(Column::Status)
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .context("task count failed")?;
+        let mut counts = Vec::with_capacity(rows.len());
+        for (stored, tasks) in rows {
+            // A state a newer release wrote is nothing this one can show or act on.
+            let Some(status) = TaskStatus::parse(&stored) else {
+                tracing::debug!(status = %stored, "stored task status this release does not know");
+                continue;
+            };
+            counts.push((
+                status,
+                u64::try_from(tasks).context("task count is negative")?,
+            ));
+        }
+        // In the order of their names, as every adapter lists them.
+        counts.sort_by_key(|(status, _)| status.as_str());
+        Ok(counts)
     }
 }

@@ -1,7 +1,9 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use gatehouse_application::pagination::PageRequest;
-use gatehouse_application::ports::{AccessFields, InsertUserError, ProfileChanges, UserRepository};
+use gatehouse_application::ports::{
+    AccessFields, InsertUserError, ProfileChanges, UserFilter, UserRepository,
+};
 use gatehouse_domain::{
     Email, NotificationPreferences, PasswordHash, Permission, PhoneNumber, SecurityStamp, User,
     UserId, Username,
@@ -9,11 +11,12 @@ use gatehouse_domain::{
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr, UpdateMany,
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    SqlErr, UpdateMany,
 };
 use time::OffsetDateTime;
 
-use super::keyset;
+use super::{keyset, like};
 
 use super::entities::user::{ActiveModel, Column, Entity, Model};
 
@@ -217,12 +220,32 @@ impl UserRepository for SeaOrmUserRepository {
             .await
     }
 
-    async fn page(&self, request: &PageRequest) -> anyhow::Result<Vec<User>> {
-        let rows = keyset::page(Entity::find(), Column::CreatedAt, Column::Id, request)
+    async fn set_verified(
+        &self,
+        id: UserId,
+        verified: bool,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<bool> {
+        // An admin's correction: it applies to deactivated accounts too.
+        let sets = vec![(Column::IsVerified, Expr::value(verified))];
+        self.write(id, sets, at, Vec::new()).await
+    }
+
+    async fn page(&self, filter: &UserFilter, request: &PageRequest) -> anyhow::Result<Vec<User>> {
+        let select = Entity::find().filter(filter_condition(filter));
+        let rows = keyset::page(select, Column::CreatedAt, Column::Id, request)
             .all(&self.db)
             .await
             .context("user page query failed")?;
         rows.into_iter().map(to_domain).collect()
+    }
+
+    async fn count(&self, created_since: Option<OffsetDateTime>) -> anyhow::Result<u64> {
+        let mut select = Entity::find();
+        if let Some(since) = created_since {
+            select = select.filter(Column::CreatedAt.gte(since));
+        }
+        select.count(&self.db).await.context("user count failed")
     }
 
     async fn find_by_id(&self, id: UserId) -> anyhow::Result<Option<User>> {
@@ -242,6 +265,24 @@ impl UserRepository for SeaOrmUserRepository {
         let lowered = Expr::expr(Func::lower(Expr::col(Column::Username)));
         self.find_one(lowered.eq(username.normalized())).await
     }
+}
+
+/// The `WHERE` of a directory page: every filter that is set, together.
+fn filter_condition(filter: &UserFilter) -> Condition {
+    let mut condition = Condition::all();
+    if let Some(text) = &filter.search {
+        condition = condition.add(like::any_contains([Column::Email, Column::Username], text));
+    }
+    if let Some(role) = filter.role {
+        condition = condition.add(Column::Role.eq(role.as_str()));
+    }
+    if let Some(active) = filter.is_active {
+        condition = condition.add(Column::IsActive.eq(active));
+    }
+    if let Some(verified) = filter.is_verified {
+        condition = condition.add(Column::IsVerified.eq(verified));
+    }
+    condition
 }
 
 fn insert_error(error: DbErr) -> InsertUserError {

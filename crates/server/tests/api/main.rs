@@ -7,6 +7,7 @@ mod helpers;
 mod administration;
 mod auth_story;
 mod bad_input;
+mod browser;
 mod catalog;
 mod console;
 mod cors;

@@ -11,8 +11,10 @@ pub use credit_ledger::{CreditEntry, CreditError, CreditLedger};
 pub use device_repository::DeviceRepository;
 pub use file_storage::{FileStorage, StoredFile, is_safe_file_name};
 pub use password_hasher::PasswordHasher;
-pub use pre_registrations::PreRegistrations;
-pub use user_repository::{AccessFields, InsertUserError, ProfileChanges, UserRepository};
+pub use pre_registrations::{PreRegistration, PreRegistrations};
+pub use user_repository::{
+    AccessFields, InsertUserError, ProfileChanges, UserFilter, UserRepository,
+};
 
 #[cfg(any(test, feature = "mock"))]
 pub use {

@@ -25,6 +25,19 @@ pub enum InsertUserError {
     Unavailable(#[from] anyhow::Error),
 }
 
+/// Which users a directory page holds: every filter that is `Some` must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// A piece of the email or the username, matched ignoring case (`%` and `_` are literal).
+    pub search: Option<String>,
+    /// Only users with this role.
+    pub role: Option<Role>,
+    /// Only active (or only deactivated) users.
+    pub is_active: Option<bool>,
+    /// Only verified (or only unverified) users.
+    pub is_verified: Option<bool>,
+}
+
 /// A change to the self-service part of an account (`PATCH /users/me`): only the fields that
 /// are `Some` are written, so two edits of different fields sent at once both stand.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -140,7 +153,20 @@ pub trait UserRepository: Send + Sync {
         at: OffsetDateTime,
     ) -> anyhow::Result<Option<SecurityStamp>>;
 
-    /// Up to `request.fetch()` users from the request's position, in walk order (see
-    /// [`PageRequest`]).
-    async fn page(&self, request: &PageRequest) -> anyhow::Result<Vec<User>>;
+    /// Sets whether a user's email counts as verified, active or not (an admin's edit).
+    /// `false` when there is no such user.
+    async fn set_verified(
+        &self,
+        id: UserId,
+        verified: bool,
+        at: OffsetDateTime,
+    ) -> anyhow::Result<bool>;
+
+    /// Up to `request.fetch()` users matching `filter` from the request's position, in walk
+    /// order (see [`PageRequest`]).
+    async fn page(&self, filter: &UserFilter, request: &PageRequest) -> anyhow::Result<Vec<User>>;
+
+    /// How many accounts exist, active or not; with `created_since`, only those created at
+    /// or after it.
+    async fn count(&self, created_since: Option<OffsetDateTime>) -> anyhow::Result<u64>;
 }

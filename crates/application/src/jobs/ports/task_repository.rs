@@ -2,9 +2,20 @@
 //! per-owner cap on unfinished tasks checked in the same step as the insert.
 
 use async_trait::async_trait;
-use gatehouse_domain::{Task, TaskId};
+use gatehouse_domain::{Task, TaskId, TaskKind, TaskStatus};
 use serde_json::Value;
 use time::OffsetDateTime;
+
+use crate::shared::pagination::PageRequest;
+
+/// Which tasks a list holds: every filter that is `Some` must match.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    /// Only tasks in this state.
+    pub status: Option<TaskStatus>,
+    /// Only tasks of this kind.
+    pub kind: Option<TaskKind>,
+}
 
 /// A step in a task's life. Every change applies only while the task is not final, so a
 /// revoked task stays revoked whatever a late worker reports.
@@ -50,4 +61,16 @@ pub trait TaskRepository: Send + Sync {
         change: TaskChange,
         at: OffsetDateTime,
     ) -> anyhow::Result<bool>;
+
+    /// Puts a `FAILURE` task back to `PENDING` (error and finish time cleared, attempts
+    /// kept, so the next run counts on from them); `true` when it applied. Only a failed
+    /// task moves, in one conditional step: two retries at once re-queue it once.
+    async fn requeue_failed(&self, id: TaskId) -> anyhow::Result<bool>;
+
+    /// Up to `request.fetch()` tasks matching `filter` (every owner's and the service's
+    /// own), in walk order (see [`PageRequest`]).
+    async fn page(&self, filter: &TaskFilter, request: &PageRequest) -> anyhow::Result<Vec<Task>>;
+
+    /// How many tasks are in each state; states without tasks are left out.
+    async fn count_by_status(&self) -> anyhow::Result<Vec<(TaskStatus, u64)>>;
 }

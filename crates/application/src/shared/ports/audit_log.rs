@@ -38,6 +38,10 @@ pub struct AuditFilter {
     pub user: Option<UserId>,
     /// Only events of this type.
     pub kind: Option<AuditEventType>,
+    /// Only events created at or after this instant.
+    pub since: Option<OffsetDateTime>,
+    /// Only events created before this instant.
+    pub until: Option<OffsetDateTime>,
 }
 
 /// The append-only audit log.
@@ -57,4 +61,7 @@ pub trait AuditLog: Send + Sync {
         filter: &AuditFilter,
         request: &PageRequest,
     ) -> anyhow::Result<Vec<AuditEvent>>;
+
+    /// How many events match `filter`.
+    async fn count(&self, filter: &AuditFilter) -> anyhow::Result<u64>;
 }

@@ -64,6 +64,7 @@ impl From<AuditListQuery> for AuditQuery {
             kind: query.kind,
             limit: query.limit,
             cursor: query.cursor,
+            ..AuditQuery::default()
         }
     }
 }

@@ -203,6 +203,7 @@ impl From<UserPatchRequest> for UserPatch {
             role: body.role,
             permissions: body.permissions,
             is_active: body.is_active,
+            ..UserPatch::default()
         }
     }
 }
