@@ -137,6 +137,21 @@ pub(crate) fn any_active_account() -> Arc<crate::accounts::users::UserService> {
     ))
 }
 
+/// Accounts where every caller is `viewer` (for services whose answer depends on who asks).
+pub(crate) fn accounts_seen_as(viewer: User) -> Arc<crate::accounts::users::UserService> {
+    use crate::accounts::ports::{MockPasswordHasher, MockUserRepository};
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_id()
+        .returning(move |_| Ok(Some(viewer.clone())));
+    Arc::new(crate::accounts::users::UserService::new(
+        Arc::new(users),
+        Arc::new(MockPasswordHasher::new()),
+        fixed_clock(),
+        gatehouse_domain::PasswordPolicy::default(),
+    ))
+}
+
 /// Second factors over a store where nobody has any (every sign-in is complete after its
 /// password).
 pub(crate) fn no_second_factors() -> Arc<crate::factors::SecondFactors> {

@@ -86,6 +86,23 @@ impl ApiError {
         self
     }
 
+    /// The status, and what went wrong as lines a person can read (the message, then one
+    /// line per field message), for pages that show an error instead of the JSON body.
+    pub(crate) fn for_people(&self) -> (StatusCode, Vec<String>) {
+        let mut lines = vec![self.body.error.clone()];
+        if let Some(fields) = self.body.details.as_object() {
+            for (field, messages) in fields {
+                let messages = messages.as_array().into_iter().flatten();
+                lines.extend(
+                    messages
+                        .filter_map(|m| m.as_str())
+                        .map(|m| format!("{field}: {m}")),
+                );
+            }
+        }
+        (self.status, lines)
+    }
+
     /// Adds endpoint-specific top-level fields to the body.
     pub fn with_extra(mut self, extra: Map<String, Value>) -> Self {
         self.body.extra = extra;

@@ -234,8 +234,9 @@ async fn failed_after(repo: &Repo, task: &Task, attempts: u32) {
     assert!(repo.advance(task.id, failed, at(3)).await.unwrap());
 }
 
-/// A failed task goes back to pending with its error and finish time cleared and its
-/// attempts kept, and runs again from there; a task in any other state stays as it is.
+/// A failed task goes back to pending with its error and timings cleared (the next run's
+/// are its own) and its attempts kept, and runs again from there; a task in any other state
+/// stays as it is.
 async fn requeue_failed_moves_only_a_failed_task(repo: Repo) {
     let task = Task::queued(None, TaskKind::SendEmail, json!({"to": "ada"}), at(0));
     failed_after(&repo, &task, 3).await;
@@ -246,10 +247,10 @@ async fn requeue_failed_moves_only_a_failed_task(repo: Repo) {
         Task {
             status: TaskStatus::Pending,
             attempts: 3,
-            started_at: Some(at(1)),
+            started_at: None,
             ..task.clone()
         },
-        "error, result and finish time cleared, attempts and first start kept"
+        "error, result and timings cleared, attempts kept"
     );
     assert!(
         !repo.requeue_failed(task.id).await.unwrap(),

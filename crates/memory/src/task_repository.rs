@@ -117,6 +117,7 @@ impl TaskRepository for InMemoryTaskRepository {
             task.status = TaskStatus::Pending;
             task.error = None;
             task.result = None;
+            task.started_at = None;
             task.finished_at = None;
             true
         })

@@ -77,7 +77,7 @@ impl CreditService {
         let actor = self.accounts.me(principal).await?;
         policy::require_admin(&actor)?;
         let mut errors = ValidationErrors::new();
-        if amount == 0 || amount.abs() > Self::MAX_AMOUNT {
+        if amount == 0 || amount.unsigned_abs() > Self::MAX_AMOUNT.unsigned_abs() {
             errors.add(
                 "amount",
                 format!(

@@ -161,7 +161,7 @@ fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
 
-/// One CSV field: quoted when it holds a separator or quote, and never read as a formula by
+/// One CSV field: quoted when it holds a separator (`,` or `;`), tab, newline or quote, and never read as a formula by
 /// a spreadsheet (a leading `=`, `+`, `-`, `@` gets a `'` first).
 fn csv_field(raw: &str) -> String {
     let guarded = if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) {
@@ -169,7 +169,8 @@ fn csv_field(raw: &str) -> String {
     } else {
         raw.to_owned()
     };
-    if guarded.contains([',', '"', '\n', '\r']) {
+    // `;` too: spreadsheets set to a `;`-separated locale split on it.
+    if guarded.contains([',', ';', '"', '\t', '\n', '\r']) {
         format!("\"{}\"", guarded.replace('"', "\"\""))
     } else {
         guarded
@@ -187,6 +188,7 @@ mod tests {
         assert_eq!(csv_field("\"q\"@example.com"), "\"\"\"q\"\"@example.com\"");
         assert_eq!(csv_field("=cmd@example.com"), "'=cmd@example.com");
         assert_eq!(csv_field("-1+1@example.com"), "'-1+1@example.com");
+        assert_eq!(csv_field("x;=1+1@example.com"), "\"x;=1+1@example.com\"");
     }
 
     #[test]

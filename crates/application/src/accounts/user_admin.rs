@@ -194,18 +194,18 @@ impl UserAdminService {
             .bump_security_stamp(id, self.clock.now())
             .await?
             .ok_or(AppError::NotFound("user"))?;
-        self.revocation.everything(id, stamp).await?;
-        let devices = self.devices.list(id).await?;
-        for device in &devices {
-            self.devices.delete(id, device.id).await?;
-        }
+        // Recorded as soon as it took effect (the floor moved), whatever fails next.
         self.audit
             .record(
                 AuditEventType::LogoutAll,
                 AuditContext::by(principal, id),
-                &[("devices_forgotten", devices.len().to_string())],
+                &[("devices_forgotten", "true".to_owned())],
             )
             .await;
+        self.revocation.everything(id, stamp).await?;
+        for device in self.devices.list(id).await? {
+            self.devices.delete(id, device.id).await?;
+        }
         Ok(())
     }
 
@@ -296,10 +296,33 @@ impl UserAdminService {
         let deactivates = patch.is_active == Some(false);
         let names_grant = patch.role.is_some() || patch.permissions.is_some();
         let details = Details::parse(&mut patch)?;
+        if deactivates && !details.is_empty() {
+            // A deactivated account's names cannot be written: refused before anything is.
+            let mut errors = ValidationErrors::new();
+            errors.add("is_active", "deactivate in an edit of its own");
+            return Err(AppError::Validation(errors));
+        }
         let (before, mut after) = self.apply(principal, id, patch).await?;
+        // Credentials follow the access change before anything else can fail.
+        self.follow_access_change(principal, &before, &mut after, deactivates, names_grant)
+            .await?;
         if let Some(changed) = self.apply_details(principal, &after, details).await? {
             after = changed;
         }
+        Ok(after)
+    }
+
+    /// Ends what an access change leaves unjustified: every credential of a deactivated
+    /// user, or the tokens' grants after a role or permission change.
+    async fn follow_access_change(
+        &self,
+        principal: &Principal,
+        before: &User,
+        after: &mut User,
+        deactivates: bool,
+        names_grant: bool,
+    ) -> Result<(), AppError> {
+        let id = after.id;
         if deactivates {
             if after.security_stamp == before.security_stamp {
                 // Already inactive: move the stamp (and the floor) again, only while it is
@@ -307,7 +330,7 @@ impl UserAdminService {
                 let now = self.clock.now();
                 let stamp = self
                     .users
-                    .update_access(id, &AccessFields::of(&after), after.security_stamp, now)
+                    .update_access(id, &AccessFields::of(after), after.security_stamp, now)
                     .await?
                     .ok_or_else(|| AppError::changed_meanwhile("user"))?;
                 after.security_stamp = stamp;
@@ -327,7 +350,7 @@ impl UserAdminService {
             // failed after the account was written) must still leave it.
             self.revocation.grant_changed(id).await?;
         }
-        Ok(after)
+        Ok(())
     }
 
     /// Deactivates a user and ends every session and token they hold (admins only), as an
@@ -450,11 +473,13 @@ impl UserAdminService {
             }
             fields.push("is_verified");
         }
+        let mut data = vec![("fields", fields.join(","))];
+        data.extend(details.is_verified.map(|v| ("is_verified", v.to_string())));
         self.audit
             .record(
                 AuditEventType::ProfileUpdated,
                 AuditContext::by(principal, id),
-                &[("fields", fields.join(","))],
+                &data,
             )
             .await;
         self.find(id).await.map(Some)
@@ -779,6 +804,29 @@ mod tests {
             .expect("a user_deactivated event");
         assert_eq!(deactivated.user, Some(target.id));
         assert_eq!(deactivated.actor, Some(admin.id));
+    }
+
+    #[tokio::test]
+    async fn names_cannot_ride_along_with_a_deactivation() {
+        let target = user_with(Role::User, &[]);
+        let admin = user_with(Role::Admin, &[]);
+        // Nothing may be written: the repository expects no update at all.
+        let mut repo = MockUserRepository::new();
+        let users = [admin.clone(), target.clone()];
+        repo.expect_find_by_id()
+            .returning(move |id| Ok(users.iter().find(|u| u.id == id).cloned()));
+        let patch = UserPatch {
+            is_active: Some(false),
+            first_name: Some("Ada".into()),
+            ..UserPatch::default()
+        };
+        let refused = service(repo)
+            .update(&bearer_principal(admin.id), target.id, patch)
+            .await;
+        assert!(
+            matches!(refused, Err(AppError::Validation(_))),
+            "{refused:?}"
+        );
     }
 
     #[tokio::test]

@@ -149,13 +149,17 @@ fn day_start(
 ) -> Option<OffsetDateTime> {
     let raw = raw.map(str::trim).filter(|raw| !raw.is_empty())?;
     let format = format_description!("[year]-[month]-[day]");
-    match Date::parse(raw, &format) {
-        Ok(day) => day
-            .midnight()
-            .assume_utc()
-            .checked_add(Duration::days(days_after)),
-        Err(_) => {
-            errors.add(field, "must be a date written YYYY-MM-DD");
+    // Nothing happened before 1970, and a bound any database can store stays inside 9998.
+    let bounded = Date::parse(raw, &format)
+        .ok()
+        .filter(|day| (1970..=9998).contains(&day.year()));
+    match bounded {
+        Some(day) => Some(day.midnight().assume_utc() + Duration::days(days_after)),
+        None => {
+            errors.add(
+                field,
+                "must be a date written YYYY-MM-DD, from 1970 to 9998",
+            );
             None
         }
     }

@@ -205,9 +205,10 @@ mod tests {
     use gatehouse_domain::Role;
 
     use super::*;
-    use crate::accounts::ports::{MockPasswordHasher, MockUserRepository};
     use crate::jobs::ports::{MockJobQueue, MockTaskRepository};
-    use crate::test_support::{add_task, bearer_principal, fixed_clock, recording_auditor, user};
+    use crate::test_support::{
+        accounts_seen_as, add_task, bearer_principal, fixed_clock, recording_auditor, user,
+    };
 
     fn monitor(
         tasks: MockTaskRepository,
@@ -215,20 +216,10 @@ mod tests {
         viewer: gatehouse_domain::User,
         audit: Arc<Auditor>,
     ) -> JobMonitor {
-        let mut users = MockUserRepository::new();
-        users
-            .expect_find_by_id()
-            .returning(move |_| Ok(Some(viewer.clone())));
-        let accounts = UserService::new(
-            Arc::new(users),
-            Arc::new(MockPasswordHasher::new()),
-            fixed_clock(),
-            gatehouse_domain::PasswordPolicy::default(),
-        );
         JobMonitor::new(JobMonitorParts {
             tasks: Arc::new(tasks),
             queue: Arc::new(queue),
-            accounts: Arc::new(accounts),
+            accounts: accounts_seen_as(viewer),
             audit,
             clock: fixed_clock(),
             cursors: CursorCodec::new(vec![3; 32]),

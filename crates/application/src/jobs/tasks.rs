@@ -149,10 +149,10 @@ mod tests {
     use gatehouse_domain::Role;
 
     use super::*;
-    use crate::accounts::ports::{MockPasswordHasher, MockUserRepository};
     use crate::jobs::ports::{MockJobQueue, MockTaskRepository};
     use crate::test_support::{
-        add_task, bearer_principal, fixed_clock, permissive_throttle, quiet_auditor, user,
+        accounts_seen_as, add_task, bearer_principal, fixed_clock, permissive_throttle,
+        quiet_auditor, user,
     };
 
     /// A task service over these ports, for a caller who is `viewer`.
@@ -162,20 +162,10 @@ mod tests {
         throttle: Arc<Throttle>,
         viewer: gatehouse_domain::User,
     ) -> TaskService {
-        let mut users = MockUserRepository::new();
-        users
-            .expect_find_by_id()
-            .returning(move |_| Ok(Some(viewer.clone())));
-        let accounts = UserService::new(
-            Arc::new(users),
-            Arc::new(MockPasswordHasher::new()),
-            fixed_clock(),
-            gatehouse_domain::PasswordPolicy::default(),
-        );
         TaskService::new(
             Arc::new(tasks),
             Arc::new(queue),
-            Arc::new(accounts),
+            accounts_seen_as(viewer),
             throttle,
             TaskLimits::default(),
             fixed_clock(),

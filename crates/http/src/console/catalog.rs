@@ -195,8 +195,8 @@ async fn save_category(
 ) -> HttpResponse {
     reply(
         async {
-            let id = category_id(&path)?;
             let (admin, typed) = admin_form::<CategoryForm>(&req, &state, &body).await?;
+            let id = category_id(&path)?;
             state
                 .catalog
                 .update_category(&admin.principal, id, typed.into(), WriteMode::Replace)
@@ -215,8 +215,8 @@ async fn delete_category(
 ) -> HttpResponse {
     reply(
         async {
-            let id = category_id(&path)?;
             let (admin, IgnoredAny) = admin_form::<IgnoredAny>(&req, &state, &body).await?;
+            let id = category_id(&path)?;
             state.catalog.delete_category(&admin.principal, id).await?;
             Ok(done("/admin/catalog", "deleted"))
         }
@@ -278,8 +278,8 @@ async fn save_product(
 ) -> HttpResponse {
     reply(
         async {
-            let id = product_id(&path)?;
             let (admin, typed) = admin_form::<ProductForm>(&req, &state, &body).await?;
+            let id = product_id(&path)?;
             state
                 .catalog
                 .update_product(&admin.principal, id, typed.into(), WriteMode::Replace)
@@ -298,8 +298,8 @@ async fn delete_product(
 ) -> HttpResponse {
     reply(
         async {
-            let id = product_id(&path)?;
             let (admin, IgnoredAny) = admin_form::<IgnoredAny>(&req, &state, &body).await?;
+            let id = product_id(&path)?;
             state.catalog.delete_product(&admin.principal, id).await?;
             Ok(done("/admin/catalog", "deleted"))
         }

@@ -125,9 +125,9 @@ async fn act(
 ) -> HttpResponse {
     reply(
         async {
+            let (admin, IgnoredAny) = admin_form::<IgnoredAny>(&req, &state, &body).await?;
             let (raw_id, action) = path.into_inner();
             let id = job_id(&raw_id)?;
-            let (admin, IgnoredAny) = admin_form::<IgnoredAny>(&req, &state, &body).await?;
             let confirmation = match action.as_str() {
                 "retry" => {
                     state.jobs.retry(&admin.principal, id).await?;

@@ -69,38 +69,30 @@ impl From<HttpResponse> for Stop {
     }
 }
 
+/// A refusal is a page saying what went wrong; a fault (5xx) stays the API's error body.
 impl From<ApiError> for Stop {
     fn from(error: ApiError) -> Self {
-        Self(error_response(error))
+        let (status, lines) = error.for_people();
+        if status.is_server_error() {
+            return Self(error_response(error));
+        }
+        Self(refusal(status, lines))
     }
 }
 
-/// A refusal a person can act on becomes a page saying what went wrong; faults stay the
-/// API's error body.
 impl From<AppError> for Stop {
     fn from(error: AppError) -> Self {
-        let status = match &error {
-            AppError::Validation(_) => StatusCode::BAD_REQUEST,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::PermissionDenied | AppError::RecentSignInRequired => StatusCode::FORBIDDEN,
-            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            _ => return Self(error_response(error.into())),
-        };
-        let lines = match &error {
-            AppError::Validation(errors) => errors
-                .fields()
-                .iter()
-                .flat_map(|(field, messages)| messages.iter().map(move |m| format!("{field}: {m}")))
-                .collect(),
-            other => vec![other.to_string()],
-        };
-        let notice = NoticePage {
-            title: "That did not work",
-            lines,
-        };
-        Self(page(status, &notice).unwrap_or_else(error_response))
+        ApiError::from(error).into()
     }
+}
+
+/// The page for a refused action.
+fn refusal(status: StatusCode, lines: Vec<String>) -> HttpResponse {
+    let notice = NoticePage {
+        title: "That did not work",
+        lines,
+    };
+    page(status, &notice).unwrap_or_else(error_response)
 }
 
 /// Runs a console handler's body: the page, or what stopped it.

@@ -2,6 +2,8 @@
 //! names, role, permissions and the verified flag, deactivate or activate, sign them out
 //! everywhere, reset their second factors, adjust credits, and read their audit trail.
 
+use std::collections::BTreeSet;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_application::ports::UserFilter;
@@ -216,7 +218,9 @@ fn user_id(raw: &str) -> Result<UserId, ApiError> {
 }
 
 /// The edit form: names, role, one checkbox per permission, the verified checkbox. A box
-/// left unticked is not sent, so the form is read as pairs.
+/// left unticked is not sent, so the form is read as pairs. The form also carries what the
+/// page showed (`was_*`), and only what the admin changed is written: another admin's
+/// change to another field since the page was opened stands.
 async fn edit(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -227,31 +231,52 @@ async fn edit(
         async {
             let (admin, pairs) = admin_form::<Vec<(String, String)>>(&req, &state, &body).await?;
             let id = user_id(&path)?;
-            let value = |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(key, _)| key == name)
-                    .map(|(_, value)| value.clone())
-            };
-            let patch = UserPatch {
-                first_name: value("first_name"),
-                last_name: value("last_name"),
-                role: value("role"),
-                permissions: Some(
-                    pairs
-                        .iter()
-                        .filter(|(key, _)| key == "permissions")
-                        .map(|(_, name)| name.clone())
-                        .collect(),
-                ),
-                is_verified: Some(value("is_verified").is_some()),
-                is_active: None,
-            };
+            let patch = EditForm(pairs).changes();
             state.admin.update(&admin.principal, id, patch).await?;
             Ok(done(&format!("/admin/users/{id}"), "saved"))
         }
         .await,
     )
+}
+
+/// The edit form's fields, as sent.
+struct EditForm(Vec<(String, String)>);
+
+impl EditForm {
+    fn value(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn values(&self, name: &str) -> BTreeSet<&str> {
+        self.0
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .collect()
+    }
+
+    /// `now` unless the page showed the same (a form without `was` sets it).
+    fn changed(now: Option<&str>, was: Option<&str>) -> Option<String> {
+        now.filter(|now| Some(*now) != was).map(str::to_owned)
+    }
+
+    fn changes(&self) -> UserPatch {
+        let permissions = self.values("permissions");
+        let verified = self.value("is_verified").is_some();
+        let was_verified = self.value("was_verified").map(|was| was == "on");
+        UserPatch {
+            first_name: Self::changed(self.value("first_name"), self.value("was_first_name")),
+            last_name: Self::changed(self.value("last_name"), self.value("was_last_name")),
+            role: Self::changed(self.value("role"), self.value("was_role")),
+            permissions: (permissions != self.values("was_permissions"))
+                .then(|| permissions.into_iter().map(str::to_owned).collect()),
+            is_verified: (Some(verified) != was_verified).then_some(verified),
+            is_active: None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -271,10 +296,10 @@ async fn act(
 ) -> HttpResponse {
     reply(
         async {
+            let (admin, IgnoredAny) = admin_form::<IgnoredAny>(&req, &state, &body).await?;
             let (raw_id, action) = path.into_inner();
             let id = user_id(&raw_id)?;
             let back = format!("/admin/users/{id}");
-            let (admin, IgnoredAny) = admin_form::<IgnoredAny>(&req, &state, &body).await?;
             let principal = &admin.principal;
             let confirmation = match action.as_str() {
                 "deactivate" => {
@@ -316,4 +341,57 @@ async fn act(
         }
         .await,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> EditForm {
+        EditForm(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn only_what_the_admin_changed_is_written() {
+        let unchanged = form(&[
+            ("first_name", "Ada"),
+            ("was_first_name", "Ada"),
+            ("last_name", ""),
+            ("was_last_name", ""),
+            ("role", "admin"),
+            ("was_role", "admin"),
+            ("permissions", "can_view_users"),
+            ("was_permissions", "can_view_users"),
+            ("was_verified", "off"),
+        ])
+        .changes();
+        assert_eq!(
+            (unchanged.first_name, unchanged.role, unchanged.permissions),
+            (None, None, None)
+        );
+        assert_eq!(unchanged.is_verified, None);
+        let changed = form(&[
+            ("first_name", "Grace"),
+            ("was_first_name", "Ada"),
+            ("role", "user"),
+            ("was_role", "admin"),
+            ("was_permissions", "can_view_users"),
+            ("is_verified", "on"),
+            ("was_verified", "off"),
+        ])
+        .changes();
+        assert_eq!(changed.first_name.as_deref(), Some("Grace"));
+        assert_eq!(changed.role.as_deref(), Some("user"));
+        assert_eq!(changed.permissions, Some(Vec::new()), "every box unticked");
+        assert_eq!(changed.is_verified, Some(true));
+        // A form that does not say what it showed sets what it sends.
+        let bare = form(&[("role", "user")]).changes();
+        assert_eq!(bare.role.as_deref(), Some("user"));
+        assert_eq!(bare.is_verified, Some(false));
+    }
 }

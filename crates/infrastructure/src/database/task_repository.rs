@@ -219,6 +219,10 @@ impl TaskRepository for SeaOrmTaskRepository {
             .col_expr(Column::Error, Expr::value(Option::<String>::None))
             .col_expr(Column::Result, Expr::value(Option::<String>::None))
             .col_expr(
+                Column::StartedAt,
+                Expr::value(Option::<OffsetDateTime>::None),
+            )
+            .col_expr(
                 Column::FinishedAt,
                 Expr::value(Option::<OffsetDateTime>::None),
             )

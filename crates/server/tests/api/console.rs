@@ -490,6 +490,43 @@ async fn an_admin_edits_deactivates_and_reactivates_a_user(app: TestApp) {
         .collect();
     permissions.sort_unstable();
     assert_eq!(permissions, ["can_create_user", "can_view_users"]);
+    // Another admin promotes the user meanwhile; a save from the page opened before that
+    // changes the name and leaves the promotion alone.
+    let other = app.signed_in_admin(&format!("other{}", tag())).await;
+    let promoted = app
+        .with_token(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/users/{id}"),
+            &token(&other, "access_token"),
+        )
+        .json(&serde_json::json!({"role": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(promoted.status(), StatusCode::OK);
+    let stale = [
+        ("first_name", "Ada"),
+        ("was_first_name", "<script>alert(1)</script>"),
+        ("last_name", "Lovelace"),
+        ("was_last_name", "Lovelace"),
+        ("role", "user"),
+        ("was_role", "user"),
+        ("permissions", "can_view_users"),
+        ("permissions", "can_create_user"),
+        ("was_permissions", "can_view_users"),
+        ("was_permissions", "can_create_user"),
+        ("is_verified", "on"),
+        ("was_verified", "on"),
+    ];
+    console.act(&path, &stale).await;
+    let login = app.login(&format!("{name}@example.com"), PASSWORD).await;
+    let me: serde_json::Value = login.json().await.unwrap();
+    assert_eq!(
+        me["user"]["role"], "admin",
+        "the other admin's change stands"
+    );
+    assert_eq!(me["user"]["first_name"], "Ada");
+    let access = token(&me, "access_token");
     // Deactivate: the user's credentials stop at once; the page offers Activate.
     let (_, html) = console.act(&format!("{path}/deactivate"), &[]).await;
     assert!(html.contains("The user is deactivated"), "{html}");
@@ -561,6 +598,13 @@ async fn an_admin_creates_a_user_adjusts_credits_and_signs_them_out(app: TestApp
         )
         .await;
     assert_eq!(word.status(), StatusCode::BAD_REQUEST);
+    let extreme = console
+        .submit(
+            &format!("{path}/credits"),
+            &[("amount", "-9223372036854775808"), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(extreme.status(), StatusCode::BAD_REQUEST);
     assert!(
         word.text()
             .await
@@ -864,6 +908,11 @@ async fn the_audit_log_filters_by_type_user_and_date(app: TestApp) {
     let (status, html) = console.page("/admin/audit?from=yesterday").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("from: must be a date"), "{html}");
+    // Dates no database stores are refused, not sent to it.
+    for extreme in ["to=0000-01-01", "from=9999-12-31", "to=1969-12-31"] {
+        let (status, _) = console.page(&format!("/admin/audit?{extreme}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{extreme}");
+    }
     let (status, _) = console.page("/admin/audit?user=nobody%40example.com").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }

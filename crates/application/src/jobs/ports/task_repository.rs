@@ -62,7 +62,7 @@ pub trait TaskRepository: Send + Sync {
         at: OffsetDateTime,
     ) -> anyhow::Result<bool>;
 
-    /// Puts a `FAILURE` task back to `PENDING` (error and finish time cleared, attempts
+    /// Puts a `FAILURE` task back to `PENDING` (error, result and timings cleared, attempts
     /// kept, so the next run counts on from them); `true` when it applied. Only a failed
     /// task moves, in one conditional step: two retries at once re-queue it once.
     async fn requeue_failed(&self, id: TaskId) -> anyhow::Result<bool>;
