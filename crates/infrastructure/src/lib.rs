@@ -14,6 +14,7 @@
 
 mod clock;
 pub mod database;
+pub mod django_hashes;
 pub mod files;
 pub mod jobs;
 pub mod jwt;
