@@ -18,6 +18,13 @@ static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
 pub struct Password(String);
 
 impl Password {
+    /// A password that has just matched its account's stored hash. It is the account's
+    /// password already, so the policy for new passwords does not apply: this is only for
+    /// re-hashing it in a stronger format (an account imported with a Django hash).
+    pub fn proven(candidate: &str) -> Self {
+        Self(candidate.to_owned())
+    }
+
     /// The password itself, for the hasher and nothing else.
     pub fn expose(&self) -> &str {
         &self.0

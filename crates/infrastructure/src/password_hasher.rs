@@ -6,7 +6,10 @@ use gatehouse_application::ports::PasswordHasher;
 use gatehouse_domain::{Password, PasswordHash};
 use tokio::sync::Semaphore;
 
-/// bcrypt on tokio's blocking pool. At most `max_concurrent` hashes run at once: a login flood
+use crate::django_hashes::{StoredHash, classify};
+
+/// bcrypt on tokio's blocking pool, which also reads the hashes of accounts imported from
+/// Django (see [`crate::django_hashes`]) until their first sign-in replaces them. At most `max_concurrent` hashes run at once: a login flood
 /// queues here instead of occupying every core, so the rest of the service stays responsive.
 pub struct BcryptHasher {
     cost: u32,
@@ -47,13 +50,29 @@ impl PasswordHasher for BcryptHasher {
     }
 
     async fn verify(&self, candidate: &str, hash: &PasswordHash) -> anyhow::Result<bool> {
-        let (candidate, hash) = (candidate.to_owned(), hash.as_str().to_owned());
-        let verdict = self.run(move || bcrypt::verify(candidate, &hash)).await?;
-        // A malformed stored hash opens nothing; it is a data problem worth a log line.
-        Ok(verdict.unwrap_or_else(|error| {
-            tracing::error!(%error, "stored password hash is unreadable");
-            false
-        }))
+        let (candidate, stored) = (candidate.to_owned(), hash.as_str().to_owned());
+        let dummy = self.dummy_hash.clone();
+        self.run(move || match classify(&stored) {
+            StoredHash::Native(hash) => bcrypt::verify(&candidate, hash).unwrap_or_else(|error| {
+                // A malformed stored hash opens nothing; a data problem worth a log line.
+                tracing::error!(%error, "stored password hash is unreadable");
+                false
+            }),
+            StoredHash::Django(hash) => hash.verify(&candidate),
+            unusable_or_unknown => {
+                if matches!(unusable_or_unknown, StoredHash::Unknown) {
+                    tracing::error!("stored password hash is in no format this service reads");
+                }
+                // The same work as a wrong password: the answer's timing tells nothing.
+                let _ = bcrypt::verify(&candidate, &dummy);
+                false
+            }
+        })
+        .await
+    }
+
+    fn needs_upgrade(&self, hash: &PasswordHash) -> bool {
+        matches!(classify(hash.as_str()), StoredHash::Django(_))
     }
 
     async fn verify_dummy(&self, candidate: &str) -> anyhow::Result<()> {
@@ -93,6 +112,25 @@ mod tests {
         let hasher = BcryptHasher::new(4, 1).unwrap();
         let corrupt = PasswordHash::new("not-a-bcrypt-hash".into());
         assert!(!hasher.verify("whatever", &corrupt).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn imported_django_hashes_verify_and_ask_to_be_upgraded() {
+        let hasher = BcryptHasher::new(4, 2).unwrap();
+        let django = PasswordHash::new(
+            "pbkdf2_sha256$1000$seasalt$JgZryXe2Ga8ysg6XbzkLpTdyPQrHqsinbL9BnnhgX4A=".into(),
+        );
+        assert!(hasher.verify("lètmein", &django).await.unwrap());
+        assert!(!hasher.verify("letmein", &django).await.unwrap());
+        assert!(hasher.needs_upgrade(&django));
+        let own = hasher.hash(&password("violet-tractor-42")).await.unwrap();
+        assert!(!hasher.needs_upgrade(&own));
+        for unusable in ["!", "!abcdefghijklmnopqrstuvwxyz0123456789ABCD", ""] {
+            let hash = PasswordHash::new(unusable.into());
+            assert!(!hasher.verify("", &hash).await.unwrap());
+            assert!(!hasher.verify("lètmein", &hash).await.unwrap());
+            assert!(!hasher.needs_upgrade(&hash));
+        }
     }
 
     #[test]

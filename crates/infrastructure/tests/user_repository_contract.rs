@@ -614,6 +614,48 @@ async fn counts_every_account_and_those_created_since(repo: Repo) {
     assert_eq!(repo.count(Some(just_after(3_000))).await.unwrap(), 0);
 }
 
+/// An imported hash is replaced only while it is still the stored one, and nothing else
+/// moves: not the stamp, not the floor, not `updated_at`.
+async fn a_password_hash_upgrade_is_conditional_and_moves_nothing_else(repo: Repo) {
+    let mut jane = user("jane@example.com", "jane");
+    jane.password_hash = PasswordHash::new("pbkdf2_sha256$1000$salt$AAAA".into());
+    repo.insert(&jane).await.unwrap();
+    let bcrypt = PasswordHash::new("$2b$04$upgradedupgradedupgradeu".into());
+    let wrong = PasswordHash::new("pbkdf2_sha256$1000$salt$BBBB".into());
+    assert!(
+        !repo
+            .upgrade_password_hash(jane.id, &bcrypt, &wrong)
+            .await
+            .unwrap(),
+        "not while another hash is stored"
+    );
+    assert!(
+        repo.upgrade_password_hash(jane.id, &bcrypt, &jane.password_hash)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        repo.find_by_id(jane.id).await.unwrap().unwrap(),
+        User {
+            password_hash: bcrypt.clone(),
+            ..jane.clone()
+        }
+    );
+    assert!(
+        !repo
+            .upgrade_password_hash(jane.id, &bcrypt, &jane.password_hash)
+            .await
+            .unwrap(),
+        "once"
+    );
+    assert!(
+        !repo
+            .upgrade_password_hash(UserId::generate(), &bcrypt, &jane.password_hash)
+            .await
+            .unwrap()
+    );
+}
+
 /// An admin's verification edit applies to a deactivated account too, either way, and moves
 /// only the flag and `updated_at`.
 async fn set_verified_works_both_ways_on_an_inactive_user(repo: Repo) {
@@ -712,4 +754,5 @@ contract!(
     filtered_pages_walk_every_match_once,
     counts_every_account_and_those_created_since,
     set_verified_works_both_ways_on_an_inactive_user,
+    a_password_hash_upgrade_is_conditional_and_moves_nothing_else,
 );

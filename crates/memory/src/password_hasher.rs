@@ -57,4 +57,9 @@ impl PasswordHasher for InMemoryPasswordHasher {
         let _ = Self::run(move || bcrypt::verify(candidate, &hash)).await?;
         Ok(())
     }
+
+    /// Only bcrypt is read here: nothing to upgrade from (imports need the service's hasher).
+    fn needs_upgrade(&self, _hash: &PasswordHash) -> bool {
+        false
+    }
 }

@@ -218,6 +218,21 @@ impl UserRepository for InMemoryUserRepository {
         })
     }
 
+    async fn upgrade_password_hash(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        expected: &PasswordHash,
+    ) -> anyhow::Result<bool> {
+        self.with(|users| match users.by_id.get_mut(&id) {
+            Some(user) if user.password_hash.as_str() == expected.as_str() => {
+                user.password_hash = hash.clone();
+                true
+            }
+            _ => false,
+        })
+    }
+
     async fn set_verified(
         &self,
         id: UserId,

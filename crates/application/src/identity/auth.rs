@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use gatehouse_domain::{AuditEventType, AuthMethod, Device, Email, User, Username};
+use gatehouse_domain::{AuditEventType, AuthMethod, Device, Email, Password, User, Username};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::accounts::devices::DeviceService;
@@ -203,7 +203,39 @@ impl AuthService {
                 .await;
             return Err(AppError::AccountDisabled);
         }
-        Ok(user)
+        Ok(self.upgrade_hash(user, candidate).await)
+    }
+
+    /// After an imported (Django) hash matched, stores the password in this service's own
+    /// format, only while the old hash is still there (a reset meanwhile wins) and without
+    /// moving the stamp (the password is the same). Best effort: a failure is logged and the
+    /// sign-in goes on; the next one tries again.
+    async fn upgrade_hash(&self, mut user: User, password: &str) -> User {
+        if !self.hasher.needs_upgrade(&user.password_hash) {
+            return user;
+        }
+        let new = match self.hasher.hash(&Password::proven(password)).await {
+            Ok(new) => new,
+            Err(error) => {
+                tracing::warn!(user = %user.id, %error, "imported password hash not upgraded");
+                return user;
+            }
+        };
+        match self
+            .users
+            .upgrade_password_hash(user.id, &new, &user.password_hash)
+            .await
+        {
+            Ok(true) => {
+                tracing::info!(user = %user.id, "imported password hash upgraded");
+                user.password_hash = new;
+            }
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(user = %user.id, %error, "imported password hash not upgraded");
+            }
+        }
+        user
     }
 
     /// After credentials were handed out for `user` as the sign-in read it, reads the
@@ -829,6 +861,7 @@ mod tests {
             .expect_find_by_id()
             .returning(move |_| Ok(Some(user.clone())));
         let mut hasher = MockPasswordHasher::new();
+        hasher.expect_needs_upgrade().return_const(false);
         hasher.expect_verify().returning(|_, _| Ok(true));
         let mut factor_store = MockFactorStore::new();
         let mut looks = 0;
@@ -882,6 +915,7 @@ mod tests {
         let mut users = MockUserRepository::new();
         users.expect_find_by_email().returning(|_| Ok(None));
         let mut hasher = MockPasswordHasher::new();
+        hasher.expect_needs_upgrade().return_const(false);
         hasher.expect_verify_dummy().times(1).returning(|_| Ok(()));
         hasher.expect_verify().never();
         let err = service(users, hasher, codec(), MockTokenStore::new())
@@ -899,6 +933,7 @@ mod tests {
             .expect_find_by_email()
             .returning(move |_| Ok(Some(user.clone())));
         let mut hasher = MockPasswordHasher::new();
+        hasher.expect_needs_upgrade().return_const(false);
         hasher.expect_verify().never();
         let mut limiter = crate::limits::ports::MockRateLimiter::new();
         limiter.expect_reserve().returning(|_, _| {
@@ -925,6 +960,7 @@ mod tests {
             .expect_find_by_email()
             .returning(move |_| Ok(Some(user.clone())));
         let mut hasher = MockPasswordHasher::new();
+        hasher.expect_needs_upgrade().return_const(false);
         hasher.expect_verify().returning(|_, _| Ok(false));
         let mut limiter = crate::limits::ports::MockRateLimiter::new();
         limiter
@@ -943,6 +979,7 @@ mod tests {
     #[tokio::test]
     async fn malformed_identifier_takes_the_same_path_as_an_unknown_user() {
         let mut hasher = MockPasswordHasher::new();
+        hasher.expect_needs_upgrade().return_const(false);
         hasher.expect_verify_dummy().times(1).returning(|_| Ok(()));
         let err = service(
             MockUserRepository::new(),
@@ -964,6 +1001,7 @@ mod tests {
             .expect_find_by_email()
             .returning(move |_| Ok(Some(user.clone())));
         let mut hasher = MockPasswordHasher::new();
+        hasher.expect_needs_upgrade().return_const(false);
         hasher.expect_verify().returning(|_, _| Ok(false));
         let mut store = MockTokenStore::new();
         store.expect_create_family().never();
@@ -983,6 +1021,7 @@ mod tests {
             .expect_find_by_email()
             .returning(move |_| Ok(Some(user.clone())));
         let mut hasher = MockPasswordHasher::new();
+        hasher.expect_needs_upgrade().return_const(false);
         hasher.expect_verify().returning(|_, _| Ok(true));
         let err = service(users, hasher, codec(), MockTokenStore::new())
             .login(login_input("jane@example.com"))
@@ -1004,6 +1043,7 @@ mod tests {
             .expect_find_by_id()
             .returning(move |_| Ok(Some(same.clone())));
         let mut hasher = MockPasswordHasher::new();
+        hasher.expect_needs_upgrade().return_const(false);
         hasher.expect_verify().returning(|_, _| Ok(true));
         let mut store = MockTokenStore::new();
         store
@@ -1039,6 +1079,7 @@ mod tests {
             .expect_find_by_id()
             .returning(move |_| Ok(Some(reset.clone())));
         let mut hasher = MockPasswordHasher::new();
+        hasher.expect_needs_upgrade().return_const(false);
         hasher.expect_verify().returning(|_, _| Ok(true));
         let codec = decoding_codec();
         let mut store = MockTokenStore::new();

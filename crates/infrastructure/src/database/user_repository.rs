@@ -191,6 +191,22 @@ impl UserRepository for SeaOrmUserRepository {
         self.write_stamped(id, sets, true, at, only_if).await
     }
 
+    async fn upgrade_password_hash(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        expected: &PasswordHash,
+    ) -> anyhow::Result<bool> {
+        let result = Entity::update_many()
+            .col_expr(Column::PasswordHash, Expr::value(hash.as_str().to_owned()))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::PasswordHash.eq(expected.as_str()))
+            .exec(&self.db)
+            .await
+            .context("password hash upgrade failed")?;
+        Ok(result.rows_affected == 1)
+    }
+
     async fn update_access(
         &self,
         id: UserId,

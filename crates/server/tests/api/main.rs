@@ -12,6 +12,7 @@ mod catalog;
 mod console;
 mod cors;
 mod devices;
+mod django;
 mod emails;
 mod hardening;
 mod mfa;

@@ -134,6 +134,17 @@ pub trait UserRepository: Send + Sync {
         at: OffsetDateTime,
     ) -> anyhow::Result<Option<SecurityStamp>>;
 
+    /// Replaces a password hash by a stronger hash of the same password (an imported
+    /// Django hash after its first successful check), only while the stored hash is still
+    /// `expected`. The stamp does not move: the password, and every credential, stays good.
+    /// `false` when nothing was written.
+    async fn upgrade_password_hash(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        expected: &PasswordHash,
+    ) -> anyhow::Result<bool>;
+
     /// Writes role, permissions and active flag and moves the stamp forward (and, for a
     /// deactivation, the revocation floor), only while the stamp is still `expected`
     /// (compare-and-set). The new stamp, or `None` when the user is gone or changed meanwhile.
