@@ -10,10 +10,13 @@
 //! - [`files`]: file storage (a local directory).
 //! - [`jobs`]: the job queue and its workers (apalis on the app database).
 //! - [`mail`]: mailers (SMTP, `.eml` files).
-//! - [`BcryptHasher`]: password hashing on the blocking pool, with bounded concurrency.
+//! - [`BcryptHasher`]: password hashing on the blocking pool, with bounded concurrency; it
+//!   also reads the hashes of accounts imported from Django ([`django_hashes`]).
+//! - [`django`]: a Django project's user table read as an import source.
 
 mod clock;
 pub mod database;
+pub mod django;
 pub mod django_hashes;
 pub mod files;
 pub mod jobs;

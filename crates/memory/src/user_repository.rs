@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use gatehouse_application::pagination::PageRequest;
 use gatehouse_application::ports::{
-    AccessFields, InsertUserError, ProfileChanges, UserFilter, UserRepository,
+    AccessFields, ImportWrite, InsertUserError, ProfileChanges, UserFilter, UserRepository,
 };
 use gatehouse_domain::{Email, PasswordHash, SecurityStamp, User, UserId, Username};
 use time::OffsetDateTime;
@@ -231,6 +231,61 @@ impl UserRepository for InMemoryUserRepository {
             }
             _ => false,
         })
+    }
+
+    async fn import(
+        &self,
+        writes: &[ImportWrite],
+        at: OffsetDateTime,
+    ) -> Result<(), InsertUserError> {
+        // All or nothing: the writes go to a copy, which replaces the users only if all hold.
+        self.with(|users| {
+            let mut next = Users {
+                by_id: users.by_id.clone(),
+            };
+            for write in writes {
+                match write {
+                    ImportWrite::Insert(user) => {
+                        if let Some(conflict) = next.conflict(&[], user) {
+                            return Err(conflict);
+                        }
+                        next.by_id.insert(user.id, user.clone());
+                    }
+                    ImportWrite::Update {
+                        user,
+                        expected,
+                        access_changed,
+                        revokes,
+                    } => {
+                        let Some(stored) = next
+                            .by_id
+                            .get_mut(&user.id)
+                            .filter(|u| u.security_stamp == *expected)
+                        else {
+                            return Err(InsertUserError::Unavailable(anyhow::anyhow!(
+                                "{} changed while it was being imported",
+                                user.email.as_str()
+                            )));
+                        };
+                        stored.first_name = user.first_name.clone();
+                        stored.last_name = user.last_name.clone();
+                        stored.password_hash = user.password_hash.clone();
+                        stored.role = user.role;
+                        stored.permissions = user.permissions.clone();
+                        stored.is_active = user.is_active;
+                        stored.is_verified = user.is_verified;
+                        stored.phone_number = user.phone_number.clone();
+                        stored.birth_date = user.birth_date;
+                        stored.updated_at = at;
+                        if *access_changed {
+                            Users::restamp(stored, *revokes, at);
+                        }
+                    }
+                }
+            }
+            *users = next;
+            Ok(())
+        })?
     }
 
     async fn set_verified(

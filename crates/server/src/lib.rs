@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod healthcheck;
+pub mod import_django;
 pub mod keys;
 pub mod metrics;
 pub mod seed;

@@ -47,6 +47,18 @@ enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
+    /// Copy a Django project's users (with their password hashes) from its database.
+    ImportDjango {
+        /// The Django database: `postgres://...` or `sqlite://path`.
+        #[arg(long = "from")]
+        from: String,
+        /// The user table (a custom user model's, such as `accounts_user`).
+        #[arg(long, default_value = "auth_user")]
+        table: String,
+        /// Read and decide everything, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Create an admin account.
     CreateSuperuser {
         #[arg(long)]
@@ -129,6 +141,17 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 "seeded {} users seed-{}-<n>@example.test (n = 0..{}), password: {}",
                 seeded.count, seeded.run, seeded.count, seeded.password
             );
+        }
+        Command::ImportDjango {
+            from,
+            table,
+            dry_run,
+        } => {
+            let components = Components::build(&config, true).await?;
+            let summary =
+                gatehouse::import_django::import_django(&components, &from, &table, dry_run)
+                    .await?;
+            println!("{}", gatehouse::import_django::report(&summary, dry_run));
         }
         Command::Keys { action } => {
             let components = Components::build(&config, true).await?;

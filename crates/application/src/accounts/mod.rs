@@ -6,6 +6,7 @@
 
 pub mod credits;
 pub mod devices;
+pub mod import;
 pub mod policy;
 pub mod ports;
 pub mod pre_registrations;
@@ -15,6 +16,7 @@ pub mod users;
 
 pub use credits::{CreditService, CreditStatement};
 pub use devices::{DeviceService, DeviceView};
+pub use import::{IMPORT_BATCH, ImportSummary, UserImport};
 pub use pre_registrations::{PreRegistrationPage, PreRegistrationParts, PreRegistrationService};
 pub use profile::{PasswordChange, ProfileParts, ProfilePatch, ProfileService};
 pub use user_admin::{

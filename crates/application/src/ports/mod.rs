@@ -6,8 +6,8 @@
 
 pub use crate::accounts::ports::{
     AccessFields, CreditEntry, CreditError, CreditLedger, DeviceRepository, FileStorage,
-    InsertUserError, PasswordHasher, PreRegistration, PreRegistrations, ProfileChanges, StoredFile,
-    UserFilter, UserRepository, is_safe_file_name,
+    ForeignAccount, ImportSource, ImportWrite, InsertUserError, PasswordHasher, PreRegistration,
+    PreRegistrations, ProfileChanges, StoredFile, UserFilter, UserRepository, is_safe_file_name,
 };
 pub use crate::catalog::ports::{
     CatalogWriteError, CategoryRepository, ProductFilter, ProductPosition, ProductRepository,
@@ -32,7 +32,7 @@ pub use crate::shared::ports::{AuditEvent, AuditFilter, AuditLog, Clock};
 
 #[cfg(any(test, feature = "mock"))]
 pub use crate::accounts::ports::{
-    MockCreditLedger, MockDeviceRepository, MockFileStorage, MockPasswordHasher,
+    MockCreditLedger, MockDeviceRepository, MockFileStorage, MockImportSource, MockPasswordHasher,
     MockPreRegistrations, MockUserRepository,
 };
 #[cfg(any(test, feature = "mock"))]

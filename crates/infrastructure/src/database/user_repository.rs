@@ -2,7 +2,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use gatehouse_application::pagination::PageRequest;
 use gatehouse_application::ports::{
-    AccessFields, InsertUserError, ProfileChanges, UserFilter, UserRepository,
+    AccessFields, ImportWrite, InsertUserError, ProfileChanges, UserFilter, UserRepository,
 };
 use gatehouse_domain::{
     Email, NotificationPreferences, PasswordHash, Permission, PhoneNumber, SecurityStamp, User,
@@ -12,7 +12,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    SqlErr, UpdateMany,
+    SqlErr, TransactionTrait, UpdateMany,
 };
 use time::OffsetDateTime;
 
@@ -247,6 +247,58 @@ impl UserRepository for SeaOrmUserRepository {
         self.write(id, sets, at, Vec::new()).await
     }
 
+    async fn import(
+        &self,
+        writes: &[ImportWrite],
+        at: OffsetDateTime,
+    ) -> Result<(), InsertUserError> {
+        let txn = self
+            .db
+            .begin()
+            .await
+            .context("cannot start the import transaction")?;
+        for write in writes {
+            match write {
+                ImportWrite::Insert(user) => {
+                    Entity::insert(to_active(user)?)
+                        .exec_without_returning(&txn)
+                        .await
+                        .map_err(insert_error)?;
+                }
+                ImportWrite::Update {
+                    user,
+                    expected,
+                    access_changed,
+                    revokes,
+                } => {
+                    let mut update = self.statement(
+                        user.id,
+                        imported_columns(user),
+                        at,
+                        vec![Column::SecurityStamp.eq(stored_stamp(*expected)?)],
+                    );
+                    let next = || Expr::col(Column::SecurityStamp).add(1);
+                    if *access_changed {
+                        update = update.col_expr(Column::SecurityStamp, next());
+                    }
+                    if *revokes {
+                        update = update.col_expr(Column::RevokedBelow, next());
+                    }
+                    let result = update.exec(&txn).await.context("import update failed")?;
+                    if result.rows_affected != 1 {
+                        // Dropping the transaction rolls the batch back.
+                        return Err(InsertUserError::Unavailable(anyhow::anyhow!(
+                            "{} changed while it was being imported",
+                            user.email.as_str()
+                        )));
+                    }
+                }
+            }
+        }
+        txn.commit().await.context("import commit failed")?;
+        Ok(())
+    }
+
     async fn page(&self, filter: &UserFilter, request: &PageRequest) -> anyhow::Result<Vec<User>> {
         let select = Entity::find().filter(filter_condition(filter));
         let rows = keyset::page(select, Column::CreatedAt, Column::Id, request)
@@ -310,6 +362,30 @@ fn insert_error(error: DbErr) -> InsertUserError {
         Some(SqlErr::UniqueConstraintViolation(_)) => InsertUserError::EmailTaken,
         _ => InsertUserError::Unavailable(anyhow::Error::new(error).context("user insert failed")),
     }
+}
+
+/// The columns an import writes over an existing account.
+fn imported_columns(user: &User) -> Vec<(Column, SimpleExpr)> {
+    vec![
+        (Column::FirstName, Expr::value(user.first_name.clone())),
+        (Column::LastName, Expr::value(user.last_name.clone())),
+        (
+            Column::PasswordHash,
+            Expr::value(user.password_hash.as_str().to_owned()),
+        ),
+        (Column::Role, Expr::value(user.role.as_str())),
+        (
+            Column::Permissions,
+            Expr::value(permission_list(&user.permissions)),
+        ),
+        (Column::IsActive, Expr::value(user.is_active)),
+        (Column::IsVerified, Expr::value(user.is_verified)),
+        (
+            Column::PhoneNumber,
+            Expr::value(user.phone_number.as_ref().map(|p| p.as_str().to_owned())),
+        ),
+        (Column::BirthDate, Expr::value(user.birth_date)),
+    ]
 }
 
 fn permission_list(permissions: &std::collections::BTreeSet<Permission>) -> String {

@@ -38,6 +38,27 @@ pub struct UserFilter {
     pub is_verified: Option<bool>,
 }
 
+/// One account write of an import (see [`UserRepository::import`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportWrite {
+    /// A new account.
+    Insert(User),
+    /// An existing account given `user`'s names, password hash, role, permissions, active
+    /// and verified flags, phone number and birth date (its id, email, username, credits,
+    /// creation time and stamps stay), only while its stamp is still `expected`.
+    Update {
+        /// The account as it should be.
+        user: User,
+        /// The stamp it had when the import read it.
+        expected: SecurityStamp,
+        /// Role, permissions or the active flag change: the stamp moves forward.
+        access_changed: bool,
+        /// Access is taken away (deactivated, demoted, a permission dropped): the
+        /// revocation floor moves up to the new stamp, ending its credentials.
+        revokes: bool,
+    },
+}
+
 /// A change to the self-service part of an account (`PATCH /users/me`): only the fields that
 /// are `Some` are written, so two edits of different fields sent at once both stand.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -172,6 +193,14 @@ pub trait UserRepository: Send + Sync {
         verified: bool,
         at: OffsetDateTime,
     ) -> anyhow::Result<bool>;
+
+    /// Applies an import batch in one transaction: every write or none. A collision (email
+    /// or username taken) or an account changed since it was read (stamp) fails the batch.
+    async fn import(
+        &self,
+        writes: &[ImportWrite],
+        at: OffsetDateTime,
+    ) -> Result<(), InsertUserError>;
 
     /// Up to `request.fetch()` users matching `filter` from the request's position, in walk
     /// order (see [`PageRequest`]).
