@@ -11,6 +11,7 @@ mod m20261123_000005_create_catalog;
 mod m20261128_000006_account_hardening;
 mod m20261128_000007_signing_keys;
 mod m20261128_000008_second_factors;
+mod m20261128_000009_imported_accounts;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_account_hardening::Migration),
             Box::new(m20261128_000007_signing_keys::Migration),
             Box::new(m20261128_000008_second_factors::Migration),
+            Box::new(m20261128_000009_imported_accounts::Migration),
         ]
     }
 }

@@ -47,6 +47,10 @@ const MAX_SCRYPT_MEMORY: u64 = 1 << 30;
 /// scrypt's work, `N × r × p`, at most: a few seconds of one core. Django's default
 /// (2^14 × 8 × 5) is about 2^19.3.
 const MAX_SCRYPT_WORK: u64 = 1 << 24;
+/// scrypt's `r` and `p`, each at most: besides N's blocks, scrypt holds `128 × r × p`
+/// bytes, and a row with N = 2 and a huge r or p would otherwise pass every other cap.
+/// Django's defaults are 8 and 5.
+const MAX_SCRYPT_R_P: u32 = 64;
 
 /// What a stored hash is, by its prefix.
 ///
@@ -263,6 +267,9 @@ impl DjangoHash<'_> {
         let [n, salt, r, p, _key] = split_fields(self.fields)?;
         let (n, r, p) = (decimal(n)?, decimal(r)?, decimal(p)?);
         if n < 2 || !n.is_power_of_two() || n > MAX_SCRYPT_N || r == 0 || p == 0 {
+            return None;
+        }
+        if r > MAX_SCRYPT_R_P || p > MAX_SCRYPT_R_P {
             return None;
         }
         if salt.is_empty() {
@@ -840,6 +847,10 @@ mod tests {
             // Little memory, but N × r × p is 2^30.
             "1024$seasalt$8$131072",
             "16$seasalt$4294967295$4294967295",
+            // N tiny, but r × p alone is gigabytes.
+            "2$seasalt$4194304$2",
+            "2$seasalt$65$1",
+            "2$seasalt$1$65",
         ] {
             assert_refuses(&format!("scrypt${costs}${key}"), LETMEIN);
         }

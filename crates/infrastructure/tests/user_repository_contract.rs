@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use gatehouse_application::pagination::{Direction, Keyset, PageRequest};
 use gatehouse_application::ports::{
-    AccessFields, InsertUserError, ProfileChanges, UserFilter, UserRepository,
+    AccessFields, ImportWrite, InsertUserError, ProfileChanges, UserFilter, UserRepository,
 };
 use gatehouse_domain::{
     Email, PasswordHash, Permission, PhoneNumber, Role, SecurityStamp, User, UserId, Username,
@@ -656,6 +656,94 @@ async fn a_password_hash_upgrade_is_conditional_and_moves_nothing_else(repo: Rep
     );
 }
 
+/// An import batch is all or nothing: the accounts it creates are remembered by source id,
+/// an update applies only to the account as the import read it (stamp and hash), and one
+/// write that does not hold leaves the whole batch unwritten.
+async fn an_import_batch_is_all_or_nothing_and_remembers_its_accounts(repo: Repo) {
+    let ada = user("ada@example.com", "ada");
+    let bob = user("bob@example.com", "bob");
+    let at = later(&ada, 1);
+    repo.import(
+        &[
+            ImportWrite::Insert {
+                user: ada.clone(),
+                source_id: 7,
+            },
+            ImportWrite::Insert {
+                user: bob.clone(),
+                source_id: 9,
+            },
+        ],
+        at,
+    )
+    .await
+    .unwrap();
+    let mut found = repo.imported(&[7, 8, 9]).await.unwrap();
+    found.sort_by_key(|(id, _)| *id);
+    assert_eq!(found, vec![(7, ada.clone()), (9, bob.clone())]);
+    assert!(repo.imported(&[]).await.unwrap().is_empty());
+
+    // Deactivate ada (taking access away) and change bob's name, in one batch.
+    let mut ada_off = ada.clone();
+    ada_off.is_active = false;
+    let mut bob_named = bob.clone();
+    bob_named.first_name = "Robert".into();
+    let deactivate = ImportWrite::Update {
+        user: ada_off.clone(),
+        expected: ada.security_stamp,
+        expected_hash: ada.password_hash.clone(),
+        access_changed: true,
+        revokes: true,
+    };
+    let stale = ImportWrite::Update {
+        user: bob_named.clone(),
+        expected: bob.security_stamp,
+        expected_hash: PasswordHash::new("pbkdf2_sha256$1$s$not-what-is-stored".into()),
+        access_changed: false,
+        revokes: false,
+    };
+    assert!(
+        repo.import(&[deactivate.clone(), stale], later(&ada, 2))
+            .await
+            .is_err(),
+        "a write that does not hold fails the batch"
+    );
+    assert_eq!(
+        repo.find_by_id(ada.id).await.unwrap().unwrap(),
+        ada,
+        "and nothing of it was written"
+    );
+    let named = ImportWrite::Update {
+        user: bob_named.clone(),
+        expected: bob.security_stamp,
+        expected_hash: bob.password_hash.clone(),
+        access_changed: false,
+        revokes: false,
+    };
+    repo.import(&[deactivate, named], later(&ada, 3))
+        .await
+        .unwrap();
+    let ada_now = repo.find_by_id(ada.id).await.unwrap().unwrap();
+    assert!(!ada_now.is_active);
+    assert!(ada_now.security_stamp > ada.security_stamp);
+    assert_eq!(
+        ada_now.revoked_below, ada_now.security_stamp,
+        "credentials end"
+    );
+    let bob_now = repo.find_by_id(bob.id).await.unwrap().unwrap();
+    assert_eq!(bob_now.first_name, "Robert");
+    assert_eq!(
+        bob_now.security_stamp, bob.security_stamp,
+        "a name moves no stamp"
+    );
+    // A source id is remembered once: importing it again as new fails.
+    let again = ImportWrite::Insert {
+        user: user("other@example.com", "other"),
+        source_id: 7,
+    };
+    assert!(repo.import(&[again], at).await.is_err());
+}
+
 /// An admin's verification edit applies to a deactivated account too, either way, and moves
 /// only the flag and `updated_at`.
 async fn set_verified_works_both_ways_on_an_inactive_user(repo: Repo) {
@@ -755,4 +843,5 @@ contract!(
     counts_every_account_and_those_created_since,
     set_verified_works_both_ways_on_an_inactive_user,
     a_password_hash_upgrade_is_conditional_and_moves_nothing_else,
+    an_import_batch_is_all_or_nothing_and_remembers_its_accounts,
 );

@@ -14,6 +14,8 @@ use crate::locked::Shared;
 #[derive(Debug, Default)]
 pub(crate) struct Users {
     pub(crate) by_id: HashMap<UserId, User>,
+    /// Which account each imported source id became.
+    pub(crate) imported: HashMap<i64, UserId>,
 }
 
 impl Users {
@@ -233,6 +235,18 @@ impl UserRepository for InMemoryUserRepository {
         })
     }
 
+    async fn imported(&self, source_ids: &[i64]) -> anyhow::Result<Vec<(i64, User)>> {
+        self.with(|users| {
+            source_ids
+                .iter()
+                .filter_map(|id| {
+                    let user = users.imported.get(id).and_then(|u| users.by_id.get(u))?;
+                    Some((*id, user.clone()))
+                })
+                .collect()
+        })
+    }
+
     async fn import(
         &self,
         writes: &[ImportWrite],
@@ -242,26 +256,32 @@ impl UserRepository for InMemoryUserRepository {
         self.with(|users| {
             let mut next = Users {
                 by_id: users.by_id.clone(),
+                imported: users.imported.clone(),
             };
             for write in writes {
                 match write {
-                    ImportWrite::Insert(user) => {
+                    ImportWrite::Insert { user, source_id } => {
                         if let Some(conflict) = next.conflict(&[], user) {
                             return Err(conflict);
                         }
+                        if next.imported.contains_key(source_id) {
+                            return Err(InsertUserError::Unavailable(anyhow::anyhow!(
+                                "source account {source_id} was imported already"
+                            )));
+                        }
                         next.by_id.insert(user.id, user.clone());
+                        next.imported.insert(*source_id, user.id);
                     }
                     ImportWrite::Update {
                         user,
                         expected,
+                        expected_hash,
                         access_changed,
                         revokes,
                     } => {
-                        let Some(stored) = next
-                            .by_id
-                            .get_mut(&user.id)
-                            .filter(|u| u.security_stamp == *expected)
-                        else {
+                        let Some(stored) = next.by_id.get_mut(&user.id).filter(|u| {
+                            u.security_stamp == *expected && u.password_hash == *expected_hash
+                        }) else {
                             return Err(InsertUserError::Unavailable(anyhow::anyhow!(
                                 "{} changed while it was being imported",
                                 user.email.as_str()

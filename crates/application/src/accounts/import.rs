@@ -3,7 +3,7 @@
 //! until the first sign-in replaces it. Batched, one transaction per batch; a row that
 //! cannot be imported is reported with its reason and the rest go on.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use gatehouse_domain::{Email, PasswordHash, Permission, PhoneNumber, Role, User, Username};
@@ -80,9 +80,12 @@ impl UserImport {
             let batch = self.source.batch(after, IMPORT_BATCH).await?;
             let Some(last) = batch.last() else { break };
             after = Some(last.id);
+            let ids: Vec<i64> = batch.iter().map(|a| a.id).collect();
+            let linked: HashMap<i64, User> = self.users.imported(&ids).await?.into_iter().collect();
             let mut writes = Vec::new();
             for account in &batch {
-                match self.decide(account, &mut seen, &writes).await? {
+                let earlier = linked.get(&account.id).cloned();
+                match self.decide(account, earlier, &mut seen, &writes).await? {
                     Decision::Write(write) => writes.push(*write),
                     Decision::Skip(reason) => summary.skipped.push((who(account), reason)),
                 }
@@ -95,7 +98,7 @@ impl UserImport {
             }
             for write in &writes {
                 match write {
-                    ImportWrite::Insert(_) => summary.imported += 1,
+                    ImportWrite::Insert { .. } => summary.imported += 1,
                     ImportWrite::Update { .. } => summary.updated += 1,
                 }
             }
@@ -105,58 +108,69 @@ impl UserImport {
         Ok(summary)
     }
 
+    /// What to do with one source row. `earlier` is the account an earlier import made of
+    /// it: only that account is ever updated. An account that merely shares the email (made
+    /// in Gatehouse, or from another row) is left alone: an email is no proof of identity,
+    /// and someone who signed up with a Django admin's address must not become that admin.
     async fn decide(
         &self,
         account: &ForeignAccount,
+        earlier: Option<User>,
         seen: &mut HashSet<String>,
         pending: &[ImportWrite],
     ) -> Result<Decision, AppError> {
         let Ok(email) = Email::parse(account.email.trim()) else {
             return Ok(Decision::Skip("the email is missing or not valid".into()));
         };
+        let imported = match imported_fields(account) {
+            Ok(fields) => fields,
+            Err(reason) => return Ok(Decision::Skip(reason)),
+        };
         if !seen.insert(email.as_str().to_owned()) {
             return Ok(Decision::Skip(
                 "another account of this import has the same email".into(),
             ));
         }
-        let imported = match imported_fields(account) {
-            Ok(fields) => fields,
+        if let Some(existing) = earlier {
+            return Ok(Decision::Write(Box::new(self.update(existing, imported))));
+        }
+        if self.users.find_by_email(&email).await?.is_some() {
+            return Ok(Decision::Skip(
+                "a Gatehouse account that this import did not create has this email".into(),
+            ));
+        }
+        let username = match username_for(account, &email) {
+            Ok(username) => username,
             Err(reason) => return Ok(Decision::Skip(reason)),
         };
-        match self.users.find_by_email(&email).await? {
-            Some(existing) => Ok(Decision::Write(Box::new(self.update(existing, imported)))),
-            None => {
-                let username = match username_for(account, &email) {
-                    Ok(username) => username,
-                    Err(reason) => return Ok(Decision::Skip(reason)),
-                };
-                let taken_here = pending.iter().any(|w| match w {
-                    ImportWrite::Insert(u) => u.username.normalized() == username.normalized(),
-                    ImportWrite::Update { user, .. } => {
-                        user.username.normalized() == username.normalized()
-                    }
-                });
-                if taken_here || self.users.find_by_username(&username).await?.is_some() {
-                    return Ok(Decision::Skip(format!(
-                        "the username {} belongs to another account",
-                        username.as_str()
-                    )));
-                }
-                let user = new_account(email, username, imported);
-                Ok(Decision::Write(Box::new(ImportWrite::Insert(user))))
+        let taken_here = pending.iter().any(|w| match w {
+            ImportWrite::Insert { user, .. } | ImportWrite::Update { user, .. } => {
+                user.username.normalized() == username.normalized()
             }
+        });
+        if taken_here || self.users.find_by_username(&username).await?.is_some() {
+            return Ok(Decision::Skip(format!(
+                "the username {} belongs to another account",
+                username.as_str()
+            )));
         }
+        let user = new_account(email, username, imported, self.clock.now());
+        Ok(Decision::Write(Box::new(ImportWrite::Insert {
+            user,
+            source_id: account.id,
+        })))
     }
 
-    /// The existing account brought up to the source's state. A password Gatehouse wrote
-    /// (upgraded at sign-in, or changed here) is kept; an imported one follows the source.
+    /// The account an earlier import made, brought up to the source's state. A password
+    /// Gatehouse wrote (upgraded at sign-in, changed or reset here) is kept; any other
+    /// follows the source, and a new one ends the account's credentials like a reset.
     fn update(&self, existing: User, imported: Imported) -> ImportWrite {
         let mut user = existing.clone();
         user.first_name = imported.first_name;
         user.last_name = imported.last_name;
-        if self.hasher.needs_upgrade(&existing.password_hash)
-            || existing.password_hash.as_str().starts_with('!')
-        {
+        let gatehouse_wrote = existing.password_hash.as_str().starts_with("$2")
+            && !self.hasher.needs_upgrade(&existing.password_hash);
+        if !gatehouse_wrote {
             user.password_hash = imported.password_hash;
         }
         user.role = imported.role;
@@ -165,14 +179,18 @@ impl UserImport {
         user.is_verified = imported.is_verified.unwrap_or(existing.is_verified);
         user.phone_number = imported.phone_number.or(existing.phone_number.clone());
         user.birth_date = imported.birth_date.or(existing.birth_date);
-        let access_changed = user.role != existing.role
-            || user.permissions != existing.permissions
-            || user.is_active != existing.is_active;
-        let revokes = (existing.is_active && !user.is_active)
+        let new_password = user.password_hash != existing.password_hash;
+        let revokes = new_password
+            || (existing.is_active && !user.is_active)
             || (existing.role == Role::Admin && user.role != Role::Admin)
             || !existing.permissions.is_subset(&user.permissions);
+        let access_changed = revokes
+            || user.role != existing.role
+            || user.permissions != existing.permissions
+            || user.is_active != existing.is_active;
         ImportWrite::Update {
             expected: existing.security_stamp,
+            expected_hash: existing.password_hash,
             access_changed,
             revokes,
             user,
@@ -246,10 +264,13 @@ fn username_for(account: &ForeignAccount, email: &Email) -> Result<Username, Str
     Username::parse(&raw).map_err(|e| format!("{e}"))
 }
 
-fn new_account(email: Email, username: Username, imported: Imported) -> User {
-    let created_at = imported
-        .created_at
-        .unwrap_or_else(time::OffsetDateTime::now_utc);
+fn new_account(
+    email: Email,
+    username: Username,
+    imported: Imported,
+    now: time::OffsetDateTime,
+) -> User {
+    let created_at = imported.created_at.unwrap_or(now);
     let mut user = User::register(email, username, imported.password_hash, created_at);
     user.first_name = imported.first_name;
     user.last_name = imported.last_name;
@@ -329,11 +350,20 @@ mod tests {
             account(3, "not an address", "bad", "pbkdf2_sha256$1$s$h"),
             account(4, "kept@example.com", "kept", "pbkdf2_sha256$1$s$x"),
             account(5, "fresh@example.com", "taken", "pbkdf2_sha256$1$s$h"),
+            ForeignAccount {
+                is_superuser: true,
+                ..account(6, "boss@example.com", "boss", "pbkdf2_sha256$1$s$h")
+            },
         ];
         let mut users = MockUserRepository::new();
-        let found = existing.clone();
+        let linked = existing.clone();
+        users
+            .expect_imported()
+            .returning(move |_| Ok(vec![(4, linked.clone())]));
+        // Someone signed up with the Django admin's address: not theirs to inherit.
+        let squatter = user("boss@example.com", "squatter");
         users.expect_find_by_email().returning(move |email| {
-            Ok((email.as_str() == "kept@example.com").then(|| found.clone()))
+            Ok((email.as_str() == "boss@example.com").then(|| squatter.clone()))
         });
         let holder = taken.clone();
         users
@@ -361,11 +391,16 @@ mod tests {
             .collect();
         assert_eq!(
             reasons,
-            ["new@example.com", "not an address", "fresh@example.com"]
+            [
+                "new@example.com",
+                "not an address",
+                "fresh@example.com",
+                "boss@example.com"
+            ]
         );
-        assert_eq!(seen, [5]);
+        assert_eq!(seen, [6]);
         let written = written.lock().unwrap();
-        let ImportWrite::Insert(new) = &written[0] else {
+        let ImportWrite::Insert { user: new, .. } = &written[0] else {
             panic!("an insert first");
         };
         assert_eq!(new.role, Role::Admin);
@@ -382,11 +417,13 @@ mod tests {
             "a password Gatehouse wrote is kept"
         );
         assert!(!revokes);
+        assert_eq!(written.len(), 2, "the squatter's account is not touched");
     }
 
     #[tokio::test]
     async fn a_dry_run_writes_nothing_and_counts_the_same() {
         let mut users = MockUserRepository::new();
+        users.expect_imported().returning(|_| Ok(Vec::new()));
         users.expect_find_by_email().returning(|_| Ok(None));
         users.expect_find_by_username().returning(|_| Ok(None));
         users.expect_import().never();

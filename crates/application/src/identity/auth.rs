@@ -211,7 +211,9 @@ impl AuthService {
     /// moving the stamp (the password is the same). Best effort: a failure is logged and the
     /// sign-in goes on; the next one tries again.
     async fn upgrade_hash(&self, mut user: User, password: &str) -> User {
-        if !self.hasher.needs_upgrade(&user.password_hash) {
+        // bcrypt reads 72 bytes: a longer password stays in its imported format rather
+        // than be cut short.
+        if !self.hasher.needs_upgrade(&user.password_hash) || password.len() > 72 {
             return user;
         }
         let new = match self.hasher.hash(&Password::proven(password)).await {

@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 
 use super::{keyset, like};
 
+use super::entities::imported_account;
 use super::entities::user::{ActiveModel, Column, Entity, Model};
 
 /// [`UserRepository`] on sea-orm (PostgreSQL or SQLite). Every write is one `UPDATE` of the
@@ -247,6 +248,24 @@ impl UserRepository for SeaOrmUserRepository {
         self.write(id, sets, at, Vec::new()).await
     }
 
+    async fn imported(&self, source_ids: &[i64]) -> anyhow::Result<Vec<(i64, User)>> {
+        if source_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let links = imported_account::Entity::find()
+            .filter(imported_account::Column::SourceId.is_in(source_ids.iter().copied()))
+            .all(&self.db)
+            .await
+            .context("import link query failed")?;
+        let mut found = Vec::with_capacity(links.len());
+        for link in links {
+            if let Some(user) = self.find_by_id(UserId::from_uuid(link.user_id)).await? {
+                found.push((link.source_id, user));
+            }
+        }
+        Ok(found)
+    }
+
     async fn import(
         &self,
         writes: &[ImportWrite],
@@ -259,24 +278,31 @@ impl UserRepository for SeaOrmUserRepository {
             .context("cannot start the import transaction")?;
         for write in writes {
             match write {
-                ImportWrite::Insert(user) => {
+                ImportWrite::Insert { user, source_id } => {
                     Entity::insert(to_active(user)?)
                         .exec_without_returning(&txn)
                         .await
                         .map_err(insert_error)?;
+                    imported_account::Entity::insert(imported_account::ActiveModel {
+                        source_id: Set(*source_id),
+                        user_id: Set(user.id.as_uuid()),
+                    })
+                    .exec_without_returning(&txn)
+                    .await
+                    .context("import link insert failed")?;
                 }
                 ImportWrite::Update {
                     user,
                     expected,
+                    expected_hash,
                     access_changed,
                     revokes,
                 } => {
-                    let mut update = self.statement(
-                        user.id,
-                        imported_columns(user),
-                        at,
-                        vec![Column::SecurityStamp.eq(stored_stamp(*expected)?)],
-                    );
+                    let only_if = vec![
+                        Column::SecurityStamp.eq(stored_stamp(*expected)?),
+                        Column::PasswordHash.eq(expected_hash.as_str()),
+                    ];
+                    let mut update = self.statement(user.id, imported_columns(user), at, only_if);
                     let next = || Expr::col(Column::SecurityStamp).add(1);
                     if *access_changed {
                         update = update.col_expr(Column::SecurityStamp, next());

@@ -253,13 +253,19 @@ async fn a_django_database_is_imported_and_its_users_sign_in() {
         StatusCode::OK
     );
 
+    // Someone signs up here with the address of a Django admin the import has not made
+    // yet: the import leaves that account alone (an email proves nothing).
+    assert_eq!(
+        app.register("dora@example.com", "squatter").await.status(),
+        StatusCode::CREATED
+    );
     // The source changes both passwords. Alice signed in here (her hash is Gatehouse's
-    // now): hers stays. Dora, new, comes in.
+    // now): hers stays. Dora, an admin there, is new.
     for sql in [
         format!("UPDATE auth_user SET password = '{DJANGO_OTHER}' WHERE id IN (1, 2)"),
         format!(
             "INSERT INTO auth_user (id, password, is_superuser, username, last_name, email, is_staff, is_active, date_joined, first_name) \
-             VALUES (6, '{DJANGO_OTHER}', 0, 'dora', '', 'dora@example.com', 0, 1, '2022-01-01 00:00:00', '')"
+             VALUES (6, '{DJANGO_OTHER}', 1, 'dora', '', 'dora@example.com', 1, 1, '2022-01-01 00:00:00', '')"
         ),
     ] {
         django.execute_unprepared(&sql).await.unwrap();
@@ -268,17 +274,32 @@ async fn a_django_database_is_imported_and_its_users_sign_in() {
     assert!(
         third
             .trim_end()
-            .ends_with("imported: 1, updated: 3, skipped: 2"),
+            .ends_with("imported: 0, updated: 3, skipped: 3"),
+        "{third}"
+    );
+    assert!(
+        third.contains(
+            "skipped dora@example.com: a Gatehouse account that this import did not create"
+        ),
         "{third}"
     );
     assert_eq!(
         app.login("alice@example.com", "lètmein").await.status(),
         StatusCode::OK
     );
-    assert_eq!(
+    assert_ne!(
         app.login("dora@example.com", "not a password")
             .await
             .status(),
-        StatusCode::OK
+        StatusCode::OK,
+        "the Django password opens nothing"
+    );
+    let squatter = app
+        .login("dora@example.com", crate::helpers::PASSWORD)
+        .await;
+    let squatter: serde_json::Value = squatter.json().await.unwrap();
+    assert_eq!(
+        squatter["user"]["role"], "user",
+        "and makes nobody an admin"
     );
 }

@@ -41,20 +41,28 @@ pub struct UserFilter {
 /// One account write of an import (see [`UserRepository::import`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ImportWrite {
-    /// A new account.
-    Insert(User),
-    /// An existing account given `user`'s names, password hash, role, permissions, active
-    /// and verified flags, phone number and birth date (its id, email, username, credits,
-    /// creation time and stamps stay), only while its stamp is still `expected`.
+    /// A new account, remembered as the one the source's `source_id` became.
+    Insert {
+        /// The account.
+        user: User,
+        /// The source's id for it.
+        source_id: i64,
+    },
+    /// An account an earlier import created, given `user`'s names, password hash, role,
+    /// permissions, active and verified flags, phone number and birth date (its id,
+    /// email, username, credits, creation time and stamps stay), only while its stamp is
+    /// still `expected` and its hash still `expected_hash` (what the import read).
     Update {
         /// The account as it should be.
         user: User,
         /// The stamp it had when the import read it.
         expected: SecurityStamp,
-        /// Role, permissions or the active flag change: the stamp moves forward.
+        /// The password hash it had when the import read it.
+        expected_hash: PasswordHash,
+        /// Role, permissions, the active flag or the password change: the stamp moves.
         access_changed: bool,
-        /// Access is taken away (deactivated, demoted, a permission dropped): the
-        /// revocation floor moves up to the new stamp, ending its credentials.
+        /// Access is taken away (deactivated, demoted, a permission dropped, the password
+        /// replaced): the revocation floor moves up to the new stamp, ending credentials.
         revokes: bool,
     },
 }
@@ -193,6 +201,9 @@ pub trait UserRepository: Send + Sync {
         verified: bool,
         at: OffsetDateTime,
     ) -> anyhow::Result<bool>;
+
+    /// The accounts earlier imports made of these source ids, with their source id.
+    async fn imported(&self, source_ids: &[i64]) -> anyhow::Result<Vec<(i64, User)>>;
 
     /// Applies an import batch in one transaction: every write or none. A collision (email
     /// or username taken) or an account changed since it was read (stamp) fails the batch.

@@ -5,6 +5,7 @@ pub mod category;
 pub mod credit_entry;
 pub mod device;
 pub mod email_token;
+pub mod imported_account;
 pub mod passkey;
 pub mod pre_registration;
 pub mod product;
