@@ -30,7 +30,7 @@ pub async fn import_django(
         Arc::new(SystemClock),
     );
     let total = import.total().await?;
-    // On stderr, and drawn only on a terminal: the summary on stdout stays clean.
+    // On stderr, and drawn only on a terminal; the report printed after it ends stdout.
     let progress = ProgressBar::new(total).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} users ({per_sec}, eta {eta})")
             .context("progress template")?,

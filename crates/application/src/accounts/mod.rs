@@ -1,7 +1,8 @@
 //! Accounts: creating and reading users ([`users`]), who may do what ([`policy`]), the
 //! administrators' user management ([`user_admin`]), a user's own profile, password and avatar
-//! ([`profile`]), credits ([`credits`]), the devices an account signed in from ([`devices`]) and
-//! the pre-registration list ([`pre_registrations`]), with the ports they store through.
+//! ([`profile`]), credits ([`credits`]), the devices an account signed in from ([`devices`]),
+//! the pre-registration list ([`pre_registrations`]) and accounts imported from a Django
+//! project ([`import`]), with the ports they store through.
 //! Depends on `shared`, `credentials` (revoking an account's credentials) and `limits`.
 
 pub mod credits;
