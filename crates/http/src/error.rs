@@ -61,6 +61,41 @@ impl ErrorBody {
     }
 }
 
+/// Fields of the standard body, which a DRF field error never shadows.
+const STANDARD_FIELDS: [&str; 5] = ["error", "code", "details", "request_id", "detail"];
+
+impl ErrorBody {
+    /// The body in the form Django REST framework and SimpleJWT answer, for the
+    /// SimpleJWT-compatible endpoints: the standard fields stay, and DRF's are added beside
+    /// them: `detail` (SimpleJWT's own wording where it has one), `code: "token_not_valid"`
+    /// for any token refused, and each field's messages at the top level
+    /// (`{"refresh": ["..."]}`), as a DRF serializer reports them.
+    pub(crate) fn in_drf_form(mut self) -> Self {
+        let detail = match self.code {
+            "token_invalid" => Some("Token is invalid"),
+            "token_expired" => Some("Token is expired"),
+            "invalid_credentials" => Some("No active account found with the given credentials"),
+            _ => None,
+        };
+        if let Some(detail) = detail {
+            detail.clone_into(&mut self.error);
+        }
+        if matches!(self.code, "token_invalid" | "token_expired") {
+            self.code = "token_not_valid";
+        }
+        if let Some(fields) = self.details.as_object() {
+            for (field, messages) in fields {
+                if !STANDARD_FIELDS.contains(&field.as_str()) && !self.extra.contains_key(field) {
+                    self.extra.insert(field.clone(), messages.clone());
+                }
+            }
+        }
+        self.extra
+            .insert("detail".to_owned(), Value::String(self.error.clone()));
+        self
+    }
+}
+
 /// An error on its way to the client: status, code, message, details.
 #[derive(Debug)]
 pub struct ApiError {

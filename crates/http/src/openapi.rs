@@ -44,6 +44,7 @@ pub(crate) fn json() -> &'static str {
         (name = "tasks", description = "Background tasks"),
         (name = "catalog", description = "Categories and products (sample business module)"),
         (name = "operations", description = "Health and metrics"),
+        (name = "simplejwt", description = "SimpleJWT-compatible token endpoints for Django front ends: DRF's bodies, and DRF's `detail` beside the standard error fields"),
     )
 )]
 pub struct ApiDoc;
@@ -290,6 +291,10 @@ mod tests {
         "POST /api/v1/auth/passkey/start",
         "POST /api/v1/auth/passkey/finish",
         "DELETE /api/v1/users/{id}/mfa",
+        "POST /api/token/",
+        "POST /api/token/refresh/",
+        "POST /api/token/verify/",
+        "POST /api/token/blacklist/",
     ];
 
     fn operations(document: &utoipa::openapi::OpenApi) -> Vec<String> {

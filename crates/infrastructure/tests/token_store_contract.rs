@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_application::ports::{RefreshFamily, Rotation, RotationRequest, TokenStore};
+use gatehouse_application::ports::{
+    RefreshFamily, RefreshTokenState, Rotation, RotationRequest, TokenStore,
+};
 use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use gatehouse_infrastructure::redis as redis_adapter;
 use gatehouse_infrastructure::redis::RedisTokenStore;
@@ -229,6 +231,74 @@ async fn rotation_never_extends_a_family_past_its_absolute_expiry(store: Store) 
     );
 }
 
+/// Reading a token's state tells live from rotated from dead, the way a rotation at that
+/// instant would judge it, and changes nothing: the live token still rotates after it.
+async fn a_token_state_is_read_as_rotation_would_judge_it(store: Store) {
+    let state = |family: &RefreshFamily, token: Uuid| {
+        let (store, family) = (store.clone(), family.id);
+        async move {
+            store
+                .refresh_token_state(family, token, now())
+                .await
+                .unwrap()
+        }
+    };
+    let family = new_family(&store, UserId::generate()).await;
+    assert_eq!(
+        state(&family, family.current_token).await,
+        RefreshTokenState::Live
+    );
+    assert_eq!(
+        state(&family, family.current_token).await,
+        RefreshTokenState::Live,
+        "a read changes nothing"
+    );
+    let first = rotation(&family, family.current_token, Duration::ZERO);
+    assert!(rotated(store.rotate(&first).await.unwrap()));
+    assert_eq!(state(&family, first.next).await, RefreshTokenState::Live);
+    assert_eq!(
+        state(&family, family.current_token).await,
+        RefreshTokenState::Superseded
+    );
+    assert_eq!(
+        state(&family, Uuid::new_v4()).await,
+        RefreshTokenState::Superseded,
+        "any token but the live one is not live"
+    );
+    // Reading the superseded token revoked nothing.
+    let second = rotation(&family, first.next, Duration::ZERO);
+    assert!(rotated(store.rotate(&second).await.unwrap()));
+
+    store.revoke_family(family.id).await.unwrap();
+    assert_eq!(
+        state(&family, second.next).await,
+        RefreshTokenState::Revoked
+    );
+    assert_eq!(
+        state(&family, family.current_token).await,
+        RefreshTokenState::Revoked
+    );
+    let unknown = store
+        .refresh_token_state(Uuid::new_v4(), Uuid::new_v4(), now())
+        .await
+        .unwrap();
+    assert_eq!(unknown, RefreshTokenState::Revoked);
+
+    let other = new_family(&store, UserId::generate()).await;
+    let late = now() + Duration::from_secs(25 * 3600);
+    let past_its_end = store
+        .refresh_token_state(other.id, other.current_token, late)
+        .await
+        .unwrap();
+    assert_eq!(past_its_end, RefreshTokenState::Expired);
+    store.revoke_user(other.user, stamp(2), late).await.unwrap();
+    assert_eq!(
+        state(&other, other.current_token).await,
+        RefreshTokenState::Revoked,
+        "revoking the user revokes the family"
+    );
+}
+
 async fn denied_access_tokens_are_revoked_and_others_are_not(store: Store) {
     let user = UserId::generate();
     let (denied, other) = (Uuid::new_v4(), Uuid::new_v4());
@@ -363,6 +433,7 @@ contract!(
     revoke_user_kills_every_family_and_access_tokens_under_older_stamps,
     the_stamp_floor_never_moves_back,
     rotation_never_extends_a_family_past_its_absolute_expiry,
+    a_token_state_is_read_as_rotation_would_judge_it,
     denied_access_tokens_are_revoked_and_others_are_not,
     revoke_device_kills_its_families_and_older_access_tokens_only,
     a_short_family_never_hides_its_siblings_from_revocation,

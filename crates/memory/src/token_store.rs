@@ -1,7 +1,9 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use gatehouse_application::ports::{RefreshFamily, Rotation, RotationRequest, TokenStore};
+use gatehouse_application::ports::{
+    RefreshFamily, RefreshTokenState, Rotation, RotationRequest, TokenStore,
+};
 use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -139,6 +141,24 @@ impl TokenStore for InMemoryTokenStore {
                 family.revoked = true;
                 Rotation::ReuseDetected
             }
+        })
+    }
+
+    async fn refresh_token_state(
+        &self,
+        family: Uuid,
+        token: Uuid,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<RefreshTokenState> {
+        // Judged as `rotate` judges, in the same order, so a read never disagrees with the
+        // rotation that would follow it at the same instant.
+        self.with(|s| match s.families.get(&family) {
+            None => RefreshTokenState::Revoked,
+            Some(f) if f.revoked => RefreshTokenState::Revoked,
+            Some(f) if f.absolute_expires_at <= now => RefreshTokenState::Expired,
+            Some(f) if f.expires_at <= now => RefreshTokenState::Revoked,
+            Some(f) if f.current == token => RefreshTokenState::Live,
+            Some(_) => RefreshTokenState::Superseded,
         })
     }
 

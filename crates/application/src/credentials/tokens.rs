@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::credentials::ports::{
-    AccessGrant, RefreshFamily, Rotation, RotationRequest, TokenClaims, TokenCodec,
-    TokenDecodeError, TokenKind, TokenStore,
+    AccessGrant, RefreshFamily, RefreshTokenState, Rotation, RotationRequest, TokenClaims,
+    TokenCodec, TokenDecodeError, TokenKind, TokenStore,
 };
 use crate::shared::context::{ClientInfo, Credential, Principal};
 use crate::shared::error::AppError;
@@ -85,6 +85,20 @@ pub struct RotatedFamily {
     family: Uuid,
     refresh_token: String,
     issued_at: OffsetDateTime,
+}
+
+/// A refresh token someone holds, judged without rotating it (see
+/// [`TokenService::inspect_refresh`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldRefresh {
+    /// The token's owner.
+    pub user: UserId,
+    /// The security stamp it carries (its login's).
+    pub stamp: SecurityStamp,
+    /// Whether it is its family's live token. If not, it has been rotated: whoever presents
+    /// it holds a copy the family has moved past.
+    pub live: bool,
+    family: Uuid,
 }
 
 /// How long past a token's expiry its revocation is still remembered: `exp` has whole
@@ -271,6 +285,40 @@ impl TokenService {
     /// Revokes the family of a rotation whose account may no longer have tokens.
     pub async fn abandon_rotation(&self, rotated: &RotatedFamily) -> Result<(), AppError> {
         Ok(self.store.revoke_family(rotated.family).await?)
+    }
+
+    /// Judges a refresh token without rotating it or changing anything: whose it is and
+    /// whether it is its family's live token. A family that is over (revoked, expired,
+    /// unknown), or anything that is not one of our refresh tokens, is an error.
+    pub async fn inspect_refresh(&self, refresh_token: &str) -> Result<HeldRefresh, AppError> {
+        let claims = self.decode(refresh_token, TokenKind::Refresh)?;
+        let family = claims.family.ok_or(AppError::TokenInvalid)?;
+        let now = self.clock.now();
+        let state = self
+            .store
+            .refresh_token_state(family, claims.token_id, now)
+            .await?;
+        let live = match state {
+            RefreshTokenState::Live => true,
+            RefreshTokenState::Superseded => false,
+            RefreshTokenState::Expired => return Err(AppError::TokenExpired),
+            // As in `rotate`: a store may have forgotten a family whose time is up.
+            RefreshTokenState::Revoked if claims.expires_at <= now => {
+                return Err(AppError::TokenExpired);
+            }
+            RefreshTokenState::Revoked => return Err(AppError::TokenInvalid),
+        };
+        Ok(HeldRefresh {
+            user: claims.subject,
+            stamp: claims.stamp,
+            live,
+            family,
+        })
+    }
+
+    /// Revokes the family of a held refresh token, every descendant included.
+    pub async fn end_family(&self, held: &HeldRefresh) -> Result<(), AppError> {
+        Ok(self.store.revoke_family(held.family).await?)
     }
 
     /// Verifies a bearer access token, including server-side revocation.

@@ -503,6 +503,65 @@ impl AuthService {
         Ok(pair)
     }
 
+    /// Whether `token`, an access or a refresh token, would be accepted now: signature,
+    /// expiry, revocation, its refresh family, and its account (active, and the token not
+    /// older than the account's last revocation). Nothing changes: a rotated refresh token
+    /// is refused here without revoking its family (SimpleJWT's verify is a read). Each
+    /// check counts against the per-address refresh limit.
+    #[tracing::instrument(skip_all)]
+    pub async fn check_token(&self, token: &str, client: &ClientInfo) -> Result<(), AppError> {
+        self.throttle
+            .per_address(AddressAction::Refresh, client.address)
+            .await?;
+        let (user, stamp) = match self.tokens.authenticate(token).await {
+            Ok(principal) => (principal.user_id, principal.stamp),
+            // Not an access token: perhaps a refresh token.
+            Err(AppError::TokenInvalid) => {
+                let held = self.tokens.inspect_refresh(token).await?;
+                if !held.live {
+                    return Err(AppError::TokenInvalid);
+                }
+                (held.user, held.stamp)
+            }
+            Err(other) => return Err(other),
+        };
+        match self.accounts.active_user(user).await {
+            Ok(account) if stamp >= account.revoked_below => Ok(()),
+            Ok(_) | Err(AppError::NotAuthenticated) => Err(AppError::TokenInvalid),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Ends a refresh token's family at its holder's request (SimpleJWT's blacklist),
+    /// within the per-address refresh limit. A token its family has already rotated past
+    /// is reuse, as at a refresh: the family is revoked, the alarm raised, and the request
+    /// refused.
+    #[tracing::instrument(skip_all)]
+    pub async fn blacklist_refresh_token(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        self.throttle
+            .per_address(AddressAction::Refresh, client.address)
+            .await?;
+        let held = self.tokens.inspect_refresh(refresh_token).await?;
+        self.tokens.end_family(&held).await?;
+        let context = AuditContext::own(held.user, client);
+        if held.live {
+            self.audit
+                .record(AuditEventType::Logout, context, &[])
+                .await;
+            return Ok(());
+        }
+        tracing::warn!(user = %held.user, "rotated refresh token presented for blacklisting; family revoked");
+        counters::refresh_reuse_detected();
+        self.audit
+            .record(AuditEventType::RefreshReuseDetected, context, &[])
+            .await;
+        Err(AppError::TokenInvalid)
+    }
+
     /// Password login into a cookie session, or the challenge for a second factor. The
     /// session id is always new, and a session the client already had (`previous`, its
     /// cookie value) ends: a planted id is never adopted.

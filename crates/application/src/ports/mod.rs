@@ -14,8 +14,8 @@ pub use crate::catalog::ports::{
     ProductSortKey,
 };
 pub use crate::credentials::ports::{
-    AccessGrant, EmailTokenStore, RefreshFamily, Rotation, RotationRequest, SessionKey,
-    SessionRecord, SessionStore, SigningKeyMaterial, SigningKeyStore, StoredSigningKey,
+    AccessGrant, EmailTokenStore, RefreshFamily, RefreshTokenState, Rotation, RotationRequest,
+    SessionKey, SessionRecord, SessionStore, SigningKeyMaterial, SigningKeyStore, StoredSigningKey,
     TokenClaims, TokenCodec, TokenDecodeError, TokenKind, TokenPurpose, TokenStore,
 };
 pub use crate::factors::ports::{

@@ -46,6 +46,7 @@ route_modules!(
     tasks,
     categories,
     products,
+    simplejwt,
 );
 
 pub use health::configure_process;

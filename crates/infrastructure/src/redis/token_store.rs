@@ -2,7 +2,9 @@ use anyhow::Context;
 use async_trait::async_trait;
 use fred::prelude::{Expiration, KeysInterface, Pool};
 use fred::types::scripts::Script;
-use gatehouse_application::ports::{RefreshFamily, Rotation, RotationRequest, TokenStore};
+use gatehouse_application::ports::{
+    RefreshFamily, RefreshTokenState, Rotation, RotationRequest, TokenStore,
+};
 use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
 
@@ -245,6 +247,36 @@ impl TokenStore for RedisTokenStore {
             "revoked" => Ok(Rotation::Revoked),
             other => anyhow::bail!("unexpected rotation result {other:?}"),
         }
+    }
+
+    async fn refresh_token_state(
+        &self,
+        family: Uuid,
+        token: Uuid,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<RefreshTokenState> {
+        // One key, one read: judged as ROTATE judges. The key expires with its live token,
+        // so a family past that expiry reads as missing.
+        let (current, revoked, absolute): (Option<String>, Option<String>, Option<i64>) =
+            fred::prelude::HashesInterface::hmget(
+                &self.pool,
+                self.family_key(family),
+                vec!["current", "revoked", "abs"],
+            )
+            .await
+            .context("Redis HMGET failed")?;
+        let Some(current) = current else {
+            return Ok(RefreshTokenState::Revoked);
+        };
+        Ok(if revoked.as_deref() == Some("1") {
+            RefreshTokenState::Revoked
+        } else if absolute.is_some_and(|abs| unix_ms(now) >= i128::from(abs)) {
+            RefreshTokenState::Expired
+        } else if current == token.to_string() {
+            RefreshTokenState::Live
+        } else {
+            RefreshTokenState::Superseded
+        })
     }
 
     async fn revoke_family(&self, family: Uuid) -> anyhow::Result<()> {

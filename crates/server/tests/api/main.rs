@@ -22,6 +22,7 @@ mod outage;
 mod passkeys;
 mod sessions;
 mod signing_keys;
+mod simplejwt;
 mod tasks;
 mod throttling;
 mod tokens;

@@ -660,8 +660,45 @@ async fn bad_input_is_a_clear_4xx(app: TestApp) {
     .await;
 }
 
+/// SimpleJWT's login has no step for a second factor: it refuses to hand out tokens on the
+/// password alone, and says where to finish (with the `mfa_token` it opened).
+async fn the_simplejwt_login_hands_a_second_factor_account_to_mfa_verify(app: TestApp) {
+    let user = enrolled(&app, "sjmfa").await;
+    let refused = app
+        .post_json(
+            "/api/token/",
+            &json!({"email": user.email, "password": PASSWORD}),
+        )
+        .await;
+    let body = assert_error(refused, StatusCode::FORBIDDEN, "mfa_required").await;
+    assert!(
+        body.get("access").is_none() && body.get("refresh").is_none(),
+        "{body}"
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/api/v1/auth/mfa/verify")
+    );
+    let mfa_token = body["mfa_token"].as_str().unwrap();
+    let finished = verify(&app, mfa_token, &user.recovery[0]).await;
+    assert_eq!(finished.status(), StatusCode::OK);
+    let finished: Value = finished.json().await.unwrap();
+    assert!(finished["access_token"].is_string(), "{finished}");
+    // A wrong password there is still SimpleJWT's 401.
+    let wrong = app
+        .post_json(
+            "/api/token/",
+            &json!({"email": user.email, "password": "not-it-at-all"}),
+        )
+        .await;
+    assert_error(wrong, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+}
+
 crate::on_every_backend!(
     a_browser_signs_in_with_the_app,
+    the_simplejwt_login_hands_a_second_factor_account_to_mfa_verify,
     a_refresh_keeps_the_sign_in_time,
     enrolment_then_sign_in_with_the_app_in_both_modes,
     lost_phone_recovery_codes_are_single_use_and_regenerable,

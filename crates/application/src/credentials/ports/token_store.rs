@@ -71,6 +71,20 @@ pub enum Rotation {
     Revoked,
 }
 
+/// Where a refresh token stands in its family, read without changing anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshTokenState {
+    /// The live token of a live family: presenting it to a rotation would rotate it.
+    Live,
+    /// An older token of a live family (already rotated): presenting it to a rotation
+    /// would be reuse.
+    Superseded,
+    /// The family has reached its absolute expiry.
+    Expired,
+    /// The family is revoked, past its live token's expiry, or unknown.
+    Revoked,
+}
+
 /// Server-side token state: refresh families, the access-token denylist and per-user
 /// revocation. Shared by every instance, so a revocation holds everywhere at once.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
@@ -82,6 +96,15 @@ pub trait TokenStore: Send + Sync {
     /// Rotates a family as ONE atomic step: of two concurrent requests presenting the same
     /// token, at most one gets [`Rotation::Rotated`].
     async fn rotate(&self, request: &RotationRequest) -> anyhow::Result<Rotation>;
+
+    /// Where `token` stands in `family` at `now`. A read: nothing changes, and an answer
+    /// may be out of date by the time it is used (a rotation may follow at once).
+    async fn refresh_token_state(
+        &self,
+        family: Uuid,
+        token: Uuid,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<RefreshTokenState>;
 
     /// Revokes one family (logout).
     async fn revoke_family(&self, family: Uuid) -> anyhow::Result<()>;

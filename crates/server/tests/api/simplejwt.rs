@@ -1,0 +1,278 @@
+//! The SimpleJWT-compatible endpoints as a Django front end uses them: DRF's bodies and
+//! `detail` errors, backed by the token service (rotation, reuse detection, revocation,
+//! throttling).
+
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp, assert_error, token};
+
+async fn post(app: &TestApp, path: &str, body: Value) -> Response {
+    app.post_json(&format!("/api/token/{path}"), &body).await
+}
+
+/// Asserts a 200 whose body is exactly SimpleJWT's pair; returns (access, refresh).
+async fn pair(response: Response) -> (String, String) {
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["access", "refresh"], "{body}");
+    (token(&body, "access"), token(&body, "refresh"))
+}
+
+async fn assert_empty_ok(response: Response) {
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({}));
+}
+
+/// Asserts SimpleJWT's refusal of a token: 401, `code: token_not_valid`, `detail`, and the
+/// standard body.
+async fn assert_token_not_valid(response: Response) -> Value {
+    let body = assert_error(response, StatusCode::UNAUTHORIZED, "token_not_valid").await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Token is")),
+        "{body}"
+    );
+    body
+}
+
+async fn obtain(app: &TestApp, name: &str) -> (String, String) {
+    pair(post(app, "", json!({"username": name, "password": PASSWORD})).await).await
+}
+
+async fn a_simplejwt_front_end_works_by_changing_its_base_url(app: TestApp) {
+    let name = format!("sj{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let email = format!("{name}@example.com");
+    assert_eq!(
+        app.register(&email, &name).await.status(),
+        StatusCode::CREATED
+    );
+
+    // Log in by username (Django's default) or by email (custom user models).
+    let (access, refresh) = obtain(&app, &name).await;
+    let by_email = post(&app, "", json!({"email": email, "password": PASSWORD})).await;
+    pair(by_email).await;
+    // `access` is an ordinary access token.
+    let me: Value = app.me(&access).await.json().await.unwrap();
+    assert_eq!(me["email"], email.as_str(), "{me}");
+
+    // Verify takes either token, as SimpleJWT's does.
+    assert_empty_ok(post(&app, "verify/", json!({"token": access})).await).await;
+    assert_empty_ok(post(&app, "verify/", json!({"token": refresh})).await).await;
+
+    // Refresh rotates: a new pair, and the old refresh token is dead.
+    let (new_access, new_refresh) =
+        pair(post(&app, "refresh/", json!({"refresh": refresh})).await).await;
+    assert_ne!(new_refresh, refresh);
+    assert_eq!(app.me(&new_access).await.status(), StatusCode::OK);
+    assert_token_not_valid(post(&app, "verify/", json!({"token": refresh})).await).await;
+    // Verify is a read: the rotated token it refused did not revoke the family.
+    assert_empty_ok(post(&app, "verify/", json!({"token": new_refresh})).await).await;
+
+    // Blacklisting ends the refresh token.
+    assert_empty_ok(post(&app, "blacklist/", json!({"refresh": new_refresh})).await).await;
+    assert_token_not_valid(post(&app, "verify/", json!({"token": new_refresh})).await).await;
+    assert_token_not_valid(post(&app, "refresh/", json!({"refresh": new_refresh})).await).await;
+    assert_token_not_valid(post(&app, "blacklist/", json!({"refresh": new_refresh})).await).await;
+}
+
+async fn errors_carry_drfs_detail_beside_the_standard_body(app: TestApp) {
+    let name = format!("se{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    app.signed_up_user(&name).await;
+
+    let wrong = post(&app, "", json!({"username": name, "password": "not it"})).await;
+    let body = assert_error(wrong, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    assert_eq!(
+        body["detail"], "No active account found with the given credentials",
+        "{body}"
+    );
+    let unknown = post(
+        &app,
+        "",
+        json!({"username": "nobody-here", "password": "x"}),
+    )
+    .await;
+    let body = assert_error(unknown, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    assert_eq!(
+        body["detail"],
+        "No active account found with the given credentials"
+    );
+
+    // A missing field: DRF's `{field: [message]}` at the top level too.
+    for (path, body, field) in [
+        ("", json!({"username": name}), "password"),
+        ("", json!({"password": PASSWORD}), "email"),
+        ("refresh/", json!({}), "refresh"),
+        ("verify/", json!({}), "token"),
+        ("blacklist/", json!({}), "refresh"),
+    ] {
+        let refused = post(&app, path, body).await;
+        let body = assert_error(refused, StatusCode::BAD_REQUEST, "validation_error").await;
+        assert!(body[field].is_array(), "{path} {body}");
+        assert_eq!(body[field], body["details"][field], "{body}");
+        assert!(body["detail"].is_string(), "{body}");
+    }
+
+    // Anything that is not a live token of ours, in any field that takes one.
+    let (access, refresh) = obtain(&app, &name).await;
+    let mut forged = refresh.clone();
+    forged.pop();
+    forged.push(if refresh.ends_with('A') { 'B' } else { 'A' });
+    for garbage in ["", " ", "garbage", "a.b.c", forged.as_str()] {
+        for (path, field) in [
+            ("refresh/", "refresh"),
+            ("verify/", "token"),
+            ("blacklist/", "refresh"),
+        ] {
+            let refused = post(&app, path, json!({ field: garbage })).await;
+            assert_token_not_valid(refused).await;
+        }
+    }
+    // The wrong type: an access token is no refresh token.
+    let body =
+        assert_token_not_valid(post(&app, "refresh/", json!({"refresh": access})).await).await;
+    assert_eq!(body["detail"], "Token is invalid");
+    assert_token_not_valid(post(&app, "blacklist/", json!({"refresh": access})).await).await;
+
+    // Wrong JSON types and shapes are 400s, never 500s.
+    for body in [
+        json!({"refresh": 5}),
+        json!({"refresh": null}),
+        json!(["refresh"]),
+    ] {
+        let refused = post(&app, "refresh/", body).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        let body: Value = refused.json().await.unwrap();
+        assert!(body["detail"].is_string(), "{body}");
+    }
+    // The login that was refused above did not use up the pair obtained here.
+    assert_empty_ok(post(&app, "verify/", json!({"token": refresh})).await).await;
+}
+
+async fn reuse_through_refresh_revokes_the_whole_family(app: TestApp) {
+    let name = format!("sr{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let user_id = app.signed_up_user(&name).await["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, stolen) = obtain(&app, &name).await;
+    let (_, victims) = pair(post(&app, "refresh/", json!({"refresh": stolen})).await).await;
+    // The thief replays the rotated token: refused, and the family dies.
+    assert_token_not_valid(post(&app, "refresh/", json!({"refresh": stolen})).await).await;
+    assert_token_not_valid(post(&app, "refresh/", json!({"refresh": victims})).await).await;
+    assert_token_not_valid(post(&app, "verify/", json!({"token": victims})).await).await;
+
+    // Blacklisting a rotated token is reuse as well.
+    let (_, first) = obtain(&app, &name).await;
+    let (_, second) = pair(post(&app, "refresh/", json!({"refresh": first})).await).await;
+    assert_token_not_valid(post(&app, "blacklist/", json!({"refresh": first})).await).await;
+    assert_token_not_valid(post(&app, "refresh/", json!({"refresh": second})).await).await;
+
+    // Both were seen as theft.
+    let admin = app
+        .signed_in_admin(&format!(
+            "ad{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        ))
+        .await;
+    let events = app
+        .get_json(
+            &format!("/api/v1/audit-events?type=refresh_reuse_detected&user_id={user_id}"),
+            &token(&admin, "access_token"),
+        )
+        .await;
+    assert_eq!(events["results"].as_array().unwrap().len(), 2, "{events}");
+}
+
+/// A refresh token presented many times at once rotates once: exactly one new pair, and the
+/// rest are reuse, which ends the family (the winner's token included).
+async fn a_burst_of_refreshes_with_one_token_rotates_it_once(app: TestApp) {
+    let name = format!("sb{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    app.signed_up_user(&name).await;
+    for _ in 0..3 {
+        let (_, refresh) = obtain(&app, &name).await;
+        let attempts: Vec<_> = (0..20)
+            .map(|_| post(&app, "refresh/", json!({"refresh": refresh})))
+            .collect();
+        let mut winners = Vec::new();
+        for response in futures_util::future::join_all(attempts).await {
+            if response.status() == StatusCode::OK {
+                winners.push(pair(response).await.1);
+            } else {
+                assert_token_not_valid(response).await;
+            }
+        }
+        assert_eq!(winners.len(), 1, "exactly one rotation");
+        assert_token_not_valid(post(&app, "refresh/", json!({"refresh": winners[0]})).await).await;
+    }
+}
+
+/// The login limits hold on `/api/token/`: a burst of wrong passwords gets at most the
+/// per-account limit of checks, and then the right password is refused too.
+async fn a_burst_of_wrong_passwords_is_throttled(app: TestApp) {
+    let name = format!("st{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    app.signed_up_user(&name).await;
+    let attempts: Vec<_> = (0..30)
+        .map(|i| {
+            post(
+                &app,
+                "",
+                json!({"username": name, "password": format!("wrong-{i}")}),
+            )
+        })
+        .collect();
+    let mut checked = 0;
+    for response in futures_util::future::join_all(attempts).await {
+        match response.status() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert!(response.headers().contains_key("retry-after"));
+                let body =
+                    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+                assert!(body["detail"].is_string(), "{body}");
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(checked <= 10, "{checked} passwords checked");
+    let right = post(&app, "", json!({"username": name, "password": PASSWORD})).await;
+    assert_error(right, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}
+
+/// Revocation reaches tokens obtained here: after a sign-out everywhere, neither token
+/// verifies and the refresh token cannot be exchanged.
+async fn revocation_reaches_compat_tokens(app: TestApp) {
+    let name = format!("sv{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    app.signed_up_user(&name).await;
+    let (access, refresh) = obtain(&app, &name).await;
+    assert_eq!(
+        app.logout_all(&access).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_token_not_valid(post(&app, "verify/", json!({"token": access})).await).await;
+    assert_token_not_valid(post(&app, "verify/", json!({"token": refresh})).await).await;
+    assert_token_not_valid(post(&app, "refresh/", json!({"refresh": refresh})).await).await;
+}
+
+crate::on_every_backend!(
+    a_simplejwt_front_end_works_by_changing_its_base_url,
+    errors_carry_drfs_detail_beside_the_standard_body,
+    reuse_through_refresh_revokes_the_whole_family,
+    a_burst_of_refreshes_with_one_token_rotates_it_once,
+    a_burst_of_wrong_passwords_is_throttled,
+    revocation_reaches_compat_tokens,
+);
+
+/// Expiry is `token_not_valid` too, with SimpleJWT's words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_access_token_does_not_verify() {
+    let app = TestApp::embedded_with(&[("GATEHOUSE_ACCESS_TOKEN_TTL", "1")]).await;
+    app.signed_up_user("sjexpired").await;
+    let (access, refresh) = obtain(&app, "sjexpired").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let body = assert_token_not_valid(post(&app, "verify/", json!({"token": access})).await).await;
+    assert_eq!(body["detail"], "Token is expired");
+    pair(post(&app, "refresh/", json!({"refresh": refresh})).await).await;
+}
