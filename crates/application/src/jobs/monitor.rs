@@ -9,6 +9,7 @@ use gatehouse_domain::{AuditEventType, Task, TaskId, TaskKind, TaskStatus};
 use crate::accounts::policy;
 use crate::accounts::users::UserService;
 use crate::jobs::ports::{JobLane, JobQueue, TaskChange, TaskFilter, TaskRepository};
+use crate::jobs::tasks::hand_to_queue;
 use crate::shared::audit_trail::{AuditContext, Auditor};
 use crate::shared::context::Principal;
 use crate::shared::error::{AppError, ValidationErrors};
@@ -135,19 +136,8 @@ impl JobMonitor {
                 message: "only a failed job can be retried".into(),
             });
         }
-        let lane = match task.kind {
-            TaskKind::SendEmail => JobLane::Email,
-            _ => JobLane::Task,
-        };
-        if let Err(error) = self.queue.enqueue(id, lane).await {
-            // Not left PENDING with no job behind it: failed again, retryable again.
-            let message = "the job queue refused the task".to_owned();
-            let _ = self
-                .tasks
-                .advance(id, TaskChange::Failed(message), self.clock.now())
-                .await;
-            return Err(AppError::Unavailable(error));
-        }
+        let lane = JobLane::for_kind(task.kind);
+        hand_to_queue(&*self.queue, &*self.tasks, &*self.clock, id, lane).await?;
         self.audit_job(principal, AuditEventType::JobRetried, &task)
             .await;
         self.find(id).await

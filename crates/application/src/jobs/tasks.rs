@@ -109,18 +109,8 @@ impl TaskService {
         self.enqueue(task, lane).await
     }
 
-    /// Hands a recorded task to the queue. A task the queue refused is marked `FAILURE` on
-    /// the spot, so no record waits for a job that does not exist (and its place is freed).
     async fn enqueue(&self, task: Task, lane: JobLane) -> Result<Task, AppError> {
-        if let Err(error) = self.queue.enqueue(task.id, lane).await {
-            let message = "the job queue refused the task".to_owned();
-            // Best effort: the queue being down may mean the database is too.
-            let _ = self
-                .tasks
-                .advance(task.id, TaskChange::Failed(message), self.clock.now())
-                .await;
-            return Err(AppError::Unavailable(error));
-        }
+        hand_to_queue(&*self.queue, &*self.tasks, &*self.clock, task.id, lane).await?;
         Ok(task)
     }
 
@@ -142,6 +132,27 @@ impl TaskService {
             .await?;
         self.tasks.find(id).await?.ok_or(AppError::NotFound("task"))
     }
+}
+
+/// Hands a recorded task to the queue. A task the queue refused is marked `FAILURE` on the
+/// spot, so no record waits for a job that does not exist (its place is freed, and an admin
+/// can retry it).
+pub(crate) async fn hand_to_queue(
+    queue: &dyn JobQueue,
+    tasks: &dyn TaskRepository,
+    clock: &dyn Clock,
+    id: TaskId,
+    lane: JobLane,
+) -> Result<(), AppError> {
+    if let Err(error) = queue.enqueue(id, lane).await {
+        let message = "the job queue refused the task".to_owned();
+        // Best effort: the queue being down may mean the database is too.
+        let _ = tasks
+            .advance(id, TaskChange::Failed(message), clock.now())
+            .await;
+        return Err(AppError::Unavailable(error));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,12 +7,11 @@ use gatehouse_application::{CategoryFields, ProductFields, ProductQuery, WriteMo
 use gatehouse_domain::{CategoryId, ProductId};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use uuid::Uuid;
 
 use super::pages::{CatalogPage, CategoryPage, CategoryRow, ProductPage, ProductRow};
 use super::view::Pager;
-use super::{Reply, admin, admin_form, done, page, reply};
-use crate::{ApiError, AppState};
+use super::{Confirmation, Reply, admin, admin_form, done, page, path_id, reply};
+use crate::AppState;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/catalog").route(web::get().to(overview)))
@@ -129,23 +128,6 @@ impl From<ProductForm> for ProductFields {
     }
 }
 
-fn category_id(raw: &str) -> Result<CategoryId, ApiError> {
-    Uuid::parse_str(raw)
-        .map(CategoryId::from_uuid)
-        .map_err(|_| ApiError::not_found())
-}
-
-fn product_id(raw: &str) -> Result<ProductId, ApiError> {
-    Uuid::parse_str(raw)
-        .map(ProductId::from_uuid)
-        .map_err(|_| ApiError::not_found())
-}
-
-#[derive(Deserialize)]
-struct Shown {
-    done: Option<String>,
-}
-
 async fn create_category(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -171,12 +153,15 @@ async fn show_category(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    query: web::Query<Shown>,
+    query: web::Query<Confirmation>,
 ) -> HttpResponse {
     reply(
         async {
             let admin = admin(&req, &state).await?;
-            let category = state.catalog.category(category_id(&path)?).await?;
+            let category = state
+                .catalog
+                .category(path_id(&path, CategoryId::from_uuid)?)
+                .await?;
             let shown = CategoryPage {
                 chrome: admin.chrome(query.done.as_deref()),
                 category: CategoryRow::of(&category),
@@ -196,7 +181,7 @@ async fn save_category(
     reply(
         async {
             let (admin, typed) = admin_form::<CategoryForm>(&req, &state, &body).await?;
-            let id = category_id(&path)?;
+            let id = path_id(&path, CategoryId::from_uuid)?;
             state
                 .catalog
                 .update_category(&admin.principal, id, typed.into(), WriteMode::Replace)
@@ -216,7 +201,7 @@ async fn delete_category(
     reply(
         async {
             let (admin, IgnoredAny) = admin_form::<IgnoredAny>(&req, &state, &body).await?;
-            let id = category_id(&path)?;
+            let id = path_id(&path, CategoryId::from_uuid)?;
             state.catalog.delete_category(&admin.principal, id).await?;
             Ok(done("/admin/catalog", "deleted"))
         }
@@ -249,12 +234,15 @@ async fn show_product(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    query: web::Query<Shown>,
+    query: web::Query<Confirmation>,
 ) -> HttpResponse {
     reply(
         async {
             let admin = admin(&req, &state).await?;
-            let product = state.catalog.product(product_id(&path)?).await?;
+            let product = state
+                .catalog
+                .product(path_id(&path, ProductId::from_uuid)?)
+                .await?;
             let choices = state
                 .catalog
                 .categories(Some(CATEGORY_CHOICES), None)
@@ -279,7 +267,7 @@ async fn save_product(
     reply(
         async {
             let (admin, typed) = admin_form::<ProductForm>(&req, &state, &body).await?;
-            let id = product_id(&path)?;
+            let id = path_id(&path, ProductId::from_uuid)?;
             state
                 .catalog
                 .update_product(&admin.principal, id, typed.into(), WriteMode::Replace)
@@ -299,7 +287,7 @@ async fn delete_product(
     reply(
         async {
             let (admin, IgnoredAny) = admin_form::<IgnoredAny>(&req, &state, &body).await?;
-            let id = product_id(&path)?;
+            let id = path_id(&path, ProductId::from_uuid)?;
             state.catalog.delete_product(&admin.principal, id).await?;
             Ok(done("/admin/catalog", "deleted"))
         }

@@ -8,11 +8,10 @@ use gatehouse_application::JobQuery;
 use gatehouse_domain::{TaskId, TaskKind};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use uuid::Uuid;
 
 use super::pages::{JobDetail, JobPage, JobRow, JobsPage};
 use super::view::Pager;
-use super::{Reply, admin, admin_form, done, page, reply};
+use super::{Confirmation, Reply, admin, admin_form, done, page, path_id, reply};
 use crate::{ApiError, AppState};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -84,21 +83,19 @@ async fn jobs(req: &HttpRequest, state: &AppState, query: &ListQuery) -> Reply {
     Ok(page(StatusCode::OK, &listing)?)
 }
 
-#[derive(Deserialize)]
-struct Shown {
-    done: Option<String>,
-}
-
 async fn show(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    query: web::Query<Shown>,
+    query: web::Query<Confirmation>,
 ) -> HttpResponse {
     reply(
         async {
             let admin = admin(&req, &state).await?;
-            let task = state.jobs.get(&admin.principal, job_id(&path)?).await?;
+            let task = state
+                .jobs
+                .get(&admin.principal, path_id(&path, TaskId::from_uuid)?)
+                .await?;
             let detail = JobPage {
                 chrome: admin.chrome(query.done.as_deref()),
                 job: JobDetail::of(&task),
@@ -107,13 +104,6 @@ async fn show(
         }
         .await,
     )
-}
-
-/// A job id from the path; anything else is a page that does not exist.
-fn job_id(raw: &str) -> Result<TaskId, ApiError> {
-    Uuid::parse_str(raw)
-        .map(TaskId::from_uuid)
-        .map_err(|_| ApiError::not_found())
 }
 
 /// Retry and Revoke.
@@ -127,7 +117,7 @@ async fn act(
         async {
             let (admin, IgnoredAny) = admin_form::<IgnoredAny>(&req, &state, &body).await?;
             let (raw_id, action) = path.into_inner();
-            let id = job_id(&raw_id)?;
+            let id = path_id(&raw_id, TaskId::from_uuid)?;
             let confirmation = match action.as_str() {
                 "retry" => {
                     state.jobs.retry(&admin.principal, id).await?;

@@ -164,6 +164,20 @@ pub(crate) fn done(to: &str, what: &str) -> HttpResponse {
     see_other(&format!("{to}{separator}done={what}"))
 }
 
+/// The query of a page an action ended on (see [`done`]): which fixed confirmation to show.
+#[derive(Deserialize)]
+pub(crate) struct Confirmation {
+    pub(crate) done: Option<String>,
+}
+
+/// An id from the path, made into its type by `wrap`; anything that is not a UUID is a page
+/// that does not exist.
+pub(crate) fn path_id<T>(raw: &str, wrap: fn(uuid::Uuid) -> T) -> Result<T, ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map(wrap)
+        .map_err(|_| ApiError::not_found())
+}
+
 /// An HTML page with the console's security headers.
 pub(crate) fn page(status: StatusCode, template: &impl Template) -> Result<HttpResponse, ApiError> {
     let html = template

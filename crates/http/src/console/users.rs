@@ -13,11 +13,10 @@ use gatehouse_application::{
 use gatehouse_domain::{Permission, Role, UserId};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use uuid::Uuid;
 
 use super::pages::{AuditRow, NewUserPage, UserDetail, UserPage, UserRow, UsersPage};
 use super::view::Pager;
-use super::{Reply, admin, admin_form, done, page, reply};
+use super::{Confirmation, Reply, admin, admin_form, done, page, path_id, reply};
 use crate::{ApiError, AppState};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -167,23 +166,18 @@ async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) 
     )
 }
 
-#[derive(Deserialize)]
-struct Shown {
-    done: Option<String>,
-}
-
 async fn show(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    query: web::Query<Shown>,
+    query: web::Query<Confirmation>,
 ) -> HttpResponse {
     reply(user_page(&req, &state, &path, query.done.as_deref()).await)
 }
 
 async fn user_page(req: &HttpRequest, state: &AppState, id: &str, notice: Option<&str>) -> Reply {
     let admin = admin(req, state).await?;
-    let id = user_id(id)?;
+    let id = path_id(id, UserId::from_uuid)?;
     let UserView::Full(user) = state.admin.get(&admin.principal, id).await? else {
         return Err(AppError::PermissionDenied.into());
     };
@@ -210,13 +204,6 @@ async fn user_page(req: &HttpRequest, state: &AppState, id: &str, notice: Option
     Ok(page(StatusCode::OK, &detail)?)
 }
 
-/// A user id from the path; anything else is a page that does not exist.
-fn user_id(raw: &str) -> Result<UserId, ApiError> {
-    Uuid::parse_str(raw)
-        .map(UserId::from_uuid)
-        .map_err(|_| ApiError::not_found())
-}
-
 /// The edit form: names, role, one checkbox per permission, the verified checkbox. A box
 /// left unticked is not sent, so the form is read as pairs. The form also carries what the
 /// page showed (`was_*`), and only what the admin changed is written: another admin's
@@ -230,7 +217,7 @@ async fn edit(
     reply(
         async {
             let (admin, pairs) = admin_form::<Vec<(String, String)>>(&req, &state, &body).await?;
-            let id = user_id(&path)?;
+            let id = path_id(&path, UserId::from_uuid)?;
             let patch = EditForm(pairs).changes();
             state.admin.update(&admin.principal, id, patch).await?;
             Ok(done(&format!("/admin/users/{id}"), "saved"))
@@ -298,7 +285,7 @@ async fn act(
         async {
             let (admin, IgnoredAny) = admin_form::<IgnoredAny>(&req, &state, &body).await?;
             let (raw_id, action) = path.into_inner();
-            let id = user_id(&raw_id)?;
+            let id = path_id(&raw_id, UserId::from_uuid)?;
             let back = format!("/admin/users/{id}");
             let principal = &admin.principal;
             let confirmation = match action.as_str() {

@@ -2,7 +2,7 @@
 //! the service's emails.
 
 use async_trait::async_trait;
-use gatehouse_domain::TaskId;
+use gatehouse_domain::{TaskId, TaskKind};
 
 /// Which line a job waits in. Each lane has its own worker slots, so a flood of one kind
 /// never delays the other: a reset email goes out while every task slot is busy.
@@ -12,6 +12,17 @@ pub enum JobLane {
     Email,
     /// Clients' background tasks.
     Task,
+}
+
+impl JobLane {
+    /// The lane a job of `kind` waits in: emails in their own, everything else with the
+    /// clients' tasks.
+    pub fn for_kind(kind: TaskKind) -> Self {
+        match kind {
+            TaskKind::SendEmail => Self::Email,
+            _ => Self::Task,
+        }
+    }
 }
 
 /// The durable queue between the request path and the workers. A job is only a task id: the
