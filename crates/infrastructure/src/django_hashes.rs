@@ -385,7 +385,9 @@ mod tests {
     use super::*;
 
     /// The vectors come from Django's and passlib's test suites, or were computed with
-    /// Python's hashlib and argon2-cffi; none is produced by the crates under test.
+    /// Python's hashlib and argon2-cffi; none is produced by the crates under test. Hashes
+    /// that Django's own hashers wrote, each with Django's verdicts, are checked in
+    /// `tests/django_hash_fixtures.rs`.
     const LETMEIN: &str = "lètmein";
     const UNICODE: &str = "tá\u{0411}\u{2113}\u{0259}";
 

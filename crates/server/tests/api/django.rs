@@ -1,16 +1,47 @@
 //! Accounts carried over from Django keep their passwords: a Django hash signs in, and is
-//! replaced by Gatehouse's own on that first sign-in; an unusable one never signs in.
+//! replaced by Gatehouse's own on that first sign-in; an unusable one never signs in. The
+//! hashes were written by Django's own hashers, and the Django databases are made by the SQL
+//! Django's migrations run (both in `gatehouse-infrastructure`'s `tests/fixtures/django/`,
+//! from `scripts/django-fixtures/make_fixtures.py`).
 
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Statement};
 
 use crate::helpers::{TestApp, token};
 
-/// `lètmein` under Django's PBKDF2-SHA256 (1000 iterations, salt `seasalt`).
-const DJANGO_PBKDF2: &str =
-    "pbkdf2_sha256$1000$seasalt$JgZryXe2Ga8ysg6XbzkLpTdyPQrHqsinbL9BnnhgX4A=";
-/// `lètmein` under Django's Argon2id.
-const DJANGO_ARGON2: &str = "argon2$argon2id$v=19$m=64,t=1,p=2$c2Vhc2FsdHNlYXNhbHQ$HpcgIWI2L0SaEdRQZTHxoP0m4aIJJ/08Ovpq2e2CCOA";
+const HASHES: &str = include_str!("../../../infrastructure/tests/fixtures/django/hashes.json");
+
+/// Every hasher Django 5.2 verifies, as the fixture names them (argon2 by type).
+const VARIANTS: [&str; 8] = [
+    "pbkdf2_sha256",
+    "pbkdf2_sha1",
+    "bcrypt_sha256",
+    "bcrypt",
+    "argon2id",
+    "argon2i",
+    "scrypt",
+    "md5",
+];
+
+/// The password Django hashed for most fixtures; the other is for the ones a test changes to.
+const LETMEIN: &str = "lètmein";
+const OTHER: &str = "correct horse battery staple";
+
+/// A hash of `password` that Django's `variant` hasher wrote, at the fixture's low cost
+/// when there is one: Django's own costs are seconds in an unoptimised build.
+fn django_hash(variant: &str, password: &str) -> String {
+    let fixture: serde_json::Value = serde_json::from_str(HASHES).unwrap();
+    let entries = fixture["entries"].as_array().unwrap();
+    let matching = |cost: &str| {
+        entries.iter().find(|entry| {
+            entry["variant"] == variant && entry["password"] == password && entry["cost"] == cost
+        })
+    };
+    let entry = matching("low")
+        .or_else(|| matching("default"))
+        .unwrap_or_else(|| panic!("no {variant} hash of {password:?} in the fixture"));
+    entry["hash"].as_str().unwrap().to_owned()
+}
 
 async fn stored_hash(app: &TestApp, email: &str) -> String {
     let db = sea_orm::Database::connect(&app.database_url).await.unwrap();
@@ -51,7 +82,8 @@ async fn set_hash(app: &TestApp, email: &str, hash: &str) {
 }
 
 async fn a_django_hash_signs_in_once_and_is_replaced(app: TestApp) {
-    for (n, django) in [DJANGO_PBKDF2, DJANGO_ARGON2].into_iter().enumerate() {
+    for (n, variant) in VARIANTS.into_iter().enumerate() {
+        let django = &django_hash(variant, LETMEIN);
         let name = format!("dj{n}{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let email = format!("{name}@example.com");
         app.signed_up_user(&name).await;
@@ -61,8 +93,8 @@ async fn a_django_hash_signs_in_once_and_is_replaced(app: TestApp) {
             StatusCode::UNAUTHORIZED,
             "a wrong password"
         );
-        assert_eq!(stored_hash(&app, &email).await, django, "nothing upgraded");
-        let login = app.login(&email, "lètmein").await;
+        assert_eq!(&stored_hash(&app, &email).await, django, "nothing upgraded");
+        let login = app.login(&email, LETMEIN).await;
         assert_eq!(login.status(), StatusCode::OK, "{django}");
         let body: serde_json::Value = login.json().await.unwrap();
         let upgraded = stored_hash(&app, &email).await;
@@ -72,18 +104,31 @@ async fn a_django_hash_signs_in_once_and_is_replaced(app: TestApp) {
             app.me(&token(&body, "access_token")).await.status(),
             StatusCode::OK
         );
-        assert_eq!(app.login(&email, "lètmein").await.status(), StatusCode::OK);
+        assert_eq!(app.login(&email, LETMEIN).await.status(), StatusCode::OK);
         assert_eq!(stored_hash(&app, &email).await, upgraded, "upgraded once");
     }
+}
+
+/// What Django's `make_password(None)` wrote for the fixture.
+fn django_unusable() -> String {
+    let fixture: serde_json::Value = serde_json::from_str(HASHES).unwrap();
+    let entry = fixture["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["variant"] == "unusable")
+        .expect("an unusable password in the fixture");
+    entry["hash"].as_str().unwrap().to_owned()
 }
 
 async fn an_unusable_django_password_never_signs_in(app: TestApp) {
     let name = format!("un{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let email = format!("{name}@example.com");
     app.signed_up_user(&name).await;
-    for unusable in ["!", "!Zq2VNv4ExTkfaWH8oj5eB3s7M0Y1iLrPgxduSRcK"] {
+    let from_django = django_unusable();
+    for unusable in ["!", from_django.as_str()] {
         set_hash(&app, &email, unusable).await;
-        for attempt in ["", "!", unusable] {
+        for attempt in ["", "!", unusable, &unusable[1..]] {
             let refused = app.login(&email, attempt).await;
             assert!(
                 refused.status().is_client_error(),
@@ -101,64 +146,152 @@ crate::on_every_backend!(
     an_unusable_django_password_never_signs_in,
 );
 
-/// `not a password` under Django 1.4's PBKDF2-SHA256.
-const DJANGO_OTHER: &str =
-    "pbkdf2_sha256$10000$kjVJaVz6qsnJ$5yPHw3rwJGECpUf70daLGhOrQ5+AMxIJdz1c3bqK1Rs=";
+/// A Django project's database, as `migrate` leaves it: the tables of `contenttypes` and
+/// `auth` made by the SQL their migrations run on this backend, with a group, permissions
+/// and users.
+struct DjangoProject {
+    db: sea_orm::DatabaseConnection,
+    /// The URL as the guide has the user give it.
+    from: String,
+    postgres: bool,
+    _sqlite: Option<gatehouse_testing::TempSqlite>,
+    _postgres: Option<gatehouse_testing::TestDatabase>,
+}
 
-/// A Django project's database, as `migrate` leaves it (the tables the importer reads).
-async fn django_database(url: &str) -> sea_orm::DatabaseConnection {
-    let db = sea_orm::Database::connect(url).await.unwrap();
-    for sql in [
-        "CREATE TABLE django_content_type (id integer PRIMARY KEY AUTOINCREMENT, app_label varchar(100) NOT NULL, model varchar(100) NOT NULL)",
-        "CREATE TABLE auth_permission (id integer PRIMARY KEY AUTOINCREMENT, name varchar(255) NOT NULL, content_type_id integer NOT NULL, codename varchar(100) NOT NULL)",
-        "CREATE TABLE auth_group (id integer PRIMARY KEY AUTOINCREMENT, name varchar(150) NOT NULL UNIQUE)",
-        "CREATE TABLE auth_group_permissions (id integer PRIMARY KEY AUTOINCREMENT, group_id integer NOT NULL, permission_id integer NOT NULL)",
-        "CREATE TABLE auth_user (id integer PRIMARY KEY AUTOINCREMENT, password varchar(128) NOT NULL, last_login datetime NULL, is_superuser bool NOT NULL, username varchar(150) NOT NULL UNIQUE, last_name varchar(150) NOT NULL, email varchar(254) NOT NULL, is_staff bool NOT NULL, is_active bool NOT NULL, date_joined datetime NOT NULL, first_name varchar(150) NOT NULL)",
-        "CREATE TABLE auth_user_groups (id integer PRIMARY KEY AUTOINCREMENT, user_id integer NOT NULL, group_id integer NOT NULL)",
-        "CREATE TABLE auth_user_user_permissions (id integer PRIMARY KEY AUTOINCREMENT, user_id integer NOT NULL, permission_id integer NOT NULL)",
-        "INSERT INTO django_content_type (id, app_label, model) VALUES (1, 'accounts', 'user')",
-        "INSERT INTO auth_permission (id, name, content_type_id, codename) VALUES (1, 'Can view users', 1, 'can_view_users'), (2, 'Can add log entry', 1, 'add_logentry')",
-        "INSERT INTO auth_group (id, name) VALUES (1, 'support')",
-        "INSERT INTO auth_group_permissions (group_id, permission_id) VALUES (1, 1), (1, 2)",
-    ] {
-        db.execute_unprepared(sql).await.unwrap();
+impl DjangoProject {
+    async fn sqlite() -> Self {
+        let file = gatehouse_testing::TempSqlite::new();
+        let db = sea_orm::Database::connect(file.url()).await.unwrap();
+        // The guide's form of the URL: the file, nothing more.
+        let from = file.url().replace("?mode=rwc", "");
+        Self::set_up(db, from, false, Some(file), None).await
     }
-    let users = [
-        (
-            1,
-            DJANGO_PBKDF2,
-            1,
-            "alice",
-            "Alice",
-            "alice@example.com",
-            1,
-            1,
-        ),
-        (2, DJANGO_ARGON2, 0, "bob", "", "Bob@Example.com", 0, 1),
-        (
-            3,
-            "!Zq2VNv4ExTkfaWH8oj5eB3s7M0Y1iLrPgxduSRcK",
-            0,
-            "carol",
-            "",
-            "carol@example.com",
-            0,
-            0,
-        ),
-        (4, DJANGO_OTHER, 0, "bob2", "", "bob@example.com", 0, 1),
-        (5, DJANGO_OTHER, 0, "nobody", "", "not an address", 0, 1),
-    ];
-    for (id, hash, superuser, username, first, email, staff, active) in users {
-        let sql = format!(
-            "INSERT INTO auth_user (id, password, last_login, is_superuser, username, last_name, email, is_staff, is_active, date_joined, first_name) \
-             VALUES ({id}, '{hash}', NULL, {superuser}, '{username}', '', '{email}', {staff}, {active}, '2021-03-04 05:06:07.123456', '{first}')"
-        );
-        db.execute_unprepared(&sql).await.unwrap();
+
+    async fn postgres() -> Option<Self> {
+        let database = gatehouse_testing::postgres().await?;
+        let db = sea_orm::Database::connect(&database.url).await.unwrap();
+        let from = database.url.clone();
+        Some(Self::set_up(db, from, true, None, Some(database)).await)
     }
-    db.execute_unprepared("INSERT INTO auth_user_groups (user_id, group_id) VALUES (2, 1)")
-        .await
-        .unwrap();
-    db
+
+    async fn set_up(
+        db: sea_orm::DatabaseConnection,
+        from: String,
+        postgres: bool,
+        sqlite_file: Option<gatehouse_testing::TempSqlite>,
+        postgres_database: Option<gatehouse_testing::TestDatabase>,
+    ) -> Self {
+        let migrations = if postgres {
+            [
+                include_str!(
+                    "../../../infrastructure/tests/fixtures/django/postgresql/contenttypes.sql"
+                ),
+                include_str!("../../../infrastructure/tests/fixtures/django/postgresql/auth.sql"),
+            ]
+        } else {
+            [
+                include_str!(
+                    "../../../infrastructure/tests/fixtures/django/sqlite/contenttypes.sql"
+                ),
+                include_str!("../../../infrastructure/tests/fixtures/django/sqlite/auth.sql"),
+            ]
+        };
+        for sql in migrations {
+            db.execute_unprepared(sql).await.unwrap();
+        }
+        let project = Self {
+            db,
+            from,
+            postgres,
+            _sqlite: sqlite_file,
+            _postgres: postgres_database,
+        };
+        project.fill().await;
+        project
+    }
+
+    /// A moment as Django stores it: PostgreSQL would read a bare literal in the session's
+    /// time zone, and Django's SQLite text is UTC without an offset.
+    fn utc(&self, moment: &str) -> String {
+        if self.postgres {
+            format!("{moment}+00")
+        } else {
+            moment.to_owned()
+        }
+    }
+
+    async fn execute(&self, sql: &str) {
+        self.db
+            .execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    async fn fill(&self) {
+        for sql in [
+            "INSERT INTO django_content_type (id, app_label, model) VALUES (1, 'accounts', 'user')",
+            "INSERT INTO auth_permission (id, name, content_type_id, codename) VALUES (1, 'Can view users', 1, 'can_view_users'), (2, 'Can add log entry', 1, 'add_logentry')",
+            "INSERT INTO auth_group (id, name) VALUES (1, 'support')",
+            "INSERT INTO auth_group_permissions (group_id, permission_id) VALUES (1, 1), (1, 2)",
+        ] {
+            self.execute(sql).await;
+        }
+        let other = django_hash("pbkdf2_sha256", OTHER);
+        let unusable = django_unusable();
+        let users = [
+            (
+                1,
+                django_hash("pbkdf2_sha256", LETMEIN),
+                true,
+                "alice",
+                "Alice",
+                "alice@example.com",
+                true,
+                true,
+            ),
+            (
+                2,
+                django_hash("argon2id", LETMEIN),
+                false,
+                "bob",
+                "",
+                "Bob@Example.com",
+                false,
+                true,
+            ),
+            (
+                3,
+                unusable,
+                false,
+                "carol",
+                "",
+                "carol@example.com",
+                false,
+                false,
+            ),
+            (
+                4,
+                other.clone(),
+                false,
+                "bob2",
+                "",
+                "bob@example.com",
+                false,
+                true,
+            ),
+            (5, other, false, "nobody", "", "not an address", false, true),
+        ];
+        let joined = self.utc("2021-03-04 05:06:07.123456");
+        for (id, hash, superuser, username, first, email, staff, active) in users {
+            self.execute(&format!(
+                "INSERT INTO auth_user (id, password, last_login, is_superuser, username, last_name, email, is_staff, is_active, date_joined, first_name) \
+                 VALUES ({id}, '{hash}', NULL, {superuser}, '{username}', '', '{email}', {staff}, {active}, '{joined}', '{first}')"
+            ))
+            .await;
+        }
+        self.execute("INSERT INTO auth_user_groups (user_id, group_id) VALUES (2, 1)")
+            .await;
+    }
 }
 
 fn import(gatehouse_db: &str, django_db: &str, dry_run: bool) -> String {
@@ -186,24 +319,21 @@ fn import(gatehouse_db: &str, django_db: &str, dry_run: bool) -> String {
 }
 
 /// The guide's path: point the importer at the Django database, run it (again: nothing is
-/// duplicated), and the Django users sign in with their Django passwords.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_django_database_is_imported_and_its_users_sign_in() {
-    let django_file = gatehouse_testing::TempSqlite::new();
-    let django = django_database(&django_file.url()).await;
-    // The guide's form of the URL: the file, nothing more.
-    let from = django_file.url().replace("?mode=rwc", "");
-    let gatehouse_file = gatehouse_testing::TempSqlite::new();
-    let gatehouse_url = gatehouse_file.url();
-
-    let dry = import(&gatehouse_url, &from, true);
+/// duplicated), and the Django users sign in with their Django passwords. `gatehouse_url`
+/// is the database the import writes to and the app then serves from.
+async fn a_django_database_is_imported_and_its_users_sign_in(
+    django: DjangoProject,
+    gatehouse_url: &str,
+) {
+    let from = django.from.as_str();
+    let dry = import(gatehouse_url, from, true);
     assert!(dry.contains("dry run: nothing was written"), "{dry}");
     assert!(
         dry.trim_end()
             .ends_with("imported: 3, updated: 0, skipped: 2"),
         "{dry}"
     );
-    let first = import(&gatehouse_url, &from, false);
+    let first = import(gatehouse_url, from, false);
     assert!(
         first
             .trim_end()
@@ -215,7 +345,7 @@ async fn a_django_database_is_imported_and_its_users_sign_in() {
         "{first}"
     );
     assert!(first.contains("skipped not an address:"), "{first}");
-    let again = import(&gatehouse_url, &from, false);
+    let again = import(gatehouse_url, from, false);
     assert!(
         again
             .trim_end()
@@ -223,8 +353,8 @@ async fn a_django_database_is_imported_and_its_users_sign_in() {
         "{again}"
     );
 
-    let app = TestApp::embedded_with(&[("GATEHOUSE_DATABASE_URL", gatehouse_url.as_str())]).await;
-    let alice = app.login("alice@example.com", "lètmein").await;
+    let app = TestApp::embedded_with(&[("GATEHOUSE_DATABASE_URL", gatehouse_url)]).await;
+    let alice = app.login("alice@example.com", LETMEIN).await;
     assert_eq!(alice.status(), StatusCode::OK);
     let alice: serde_json::Value = alice.json().await.unwrap();
     assert_eq!(
@@ -239,7 +369,7 @@ async fn a_django_database_is_imported_and_its_users_sign_in() {
             .starts_with("2021-03-04T05:06:07"),
         "date_joined kept: {alice}"
     );
-    let bob = app.login("bob@example.com", "lètmein").await;
+    let bob = app.login("bob@example.com", LETMEIN).await;
     assert_eq!(bob.status(), StatusCode::OK);
     let bob: serde_json::Value = bob.json().await.unwrap();
     assert_eq!(bob["user"]["role"], "user");
@@ -261,16 +391,20 @@ async fn a_django_database_is_imported_and_its_users_sign_in() {
     );
     // The source changes both passwords. Alice signed in here (her hash is Gatehouse's
     // now): hers stays. Dora, an admin there, is new.
-    for sql in [
-        format!("UPDATE auth_user SET password = '{DJANGO_OTHER}' WHERE id IN (1, 2)"),
-        format!(
+    let other = django_hash("pbkdf2_sha256", OTHER);
+    let joined = django.utc("2022-01-01 00:00:00");
+    django
+        .execute(&format!(
+            "UPDATE auth_user SET password = '{other}' WHERE id IN (1, 2)"
+        ))
+        .await;
+    django
+        .execute(&format!(
             "INSERT INTO auth_user (id, password, is_superuser, username, last_name, email, is_staff, is_active, date_joined, first_name) \
-             VALUES (6, '{DJANGO_OTHER}', 1, 'dora', '', 'dora@example.com', 1, 1, '2022-01-01 00:00:00', '')"
-        ),
-    ] {
-        django.execute_unprepared(&sql).await.unwrap();
-    }
-    let third = import(&gatehouse_url, &from, false);
+             VALUES (6, '{other}', true, 'dora', '', 'dora@example.com', true, true, '{joined}', '')"
+        ))
+        .await;
+    let third = import(gatehouse_url, from, false);
     assert!(
         third
             .trim_end()
@@ -284,13 +418,11 @@ async fn a_django_database_is_imported_and_its_users_sign_in() {
         "{third}"
     );
     assert_eq!(
-        app.login("alice@example.com", "lètmein").await.status(),
+        app.login("alice@example.com", LETMEIN).await.status(),
         StatusCode::OK
     );
     assert_ne!(
-        app.login("dora@example.com", "not a password")
-            .await
-            .status(),
+        app.login("dora@example.com", OTHER).await.status(),
         StatusCode::OK,
         "the Django password opens nothing"
     );
@@ -302,4 +434,32 @@ async fn a_django_database_is_imported_and_its_users_sign_in() {
         squatter["user"]["role"], "user",
         "and makes nobody an admin"
     );
+}
+
+mod on_sqlite {
+    /// A Django project on SQLite, imported into Gatehouse on SQLite.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_django_database_is_imported_and_its_users_sign_in() {
+        let django = super::DjangoProject::sqlite().await;
+        let gatehouse = gatehouse_testing::TempSqlite::new();
+        super::a_django_database_is_imported_and_its_users_sign_in(django, &gatehouse.url()).await;
+    }
+}
+
+mod on_postgres {
+    /// A Django project on PostgreSQL, imported into Gatehouse on PostgreSQL.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        gatehouse_no_postgres,
+        ignore = "needs PostgreSQL: start it on 127.0.0.1:5432 or set GATEHOUSE_TEST_DATABASE_URL"
+    )]
+    async fn a_django_database_is_imported_and_its_users_sign_in() {
+        let Some(django) = super::DjangoProject::postgres().await else {
+            return;
+        };
+        let Some(gatehouse) = gatehouse_testing::postgres().await else {
+            return;
+        };
+        super::a_django_database_is_imported_and_its_users_sign_in(django, &gatehouse.url).await;
+    }
 }
