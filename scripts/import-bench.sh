@@ -5,11 +5,12 @@
 # (crates/infrastructure/tests/fixtures/django/sqlite) with real Django password hashes.
 #
 #   scripts/import-bench.sh                                   # into a scratch SQLite database
-#   GATEHOUSE_DATABASE_URL=postgres://postgres@127.0.0.1/gatehouse_import scripts/import-bench.sh
+#   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1/gatehouse_import_bench scripts/import-bench.sh
 #   USERS=10000 scripts/import-bench.sh
 #
-# The PostgreSQL database must exist and is emptied first (`gatehouse` owns its tables).
-# Needs python3 and GNU time (/usr/bin/time).
+# BENCH_DATABASE_URL names a scratch PostgreSQL database whose name ends in `_bench`: it is
+# emptied first (DROP SCHEMA public CASCADE). The server's own GATEHOUSE_DATABASE_URL is never
+# used. Needs python3, psql (for PostgreSQL) and GNU time (/usr/bin/time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,9 +50,9 @@ db.execute("INSERT INTO auth_group_permissions (group_id, permission_id) VALUES 
 db.executemany(
     "INSERT INTO auth_user (password, last_login, is_superuser, username, first_name, "
     "last_name, email, is_staff, is_active, date_joined) "
-    "VALUES (?, NULL, ?, ?, 'Ada', 'Lovelace', ?, 0, ?, '2021-03-04 05:06:07.123456')",
+    "VALUES (?, NULL, 0, ?, 'Ada', 'Lovelace', ?, 0, ?, '2021-03-04 05:06:07.123456')",
     (
-        (password, i % 1000 == 0, f"user{i}", f"user{i}@example.com", i % 50 != 0)
+        (password, f"user{i}", f"user{i}@example.invalid", i % 50 != 0)
         for i in range(1, count + 1)
     ),
 )
@@ -63,23 +64,26 @@ db.executemany(
 db.commit()
 PY
 
-if [ -n "${GATEHOUSE_DATABASE_URL:-}" ]; then
-    python3 - "$GATEHOUSE_DATABASE_URL" <<'PY'
-import subprocess, sys
-# Empty the target so the first run imports every user.
-subprocess.run(["psql", "-q", sys.argv[1], "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"], check=True)
-PY
-    TARGET=$GATEHOUSE_DATABASE_URL
+if [ -n "${BENCH_DATABASE_URL:-}" ]; then
+    case "$BENCH_DATABASE_URL" in
+        postgres://*_bench | postgresql://*_bench) ;;
+        *) echo "BENCH_DATABASE_URL must be a postgres:// URL of a database named *_bench" >&2; exit 1 ;;
+    esac
+    psql -q "$BENCH_DATABASE_URL" -c "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
+    TARGET=$BENCH_DATABASE_URL
 else
     TARGET="sqlite://$WORK/gatehouse.db?mode=rwc"
 fi
 export GATEHOUSE_DATABASE_URL=$TARGET RUST_LOG=warn
 
 run() {
-    /usr/bin/time -f "$1: %e s, peak RSS %M KiB" \
-        "$BIN" import-django --from "sqlite://$WORK/django.sqlite3" 2>"$WORK/stderr" \
-        | tail -n 1
-    grep -E "^$1:" "$WORK/stderr"
+    if ! /usr/bin/time -f "$1: %e s, peak RSS %M KiB" -o "$WORK/time" \
+        "$BIN" import-django --from "sqlite://$WORK/django.sqlite3" >"$WORK/stdout" 2>"$WORK/stderr"; then
+        cat "$WORK/stderr" "$WORK/stdout" >&2
+        exit 1
+    fi
+    tail -n 1 "$WORK/stdout"
+    cat "$WORK/time"
 }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 run "first import"

@@ -62,8 +62,9 @@ pub use accounts::{
 pub use audit::{AuditQuery, AuditService, SignInCounts};
 pub use catalog::{CatalogService, CategoryFields, ProductFields, ProductQuery, WriteMode};
 pub use credentials::{
-    ActiveSession, HeldRefresh, Refreshed, Revocation, RotatedFamily, SessionService,
-    SessionSettings, SigningKeys, StartedSession, TokenPair, TokenService, TokenSettings,
+    ActiveSession, HeldRefresh, RefreshStanding, Refreshed, Revocation, RotatedFamily,
+    SessionService, SessionSettings, SigningKeys, StartedSession, TokenPair, TokenService,
+    TokenSettings,
 };
 pub use factors::{
     FactorParts, FactorProof, FactorSettings, FactorStatus, MfaChallenge, NewPasskey, PasskeyView,

@@ -238,7 +238,7 @@ async fn a_token_state_is_read_as_rotation_would_judge_it(store: Store) {
         let (store, family) = (store.clone(), family.id);
         async move {
             store
-                .refresh_token_state(family, token, now())
+                .refresh_token_state(family, token, now(), Duration::ZERO)
                 .await
                 .unwrap()
         }
@@ -279,7 +279,7 @@ async fn a_token_state_is_read_as_rotation_would_judge_it(store: Store) {
         RefreshTokenState::Revoked
     );
     let unknown = store
-        .refresh_token_state(Uuid::new_v4(), Uuid::new_v4(), now())
+        .refresh_token_state(Uuid::new_v4(), Uuid::new_v4(), now(), Duration::ZERO)
         .await
         .unwrap();
     assert_eq!(unknown, RefreshTokenState::Revoked);
@@ -287,7 +287,7 @@ async fn a_token_state_is_read_as_rotation_would_judge_it(store: Store) {
     let other = new_family(&store, UserId::generate()).await;
     let late = now() + Duration::from_secs(25 * 3600);
     let past_its_end = store
-        .refresh_token_state(other.id, other.current_token, late)
+        .refresh_token_state(other.id, other.current_token, late, Duration::ZERO)
         .await
         .unwrap();
     assert_eq!(past_its_end, RefreshTokenState::Expired);
@@ -297,6 +297,56 @@ async fn a_token_state_is_read_as_rotation_would_judge_it(store: Store) {
         RefreshTokenState::Revoked,
         "revoking the user revokes the family"
     );
+}
+
+/// Within the grace window the token just rotated away from reads as such, exactly when a
+/// rotation at the same instant would answer `WithinGrace`; past it, as superseded, when the
+/// rotation would be reuse.
+async fn a_token_state_within_grace_agrees_with_rotation(store: Store) {
+    let family = new_family(&store, UserId::generate()).await;
+    let grace = Duration::from_millis(800);
+    let first = rotation(&family, family.current_token, grace);
+    assert!(rotated(store.rotate(&first).await.unwrap()));
+    let read = |token: Uuid, grace: Duration| {
+        let store = store.clone();
+        async move {
+            store
+                .refresh_token_state(family.id, token, now(), grace)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        read(family.current_token, grace).await,
+        RefreshTokenState::WithinGrace
+    );
+    assert_eq!(
+        read(family.current_token, Duration::ZERO).await,
+        RefreshTokenState::Superseded,
+        "without a grace window it is reuse at once"
+    );
+    assert_eq!(
+        store
+            .rotate(&rotation(&family, family.current_token, grace))
+            .await
+            .unwrap(),
+        Rotation::WithinGrace,
+        "the rotation agrees, and revokes nothing"
+    );
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(
+        read(family.current_token, grace).await,
+        RefreshTokenState::Superseded
+    );
+    assert_eq!(
+        store
+            .rotate(&rotation(&family, family.current_token, grace))
+            .await
+            .unwrap(),
+        Rotation::ReuseDetected,
+        "the rotation agrees"
+    );
+    assert_eq!(read(first.next, grace).await, RefreshTokenState::Revoked);
 }
 
 async fn denied_access_tokens_are_revoked_and_others_are_not(store: Store) {
@@ -434,6 +484,7 @@ contract!(
     the_stamp_floor_never_moves_back,
     rotation_never_extends_a_family_past_its_absolute_expiry,
     a_token_state_is_read_as_rotation_would_judge_it,
+    a_token_state_within_grace_agrees_with_rotation,
     denied_access_tokens_are_revoked_and_others_are_not,
     revoke_device_kills_its_families_and_older_access_tokens_only,
     a_short_family_never_hides_its_siblings_from_revocation,
@@ -534,4 +585,35 @@ async fn a_revocation_instant_from_an_earlier_release_still_counts_on_redis() {
             .await
             .unwrap()
     );
+}
+
+/// A family recorded before absolute expiries has no `abs` field: read as live, as ROTATE
+/// would rotate it; and a revocation of a family whose key has gone never brings it back.
+#[cfg_attr(
+    gatehouse_no_redis,
+    ignore = "needs Redis: start it on 127.0.0.1:6379 or set GATEHOUSE_TEST_REDIS_URL"
+)]
+#[tokio::test]
+async fn a_family_from_before_absolute_expiries_reads_as_rotation_judges_it_on_redis() {
+    use fred::interfaces::{HashesInterface, KeysInterface};
+    let Some(redis) = gatehouse_testing::redis().await else {
+        return;
+    };
+    let pool = redis_adapter::connect(&redis.url, 2).await.unwrap();
+    let store: Store = Arc::new(RedisTokenStore::new(pool.clone(), redis.prefix.clone()));
+    let family = new_family(&store, UserId::generate()).await;
+    let key = format!("{}rt:fam:{}", redis.prefix, family.id);
+    let _: i64 = pool.hdel(&key, "abs").await.unwrap();
+    let state = store
+        .refresh_token_state(family.id, family.current_token, now(), Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(state, RefreshTokenState::Live);
+    let request = rotation(&family, family.current_token, Duration::ZERO);
+    assert!(rotated(store.rotate(&request).await.unwrap()));
+
+    let _: i64 = pool.del(&key).await.unwrap();
+    store.revoke_family(family.id).await.unwrap();
+    let exists: i64 = pool.exists(&key).await.unwrap();
+    assert_eq!(exists, 0, "revoking a forgotten family writes nothing");
 }

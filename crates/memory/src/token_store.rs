@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use gatehouse_application::ports::{
@@ -149,6 +150,7 @@ impl TokenStore for InMemoryTokenStore {
         family: Uuid,
         token: Uuid,
         now: OffsetDateTime,
+        grace: Duration,
     ) -> anyhow::Result<RefreshTokenState> {
         // Judged as `rotate` judges, in the same order, so a read never disagrees with the
         // rotation that would follow it at the same instant.
@@ -158,6 +160,9 @@ impl TokenStore for InMemoryTokenStore {
             Some(f) if f.absolute_expires_at <= now => RefreshTokenState::Expired,
             Some(f) if f.expires_at <= now => RefreshTokenState::Revoked,
             Some(f) if f.current == token => RefreshTokenState::Live,
+            Some(f) if f.previous == Some(token) && now - f.rotated_at < grace => {
+                RefreshTokenState::WithinGrace
+            }
             Some(_) => RefreshTokenState::Superseded,
         })
     }

@@ -13,4 +13,6 @@ pub mod tokens;
 pub use revocation::Revocation;
 pub use sessions::{ActiveSession, SessionService, SessionSettings, StartedSession};
 pub use signing_keys::SigningKeys;
-pub use tokens::{HeldRefresh, Refreshed, RotatedFamily, TokenPair, TokenService, TokenSettings};
+pub use tokens::{
+    HeldRefresh, RefreshStanding, Refreshed, RotatedFamily, TokenPair, TokenService, TokenSettings,
+};

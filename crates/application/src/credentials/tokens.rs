@@ -95,10 +95,22 @@ pub struct HeldRefresh {
     pub user: UserId,
     /// The security stamp it carries (its login's).
     pub stamp: SecurityStamp,
-    /// Whether it is its family's live token. If not, it has been rotated: whoever presents
-    /// it holds a copy the family has moved past.
-    pub live: bool,
+    /// Where it stands in its family.
+    pub standing: RefreshStanding,
     family: Uuid,
+}
+
+/// Where a held refresh token stands in a family that is still alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshStanding {
+    /// The family's live token.
+    Live,
+    /// Rotated away from within the reuse grace window: a concurrent request of its own
+    /// client, not theft.
+    WithinGrace,
+    /// Rotated away from earlier: whoever presents it holds a copy the family has moved
+    /// past, which is theft (reuse).
+    Superseded,
 }
 
 /// How long past a token's expiry its revocation is still remembered: `exp` has whole
@@ -296,11 +308,12 @@ impl TokenService {
         let now = self.clock.now();
         let state = self
             .store
-            .refresh_token_state(family, claims.token_id, now)
+            .refresh_token_state(family, claims.token_id, now, self.settings.reuse_grace)
             .await?;
-        let live = match state {
-            RefreshTokenState::Live => true,
-            RefreshTokenState::Superseded => false,
+        let standing = match state {
+            RefreshTokenState::Live => RefreshStanding::Live,
+            RefreshTokenState::WithinGrace => RefreshStanding::WithinGrace,
+            RefreshTokenState::Superseded => RefreshStanding::Superseded,
             RefreshTokenState::Expired => return Err(AppError::TokenExpired),
             // As in `rotate`: a store may have forgotten a family whose time is up.
             RefreshTokenState::Revoked if claims.expires_at <= now => {
@@ -311,7 +324,7 @@ impl TokenService {
         Ok(HeldRefresh {
             user: claims.subject,
             stamp: claims.stamp,
-            live,
+            standing,
             family,
         })
     }
@@ -319,6 +332,15 @@ impl TokenService {
     /// Revokes the family of a held refresh token, every descendant included.
     pub async fn end_family(&self, held: &HeldRefresh) -> Result<(), AppError> {
         Ok(self.store.revoke_family(held.family).await?)
+    }
+
+    /// Whether `access_token` carries `account`'s role and permissions as they are now. A
+    /// service that trusts the token's claims must not be told that a token minted before a
+    /// demotion is valid.
+    pub fn carries_grant_of(&self, access_token: &str, account: &User) -> bool {
+        self.codec
+            .decode(access_token, TokenKind::Access)
+            .is_ok_and(|claims| claims.grant == Some(grant_of(account)))
     }
 
     /// Verifies a bearer access token, including server-side revocation.

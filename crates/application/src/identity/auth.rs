@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use gatehouse_domain::{AuditEventType, AuthMethod, Device, Email, Password, User, Username};
+use gatehouse_domain::{
+    AuditEventType, AuthMethod, Device, Email, Password, SecurityStamp, User, UserId, Username,
+};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::accounts::devices::DeviceService;
@@ -11,7 +13,7 @@ use crate::accounts::ports::{PasswordHasher, UserRepository};
 use crate::accounts::users::{NewUserInput, UserService};
 use crate::credentials::revocation::Revocation;
 use crate::credentials::sessions::{SessionService, StartedSession};
-use crate::credentials::tokens::{Refreshed, TokenPair, TokenService};
+use crate::credentials::tokens::{RefreshStanding, Refreshed, TokenPair, TokenService};
 use crate::factors::{FactorProof, MfaChallenge, SecondFactors, VerifiedSignIn};
 use crate::jobs::emails::{AccountEmail, EmailOutbox, Recipient};
 use crate::limits::throttle::{AddressAction, Throttle};
@@ -466,25 +468,10 @@ impl AuthService {
         let rotated = match self.tokens.rotate(refresh_token).await? {
             Refreshed::Rotated(rotated) => rotated,
             Refreshed::ReuseDetected { user } => {
-                counters::refresh_reuse_detected();
-                self.audit
-                    .record(
-                        AuditEventType::RefreshReuseDetected,
-                        AuditContext::own(user, client),
-                        &[],
-                    )
-                    .await;
-                return Err(AppError::TokenInvalid);
+                return Err(self.reuse_detected(user, client).await);
             }
         };
-        // The account row is the durable record of revocations: a family the token store
-        // failed to revoke (it was down when the password was reset) still dies here.
-        let account = match self.accounts.active_user(rotated.user).await {
-            Ok(user) if rotated.stamp >= user.revoked_below => Ok(user),
-            Ok(_) | Err(AppError::NotAuthenticated) => Err(AppError::TokenInvalid),
-            Err(other) => Err(other),
-        };
-        let account = match account {
+        let account = match self.still_grants(rotated.user, rotated.stamp).await {
             Ok(account) => account,
             Err(refused) => {
                 self.tokens.abandon_rotation(&rotated).await?;
@@ -504,38 +491,51 @@ impl AuthService {
     }
 
     /// Whether `token`, an access or a refresh token, would be accepted now: signature,
-    /// expiry, revocation, its refresh family, and its account (active, and the token not
-    /// older than the account's last revocation). Nothing changes: a rotated refresh token
-    /// is refused here without revoking its family (SimpleJWT's verify is a read). Each
-    /// check counts against the per-address refresh limit.
+    /// expiry, revocation, its refresh family, its account (active, and the token not older
+    /// than the account's last revocation), and for an access token, the role and
+    /// permissions it carries still being the account's. Each check counts against the
+    /// per-address refresh limit. A refresh token already rotated past (outside the grace
+    /// window) is reuse, here as at a refresh: its family is revoked and the alarm raised.
     #[tracing::instrument(skip_all)]
     pub async fn check_token(&self, token: &str, client: &ClientInfo) -> Result<(), AppError> {
         self.throttle
             .per_address(AddressAction::Refresh, client.address)
             .await?;
-        let (user, stamp) = match self.tokens.authenticate(token).await {
-            Ok(principal) => (principal.user_id, principal.stamp),
+        match self.tokens.authenticate(token).await {
+            Ok(principal) => {
+                let account = self
+                    .still_grants(principal.user_id, principal.stamp)
+                    .await?;
+                if !self.tokens.carries_grant_of(token, &account) {
+                    return Err(AppError::TokenInvalid);
+                }
+                Ok(())
+            }
             // Not an access token: perhaps a refresh token.
             Err(AppError::TokenInvalid) => {
                 let held = self.tokens.inspect_refresh(token).await?;
-                if !held.live {
-                    return Err(AppError::TokenInvalid);
+                match held.standing {
+                    RefreshStanding::Live => {
+                        self.still_grants(held.user, held.stamp).await?;
+                        Ok(())
+                    }
+                    RefreshStanding::WithinGrace => Err(AppError::TokenInvalid),
+                    RefreshStanding::Superseded => {
+                        self.tokens.end_family(&held).await?;
+                        Err(self.reuse_detected(held.user, client).await)
+                    }
                 }
-                (held.user, held.stamp)
             }
-            Err(other) => return Err(other),
-        };
-        match self.accounts.active_user(user).await {
-            Ok(account) if stamp >= account.revoked_below => Ok(()),
-            Ok(_) | Err(AppError::NotAuthenticated) => Err(AppError::TokenInvalid),
             Err(other) => Err(other),
         }
     }
 
-    /// Ends a refresh token's family at its holder's request (SimpleJWT's blacklist),
-    /// within the per-address refresh limit. A token its family has already rotated past
-    /// is reuse, as at a refresh: the family is revoked, the alarm raised, and the request
-    /// refused.
+    /// Ends a refresh token's family at its holder's request (SimpleJWT's blacklist), within
+    /// the per-address refresh limit. Access tokens already issued live on until they
+    /// expire, as SimpleJWT's do. A token its family was rotated past (outside the grace
+    /// window) is reuse, as at a refresh: the family is revoked, the alarm raised, and the
+    /// request refused; so is a token whose account no longer grants it (the family ends
+    /// all the same).
     #[tracing::instrument(skip_all)]
     pub async fn blacklist_refresh_token(
         &self,
@@ -547,19 +547,44 @@ impl AuthService {
             .await?;
         let held = self.tokens.inspect_refresh(refresh_token).await?;
         self.tokens.end_family(&held).await?;
-        let context = AuditContext::own(held.user, client);
-        if held.live {
-            self.audit
-                .record(AuditEventType::Logout, context, &[])
-                .await;
-            return Ok(());
+        if held.standing == RefreshStanding::Superseded {
+            return Err(self.reuse_detected(held.user, client).await);
         }
-        tracing::warn!(user = %held.user, "rotated refresh token presented for blacklisting; family revoked");
+        self.still_grants(held.user, held.stamp).await?;
+        self.audit
+            .record(
+                AuditEventType::Logout,
+                AuditContext::own(held.user, client),
+                &[],
+            )
+            .await;
+        Ok(())
+    }
+
+    /// The account of a token carrying `stamp`, if it still grants one: active, and the
+    /// token not older than its last revocation. The account row is the durable record of
+    /// revocations: a credential the token store failed to revoke (it was down when the
+    /// password was reset) still dies here.
+    async fn still_grants(&self, user: UserId, stamp: SecurityStamp) -> Result<User, AppError> {
+        match self.accounts.active_user(user).await {
+            Ok(account) if stamp >= account.revoked_below => Ok(account),
+            Ok(_) | Err(AppError::NotAuthenticated) => Err(AppError::TokenInvalid),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Raises the stolen-token alarm for `user`'s refresh family (already revoked by the
+    /// caller) and returns the refusal to answer with.
+    async fn reuse_detected(&self, user: UserId, client: &ClientInfo) -> AppError {
         counters::refresh_reuse_detected();
         self.audit
-            .record(AuditEventType::RefreshReuseDetected, context, &[])
+            .record(
+                AuditEventType::RefreshReuseDetected,
+                AuditContext::own(user, client),
+                &[],
+            )
             .await;
-        Err(AppError::TokenInvalid)
+        AppError::TokenInvalid
     }
 
     /// Password login into a cookie session, or the challenge for a second factor. The

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use anyhow::Context;
 use async_trait::async_trait;
 use fred::prelude::{Expiration, KeysInterface, Pool};
@@ -64,6 +66,16 @@ redis.call('HSET', KEYS[1], 'revoked', '1')
 return {'reused', 0}
 "#;
 
+/// Marks one family revoked, if it still exists: HSET on a missing key would resurrect it
+/// without an expiry. One script, so the key cannot expire between the check and the write.
+/// KEYS: the family.
+const REVOKE_FAMILY: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'revoked', '1')
+end
+return 1
+"#;
+
 /// Revokes every family in a set (a user's or a device's) and raises (never lowers) each of
 /// the owner's cutoffs: a user's security-stamp floor (and, for one release, the revocation
 /// instant the previous release reads), or a device's revocation instant (ms). KEYS: family
@@ -105,6 +117,7 @@ pub struct RedisTokenStore {
     prefix: String,
     create_family: Script,
     rotate: Script,
+    revoke_family: Script,
     revoke_owner: Script,
     raise_cutoff: Script,
 }
@@ -117,6 +130,7 @@ impl RedisTokenStore {
             prefix: prefix.into(),
             create_family: Script::from_lua(format!("{EXTEND_EXPIRY}{CREATE_FAMILY}")),
             rotate: Script::from_lua(format!("{EXTEND_EXPIRY}{ROTATE}")),
+            revoke_family: Script::from_lua(REVOKE_FAMILY),
             revoke_owner: Script::from_lua(REVOKE_OWNER),
             raise_cutoff: Script::from_lua(RAISE_CUTOFF),
         }
@@ -254,44 +268,49 @@ impl TokenStore for RedisTokenStore {
         family: Uuid,
         token: Uuid,
         now: OffsetDateTime,
+        grace: Duration,
     ) -> anyhow::Result<RefreshTokenState> {
-        // One key, one read: judged as ROTATE judges. The key expires with its live token,
-        // so a family past that expiry reads as missing.
-        let (current, revoked, absolute): (Option<String>, Option<String>, Option<i64>) =
-            fred::prelude::HashesInterface::hmget(
-                &self.pool,
-                self.family_key(family),
-                vec!["current", "revoked", "abs"],
-            )
-            .await
-            .context("Redis HMGET failed")?;
+        // One key, one read, judged as ROTATE judges (a family recorded before absolute
+        // expiries has no `abs` and is not expired). The key expires with its live token, so
+        // a family past that expiry reads as missing.
+        let fields: (
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+        ) = fred::prelude::HashesInterface::hmget(
+            &self.pool,
+            self.family_key(family),
+            vec!["current", "previous", "rotated_at", "revoked", "abs"],
+        )
+        .await
+        .context("Redis HMGET failed")?;
+        let (current, previous, rotated_at, revoked, absolute) = fields;
         let Some(current) = current else {
             return Ok(RefreshTokenState::Revoked);
         };
+        let now_ms = unix_ms(now);
+        let token = token.to_string();
         Ok(if revoked.as_deref() == Some("1") {
             RefreshTokenState::Revoked
-        } else if absolute.is_some_and(|abs| unix_ms(now) >= i128::from(abs)) {
+        } else if absolute.is_some_and(|abs| now_ms >= i128::from(abs)) {
             RefreshTokenState::Expired
-        } else if current == token.to_string() {
+        } else if current == token {
             RefreshTokenState::Live
+        } else if previous.as_deref() == Some(token.as_str())
+            && rotated_at.is_some_and(|at| now_ms - i128::from(at) < grace.as_millis() as i128)
+        {
+            RefreshTokenState::WithinGrace
         } else {
             RefreshTokenState::Superseded
         })
     }
 
     async fn revoke_family(&self, family: Uuid) -> anyhow::Result<()> {
-        // HSET on a missing key would resurrect it without an expiry; only mark live ones.
-        let key = self.family_key(family);
-        let exists: i64 = self
-            .pool
-            .exists(&key)
-            .await
-            .context("Redis EXISTS failed")?;
-        if exists == 1 {
-            let _: i64 = fred::prelude::HashesInterface::hset(&self.pool, &key, ("revoked", "1"))
-                .await
-                .context("Redis HSET failed")?;
-        }
+        let _: i64 = self
+            .run(&self.revoke_family, vec![self.family_key(family)], vec![])
+            .await?;
         Ok(())
     }
 

@@ -67,8 +67,7 @@ async fn a_simplejwt_front_end_works_by_changing_its_base_url(app: TestApp) {
         pair(post(&app, "refresh/", json!({"refresh": refresh})).await).await;
     assert_ne!(new_refresh, refresh);
     assert_eq!(app.me(&new_access).await.status(), StatusCode::OK);
-    assert_token_not_valid(post(&app, "verify/", json!({"token": refresh})).await).await;
-    // Verify is a read: the rotated token it refused did not revoke the family.
+    assert_empty_ok(post(&app, "verify/", json!({"token": new_access})).await).await;
     assert_empty_ok(post(&app, "verify/", json!({"token": new_refresh})).await).await;
 
     // Blacklisting ends the refresh token.
@@ -117,9 +116,15 @@ async fn errors_carry_drfs_detail_beside_the_standard_body(app: TestApp) {
 
     // Anything that is not a live token of ours, in any field that takes one.
     let (access, refresh) = obtain(&app, &name).await;
-    let mut forged = refresh.clone();
-    forged.pop();
-    forged.push(if refresh.ends_with('A') { 'B' } else { 'A' });
+    // One character in the middle of the signature: a different signature, not merely
+    // different padding bits.
+    let middle = refresh.len() - 20;
+    let swapped = if &refresh[middle..=middle] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    let forged = format!("{}{swapped}{}", &refresh[..middle], &refresh[middle + 1..]);
     for garbage in ["", " ", "garbage", "a.b.c", forged.as_str()] {
         for (path, field) in [
             ("refresh/", "refresh"),
@@ -147,7 +152,7 @@ async fn errors_carry_drfs_detail_beside_the_standard_body(app: TestApp) {
         let body: Value = refused.json().await.unwrap();
         assert!(body["detail"].is_string(), "{body}");
     }
-    // The login that was refused above did not use up the pair obtained here.
+    // Nothing above (a forged copy presented to blacklist included) ended the real family.
     assert_empty_ok(post(&app, "verify/", json!({"token": refresh})).await).await;
 }
 
@@ -164,13 +169,21 @@ async fn reuse_through_refresh_revokes_the_whole_family(app: TestApp) {
     assert_token_not_valid(post(&app, "refresh/", json!({"refresh": victims})).await).await;
     assert_token_not_valid(post(&app, "verify/", json!({"token": victims})).await).await;
 
-    // Blacklisting a rotated token is reuse as well.
-    let (_, first) = obtain(&app, &name).await;
-    let (_, second) = pair(post(&app, "refresh/", json!({"refresh": first})).await).await;
-    assert_token_not_valid(post(&app, "blacklist/", json!({"refresh": first})).await).await;
-    assert_token_not_valid(post(&app, "refresh/", json!({"refresh": second})).await).await;
+    // Blacklisting a rotated token is reuse as well, and so is verifying one: a thief cannot
+    // probe a stolen copy without setting off the alarm.
+    for path in ["blacklist/", "verify/"] {
+        let (_, first) = obtain(&app, &name).await;
+        let (_, second) = pair(post(&app, "refresh/", json!({"refresh": first})).await).await;
+        let field = if path == "verify/" {
+            "token"
+        } else {
+            "refresh"
+        };
+        assert_token_not_valid(post(&app, path, json!({ field: first })).await).await;
+        assert_token_not_valid(post(&app, "refresh/", json!({"refresh": second})).await).await;
+    }
 
-    // Both were seen as theft.
+    // All three were seen as theft.
     let admin = app
         .signed_in_admin(&format!(
             "ad{}",
@@ -183,7 +196,7 @@ async fn reuse_through_refresh_revokes_the_whole_family(app: TestApp) {
             &token(&admin, "access_token"),
         )
         .await;
-    assert_eq!(events["results"].as_array().unwrap().len(), 2, "{events}");
+    assert_eq!(events["results"].as_array().unwrap().len(), 3, "{events}");
 }
 
 /// A refresh token presented many times at once rotates once: exactly one new pair, and the
@@ -256,7 +269,76 @@ async fn revocation_reaches_compat_tokens(app: TestApp) {
     assert_token_not_valid(post(&app, "refresh/", json!({"refresh": refresh})).await).await;
 }
 
+/// Verify answers for the token's claims too: an access token minted before a role change
+/// carries the old role, and a service that trusts it must be told to refresh.
+async fn verify_refuses_an_access_token_that_carries_an_old_grant(app: TestApp) {
+    let name = format!("sg{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let login = app.signed_up_user(&name).await;
+    let id = login["user"]["id"].as_str().unwrap().to_owned();
+    let (access, refresh) = obtain(&app, &name).await;
+    let admin = app
+        .signed_in_admin(&format!(
+            "ga{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        ))
+        .await;
+    let promoted = app
+        .with_token(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/users/{id}"),
+            &token(&admin, "access_token"),
+        )
+        .json(&json!({"permissions": ["can_view_users"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(promoted.status(), StatusCode::OK);
+    assert_token_not_valid(post(&app, "verify/", json!({"token": access})).await).await;
+    // The refresh token is still good, and the access token it gives carries the new grant.
+    let (fresh, _) = pair(post(&app, "refresh/", json!({"refresh": refresh})).await).await;
+    assert_empty_ok(post(&app, "verify/", json!({"token": fresh})).await).await;
+}
+
+/// Methods, content types and identifiers a front end may get wrong: clear 4xx answers in
+/// DRF's form, and an empty identifier field does not hide the other.
+async fn what_the_endpoints_refuse_and_accept(app: TestApp) {
+    let name = format!("sm{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    app.signed_up_user(&name).await;
+    for path in ["", "refresh/", "verify/", "blacklist/"] {
+        let refused = app.get(&format!("/api/token/{path}")).await;
+        let body = assert_error(
+            refused,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        )
+        .await;
+        assert!(body["detail"].is_string(), "{body}");
+        let form = app
+            .client
+            .post(app.url(&format!("/api/token/{path}")))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("refresh=x&token=x&username=x&password=x")
+            .send()
+            .await
+            .unwrap();
+        let body = assert_error(
+            form,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        )
+        .await;
+        assert!(body["detail"].is_string(), "{body}");
+    }
+    let both = json!({"username": name, "email": "", "password": PASSWORD});
+    pair(post(&app, "", both).await).await;
+    let both =
+        json!({"username": name, "email": format!("{name}@example.com"), "password": PASSWORD});
+    pair(post(&app, "", both).await).await;
+}
+
 crate::on_every_backend!(
+    verify_refuses_an_access_token_that_carries_an_old_grant,
+    what_the_endpoints_refuse_and_accept,
     a_simplejwt_front_end_works_by_changing_its_base_url,
     errors_carry_drfs_detail_beside_the_standard_body,
     reuse_through_refresh_revokes_the_whole_family,
@@ -275,4 +357,74 @@ async fn an_expired_access_token_does_not_verify() {
     let body = assert_token_not_valid(post(&app, "verify/", json!({"token": access})).await).await;
     assert_eq!(body["detail"], "Token is expired");
     pair(post(&app, "refresh/", json!({"refresh": refresh})).await).await;
+}
+
+/// Verify and blacklist count against the per-address refresh limit, and refuse past it
+/// before they look at the token.
+async fn token_checks_count_against_the_refresh_limit(app: TestApp) {
+    let name = format!("sl{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    app.signed_up_user(&name).await;
+    let (access, refresh) = obtain(&app, &name).await;
+    for _ in 0..3 {
+        assert_empty_ok(post(&app, "verify/", json!({"token": access})).await).await;
+    }
+    let body = assert_error(
+        post(&app, "verify/", json!({"token": access})).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
+    assert!(body["detail"].is_string(), "{body}");
+    for path in ["blacklist/", "refresh/"] {
+        let refused = post(&app, path, json!({"refresh": refresh})).await;
+        assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    }
+}
+
+mod limited {
+    use super::*;
+
+    crate::on_every_backend_with!(
+        [("GATEHOUSE_REFRESHES_PER_ADDRESS", "3")];
+        token_checks_count_against_the_refresh_limit,
+    );
+}
+
+/// With a grace window, the token just rotated away from is a concurrent request of the
+/// same client, not theft: verify refuses it and ends nothing, and blacklisting it (a second
+/// tab signing out) ends the family without an alarm.
+async fn within_the_grace_window_a_rotated_token_is_not_theft(app: TestApp) {
+    let name = format!("sw{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let user_id = app.signed_up_user(&name).await["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, old) = obtain(&app, &name).await;
+    let (_, new) = pair(post(&app, "refresh/", json!({"refresh": old})).await).await;
+    assert_token_not_valid(post(&app, "verify/", json!({"token": old})).await).await;
+    assert_empty_ok(post(&app, "verify/", json!({"token": new})).await).await;
+    assert_empty_ok(post(&app, "blacklist/", json!({"refresh": old})).await).await;
+    assert_token_not_valid(post(&app, "refresh/", json!({"refresh": new})).await).await;
+    let admin = app
+        .signed_in_admin(&format!(
+            "wa{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        ))
+        .await;
+    let events = app
+        .get_json(
+            &format!("/api/v1/audit-events?type=refresh_reuse_detected&user_id={user_id}"),
+            &token(&admin, "access_token"),
+        )
+        .await;
+    assert_eq!(events["results"], json!([]), "no alarm");
+}
+
+mod with_grace {
+    use super::*;
+
+    crate::on_every_backend_with!(
+        [("GATEHOUSE_REFRESH_REUSE_GRACE", "60")];
+        within_the_grace_window_a_rotated_token_is_not_theft,
+    );
 }

@@ -58,8 +58,10 @@ pub struct TokenClaims {
     pub grant: Option<AccessGrant>,
 }
 
-/// The role and permissions an access token carries (`role`, `permissions`). Any change to
-/// them moves the account's security stamp, so a token never outlives a demotion.
+/// The role and permissions an access token carries (`role`, `permissions`), as the account
+/// had them when the token was issued. Gatehouse reads the account instead; a change to them
+/// is marked ([`super::TokenStore::mark_grant_changed`]) so that services trusting the claims
+/// refuse the tokens issued before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessGrant {
     /// The user's role.

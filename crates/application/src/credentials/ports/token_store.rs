@@ -76,8 +76,11 @@ pub enum Rotation {
 pub enum RefreshTokenState {
     /// The live token of a live family: presenting it to a rotation would rotate it.
     Live,
-    /// An older token of a live family (already rotated): presenting it to a rotation
-    /// would be reuse.
+    /// The token its family was rotated away from within the grace window: presenting it
+    /// to a rotation would be refused without revoking anything.
+    WithinGrace,
+    /// An older token of a live family (already rotated, past any grace): presenting it to
+    /// a rotation would be reuse.
     Superseded,
     /// The family has reached its absolute expiry.
     Expired,
@@ -97,13 +100,15 @@ pub trait TokenStore: Send + Sync {
     /// token, at most one gets [`Rotation::Rotated`].
     async fn rotate(&self, request: &RotationRequest) -> anyhow::Result<Rotation>;
 
-    /// Where `token` stands in `family` at `now`. A read: nothing changes, and an answer
-    /// may be out of date by the time it is used (a rotation may follow at once).
+    /// Where `token` stands in `family` at `now`, judged exactly as [`TokenStore::rotate`]
+    /// would judge it with this `grace`. A read: nothing changes, and an answer may be out
+    /// of date by the time it is used (a rotation may follow at once).
     async fn refresh_token_state(
         &self,
         family: Uuid,
         token: Uuid,
         now: OffsetDateTime,
+        grace: Duration,
     ) -> anyhow::Result<RefreshTokenState>;
 
     /// Revokes one family (logout).

@@ -121,7 +121,9 @@ impl From<RegisterRequest> for NewUserInput {
 impl LoginRequest {
     /// The login attempt by `client`: the password and one of email or username.
     pub fn into_input(self, client: ClientInfo) -> Result<LoginInput, ApiError> {
-        let identifier = match (self.email, self.username) {
+        // An empty field is a form's untouched input, not an identifier.
+        let given = |field: Option<String>| field.filter(|value| !value.trim().is_empty());
+        let identifier = match (given(self.email), given(self.username)) {
             (Some(email), _) => LoginIdentifier::Email(email),
             (None, Some(username)) => LoginIdentifier::Username(username),
             (None, None) => {
