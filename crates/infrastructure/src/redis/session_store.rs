@@ -11,18 +11,17 @@ use uuid::Uuid;
 
 use crate::redis::EXTEND_EXPIRY;
 
-/// KEYS: session, user's sessions, device's sessions (or ""). ARGV: user, csrf, created
+/// KEYS: session, user's sessions, and the device's sessions when there is a device (no
+/// empty-name placeholder: a key that is not there is not touched). ARGV: user, csrf, created
 /// (ms), absolute expiry (ms), idle expiry (ms), session key suffix, device (or ""), stamp,
 /// authentication methods (`amr`, comma-separated).
 /// The sets last at least as long as their longest session (see [`EXTEND_EXPIRY`]).
 const INSERT: &str = r#"
 redis.call('HSET', KEYS[1], 'user', ARGV[1], 'csrf', ARGV[2], 'created', ARGV[3], 'expires', ARGV[4], 'device', ARGV[7], 'stamp', ARGV[8], 'amr', ARGV[9])
 redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(ARGV[5]), tonumber(ARGV[4])))
-for i = 2, 3 do
-  if KEYS[i] ~= '' then
-    redis.call('SADD', KEYS[i], ARGV[6])
-    extend(KEYS[i], ARGV[4])
-  end
+for i = 2, #KEYS do
+  redis.call('SADD', KEYS[i], ARGV[6])
+  extend(KEYS[i], ARGV[4])
 end
 return 1
 "#;
@@ -107,8 +106,8 @@ impl RedisSessionStore {
         format!("{}sess-user:{user}", self.prefix)
     }
 
-    fn device_key(&self, device: Option<DeviceId>) -> String {
-        device.map_or_else(String::new, |d| format!("{}sess-device:{d}", self.prefix))
+    fn device_key(&self, device: DeviceId) -> String {
+        format!("{}sess-device:{device}", self.prefix)
     }
 
     async fn remove_set(&self, set_key: String, keep: Option<SessionKey>) -> anyhow::Result<()> {
@@ -134,11 +133,8 @@ impl SessionStore for RedisSessionStore {
         session: &SessionRecord,
         idle_until: OffsetDateTime,
     ) -> anyhow::Result<()> {
-        let keys = vec![
-            self.session_key(key),
-            self.user_key(session.user),
-            self.device_key(session.device),
-        ];
+        let mut keys = vec![self.session_key(key), self.user_key(session.user)];
+        keys.extend(session.device.map(|d| self.device_key(d)));
         let args = vec![
             session.user.to_string(),
             session.csrf_token.clone(),
@@ -235,6 +231,6 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn remove_all_for_device(&self, device: DeviceId) -> anyhow::Result<()> {
-        self.remove_set(self.device_key(Some(device)), None).await
+        self.remove_set(self.device_key(device), None).await
     }
 }

@@ -17,16 +17,15 @@ use crate::redis::EXTEND_EXPIRY;
 
 /// Creates a family hash and adds it to its user's (and device's) family set, which lasts at
 /// least as long as the family (see [`EXTEND_EXPIRY`]).
-/// KEYS: family, user families, device families (or ""). ARGV: user, current token, family
-/// id, expires (unix ms), absolute expiry (unix ms).
+/// KEYS: family, user families, and device families when the family has a device (no
+/// empty-name placeholder). ARGV: user, current token, family id, expires (unix ms), absolute
+/// expiry (unix ms).
 const CREATE_FAMILY: &str = r#"
 redis.call('HSET', KEYS[1], 'user', ARGV[1], 'current', ARGV[2], 'previous', '', 'rotated_at', '0', 'revoked', '0', 'abs', ARGV[5])
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-for i = 2, 3 do
-  if KEYS[i] ~= '' then
-    redis.call('SADD', KEYS[i], ARGV[3])
-    extend(KEYS[i], ARGV[4])
-  end
+for i = 2, #KEYS do
+  redis.call('SADD', KEYS[i], ARGV[3])
+  extend(KEYS[i], ARGV[4])
 end
 return 1
 "#;
@@ -35,7 +34,7 @@ return 1
 /// else: two concurrent presentations of one token cannot both see it as current. The next
 /// token never outlives the family's absolute expiry. A family recorded by a release before
 /// absolute expiries existed ends with the token this rotation issues. KEYS: family, user
-/// families, device families (or ""). ARGV: presented, next, now (ms), grace (ms), next
+/// families, and device families when the family has a device. ARGV: presented, next, now (ms), grace (ms), next
 /// expires (ms). Returns the outcome and, when rotated, the next token's expiry.
 const ROTATE: &str = r#"
 local f = redis.call('HMGET', KEYS[1], 'current', 'previous', 'rotated_at', 'revoked', 'abs')
@@ -53,9 +52,8 @@ if f[1] == ARGV[1] then
   local expires = math.min(tonumber(ARGV[5]), abs)
   redis.call('HSET', KEYS[1], 'current', ARGV[2], 'previous', ARGV[1], 'rotated_at', ARGV[3])
   redis.call('PEXPIREAT', KEYS[1], expires)
-  extend(KEYS[2], expires)
-  if KEYS[3] ~= '' then
-    extend(KEYS[3], expires)
+  for i = 2, #KEYS do
+    extend(KEYS[i], expires)
   end
   return {'rotated', expires}
 end
@@ -148,8 +146,16 @@ impl RedisTokenStore {
         format!("{}rt:user:{user}", self.prefix)
     }
 
-    fn device_families_key(&self, device: Option<DeviceId>) -> String {
-        device.map_or_else(String::new, |d| format!("{}rt:device:{d}", self.prefix))
+    fn device_families_key(&self, device: DeviceId) -> String {
+        format!("{}rt:device:{device}", self.prefix)
+    }
+
+    /// The keys a family's scripts touch: its hash, its user's set and, when it has one, its
+    /// device's set.
+    fn family_keys(&self, family: Uuid, user: UserId, device: Option<DeviceId>) -> Vec<String> {
+        let mut keys = vec![self.family_key(family), self.user_families_key(user)];
+        keys.extend(device.map(|d| self.device_families_key(d)));
+        keys
     }
 
     fn device_revoked_before_key(&self, device: DeviceId) -> String {
@@ -218,11 +224,7 @@ impl RedisTokenStore {
 #[async_trait]
 impl TokenStore for RedisTokenStore {
     async fn create_family(&self, family: &RefreshFamily) -> anyhow::Result<()> {
-        let keys = vec![
-            self.family_key(family.id),
-            self.user_families_key(family.user),
-            self.device_families_key(family.device),
-        ];
+        let keys = self.family_keys(family.id, family.user, family.device);
         let args = vec![
             family.user.to_string(),
             family.current_token.to_string(),
@@ -235,11 +237,7 @@ impl TokenStore for RedisTokenStore {
     }
 
     async fn rotate(&self, request: &RotationRequest) -> anyhow::Result<Rotation> {
-        let keys = vec![
-            self.family_key(request.family),
-            self.user_families_key(request.user),
-            self.device_families_key(request.device),
-        ];
+        let keys = self.family_keys(request.family, request.user, request.device);
         let args = vec![
             request.presented.to_string(),
             request.next.to_string(),
@@ -342,7 +340,7 @@ impl TokenStore for RedisTokenStore {
             self.device_revoked_before_key(device),
             unix_ms(before).to_string(),
         )];
-        let families = self.device_families_key(Some(device));
+        let families = self.device_families_key(device);
         self.revoke_families_of(families, cutoffs, remember_until)
             .await
     }
