@@ -38,12 +38,32 @@ async fn assert_token_not_valid(response: Response) -> Value {
     body
 }
 
+/// A name no other test uses, starting with `prefix`.
+fn fresh(prefix: &str) -> String {
+    format!(
+        "{prefix}{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+/// How many stolen-token alarms the audit log holds for `user_id`, as an admin reads it.
+async fn reuse_alarms(app: &TestApp, user_id: &str) -> usize {
+    let admin = app.signed_in_admin(&fresh("ad")).await;
+    let events = app
+        .get_json(
+            &format!("/api/v1/audit-events?type=refresh_reuse_detected&user_id={user_id}"),
+            &token(&admin, "access_token"),
+        )
+        .await;
+    events["results"].as_array().unwrap().len()
+}
+
 async fn obtain(app: &TestApp, name: &str) -> (String, String) {
     pair(post(app, "", json!({"username": name, "password": PASSWORD})).await).await
 }
 
 async fn a_simplejwt_front_end_works_by_changing_its_base_url(app: TestApp) {
-    let name = format!("sj{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let name = fresh("sj");
     let email = format!("{name}@example.com");
     assert_eq!(
         app.register(&email, &name).await.status(),
@@ -78,7 +98,7 @@ async fn a_simplejwt_front_end_works_by_changing_its_base_url(app: TestApp) {
 }
 
 async fn errors_carry_drfs_detail_beside_the_standard_body(app: TestApp) {
-    let name = format!("se{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let name = fresh("se");
     app.signed_up_user(&name).await;
 
     let wrong = post(&app, "", json!({"username": name, "password": "not it"})).await;
@@ -157,7 +177,7 @@ async fn errors_carry_drfs_detail_beside_the_standard_body(app: TestApp) {
 }
 
 async fn reuse_through_refresh_revokes_the_whole_family(app: TestApp) {
-    let name = format!("sr{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let name = fresh("sr");
     let user_id = app.signed_up_user(&name).await["user"]["id"]
         .as_str()
         .unwrap()
@@ -184,25 +204,13 @@ async fn reuse_through_refresh_revokes_the_whole_family(app: TestApp) {
     }
 
     // All three were seen as theft.
-    let admin = app
-        .signed_in_admin(&format!(
-            "ad{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        ))
-        .await;
-    let events = app
-        .get_json(
-            &format!("/api/v1/audit-events?type=refresh_reuse_detected&user_id={user_id}"),
-            &token(&admin, "access_token"),
-        )
-        .await;
-    assert_eq!(events["results"].as_array().unwrap().len(), 3, "{events}");
+    assert_eq!(reuse_alarms(&app, &user_id).await, 3);
 }
 
 /// A refresh token presented many times at once rotates once: exactly one new pair, and the
 /// rest are reuse, which ends the family (the winner's token included).
 async fn a_burst_of_refreshes_with_one_token_rotates_it_once(app: TestApp) {
-    let name = format!("sb{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let name = fresh("sb");
     app.signed_up_user(&name).await;
     for _ in 0..3 {
         let (_, refresh) = obtain(&app, &name).await;
@@ -225,7 +233,7 @@ async fn a_burst_of_refreshes_with_one_token_rotates_it_once(app: TestApp) {
 /// The login limits hold on `/api/token/`: a burst of wrong passwords gets at most the
 /// per-account limit of checks, and then the right password is refused too.
 async fn a_burst_of_wrong_passwords_is_throttled(app: TestApp) {
-    let name = format!("st{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let name = fresh("st");
     app.signed_up_user(&name).await;
     let attempts: Vec<_> = (0..30)
         .map(|i| {
@@ -257,7 +265,7 @@ async fn a_burst_of_wrong_passwords_is_throttled(app: TestApp) {
 /// Revocation reaches tokens obtained here: after a sign-out everywhere, neither token
 /// verifies and the refresh token cannot be exchanged.
 async fn revocation_reaches_compat_tokens(app: TestApp) {
-    let name = format!("sv{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let name = fresh("sv");
     app.signed_up_user(&name).await;
     let (access, refresh) = obtain(&app, &name).await;
     assert_eq!(
@@ -272,16 +280,11 @@ async fn revocation_reaches_compat_tokens(app: TestApp) {
 /// Verify answers for the token's claims too: an access token minted before a role change
 /// carries the old role, and a service that trusts it must be told to refresh.
 async fn verify_refuses_an_access_token_that_carries_an_old_grant(app: TestApp) {
-    let name = format!("sg{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let name = fresh("sg");
     let login = app.signed_up_user(&name).await;
     let id = login["user"]["id"].as_str().unwrap().to_owned();
     let (access, refresh) = obtain(&app, &name).await;
-    let admin = app
-        .signed_in_admin(&format!(
-            "ga{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        ))
-        .await;
+    let admin = app.signed_in_admin(&fresh("ga")).await;
     let promoted = app
         .with_token(
             reqwest::Method::PATCH,
@@ -302,7 +305,7 @@ async fn verify_refuses_an_access_token_that_carries_an_old_grant(app: TestApp) 
 /// Methods, content types and identifiers a front end may get wrong: clear 4xx answers in
 /// DRF's form, and an empty identifier field does not hide the other.
 async fn what_the_endpoints_refuse_and_accept(app: TestApp) {
-    let name = format!("sm{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let name = fresh("sm");
     app.signed_up_user(&name).await;
     for path in ["", "refresh/", "verify/", "blacklist/"] {
         let refused = app.get(&format!("/api/token/{path}")).await;
@@ -362,7 +365,7 @@ async fn an_expired_access_token_does_not_verify() {
 /// Verify and blacklist count against the per-address refresh limit, and refuse past it
 /// before they look at the token.
 async fn token_checks_count_against_the_refresh_limit(app: TestApp) {
-    let name = format!("sl{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let name = fresh("sl");
     app.signed_up_user(&name).await;
     let (access, refresh) = obtain(&app, &name).await;
     for _ in 0..3 {
@@ -394,7 +397,7 @@ mod limited {
 /// same client, not theft: verify refuses it and ends nothing, and blacklisting it (a second
 /// tab signing out) ends the family without an alarm.
 async fn within_the_grace_window_a_rotated_token_is_not_theft(app: TestApp) {
-    let name = format!("sw{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let name = fresh("sw");
     let user_id = app.signed_up_user(&name).await["user"]["id"]
         .as_str()
         .unwrap()
@@ -405,19 +408,7 @@ async fn within_the_grace_window_a_rotated_token_is_not_theft(app: TestApp) {
     assert_empty_ok(post(&app, "verify/", json!({"token": new})).await).await;
     assert_empty_ok(post(&app, "blacklist/", json!({"refresh": old})).await).await;
     assert_token_not_valid(post(&app, "refresh/", json!({"refresh": new})).await).await;
-    let admin = app
-        .signed_in_admin(&format!(
-            "wa{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        ))
-        .await;
-    let events = app
-        .get_json(
-            &format!("/api/v1/audit-events?type=refresh_reuse_detected&user_id={user_id}"),
-            &token(&admin, "access_token"),
-        )
-        .await;
-    assert_eq!(events["results"], json!([]), "no alarm");
+    assert_eq!(reuse_alarms(&app, &user_id).await, 0, "no alarm");
 }
 
 mod with_grace {
