@@ -121,9 +121,13 @@ impl From<RegisterRequest> for NewUserInput {
 impl LoginRequest {
     /// The login attempt by `client`: the password and one of email or username.
     pub fn into_input(self, client: ClientInfo) -> Result<LoginInput, ApiError> {
-        // An empty field is a form's untouched input, not an identifier.
-        let given = |field: Option<String>| field.filter(|value| !value.trim().is_empty());
-        let identifier = match (given(self.email), given(self.username)) {
+        let blank = |field: &str| field.trim().is_empty();
+        let identifier = match (self.email, self.username) {
+            // An empty email beside a username is a form's untouched input, not the
+            // identifier (an empty one alone is still tried, and fails as a wrong one).
+            (Some(email), Some(username)) if blank(&email) && !blank(&username) => {
+                LoginIdentifier::Username(username)
+            }
             (Some(email), _) => LoginIdentifier::Email(email),
             (None, Some(username)) => LoginIdentifier::Username(username),
             (None, None) => {
