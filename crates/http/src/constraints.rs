@@ -4,7 +4,7 @@
 
 use gatehouse_application::CreditService;
 use gatehouse_domain::{
-    AuditEventType, CategoryName, Description, Email, NewTask, PasswordPolicy, Permission,
+    AuditEventType, CategoryName, Description, Email, NewTask, PasswordPolicy, Permission, Price,
     ProductName, ProductOrder, Role, User, Username,
 };
 use utoipa::openapi::schema::{
@@ -42,7 +42,7 @@ optional!(
     category_name => optional_category_name,
     product_name => optional_product_name,
     description => optional_description,
-    price => optional_price,
+    price_value => optional_price,
 );
 
 /// `schema` with a description: a derived parameter whose schema comes from `schema_with`
@@ -174,6 +174,21 @@ pub fn price() -> Object {
         .pattern(Some(r"^0*[0-9]{1,12}(\.[0-9]{1,2})?$"))
         .examples(["19.99"])
         .build()
+}
+
+/// A price in a request body: the decimal string of [`price`], or a JSON number with at most
+/// two places (what a DRF `DecimalField` accepts too); the server reads a number as the text
+/// it would print.
+pub fn price_value() -> RefOr<Schema> {
+    let number = ObjectBuilder::new()
+        .schema_type(Type::Number)
+        .minimum(Some(0))
+        .maximum(Some(Price::MAX_CENTS as f64 / 100.0))
+        .multiple_of(Some(0.01))
+        .build();
+    RefOr::T(Schema::OneOf(
+        OneOfBuilder::new().item(price()).item(number).build(),
+    ))
 }
 
 /// A product ordering.

@@ -247,6 +247,31 @@ async fn products_are_changed_by_their_owner_or_an_admin(app: TestApp) {
         replaced["created_by"], me["id"],
         "an admin's edit keeps the owner"
     );
+    // A JSON number is read as the text it prints: two places at most, negative zero is zero.
+    for (price, expected) in [
+        (json!(10.5), Some("10.50")),
+        (json!(-0.0), Some("0.00")),
+        (json!(0.001), None),
+    ] {
+        let patched = send(
+            &app,
+            Method::PATCH,
+            &path,
+            Some(&cast.admin),
+            Some(json!({ "price": price })),
+        )
+        .await;
+        match expected {
+            Some(expected) => {
+                assert_eq!(patched.status(), StatusCode::OK, "{price}");
+                let patched: Value = patched.json().await.unwrap();
+                assert_eq!(patched["price"], json!(expected), "{price}");
+            }
+            None => {
+                assert_error(patched, StatusCode::BAD_REQUEST, "validation_error").await;
+            }
+        }
+    }
     let incomplete = send(
         &app,
         Method::PUT,

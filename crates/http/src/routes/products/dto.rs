@@ -92,6 +92,9 @@ impl TryFrom<ProductRequest> for ProductFields {
         let price = match body.price {
             None => None,
             Some(Value::String(text)) => Some(text),
+            // A negative zero is zero (JSON Schema cannot tell them apart); any other number
+            // is read as the text it prints, so the price rules judge it as they judge text.
+            Some(Value::Number(number)) if number.as_f64() == Some(0.0) => Some("0".to_owned()),
             Some(Value::Number(number)) => Some(number.to_string()),
             Some(_) => {
                 return Err(ApiError::validation(
