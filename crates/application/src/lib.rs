@@ -54,10 +54,11 @@ pub mod shared;
 mod test_support;
 
 pub use accounts::{
-    CreateUserInput, CreditService, CreditStatement, DeviceService, DeviceView, ImportSummary,
-    NewUserInput, PasswordChange, PreRegistrationPage, PreRegistrationParts,
+    AccountCache, CreateUserInput, CreditService, CreditStatement, DeviceService, DeviceView,
+    ImportSummary, NewUserInput, PasswordChange, PreRegistrationPage, PreRegistrationParts,
     PreRegistrationService, ProfileParts, ProfilePatch, ProfileService, UserAdminParts,
     UserAdminService, UserCounts, UserImport, UserPatch, UserService, UserView,
+    VersionedUserRepository,
 };
 pub use audit::{AuditQuery, AuditService, SignInCounts};
 pub use catalog::{CatalogService, CategoryFields, ProductFields, ProductQuery, WriteMode};

@@ -53,6 +53,7 @@ pub(crate) fn bearer_principal(user_id: gatehouse_domain::UserId) -> Principal {
             token_id: uuid::Uuid::new_v4(),
             expires_at: NOW,
         },
+        account_version: None,
         client: crate::shared::context::ClientInfo::default(),
     }
 }

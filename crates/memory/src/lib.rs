@@ -24,6 +24,7 @@
 //! [`Embedded`] wires the adapters into the services an embedder needs to register users,
 //! sign them in and check their tokens.
 
+mod account_versions;
 mod audit_log;
 mod catalog;
 mod challenge_store;
@@ -51,6 +52,7 @@ mod token_codec;
 mod token_store;
 mod user_repository;
 
+pub use account_versions::InMemoryAccountVersions;
 pub use audit_log::InMemoryAuditLog;
 pub use catalog::{InMemoryCategoryRepository, InMemoryProductRepository};
 pub use challenge_store::InMemoryChallengeStore;

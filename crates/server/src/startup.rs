@@ -9,16 +9,17 @@ use anyhow::Context;
 use arc_swap::ArcSwap;
 use base64::Engine;
 use gatehouse_application::ports::{
-    AuditLog, ChallengeStore, Clock, EmailTokenStore, HealthProbe, Mailer, PasswordHasher,
-    RateLimiter, SecondFactorSecrets, SessionStore, TaskRepository, TokenStore, UserRepository,
+    AccountVersions, AuditLog, ChallengeStore, Clock, EmailTokenStore, HealthProbe, Mailer,
+    PasswordHasher, RateLimiter, SecondFactorSecrets, SessionStore, TaskRepository, TokenStore,
+    UserRepository,
 };
 use gatehouse_application::{
-    AccountRecovery, AuditService, Auditor, AuthParts, AuthService, CatalogService, CreditService,
-    CursorCodec, DeviceService, EmailJobs, EmailOutbox, FactorParts, FactorSettings, HealthService,
-    Housekeeping, JobMonitor, JobMonitorParts, JobRunner, PreRegistrationParts,
+    AccountCache, AccountRecovery, AuditService, Auditor, AuthParts, AuthService, CatalogService,
+    CreditService, CursorCodec, DeviceService, EmailJobs, EmailOutbox, FactorParts, FactorSettings,
+    HealthService, Housekeeping, JobMonitor, JobMonitorParts, JobRunner, PreRegistrationParts,
     PreRegistrationService, ProfileParts, ProfileService, RecoveryParts, Revocation, SecondFactors,
     SessionService, SigningKeys, Swept, TaskService, Throttle, TokenService, UserAdminParts,
-    UserAdminService, UserService,
+    UserAdminService, UserService, VersionedUserRepository,
 };
 use gatehouse_domain::{PasswordPolicy, RotationPolicy};
 use gatehouse_http::{AppState, JwksEndpoint, MetricsEndpoint};
@@ -34,16 +35,16 @@ use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings, TokenLifetimes};
 use gatehouse_infrastructure::mail::{FileMailer, SmtpMailer, parse_sender};
 use gatehouse_infrastructure::mfa::{SealedFactorSecrets, WebauthnPasskeys};
 use gatehouse_infrastructure::redis::{
-    self as redis_adapter, RedisChallengeStore, RedisProbe, RedisRateLimiter, RedisSessionStore,
-    RedisTokenStore,
+    self as redis_adapter, RedisAccountVersions, RedisChallengeStore, RedisProbe, RedisRateLimiter,
+    RedisSessionStore, RedisTokenStore,
 };
 use gatehouse_infrastructure::signing::{
     KeyAlgorithm, KeyRing, MasterKey, MasterKeys, SealedKeyMaterial,
 };
 use gatehouse_infrastructure::{BcryptHasher, SystemClock};
 use gatehouse_memory::{
-    InMemoryChallengeStore, InMemoryHealthProbe, InMemoryRateLimiter, InMemorySessionStore,
-    InMemoryTokenStore,
+    InMemoryAccountVersions, InMemoryChallengeStore, InMemoryHealthProbe, InMemoryRateLimiter,
+    InMemorySessionStore, InMemoryTokenStore,
 };
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
@@ -51,6 +52,10 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::Config;
 use crate::config::{JobStore, TokenAlgorithm};
 use crate::metrics::PrometheusMetrics;
+
+/// How many accounts an instance keeps a copy of for the requests that act for them (see
+/// [`AccountCache`]): about a kilobyte each.
+const ACCOUNT_COPIES: u64 = 50_000;
 
 /// Every service, built from configuration: what `serve` and the CLI commands share.
 pub struct Components {
@@ -118,6 +123,7 @@ impl Components {
 /// and the probes `/health` asks.
 struct SharedStores {
     tokens: Arc<dyn TokenStore>,
+    versions: Arc<dyn AccountVersions>,
     sessions: Arc<dyn SessionStore>,
     limiter: Arc<dyn RateLimiter>,
     challenges: Arc<dyn ChallengeStore>,
@@ -135,6 +141,7 @@ impl SharedStores {
                     Arc::new(InMemoryHealthProbe::cache(tokens.clone())),
                 ],
                 tokens,
+                versions: Arc::new(InMemoryAccountVersions::new()),
                 sessions: Arc::new(InMemorySessionStore::new()),
                 limiter: Arc::new(InMemoryRateLimiter::new()),
                 challenges: Arc::new(InMemoryChallengeStore::new()),
@@ -145,6 +152,7 @@ impl SharedStores {
         Ok(Self {
             probes: vec![database, Arc::new(RedisProbe::new(pool.clone()))],
             tokens: Arc::new(RedisTokenStore::new(pool.clone(), prefix.clone())),
+            versions: Arc::new(RedisAccountVersions::new(pool.clone(), prefix.clone())),
             sessions: Arc::new(RedisSessionStore::new(pool.clone(), prefix.clone())),
             challenges: Arc::new(RedisChallengeStore::new(pool.clone(), prefix.clone())),
             limiter: Arc::new(RedisRateLimiter::new(pool, prefix)),
@@ -187,7 +195,14 @@ impl Core {
             config.throttle,
             audit.clone(),
         ));
-        let users: Arc<dyn UserRepository> = Arc::new(SeaOrmUserRepository::new(db.clone()));
+        let stored: Arc<dyn UserRepository> = Arc::new(SeaOrmUserRepository::new(db.clone()));
+        let account_cache = Arc::new(AccountCache::new(
+            stored.clone(),
+            shared.versions,
+            ACCOUNT_COPIES,
+        ));
+        let users: Arc<dyn UserRepository> =
+            Arc::new(VersionedUserRepository::new(stored, account_cache.clone()));
         let hasher: Arc<dyn PasswordHasher> = Arc::new(BcryptHasher::new(
             config.hashing.bcrypt_cost,
             config.hashing.concurrency,
@@ -210,12 +225,15 @@ impl Core {
             config.sessions,
         ));
         let revocation = Arc::new(Revocation::new(tokens.clone(), sessions.clone()));
-        let accounts = Arc::new(UserService::new(
-            users.clone(),
-            hasher.clone(),
-            clock.clone(),
-            PasswordPolicy::default(),
-        ));
+        let accounts = Arc::new(
+            UserService::new(
+                users.clone(),
+                hasher.clone(),
+                clock.clone(),
+                PasswordPolicy::default(),
+            )
+            .with_cache(account_cache),
+        );
         let devices = Arc::new(DeviceService::new(
             Arc::new(SeaOrmDeviceRepository::new(db.clone())),
             tokens.clone(),

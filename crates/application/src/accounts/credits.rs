@@ -113,6 +113,8 @@ impl CreditService {
             CreditError::UnknownUser => AppError::NotFound("user"),
             CreditError::Unavailable(e) => AppError::Unavailable(e),
         })?;
+        // The balance is part of the account users read as theirs.
+        self.accounts.account_changed(user).await?;
         self.audit
             .record(
                 AuditEventType::CreditsChanged,

@@ -5,6 +5,7 @@
 //! project ([`import`]), with the ports they store through.
 //! Depends on `shared`, `credentials` (revoking an account's credentials) and `limits`.
 
+pub mod cache;
 pub mod credits;
 pub mod devices;
 pub mod import;
@@ -15,6 +16,7 @@ pub mod profile;
 pub mod user_admin;
 pub mod users;
 
+pub use cache::{AccountCache, COPY_LIFETIME, VersionedUserRepository};
 pub use credits::{CreditService, CreditStatement};
 pub use devices::{DeviceService, DeviceView};
 pub use import::{IMPORT_BATCH, ImportSummary, UserImport};

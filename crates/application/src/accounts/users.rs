@@ -8,6 +8,7 @@ use std::sync::Arc;
 use gatehouse_domain::{Email, PasswordPolicy, Permission, Role, User, UserId, Username};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::accounts::AccountCache;
 use crate::accounts::ports::{InsertUserError, PasswordHasher, UserRepository};
 use crate::shared::context::Principal;
 use crate::shared::error::{AppError, ValidationErrors};
@@ -33,6 +34,7 @@ pub struct NewUserInput {
 /// Accounts: registration and the user's own record.
 pub struct UserService {
     users: Arc<dyn UserRepository>,
+    cache: Option<Arc<AccountCache>>,
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
     policy: PasswordPolicy,
@@ -48,10 +50,28 @@ impl UserService {
     ) -> Self {
         Self {
             users,
+            cache: None,
             hasher,
             clock,
             policy,
         }
+    }
+
+    /// Serves the caller's own account from `cache` (see [`AccountCache`]); `cache` must
+    /// read the repository this service writes to, wrapped in a
+    /// [`crate::accounts::VersionedUserRepository`] with the same versions.
+    pub fn with_cache(mut self, cache: Arc<AccountCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Says that `user`'s account changed outside the repository (its credits), so no
+    /// instance serves a copy from before.
+    pub async fn account_changed(&self, user: UserId) -> Result<(), AppError> {
+        if let Some(cache) = &self.cache {
+            cache.changed(user).await?;
+        }
+        Ok(())
     }
 
     /// Self-service registration: a regular, unverified user.
@@ -72,11 +92,17 @@ impl UserService {
     /// token or session store failed to revoke (it was down during a password reset, say)
     /// still dies here, on every request that reads the account.
     pub async fn me(&self, principal: &Principal) -> Result<User, AppError> {
-        let user = self.active_user(principal.user_id).await?;
-        if principal.stamp < user.revoked_below {
-            return Err(AppError::NotAuthenticated);
+        let user = match &self.cache {
+            Some(cache) => cache
+                .current(principal.user_id, principal.account_version)
+                .await?
+                .map(Arc::unwrap_or_clone),
+            None => self.users.find_by_id(principal.user_id).await?,
+        };
+        match user {
+            Some(user) if user.is_active && principal.stamp >= user.revoked_below => Ok(user),
+            _ => Err(AppError::NotAuthenticated),
         }
-        Ok(user)
     }
 
     /// The active user with this id, or `NotAuthenticated`.

@@ -130,9 +130,9 @@ impl SessionService {
         let now = self.clock.now();
         let key = session_key(session_id);
         let idle_until = now + self.settings.idle_ttl;
-        let record = self
+        let (record, account_version) = self
             .store
-            .touch(&key, now, idle_until)
+            .touch_reading_version(&key, now, idle_until)
             .await?
             .ok_or(AppError::NotAuthenticated)?;
         Ok(ActiveSession {
@@ -142,6 +142,7 @@ impl SessionService {
                 stamp: record.stamp,
                 authenticated_at: record.created_at,
                 credential: Credential::Session { key },
+                account_version,
                 client: ClientInfo::default(),
             },
             csrf_token: record.csrf_token,
@@ -222,14 +223,16 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_session_is_not_authenticated_and_a_broken_store_is_unavailable() {
         let mut store = MockSessionStore::new();
-        store.expect_touch().returning(|_, _, _| Ok(None));
+        store
+            .expect_touch_reading_version()
+            .returning(|_, _, _| Ok(None));
         assert!(matches!(
             service(store).authenticate("x").await,
             Err(AppError::NotAuthenticated)
         ));
         let mut store = MockSessionStore::new();
         store
-            .expect_touch()
+            .expect_touch_reading_version()
             .returning(|_, _, _| Err(anyhow::anyhow!("connection refused")));
         assert!(matches!(
             service(store).authenticate("x").await,
@@ -241,19 +244,25 @@ mod tests {
     async fn the_reported_expiry_never_passes_the_absolute_cap() {
         let user = UserId::generate();
         let mut store = MockSessionStore::new();
-        store.expect_touch().returning(move |_, _, _| {
-            Ok(Some(SessionRecord {
-                user,
-                device: None,
-                csrf_token: "t".into(),
-                created_at: NOW,
-                expires_at: NOW + Duration::from_secs(60),
-                stamp: SecurityStamp::INITIAL,
-                methods: vec![gatehouse_domain::AuthMethod::Password],
-            }))
-        });
+        store
+            .expect_touch_reading_version()
+            .returning(move |_, _, _| {
+                Ok(Some((
+                    SessionRecord {
+                        user,
+                        device: None,
+                        csrf_token: "t".into(),
+                        created_at: NOW,
+                        expires_at: NOW + Duration::from_secs(60),
+                        stamp: SecurityStamp::INITIAL,
+                        methods: vec![gatehouse_domain::AuthMethod::Password],
+                    },
+                    Some(3),
+                )))
+            });
         let active = service(store).authenticate("x").await.unwrap();
         assert_eq!(active.expires_at, NOW + Duration::from_secs(60));
+        assert_eq!(active.principal.account_version, Some(3));
         assert!(active.csrf_matches("t") && !active.csrf_matches("u") && !active.csrf_matches(""));
     }
 }

@@ -346,9 +346,9 @@ impl TokenService {
     /// Verifies a bearer access token, including server-side revocation.
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AppError> {
         let claims = self.decode(access_token, TokenKind::Access)?;
-        let revoked = self
+        let check = self
             .store
-            .is_access_token_revoked(
+            .check_access_token(
                 claims.subject,
                 claims.device,
                 claims.token_id,
@@ -356,7 +356,7 @@ impl TokenService {
                 claims.stamp,
             )
             .await?;
-        if revoked {
+        if check.revoked {
             return Err(AppError::TokenInvalid);
         }
         Ok(Principal {
@@ -368,6 +368,7 @@ impl TokenService {
                 token_id: claims.token_id,
                 expires_at: claims.expires_at,
             },
+            account_version: check.account_version,
             client: ClientInfo::default(),
         })
     }

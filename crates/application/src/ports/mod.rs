@@ -5,18 +5,20 @@
 //! feature for other crates).
 
 pub use crate::accounts::ports::{
-    AccessFields, CreditEntry, CreditError, CreditLedger, DeviceRepository, FileStorage,
-    ForeignAccount, ImportSource, ImportWrite, InsertUserError, PasswordHasher, PreRegistration,
-    PreRegistrations, ProfileChanges, StoredFile, UserFilter, UserRepository, is_safe_file_name,
+    AccessFields, AccountVersions, CreditEntry, CreditError, CreditLedger, DeviceRepository,
+    FileStorage, ForeignAccount, ImportSource, ImportWrite, InsertUserError, PasswordHasher,
+    PreRegistration, PreRegistrations, ProfileChanges, StoredFile, UserFilter, UserRepository,
+    VERSIONS_REMEMBERED_FOR, is_safe_file_name,
 };
 pub use crate::catalog::ports::{
     CatalogWriteError, CategoryRepository, ProductFilter, ProductPosition, ProductRepository,
     ProductSortKey,
 };
 pub use crate::credentials::ports::{
-    AccessGrant, EmailTokenStore, RefreshFamily, RefreshTokenState, Rotation, RotationRequest,
-    SessionKey, SessionRecord, SessionStore, SigningKeyMaterial, SigningKeyStore, StoredSigningKey,
-    TokenClaims, TokenCodec, TokenDecodeError, TokenKind, TokenPurpose, TokenStore,
+    AccessGrant, AccessTokenCheck, EmailTokenStore, RefreshFamily, RefreshTokenState, Rotation,
+    RotationRequest, SessionKey, SessionRecord, SessionStore, SigningKeyMaterial, SigningKeyStore,
+    StoredSigningKey, TokenClaims, TokenCodec, TokenDecodeError, TokenKind, TokenPurpose,
+    TokenStore,
 };
 pub use crate::factors::ports::{
     AuthenticatedPasskey, CeremonyState, ChallengeStore, FactorStore, NewRecoveryCodes, NewTotp,
@@ -32,8 +34,8 @@ pub use crate::shared::ports::{AuditEvent, AuditFilter, AuditLog, Clock};
 
 #[cfg(any(test, feature = "mock"))]
 pub use crate::accounts::ports::{
-    MockCreditLedger, MockDeviceRepository, MockFileStorage, MockImportSource, MockPasswordHasher,
-    MockPreRegistrations, MockUserRepository,
+    MockAccountVersions, MockCreditLedger, MockDeviceRepository, MockFileStorage, MockImportSource,
+    MockPasswordHasher, MockPreRegistrations, MockUserRepository,
 };
 #[cfg(any(test, feature = "mock"))]
 pub use crate::catalog::ports::{MockCategoryRepository, MockProductRepository};

@@ -35,6 +35,9 @@ pub struct Principal {
     pub authenticated_at: OffsetDateTime,
     /// The credential that proved it.
     pub credential: Credential,
+    /// The account's version (see [`crate::accounts::ports::AccountVersions`]) when it was
+    /// read along with the credential, in the same round trip; `None` when it was not.
+    pub account_version: Option<u64>,
     /// Where the request comes from (filled in by the HTTP layer).
     pub client: ClientInfo,
 }

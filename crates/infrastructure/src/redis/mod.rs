@@ -1,11 +1,13 @@
 //! Redis (fred): the shared connection pool, its health probe, and the adapters whose state
 //! every instance shares through it.
 
+mod account_versions;
 mod challenge_store;
 mod rate_limiter;
 mod session_store;
 mod token_store;
 
+pub use account_versions::RedisAccountVersions;
 pub use challenge_store::RedisChallengeStore;
 pub use rate_limiter::RedisRateLimiter;
 pub use session_store::RedisSessionStore;
@@ -41,10 +43,12 @@ end
 /// closed (503) after this, instead of hanging while Redis is away.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Connects a pool of `size` connections to `url` (`redis://` or `rediss://`). Fails if Redis
-/// cannot be reached now; once connected, the pool reconnects by itself for ever.
+/// Connects a pool of `size` connections to `url`: one Redis (`redis://`, `rediss://`) or a
+/// cluster (`redis-cluster://host:port,host:port,...`, `rediss-cluster://...`; any node will
+/// do, the others are discovered). Fails if Redis cannot be reached now; once connected, the
+/// pool reconnects by itself for ever.
 pub async fn connect(url: &str, size: usize) -> anyhow::Result<Pool> {
-    let config = Config::from_url(url).context("invalid Redis URL")?;
+    let config = Config::from_url(&cluster_url_for_fred(url)).context("invalid Redis URL")?;
     let pool = Builder::from_config(config)
         .with_connection_config(|c| {
             c.connection_timeout = COMMAND_TIMEOUT;
@@ -56,6 +60,43 @@ pub async fn connect(url: &str, size: usize) -> anyhow::Result<Pool> {
         .context("cannot build the Redis pool")?;
     pool.init().await.context("cannot connect to Redis")?;
     Ok(pool)
+}
+
+/// A cluster URL as the contract writes it (`redis-cluster://a:1,b:2`) in the form fred reads
+/// (`redis-cluster://a:1?node=b:2`); any other URL unchanged.
+pub fn cluster_url_for_fred(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    if !scheme.ends_with("-cluster") {
+        return url.to_owned();
+    }
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(at) => rest.split_at(at),
+        None => (rest, ""),
+    };
+    let (credentials, hosts) = match authority.rsplit_once('@') {
+        Some((credentials, hosts)) => (format!("{credentials}@"), hosts),
+        None => (String::new(), authority),
+    };
+    let mut hosts = hosts.split(',').filter(|host| !host.is_empty());
+    let Some(first) = hosts.next() else {
+        return url.to_owned();
+    };
+    let (path, query) = match tail.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (tail, None),
+    };
+    let query: Vec<String> = hosts
+        .map(|host| format!("node={host}"))
+        .chain(query.filter(|q| !q.is_empty()).map(str::to_owned))
+        .collect();
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", query.join("&"))
+    };
+    format!("{scheme}://{credentials}{first}{path}{query}")
 }
 
 /// `/health` probe for Redis, reported as `cache`.
@@ -82,5 +123,41 @@ impl HealthProbe for RedisProbe {
             .await
             .context("Redis ping failed")?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cluster_url_for_fred;
+
+    #[test]
+    fn a_cluster_url_lists_its_other_nodes_as_fred_reads_them() {
+        for (given, read) in [
+            (
+                "redis-cluster://127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
+                "redis-cluster://127.0.0.1:7001?node=127.0.0.1:7002&node=127.0.0.1:7003",
+            ),
+            (
+                "rediss-cluster://user:p%40ss@a.example:7001,b.example:7002",
+                "rediss-cluster://user:p%40ss@a.example:7001?node=b.example:7002",
+            ),
+            ("redis-cluster://a:7001", "redis-cluster://a:7001"),
+            (
+                "redis-cluster://a:7001,b:7002?node=c:7003",
+                "redis-cluster://a:7001?node=b:7002&node=c:7003",
+            ),
+            ("redis://127.0.0.1:6379/2", "redis://127.0.0.1:6379/2"),
+            ("rediss://h:6380", "rediss://h:6380"),
+        ] {
+            assert_eq!(cluster_url_for_fred(given), read, "{given}");
+        }
+    }
+
+    #[test]
+    fn fred_reads_a_rewritten_cluster_url_as_a_cluster_of_every_node() {
+        let url = cluster_url_for_fred("redis-cluster://127.0.0.1:7001,127.0.0.1:7002");
+        let config = fred::prelude::Config::from_url(&url).unwrap();
+        assert!(config.server.is_clustered());
+        assert_eq!(config.server.hosts().len(), 2);
     }
 }

@@ -1,6 +1,6 @@
 use anyhow::Context;
 use async_trait::async_trait;
-use fred::prelude::Pool;
+use fred::prelude::{ClientLike, Pool};
 use fred::types::scripts::Script;
 use gatehouse_application::ports::{SessionKey, SessionRecord, SessionStore};
 use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
@@ -10,6 +10,7 @@ use crate::clock::unix_ms;
 use uuid::Uuid;
 
 use crate::redis::EXTEND_EXPIRY;
+use crate::redis::account_versions::account_version_key_prefix;
 
 /// KEYS: session, user's sessions, and the device's sessions when there is a device (no
 /// empty-name placeholder: a key that is not there is not touched). ARGV: user, csrf, created
@@ -26,8 +27,11 @@ end
 return 1
 "#;
 
-/// Read and slide in one step. KEYS: session. ARGV: now (ms), idle expiry (ms). Sessions
-/// stored before stamps existed read as stamp 0, before `amr` as a password sign-in.
+/// Read and slide in one step. KEYS: session. ARGV: now (ms), idle expiry (ms), and
+/// optionally the account version key's prefix: then the session's account version is read
+/// too, as an eighth field (a key the script names itself, which a single Redis allows and a
+/// cluster does not: on a cluster the version is read apart). Sessions stored before stamps
+/// existed read as stamp 0, before `amr` as a password sign-in.
 const TOUCH: &str = r#"
 local s = redis.call('HMGET', KEYS[1], 'user', 'csrf', 'created', 'expires', 'device', 'stamp', 'amr')
 if not s[1] then
@@ -41,6 +45,9 @@ redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(ARGV[2]), tonumber(s[4])))
 s[5] = s[5] or ''
 s[6] = s[6] or '0'
 s[7] = s[7] or 'pwd'
+if ARGV[3] then
+  s[8] = redis.call('GET', ARGV[3] .. '{' .. s[1] .. '}') or '0'
+end
 return s
 "#;
 
@@ -110,6 +117,62 @@ impl RedisSessionStore {
         format!("{}sess-device:{device}", self.prefix)
     }
 
+    /// Reads and slides a session (see [`TOUCH`]), with its account version when asked.
+    async fn touch_session(
+        &self,
+        key: &SessionKey,
+        now: OffsetDateTime,
+        idle_until: OffsetDateTime,
+        with_version: bool,
+    ) -> anyhow::Result<Option<(SessionRecord, Option<u64>)>> {
+        let mut args = vec![unix_ms(now).to_string(), unix_ms(idle_until).to_string()];
+        if with_version {
+            args.push(account_version_key_prefix(&self.prefix));
+        }
+        let fields: Option<Vec<String>> = self
+            .touch
+            .evalsha_with_reload(self.pool.next(), vec![self.session_key(key)], args)
+            .await
+            .context("Redis session touch failed")?;
+        let Some(fields) = fields else {
+            return Ok(None);
+        };
+        let (version, fields) = match fields.as_slice() {
+            [fields @ .., version] if with_version => (Some(version.as_str()), fields),
+            fields => (None, fields),
+        };
+        let [user, csrf, created, expires, device, stamp, amr] = fields else {
+            anyhow::bail!("malformed session record");
+        };
+        let instant = |ms: &str| -> anyhow::Result<OffsetDateTime> {
+            let ms: i128 = ms.parse().context("malformed session time")?;
+            Ok(OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000)?)
+        };
+        let device = match device.as_str() {
+            "" => None,
+            id => Some(DeviceId::from_uuid(
+                Uuid::parse_str(id).context("malformed session device")?,
+            )),
+        };
+        let session = SessionRecord {
+            user: UserId::from_uuid(Uuid::parse_str(user).context("malformed session user")?),
+            device,
+            csrf_token: csrf.clone(),
+            created_at: instant(created)?,
+            expires_at: instant(expires)?,
+            stamp: SecurityStamp::new(stamp.parse().context("malformed session stamp")?),
+            methods: amr
+                .split(',')
+                .filter(|m| !m.is_empty())
+                .map(|m| m.parse().context("malformed session amr"))
+                .collect::<anyhow::Result<_>>()?,
+        };
+        let version = version
+            .map(|v| v.parse().context("malformed account version"))
+            .transpose()?;
+        Ok(Some((session, version)))
+    }
+
     async fn remove_set(&self, set_key: String, keep: Option<SessionKey>) -> anyhow::Result<()> {
         let keep = keep.map(|k| k.as_str().to_owned()).unwrap_or_default();
         let _: i64 = self
@@ -165,43 +228,20 @@ impl SessionStore for RedisSessionStore {
         now: OffsetDateTime,
         idle_until: OffsetDateTime,
     ) -> anyhow::Result<Option<SessionRecord>> {
-        let args = vec![unix_ms(now).to_string(), unix_ms(idle_until).to_string()];
-        let fields: Option<Vec<String>> = self
-            .touch
-            .evalsha_with_reload(self.pool.next(), vec![self.session_key(key)], args)
-            .await
-            .context("Redis session touch failed")?;
-        let Some(fields) = fields else {
-            return Ok(None);
-        };
-        let [user, csrf, created, expires, device, stamp, amr] = fields.as_slice() else {
-            anyhow::bail!("malformed session record");
-        };
-        let instant = |ms: &str| -> anyhow::Result<OffsetDateTime> {
-            let ms: i128 = ms.parse().context("malformed session time")?;
-            Ok(OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000)?)
-        };
-        let device = match device.as_str() {
-            "" => None,
-            id => Some(DeviceId::from_uuid(
-                Uuid::parse_str(id).context("malformed session device")?,
-            )),
-        };
-        Ok(Some(SessionRecord {
-            user: UserId::from_uuid(Uuid::parse_str(user).context("malformed session user")?),
-            device,
-            csrf_token: csrf.clone(),
-            created_at: instant(created)?,
-            expires_at: instant(expires)?,
-            stamp: SecurityStamp::new(stamp.parse().context("malformed session stamp")?),
-            methods: amr
-                .split(',')
-                .filter(|m| !m.is_empty())
-                .map(|m| m.parse().context("malformed session amr"))
-                .collect::<anyhow::Result<_>>()?,
-        }))
+        let touched = self.touch_session(key, now, idle_until, false).await?;
+        Ok(touched.map(|(session, _)| session))
     }
 
+    async fn touch_reading_version(
+        &self,
+        key: &SessionKey,
+        now: OffsetDateTime,
+        idle_until: OffsetDateTime,
+    ) -> anyhow::Result<Option<(SessionRecord, Option<u64>)>> {
+        // A cluster keeps the version in the user's slot, not the session's.
+        let with_version = !self.pool.next().is_clustered();
+        self.touch_session(key, now, idle_until, with_version).await
+    }
     async fn restamp(&self, key: &SessionKey, stamp: SecurityStamp) -> anyhow::Result<()> {
         let _: i64 = self
             .restamp

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use fred::prelude::{Expiration, KeysInterface, Pool};
 use fred::types::scripts::Script;
 use gatehouse_application::ports::{
-    RefreshFamily, RefreshTokenState, Rotation, RotationRequest, TokenStore,
+    AccessTokenCheck, RefreshFamily, RefreshTokenState, Rotation, RotationRequest, TokenStore,
 };
 use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
@@ -14,6 +14,7 @@ use crate::clock::unix_ms;
 use uuid::Uuid;
 
 use crate::redis::EXTEND_EXPIRY;
+use crate::redis::account_versions::account_version_key;
 
 /// Creates a family hash and adds it to its user's (and device's) family set, which lasts at
 /// least as long as the family (see [`EXTEND_EXPIRY`]).
@@ -385,9 +386,25 @@ impl TokenStore for RedisTokenStore {
         issued_at: OffsetDateTime,
         stamp: SecurityStamp,
     ) -> anyhow::Result<bool> {
-        // One round trip: the denylist entry, the user's stamp floor, the user's instant in
-        // the earlier release's key (and whether it is ours), the device's instant.
+        let check = self
+            .check_access_token(user, device, token_id, issued_at, stamp)
+            .await?;
+        Ok(check.revoked)
+    }
+
+    async fn check_access_token(
+        &self,
+        user: UserId,
+        device: Option<DeviceId>,
+        token_id: Uuid,
+        issued_at: OffsetDateTime,
+        stamp: SecurityStamp,
+    ) -> anyhow::Result<AccessTokenCheck> {
+        // One round trip: the account's version, the denylist entry, the user's stamp floor,
+        // the user's instant in the earlier release's key (and whether it is ours), the
+        // device's instant.
         let mut keys = vec![
+            account_version_key(&self.prefix, user),
             self.denied_key(token_id),
             self.stamp_floor_key(user),
             self.legacy_revoked_before_key(user),
@@ -402,14 +419,18 @@ impl TokenStore for RedisTokenStore {
                 .and_then(Option::as_deref)
                 .and_then(|v| v.parse::<i128>().ok())
         };
-        let denied = values.first().is_some_and(Option::is_some);
-        let below_floor = number(1).is_some_and(|floor| i128::from(stamp.get()) < floor);
+        let account_version = number(0).map_or(Ok(0), u64::try_from)?;
+        let denied = values.get(1).is_some_and(Option::is_some);
+        let below_floor = number(2).is_some_and(|floor| i128::from(stamp.get()) < floor);
         let issued = unix_ms(issued_at);
         // Only an instant an earlier release wrote counts; ours are the stamp floor's.
-        let legacy = number(2).filter(|before| number(3) != Some(*before));
+        let legacy = number(3).filter(|before| number(4) != Some(*before));
         let legacy_revoked = legacy.is_some_and(|before| issued <= before);
         // A token of the revocation's own millisecond is revoked: exact to what tokens carry.
-        let device_revoked = number(4).is_some_and(|before| issued <= before);
-        Ok(denied || below_floor || legacy_revoked || device_revoked)
+        let device_revoked = number(5).is_some_and(|before| issued <= before);
+        Ok(AccessTokenCheck {
+            revoked: denied || below_floor || legacy_revoked || device_revoked,
+            account_version: Some(account_version),
+        })
     }
 }

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod account_copies;
 mod administration;
 mod auth_story;
 mod bad_input;

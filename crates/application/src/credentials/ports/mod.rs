@@ -13,7 +13,9 @@ pub use session_store::{SessionRecord, SessionStore};
 pub use signing_key_material::SigningKeyMaterial;
 pub use signing_key_store::{SigningKeyStore, StoredSigningKey};
 pub use token_codec::{AccessGrant, TokenClaims, TokenCodec, TokenDecodeError, TokenKind};
-pub use token_store::{RefreshFamily, RefreshTokenState, Rotation, RotationRequest, TokenStore};
+pub use token_store::{
+    AccessTokenCheck, RefreshFamily, RefreshTokenState, Rotation, RotationRequest, TokenStore,
+};
 
 #[cfg(any(test, feature = "mock"))]
 pub use {

@@ -49,6 +49,21 @@ pub trait SessionStore: Send + Sync {
         idle_until: OffsetDateTime,
     ) -> anyhow::Result<Option<SessionRecord>>;
 
+    /// [`SessionStore::touch`], and the session's account version (see
+    /// [`crate::accounts::ports::AccountVersions`]) when this store keeps it and reads it in
+    /// the same step. A store that does not keeps the default: no version.
+    async fn touch_reading_version(
+        &self,
+        key: &SessionKey,
+        now: OffsetDateTime,
+        idle_until: OffsetDateTime,
+    ) -> anyhow::Result<Option<(SessionRecord, Option<u64>)>> {
+        Ok(self
+            .touch(key, now, idle_until)
+            .await?
+            .map(|session| (session, None)))
+    }
+
     /// Sets the stamp of a live session (the one a password change keeps); nothing when
     /// there is no such session.
     async fn restamp(&self, key: &SessionKey, stamp: SecurityStamp) -> anyhow::Result<()>;

@@ -162,4 +162,33 @@ pub trait TokenStore: Send + Sync {
         issued_at: OffsetDateTime,
         stamp: SecurityStamp,
     ) -> anyhow::Result<bool>;
+
+    /// [`TokenStore::is_access_token_revoked`], and the account's version (see
+    /// [`crate::accounts::ports::AccountVersions`]) when this store keeps it and reads it in
+    /// the same step. A store that does not keeps the default: no version.
+    async fn check_access_token(
+        &self,
+        user: UserId,
+        device: Option<DeviceId>,
+        token_id: Uuid,
+        issued_at: OffsetDateTime,
+        stamp: SecurityStamp,
+    ) -> anyhow::Result<AccessTokenCheck> {
+        let revoked = self
+            .is_access_token_revoked(user, device, token_id, issued_at, stamp)
+            .await?;
+        Ok(AccessTokenCheck {
+            revoked,
+            account_version: None,
+        })
+    }
+}
+
+/// What [`TokenStore::check_access_token`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessTokenCheck {
+    /// The token is revoked.
+    pub revoked: bool,
+    /// The account's version, when the store read it along.
+    pub account_version: Option<u64>,
 }

@@ -1,0 +1,123 @@
+//! The `AccountVersions` contract, run against every adapter: in-memory and Redis. A version
+//! is what lets an instance keep a copy of an account, so every bump must count, also when
+//! many land at once; on Redis, the token and session stores read the same counter in their
+//! own round trip, and must read what `current` reads.
+#![allow(clippy::unwrap_used)] // a test fails by panicking
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_application::ports::{
+    AccountVersions, SessionKey, SessionRecord, SessionStore, TokenStore,
+};
+use gatehouse_domain::{AuthMethod, SecurityStamp, UserId};
+use gatehouse_infrastructure::redis::{
+    self as redis_adapter, RedisAccountVersions, RedisSessionStore, RedisTokenStore,
+};
+use gatehouse_memory::InMemoryAccountVersions;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+type Versions = Arc<dyn AccountVersions>;
+
+async fn a_version_starts_at_zero_and_moves_with_each_bump_of_its_account(versions: Versions) {
+    let (user, other) = (UserId::generate(), UserId::generate());
+    assert_eq!(versions.current(user).await.unwrap(), 0);
+    versions.bump(user).await.unwrap();
+    versions.bump(user).await.unwrap();
+    assert_eq!(versions.current(user).await.unwrap(), 2);
+    assert_eq!(versions.current(other).await.unwrap(), 0, "per account");
+}
+
+async fn every_one_of_concurrent_bumps_counts(versions: Versions) {
+    let user = UserId::generate();
+    let bumps = (0..64).map(|_| {
+        let versions = versions.clone();
+        tokio::spawn(async move { versions.bump(user).await.unwrap() })
+    });
+    for bump in futures_util::future::join_all(bumps).await {
+        bump.unwrap();
+    }
+    assert_eq!(versions.current(user).await.unwrap(), 64);
+}
+
+async fn redis_versions() -> Option<Versions> {
+    let redis = gatehouse_testing::redis().await?;
+    let pool = redis_adapter::connect(&redis.url, 4)
+        .await
+        .expect("cannot reach the test Redis");
+    Some(Arc::new(RedisAccountVersions::new(pool, redis.prefix)))
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod in_memory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                super::$case(std::sync::Arc::new(super::InMemoryAccountVersions::new())).await;
+            })*
+        }
+        mod on_redis {
+            $(#[cfg_attr(gatehouse_no_redis, ignore = "needs Redis: start it on 127.0.0.1:6379 or set GATEHOUSE_TEST_REDIS_URL")]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(versions) = super::redis_versions().await else { return };
+                super::$case(versions).await;
+            })*
+        }
+    };
+}
+
+contract!(
+    a_version_starts_at_zero_and_moves_with_each_bump_of_its_account,
+    every_one_of_concurrent_bumps_counts,
+);
+
+/// The one round trip of an authenticated request reads the version the versions adapter
+/// moves: through the access-token check and through the session touch.
+#[cfg_attr(
+    gatehouse_no_redis,
+    ignore = "needs Redis: start it on 127.0.0.1:6379 or set GATEHOUSE_TEST_REDIS_URL"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_redis_the_credential_checks_read_the_account_version_in_their_round_trip() {
+    let Some(redis) = gatehouse_testing::redis().await else {
+        return;
+    };
+    let pool = redis_adapter::connect(&redis.url, 4).await.unwrap();
+    let versions = RedisAccountVersions::new(pool.clone(), redis.prefix.clone());
+    let tokens = RedisTokenStore::new(pool.clone(), redis.prefix.clone());
+    let sessions = RedisSessionStore::new(pool, redis.prefix);
+    let user = UserId::generate();
+    let now = OffsetDateTime::now_utc();
+    let key = SessionKey::from_hash(Uuid::new_v4().simple().to_string());
+    let session = SessionRecord {
+        user,
+        device: None,
+        csrf_token: "csrf".into(),
+        created_at: now,
+        expires_at: now + Duration::from_secs(600),
+        stamp: SecurityStamp::INITIAL,
+        methods: vec![AuthMethod::Password],
+    };
+    sessions
+        .insert(&key, &session, now + Duration::from_secs(300))
+        .await
+        .unwrap();
+    for bumps in 0..3u64 {
+        let check = tokens
+            .check_access_token(user, None, Uuid::new_v4(), now, SecurityStamp::INITIAL)
+            .await
+            .unwrap();
+        assert_eq!(check.account_version, Some(bumps));
+        assert!(!check.revoked);
+        let (touched, version) = sessions
+            .touch_reading_version(&key, now, now + Duration::from_secs(300))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((touched.user, version), (user, Some(bumps)));
+        assert_eq!(versions.current(user).await.unwrap(), bumps);
+        versions.bump(user).await.unwrap();
+    }
+}

@@ -1,0 +1,34 @@
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use gatehouse_application::ports::AccountVersions;
+use gatehouse_domain::UserId;
+
+use crate::locked::Locked;
+
+/// [`AccountVersions`] in this process: the versions of one instance that is the whole
+/// deployment (the embedded default). Never forgets a version.
+#[derive(Debug, Default)]
+pub struct InMemoryAccountVersions {
+    versions: Locked<HashMap<UserId, u64>>,
+}
+
+impl InMemoryAccountVersions {
+    /// No account written yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl AccountVersions for InMemoryAccountVersions {
+    async fn current(&self, user: UserId) -> anyhow::Result<u64> {
+        self.versions
+            .with(|versions| versions.get(&user).copied().unwrap_or(0))
+    }
+
+    async fn bump(&self, user: UserId) -> anyhow::Result<()> {
+        self.versions
+            .with(|versions| *versions.entry(user).or_insert(0) += 1)
+    }
+}
