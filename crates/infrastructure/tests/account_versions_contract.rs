@@ -20,25 +20,50 @@ use uuid::Uuid;
 
 type Versions = Arc<dyn AccountVersions>;
 
-async fn a_version_starts_at_zero_and_moves_with_each_bump_of_its_account(versions: Versions) {
+async fn a_version_stays_until_a_bump_of_its_own_account_moves_it(versions: Versions) {
     let (user, other) = (UserId::generate(), UserId::generate());
-    assert_eq!(versions.current(user).await.unwrap(), 0);
+    let start = versions.current(user).await.unwrap();
+    assert_eq!(
+        versions.current(user).await.unwrap(),
+        start,
+        "a read moves nothing"
+    );
+    let other_start = versions.current(other).await.unwrap();
     versions.bump(user).await.unwrap();
     versions.bump(user).await.unwrap();
-    assert_eq!(versions.current(user).await.unwrap(), 2);
-    assert_eq!(versions.current(other).await.unwrap(), 0, "per account");
+    assert_eq!(versions.current(user).await.unwrap(), start + 2);
+    assert_eq!(
+        versions.current(other).await.unwrap(),
+        other_start,
+        "per account"
+    );
 }
 
 async fn every_one_of_concurrent_bumps_counts(versions: Versions) {
     let user = UserId::generate();
+    let start = versions.current(user).await.unwrap();
+    let directory = versions.directory().await.unwrap();
     let bumps = (0..64).map(|_| {
         let versions = versions.clone();
-        tokio::spawn(async move { versions.bump(user).await.unwrap() })
+        tokio::spawn(async move {
+            versions.bump(user).await.unwrap();
+            versions.bump_directory().await.unwrap();
+        })
     });
     for bump in futures_util::future::join_all(bumps).await {
         bump.unwrap();
     }
-    assert_eq!(versions.current(user).await.unwrap(), 64);
+    assert_eq!(versions.current(user).await.unwrap(), start + 64);
+    // Other cases share the directory: it moved by at least this case's bumps.
+    assert!(versions.directory().await.unwrap() >= directory + 64);
+}
+
+async fn a_bump_of_an_account_never_read_starts_it_and_moves_it(versions: Versions) {
+    let user = UserId::generate();
+    versions.bump(user).await.unwrap();
+    let once = versions.current(user).await.unwrap();
+    versions.bump(user).await.unwrap();
+    assert_eq!(versions.current(user).await.unwrap(), once + 1);
 }
 
 async fn redis_versions() -> Option<Versions> {
@@ -69,9 +94,40 @@ macro_rules! contract {
 }
 
 contract!(
-    a_version_starts_at_zero_and_moves_with_each_bump_of_its_account,
+    a_version_stays_until_a_bump_of_its_own_account_moves_it,
     every_one_of_concurrent_bumps_counts,
+    a_bump_of_an_account_never_read_starts_it_and_moves_it,
 );
+
+/// Redis may lose its keys (a restart without persistence, a flush). A version lost that
+/// way must not start again from a value an instance's copy was taken at: it starts from
+/// the server's clock, above anything the lost counter reached.
+#[cfg_attr(
+    gatehouse_no_redis,
+    ignore = "needs Redis: start it on 127.0.0.1:6379 or set GATEHOUSE_TEST_REDIS_URL"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_redis_a_lost_version_starts_again_above_what_it_was() {
+    let Some(redis) = gatehouse_testing::redis().await else {
+        return;
+    };
+    let pool = redis_adapter::connect(&redis.url, 2).await.unwrap();
+    let versions = RedisAccountVersions::new(pool.clone(), redis.prefix.clone());
+    let user = UserId::generate();
+    for _ in 0..5 {
+        versions.bump(user).await.unwrap();
+    }
+    let before = versions.current(user).await.unwrap();
+    let directory = versions.directory().await.unwrap();
+    let key = format!("{}acct:ver:{{{user}}}", redis.prefix);
+    let _: i64 = fred::prelude::KeysInterface::del(&pool, key).await.unwrap();
+    let _: i64 =
+        fred::prelude::KeysInterface::del(&pool, format!("{}acct:directory-ver", redis.prefix))
+            .await
+            .unwrap();
+    assert!(versions.current(user).await.unwrap() > before);
+    assert!(versions.directory().await.unwrap() > directory);
+}
 
 /// The one round trip of an authenticated request reads the version the versions adapter
 /// moves: through the access-token check and through the session touch.
@@ -104,20 +160,32 @@ async fn on_redis_the_credential_checks_read_the_account_version_in_their_round_
         .insert(&key, &session, now + Duration::from_secs(300))
         .await
         .unwrap();
+    // Before the version exists, both say so (and the cache starts it through `current`).
+    let check = tokens
+        .check_access_token(user, None, Uuid::new_v4(), now, SecurityStamp::INITIAL)
+        .await
+        .unwrap();
+    assert_eq!(check.account_version, None);
+    let (_, version) = sessions
+        .touch_reading_version(&key, now, now + Duration::from_secs(300))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(version, None);
+    let start = versions.current(user).await.unwrap();
     for bumps in 0..3u64 {
         let check = tokens
             .check_access_token(user, None, Uuid::new_v4(), now, SecurityStamp::INITIAL)
             .await
             .unwrap();
-        assert_eq!(check.account_version, Some(bumps));
+        assert_eq!(check.account_version, Some(start + bumps));
         assert!(!check.revoked);
         let (touched, version) = sessions
             .touch_reading_version(&key, now, now + Duration::from_secs(300))
             .await
             .unwrap()
             .unwrap();
-        assert_eq!((touched.user, version), (user, Some(bumps)));
-        assert_eq!(versions.current(user).await.unwrap(), bumps);
+        assert_eq!((touched.user, version), (user, Some(start + bumps)));
         versions.bump(user).await.unwrap();
     }
 }

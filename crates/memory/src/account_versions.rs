@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use gatehouse_application::ports::AccountVersions;
@@ -7,10 +8,12 @@ use gatehouse_domain::UserId;
 use crate::locked::Locked;
 
 /// [`AccountVersions`] in this process: the versions of one instance that is the whole
-/// deployment (the embedded default). Never forgets a version.
+/// deployment (the embedded default). Never forgets a version; versions start at 0 (copies
+/// live in this process too, and die with it).
 #[derive(Debug, Default)]
 pub struct InMemoryAccountVersions {
     versions: Locked<HashMap<UserId, u64>>,
+    directory: AtomicU64,
 }
 
 impl InMemoryAccountVersions {
@@ -30,5 +33,14 @@ impl AccountVersions for InMemoryAccountVersions {
     async fn bump(&self, user: UserId) -> anyhow::Result<()> {
         self.versions
             .with(|versions| *versions.entry(user).or_insert(0) += 1)
+    }
+
+    async fn directory(&self) -> anyhow::Result<u64> {
+        Ok(self.directory.load(Ordering::SeqCst))
+    }
+
+    async fn bump_directory(&self) -> anyhow::Result<()> {
+        self.directory.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
 }

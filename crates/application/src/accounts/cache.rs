@@ -1,6 +1,7 @@
 //! Serving an authenticated request's account without a database read: an in-process copy of
 //! each account, taken for current only while the account's shared version (see
-//! [`AccountVersions`]) still says what it said when the copy was read.
+//! [`AccountVersions`]) still says what it said when the copy was read; and the same for
+//! pages of the user directory, under the directory's version.
 //!
 //! Every write of an account goes through [`VersionedUserRepository`], which moves the version
 //! before the write and again after it commits; so a copy read before the write (or during it)
@@ -34,7 +35,14 @@ pub struct AccountCache {
     users: Arc<dyn UserRepository>,
     versions: Arc<dyn AccountVersions>,
     copies: Cache<UserId, (u64, Arc<User>)>,
+    pages: Cache<(UserFilter, PageRequest), VersionedPage>,
 }
+
+/// A kept directory page: the directory's version when it was read, and its rows.
+type VersionedPage = (u64, Arc<Vec<User>>);
+
+/// How many users the kept directory pages hold together, at most.
+const PAGE_ROWS: u64 = 20_000;
 
 impl AccountCache {
     /// Copies of at most `capacity` accounts read from `users`, checked against `versions`.
@@ -50,7 +58,34 @@ impl AccountCache {
                 .max_capacity(capacity)
                 .time_to_live(COPY_LIFETIME)
                 .build(),
+            pages: Cache::builder()
+                .weigher(|_, (_, rows): &VersionedPage| {
+                    u32::try_from(rows.len()).unwrap_or(u32::MAX).max(1)
+                })
+                .max_capacity(PAGE_ROWS)
+                .time_to_live(COPY_LIFETIME)
+                .build(),
         }
+    }
+
+    /// A page of the directory (see [`UserRepository::page`]): this instance's copy while
+    /// the directory's version still says what it said when the copy was read, else the
+    /// stored page, then kept.
+    pub async fn page(
+        &self,
+        filter: &UserFilter,
+        request: &PageRequest,
+    ) -> anyhow::Result<Vec<User>> {
+        let version = self.versions.directory().await?;
+        let key = (filter.clone(), *request);
+        if let Some((copied_at, rows)) = self.pages.get(&key)
+            && copied_at == version
+        {
+            return Ok(rows.as_ref().clone());
+        }
+        let rows = self.users.page(filter, request).await?;
+        self.pages.insert(key, (version, Arc::new(rows.clone())));
+        Ok(rows)
     }
 
     /// The account as of `version` (read from the shared counter when the caller did not
@@ -84,22 +119,31 @@ impl AccountCache {
 
     /// Says that the account changed in a way its repository did not see (its credits).
     pub async fn changed(&self, id: UserId) -> anyhow::Result<()> {
-        self.copies.invalidate(&id);
-        self.versions.bump(id).await
+        self.after_write(&[id]).await
     }
 
-    /// Before a write of the account: moves its version, so copies read so far are not
-    /// current once the write is done, even if the move after it fails.
-    async fn before_write(&self, id: UserId) -> anyhow::Result<()> {
-        self.versions.bump(id).await
+    /// Before a write of accounts `ids` (or of a new account): moves their versions and the
+    /// directory's, so copies read so far are not current once the write is done, even if
+    /// the moves after it fail.
+    async fn before_write(&self, ids: &[UserId]) -> anyhow::Result<()> {
+        self.versions.bump_directory().await?;
+        for id in ids {
+            self.versions.bump(*id).await?;
+        }
+        Ok(())
     }
 
-    /// After a write of the account: drops this instance's copy (the request that wrote
-    /// may read the account again under the version its credential came with) and moves
-    /// the version, which every other instance reads before it serves its copy.
-    async fn after_write(&self, id: UserId) -> anyhow::Result<()> {
-        self.copies.invalidate(&id);
-        self.versions.bump(id).await
+    /// After a write of accounts `ids` (or of a new account): drops this instance's copies
+    /// (the request that wrote may read the account again under the version its credential
+    /// came with) and moves the versions, which every other instance reads before it
+    /// serves a copy.
+    async fn after_write(&self, ids: &[UserId]) -> anyhow::Result<()> {
+        for id in ids {
+            self.copies.invalidate(id);
+            self.versions.bump(*id).await?;
+        }
+        self.pages.invalidate_all();
+        self.versions.bump_directory().await
     }
 }
 
@@ -118,17 +162,13 @@ impl VersionedUserRepository {
         Self { inner, cache }
     }
 
-    /// Runs `write` between two moves of `id`'s version. A failed first move stops the write
+    /// Runs `write` between two moves of the versions of `ids` and of the directory. A failed first move stops the write
     /// (it would go unseen); a failed second move fails the request after the write, and
     /// the copies read meanwhile live at most [`COPY_LIFETIME`].
     async fn around<T>(&self, ids: &[UserId], write: impl Future<Output = T>) -> anyhow::Result<T> {
-        for id in ids {
-            self.cache.before_write(*id).await?;
-        }
+        self.cache.before_write(ids).await?;
         let written = write.await;
-        for id in ids {
-            self.cache.after_write(*id).await?;
-        }
+        self.cache.after_write(ids).await?;
         Ok(written)
     }
 }
@@ -136,8 +176,10 @@ impl VersionedUserRepository {
 #[async_trait]
 impl UserRepository for VersionedUserRepository {
     async fn insert(&self, user: &User) -> Result<(), InsertUserError> {
-        // A new id: nobody holds a copy of it.
-        self.inner.insert(user).await
+        // A new id: nobody holds a copy of it, but directory pages change.
+        self.around(&[], self.inner.insert(user))
+            .await
+            .map_err(InsertUserError::Unavailable)?
     }
 
     async fn find_by_id(&self, id: UserId) -> anyhow::Result<Option<User>> {
@@ -153,7 +195,9 @@ impl UserRepository for VersionedUserRepository {
     }
 
     async fn insert_many(&self, users: &[User]) -> Result<(), InsertUserError> {
-        self.inner.insert_many(users).await
+        self.around(&[], self.inner.insert_many(users))
+            .await
+            .map_err(InsertUserError::Unavailable)?
     }
 
     async fn update_profile(
@@ -324,6 +368,7 @@ mod tests {
         inner.expect_mark_verified().returning(|_, _| Ok(true));
         let mut versions = versions_at(0);
         versions.expect_bump().returning(|_| Ok(()));
+        versions.expect_bump_directory().returning(|| Ok(()));
         let inner: Arc<dyn UserRepository> = Arc::new(inner);
         let cache = Arc::new(AccountCache::new(inner.clone(), Arc::new(versions), 10));
         let users = VersionedUserRepository::new(inner, cache.clone());
@@ -335,6 +380,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_directory_page_is_kept_while_the_directory_version_holds() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_page()
+            .times(2)
+            .returning(|_, _| Ok(vec![user("paged@example.com", "paged")]));
+        let mut versions = MockAccountVersions::new();
+        let mut directory = vec![8, 7, 7, 7];
+        versions
+            .expect_directory()
+            .returning(move || Ok(directory.pop().unwrap_or(8)));
+        let cache = AccountCache::new(Arc::new(users), Arc::new(versions), 10);
+        let request = PageRequest {
+            from: None,
+            limit: 10,
+        };
+        for _ in 0..4 {
+            let page = cache.page(&UserFilter::default(), &request).await.unwrap();
+            assert_eq!(page.len(), 1);
+        }
+    }
+
+    #[tokio::test]
     async fn a_write_whose_version_cannot_move_is_not_made() {
         let mut inner = MockUserRepository::new();
         inner.expect_mark_verified().never();
@@ -342,6 +410,9 @@ mod tests {
         versions
             .expect_bump()
             .returning(|_| Err(anyhow::anyhow!("the shared store is away")));
+        versions
+            .expect_bump_directory()
+            .returning(|| Err(anyhow::anyhow!("the shared store is away")));
         let inner: Arc<dyn UserRepository> = Arc::new(inner);
         let cache = AccountCache::new(inner.clone(), Arc::new(versions), 10);
         let users = VersionedUserRepository::new(inner, Arc::new(cache));
@@ -355,6 +426,11 @@ mod tests {
         let mut sequence = mockall::Sequence::new();
         let mut versions = MockAccountVersions::new();
         let mut inner = MockUserRepository::new();
+        versions
+            .expect_bump_directory()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|| Ok(()));
         versions
             .expect_bump()
             .times(1)
@@ -370,6 +446,11 @@ mod tests {
             .times(1)
             .in_sequence(&mut sequence)
             .returning(|_| Ok(()));
+        versions
+            .expect_bump_directory()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|| Ok(()));
         let inner: Arc<dyn UserRepository> = Arc::new(inner);
         let cache = AccountCache::new(inner.clone(), Arc::new(versions), 10);
         let users = VersionedUserRepository::new(inner, Arc::new(cache));

@@ -162,7 +162,7 @@ impl UserAdminService {
         );
         let cursors = self.cursors.scoped(&scope);
         let request = cursors.request(limit, cursor)?;
-        let rows = self.users.page(&filter, &request).await?;
+        let rows = self.accounts.directory_page(&filter, &request).await?;
         Ok(Page::assemble(rows, &request, &cursors, |user| Keyset {
             created_at: user.created_at,
             id: user.id.as_uuid(),
@@ -219,7 +219,10 @@ impl UserAdminService {
         let viewer = self.accounts.me(principal).await?;
         let cursors = self.cursors.scoped("users");
         let request = cursors.request(limit, cursor)?;
-        let rows = self.users.page(&UserFilter::default(), &request).await?;
+        let rows = self
+            .accounts
+            .directory_page(&UserFilter::default(), &request)
+            .await?;
         let page = Page::assemble(rows, &request, &cursors, |user| Keyset {
             created_at: user.created_at,
             id: user.id.as_uuid(),

@@ -9,9 +9,10 @@ use gatehouse_domain::{Email, PasswordPolicy, Permission, Role, User, UserId, Us
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::accounts::AccountCache;
-use crate::accounts::ports::{InsertUserError, PasswordHasher, UserRepository};
+use crate::accounts::ports::{InsertUserError, PasswordHasher, UserFilter, UserRepository};
 use crate::shared::context::Principal;
 use crate::shared::error::{AppError, ValidationErrors};
+use crate::shared::pagination::PageRequest;
 use crate::shared::ports::Clock;
 
 /// What a client sends to create an account.
@@ -63,6 +64,19 @@ impl UserService {
     pub fn with_cache(mut self, cache: Arc<AccountCache>) -> Self {
         self.cache = Some(cache);
         self
+    }
+
+    /// A page of the user directory (see [`UserRepository::page`]), from the cache when
+    /// there is one.
+    pub async fn directory_page(
+        &self,
+        filter: &UserFilter,
+        request: &PageRequest,
+    ) -> Result<Vec<User>, AppError> {
+        Ok(match &self.cache {
+            Some(cache) => cache.page(filter, request).await?,
+            None => self.users.page(filter, request).await?,
+        })
     }
 
     /// Says that `user`'s account changed outside the repository (its credits), so no

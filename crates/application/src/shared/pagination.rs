@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::shared::error::AppError;
 
 /// A position in a `(created_at, id)` order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Keyset {
     /// Creation time of the row.
     pub created_at: OffsetDateTime,
@@ -50,7 +50,7 @@ impl CursorKey for Keyset {
 }
 
 /// Which way a cursor walks from its position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
     /// Rows strictly older than the position (the next page).
     Older,
@@ -62,7 +62,7 @@ pub enum Direction {
 /// (newest first for [`Direction::Older`] and for the first page, oldest first for
 /// [`Direction::Newer`]). The extra row tells whether there is more. Lists in another order
 /// read "older" as "further down the list" and "newer" as "further up".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PageRequest<K = Keyset> {
     /// The position and direction; `None` for the first page.
     pub from: Option<(Direction, K)>,

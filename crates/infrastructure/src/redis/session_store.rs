@@ -29,7 +29,7 @@ return 1
 
 /// Read and slide in one step. KEYS: session. ARGV: now (ms), idle expiry (ms), and
 /// optionally the account version key's prefix: then the session's account version is read
-/// too, as an eighth field (a key the script names itself, which a single Redis allows and a
+/// too, as an eighth field, empty when there is none (a key the script names itself, which a single Redis allows and a
 /// cluster does not: on a cluster the version is read apart). Sessions stored before stamps
 /// existed read as stamp 0, before `amr` as a password sign-in.
 const TOUCH: &str = r#"
@@ -46,7 +46,7 @@ s[5] = s[5] or ''
 s[6] = s[6] or '0'
 s[7] = s[7] or 'pwd'
 if ARGV[3] then
-  s[8] = redis.call('GET', ARGV[3] .. '{' .. s[1] .. '}') or '0'
+  s[8] = redis.call('GET', ARGV[3] .. '{' .. s[1] .. '}') or ''
 end
 return s
 "#;
@@ -167,7 +167,9 @@ impl RedisSessionStore {
                 .map(|m| m.parse().context("malformed session amr"))
                 .collect::<anyhow::Result<_>>()?,
         };
+        // No version yet (""): the cache asks for one, which starts it.
         let version = version
+            .filter(|v| !v.is_empty())
             .map(|v| v.parse().context("malformed account version"))
             .transpose()?;
         Ok(Some((session, version)))

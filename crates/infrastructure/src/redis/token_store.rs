@@ -419,7 +419,8 @@ impl TokenStore for RedisTokenStore {
                 .and_then(Option::as_deref)
                 .and_then(|v| v.parse::<i128>().ok())
         };
-        let account_version = number(0).map_or(Ok(0), u64::try_from)?;
+        // No version yet: the cache asks for one (which starts it).
+        let account_version = number(0).map(u64::try_from).transpose()?;
         let denied = values.get(1).is_some_and(Option::is_some);
         let below_floor = number(2).is_some_and(|floor| i128::from(stamp.get()) < floor);
         let issued = unix_ms(issued_at);
@@ -430,7 +431,7 @@ impl TokenStore for RedisTokenStore {
         let device_revoked = number(5).is_some_and(|before| issued <= before);
         Ok(AccessTokenCheck {
             revoked: denied || below_floor || legacy_revoked || device_revoked,
-            account_version: Some(account_version),
+            account_version,
         })
     }
 }

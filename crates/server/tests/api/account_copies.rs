@@ -2,7 +2,7 @@
 //! trip, no SQL). No copy may outlive a write: a role, permission, profile, credit or
 //! active-flag change made on one instance shows on the very next request on another, through
 //! a bearer token and through a cookie session, also while that instance is busy refreshing
-//! its copy of the same account.
+//! its copy of the same account. The same holds for the pages of the user directory.
 
 use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
@@ -124,6 +124,42 @@ async fn every_account_write_shows_on_the_next_request(writer: &TestApp, reader:
     assert_eq!(
         (me["credits"].clone(), session_user["credits"].clone()),
         (json!(7), json!(7))
+    );
+
+    // Directory pages are kept too: a rename and a new account show on the next page read.
+    let names = |page: &Value| -> Vec<String> {
+        page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|user| {
+                format!(
+                    "{}:{}",
+                    user["username"].as_str().unwrap(),
+                    user["first_name"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert!(
+        names(&reader.get_json("/api/v1/users?limit=100", &admin).await)
+            .contains(&"copies-user:Renamed".to_owned())
+    );
+    let renamed = writer
+        .with_token(Method::PATCH, "/api/v1/users/me", &caller.token)
+        .json(&json!({"first_name": "Paged"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), StatusCode::OK);
+    assert!(
+        names(&reader.get_json("/api/v1/users?limit=100", &admin).await)
+            .contains(&"copies-user:Paged".to_owned())
+    );
+    writer.signed_up_user("copies-newcomer").await;
+    assert!(
+        names(&reader.get_json("/api/v1/users?limit=100", &admin).await)
+            .contains(&"copies-newcomer:".to_owned())
     );
 
     let deactivated = writer

@@ -9,17 +9,25 @@ use gatehouse_domain::UserId;
 /// before an account is served from an in-process cache. A copy read at version `v` is the
 /// account for as long as the counter still says `v`.
 ///
-/// A counter may forget an account that has not been written for a long time (it then reads
-/// 0 again), but never sooner than [`VERSIONS_REMEMBERED_FOR`]: longer than any
-/// cached copy lives, so no copy from before the forgetting is ever taken for current.
+/// A counter may forget an account that has not been written for a long time, but never
+/// sooner than [`VERSIONS_REMEMBERED_FOR`], longer than any copy is kept.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait AccountVersions: Send + Sync {
-    /// The account's version: 0 until its first write (or after it was forgotten).
+    /// The account's version. A version the store does not hold (never written, forgotten,
+    /// or lost with the store) starts again from where no earlier copy can be: a shared
+    /// store starts it from its clock, so a copy taken before it was lost never matches.
     async fn current(&self, user: UserId) -> anyhow::Result<u64>;
 
     /// Moves the account's version forward.
     async fn bump(&self, user: UserId) -> anyhow::Result<()>;
+
+    /// The directory's version: what tells an instance that a page of users it keeps is
+    /// still the page. Moved by every write of any account and by every new account.
+    async fn directory(&self) -> anyhow::Result<u64>;
+
+    /// Moves the directory's version forward.
+    async fn bump_directory(&self) -> anyhow::Result<()>;
 }
 
 /// The shortest time an account's version is remembered after the account's last write.

@@ -26,7 +26,7 @@ pub enum InsertUserError {
 }
 
 /// Which users a directory page holds: every filter that is `Some` must match.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct UserFilter {
     /// A piece of the email or the username, matched ignoring case (`%` and `_` are literal).
     pub search: Option<String>,
