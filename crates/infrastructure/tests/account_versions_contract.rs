@@ -1,4 +1,5 @@
-//! The `AccountVersions` contract, run against every adapter: in-memory and Redis. A version
+//! The `AccountVersions` contract, run against every adapter: in-memory, Redis and a Redis
+//! Cluster. A version
 //! is what lets an instance keep a copy of an account, so every bump must count, also when
 //! many land at once; on Redis, the token and session stores read the same counter in their
 //! own round trip, and must read what `current` reads.
@@ -67,7 +68,14 @@ async fn a_bump_of_an_account_never_read_starts_it_and_moves_it(versions: Versio
 }
 
 async fn redis_versions() -> Option<Versions> {
-    let redis = gatehouse_testing::redis().await?;
+    versions_on(gatehouse_testing::redis().await?).await
+}
+
+async fn cluster_versions() -> Option<Versions> {
+    versions_on(gatehouse_testing::redis_cluster().await?).await
+}
+
+async fn versions_on(redis: gatehouse_testing::TestRedis) -> Option<Versions> {
     let pool = redis_adapter::connect(&redis.url, 4)
         .await
         .expect("cannot reach the test Redis");
@@ -88,6 +96,14 @@ macro_rules! contract {
             async fn $case() {
                 let Some(versions) = super::redis_versions().await else { return };
                 super::$case(versions).await;
+            })*
+        }
+        mod on_redis_cluster {
+            $(#[cfg_attr(gatehouse_no_redis_cluster, ignore = "needs a Redis Cluster: scripts/redis-cluster.sh start, or set GATEHOUSE_TEST_REDIS_CLUSTER_URL")]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(store) = super::cluster_versions().await else { return };
+                super::$case(store).await;
             })*
         }
     };

@@ -1,4 +1,5 @@
-//! The `ChallengeStore` contract, run against every adapter: in-memory and Redis. `take` is
+//! The `ChallengeStore` contract, run against every adapter: in-memory, Redis and a Redis
+//! Cluster. `take` is
 //! what makes an `mfa_token` and a WebAuthn ceremony single use, so it is raced for real.
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
@@ -72,7 +73,14 @@ async fn of_concurrent_takers_exactly_one_gets_the_value(store: Store) {
 }
 
 async fn redis_store() -> Option<Store> {
-    let redis = gatehouse_testing::redis().await?;
+    store_on(gatehouse_testing::redis().await?).await
+}
+
+async fn cluster_store() -> Option<Store> {
+    store_on(gatehouse_testing::redis_cluster().await?).await
+}
+
+async fn store_on(redis: gatehouse_testing::TestRedis) -> Option<Store> {
     let pool = redis_adapter::connect(&redis.url, 4)
         .await
         .expect("cannot reach the test Redis");
@@ -92,6 +100,14 @@ macro_rules! contract {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let Some(store) = super::redis_store().await else { return };
+                super::$case(store).await;
+            })*
+        }
+        mod on_redis_cluster {
+            $(#[cfg_attr(gatehouse_no_redis_cluster, ignore = "needs a Redis Cluster: scripts/redis-cluster.sh start, or set GATEHOUSE_TEST_REDIS_CLUSTER_URL")]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(store) = super::cluster_store().await else { return };
                 super::$case(store).await;
             })*
         }

@@ -1,4 +1,5 @@
-//! The `RateLimiter` contract, run against every adapter: in-memory and Redis.
+//! The `RateLimiter` contract, run against every adapter: in-memory, Redis and a Redis
+//! Cluster.
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
 use std::sync::Arc;
@@ -172,7 +173,15 @@ async fn concurrent_hits_are_each_counted(limiter: Limiter) {
 }
 
 async fn redis_limiter() -> Option<(Limiter, String, String)> {
-    let redis = gatehouse_testing::redis().await?;
+    limiter_on(gatehouse_testing::redis().await?).await
+}
+
+async fn cluster_limiter() -> Option<Limiter> {
+    let (limiter, _, _) = limiter_on(gatehouse_testing::redis_cluster().await?).await?;
+    Some(limiter)
+}
+
+async fn limiter_on(redis: gatehouse_testing::TestRedis) -> Option<(Limiter, String, String)> {
     let pool = redis_adapter::connect(&redis.url, 4)
         .await
         .expect("cannot reach the test Redis");
@@ -197,6 +206,14 @@ macro_rules! contract {
             async fn $case() {
                 let Some((limiter, _, _)) = super::redis_limiter().await else { return };
                 super::$case(limiter).await;
+            })*
+        }
+        mod on_redis_cluster {
+            $(#[cfg_attr(gatehouse_no_redis_cluster, ignore = "needs a Redis Cluster: scripts/redis-cluster.sh start, or set GATEHOUSE_TEST_REDIS_CLUSTER_URL")]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let Some(store) = super::cluster_limiter().await else { return };
+                super::$case(store).await;
             })*
         }
     };

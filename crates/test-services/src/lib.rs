@@ -48,6 +48,17 @@ pub const REDIS: Service = Service {
     missing_cfg: "gatehouse_no_redis",
 };
 
+/// A Redis Cluster (three masters on loopback: `scripts/redis-cluster.sh start`): the suites
+/// of the stores that run on a cluster run on it too, each test under a key prefix of its
+/// own.
+pub const REDIS_CLUSTER: Service = Service {
+    name: "Redis Cluster",
+    variable: "GATEHOUSE_TEST_REDIS_CLUSTER_URL",
+    default_address: "127.0.0.1:7001",
+    default_url: "redis-cluster://127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
+    missing_cfg: "gatehouse_no_redis_cluster",
+};
+
 /// A program a check runs, and the Debian package that has it.
 #[derive(Debug, Clone, Copy)]
 pub struct Program {

@@ -20,7 +20,7 @@ use testcontainers_modules::{postgres::Postgres, redis::Redis};
 use uuid::Uuid;
 
 pub use gatehouse_test_services::required as services_required;
-use gatehouse_test_services::{POSTGRES, REDIS, Service};
+use gatehouse_test_services::{POSTGRES, REDIS, REDIS_CLUSTER, Service};
 
 /// A test reached a service or program its build said was there: it must fail, not pass.
 fn gone(what: String) -> ! {
@@ -131,6 +131,16 @@ pub struct TestRedis {
 /// A Redis server and a fresh key prefix. Always `Some`, as [`postgres`].
 pub async fn redis() -> Option<TestRedis> {
     let url = service_url(&REDIS, container_redis).await;
+    Some(TestRedis {
+        url,
+        prefix: format!("gatehouse-test:{}:", Uuid::new_v4().simple()),
+    })
+}
+
+/// A Redis Cluster and a fresh key prefix (no container: start one with
+/// `scripts/redis-cluster.sh start`). Always `Some`, as [`postgres`].
+pub async fn redis_cluster() -> Option<TestRedis> {
+    let url = service_url(&REDIS_CLUSTER, async || None).await;
     Some(TestRedis {
         url,
         prefix: format!("gatehouse-test:{}:", Uuid::new_v4().simple()),
