@@ -30,9 +30,10 @@ async fn a_version_stays_until_a_bump_of_its_own_account_moves_it(versions: Vers
         "a read moves nothing"
     );
     let other_start = versions.current(other).await.unwrap();
-    versions.bump(user).await.unwrap();
-    versions.bump(user).await.unwrap();
-    assert_eq!(versions.current(user).await.unwrap(), start + 2);
+    let first = versions.bump(user).await.unwrap();
+    let second = versions.bump(user).await.unwrap();
+    assert!(start < first && first < second, "{start} {first} {second}");
+    assert_eq!(versions.current(user).await.unwrap(), second);
     assert_eq!(
         versions.current(other).await.unwrap(),
         other_start,
@@ -40,31 +41,37 @@ async fn a_version_stays_until_a_bump_of_its_own_account_moves_it(versions: Vers
     );
 }
 
-async fn every_one_of_concurrent_bumps_counts(versions: Versions) {
+async fn concurrent_bumps_each_hand_out_a_version_of_their_own(versions: Versions) {
     let user = UserId::generate();
     let start = versions.current(user).await.unwrap();
     let directory = versions.directory().await.unwrap();
     let bumps = (0..64).map(|_| {
         let versions = versions.clone();
         tokio::spawn(async move {
-            versions.bump(user).await.unwrap();
             versions.bump_directory().await.unwrap();
+            versions.bump(user).await.unwrap()
         })
     });
+    let mut handed_out = Vec::new();
     for bump in futures_util::future::join_all(bumps).await {
-        bump.unwrap();
+        handed_out.push(bump.unwrap());
     }
-    assert_eq!(versions.current(user).await.unwrap(), start + 64);
-    // Other cases share the directory: it moved by at least this case's bumps.
+    handed_out.sort_unstable();
+    handed_out.dedup();
+    assert_eq!(handed_out.len(), 64, "no version handed out twice");
+    let last = versions.current(user).await.unwrap();
+    assert!(handed_out.iter().all(|v| start < *v && *v <= last));
+    assert_eq!(handed_out.last(), Some(&last));
+    // Other cases share the directory: it moved, by at least this case's bumps.
     assert!(versions.directory().await.unwrap() >= directory + 64);
 }
 
 async fn a_bump_of_an_account_never_read_starts_it_and_moves_it(versions: Versions) {
     let user = UserId::generate();
-    versions.bump(user).await.unwrap();
-    let once = versions.current(user).await.unwrap();
-    versions.bump(user).await.unwrap();
-    assert_eq!(versions.current(user).await.unwrap(), once + 1);
+    let once = versions.bump(user).await.unwrap();
+    assert_eq!(versions.current(user).await.unwrap(), once);
+    let twice = versions.bump(user).await.unwrap();
+    assert!(twice > once);
 }
 
 async fn redis_versions() -> Option<Versions> {
@@ -111,13 +118,14 @@ macro_rules! contract {
 
 contract!(
     a_version_stays_until_a_bump_of_its_own_account_moves_it,
-    every_one_of_concurrent_bumps_counts,
+    concurrent_bumps_each_hand_out_a_version_of_their_own,
     a_bump_of_an_account_never_read_starts_it_and_moves_it,
 );
 
-/// Redis may lose its keys (a restart without persistence, a flush). A version lost that
-/// way must not start again from a value an instance's copy was taken at: it starts from
-/// the server's clock, above anything the lost counter reached.
+/// Redis may lose its keys (a restart without persistence, a flush) or its latest writes (a
+/// failover). A version lost that way must not start again from a value an instance's copy
+/// was taken at: it starts, and moves, from the server's clock, above anything the lost
+/// counter reached.
 #[cfg_attr(
     gatehouse_no_redis,
     ignore = "needs Redis: start it on 127.0.0.1:6379 or set GATEHOUSE_TEST_REDIS_URL"
@@ -143,6 +151,16 @@ async fn on_redis_a_lost_version_starts_again_above_what_it_was() {
             .unwrap();
     assert!(versions.current(user).await.unwrap() > before);
     assert!(versions.directory().await.unwrap() > directory);
+
+    // A failover to a replica that missed the latest moves: the key goes back to an older
+    // value. The next move still hands out a version never handed out before.
+    let older = versions.current(user).await.unwrap();
+    let latest = versions.bump(user).await.unwrap();
+    let key = format!("{}acct:ver:{{{user}}}", redis.prefix);
+    let _: () = fred::prelude::KeysInterface::set(&pool, key, older.to_string(), None, None, false)
+        .await
+        .unwrap();
+    assert!(versions.bump(user).await.unwrap() > latest);
 }
 
 /// The one round trip of an authenticated request reads the version the versions adapter
@@ -189,19 +207,20 @@ async fn on_redis_the_credential_checks_read_the_account_version_in_their_round_
         .unwrap();
     assert_eq!(version, None);
     let start = versions.current(user).await.unwrap();
-    for bumps in 0..3u64 {
+    let mut expected = start;
+    for _ in 0..3 {
         let check = tokens
             .check_access_token(user, None, Uuid::new_v4(), now, SecurityStamp::INITIAL)
             .await
             .unwrap();
-        assert_eq!(check.account_version, Some(start + bumps));
+        assert_eq!(check.account_version, Some(expected));
         assert!(!check.revoked);
         let (touched, version) = sessions
             .touch_reading_version(&key, now, now + Duration::from_secs(300))
             .await
             .unwrap()
             .unwrap();
-        assert_eq!((touched.user, version), (user, Some(start + bumps)));
-        versions.bump(user).await.unwrap();
+        assert_eq!((touched.user, version), (user, Some(expected)));
+        expected = versions.bump(user).await.unwrap();
     }
 }

@@ -30,9 +30,12 @@ impl AccountVersions for InMemoryAccountVersions {
             .with(|versions| versions.get(&user).copied().unwrap_or(0))
     }
 
-    async fn bump(&self, user: UserId) -> anyhow::Result<()> {
-        self.versions
-            .with(|versions| *versions.entry(user).or_insert(0) += 1)
+    async fn bump(&self, user: UserId) -> anyhow::Result<u64> {
+        self.versions.with(|versions| {
+            let version = versions.entry(user).or_insert(0);
+            *version += 1;
+            *version
+        })
     }
 
     async fn directory(&self) -> anyhow::Result<u64> {

@@ -2,12 +2,14 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::HttpServer;
 use actix_web::dev::Server;
 use anyhow::Context;
 use arc_swap::ArcSwap;
 use base64::Engine;
+use gatehouse_application::accounts::COPY_LIFETIME;
 use gatehouse_application::ports::{
     AccountVersions, AuditLog, ChallengeStore, Clock, EmailTokenStore, HealthProbe, Mailer,
     PasswordHasher, RateLimiter, SecondFactorSecrets, SessionStore, TaskRepository, TokenStore,
@@ -35,8 +37,8 @@ use gatehouse_infrastructure::jwt::{JwtCodec, JwtSettings, TokenLifetimes};
 use gatehouse_infrastructure::mail::{FileMailer, SmtpMailer, parse_sender};
 use gatehouse_infrastructure::mfa::{SealedFactorSecrets, WebauthnPasskeys};
 use gatehouse_infrastructure::redis::{
-    self as redis_adapter, RedisAccountVersions, RedisChallengeStore, RedisProbe, RedisRateLimiter,
-    RedisSessionStore, RedisTokenStore,
+    self as redis_adapter, RedisAccountVersions, RedisChallengeStore, RedisPool, RedisProbe,
+    RedisRateLimiter, RedisSessionStore, RedisTokenStore,
 };
 use gatehouse_infrastructure::signing::{
     KeyAlgorithm, KeyRing, MasterKey, MasterKeys, SealedKeyMaterial,
@@ -124,6 +126,10 @@ impl Components {
 struct SharedStores {
     tokens: Arc<dyn TokenStore>,
     versions: Arc<dyn AccountVersions>,
+    /// How long a copy of an account may be kept (see [`AccountCache`]).
+    copy_lifetime: Duration,
+    /// The Redis connections, when the state is there.
+    redis: Option<RedisPool>,
     sessions: Arc<dyn SessionStore>,
     limiter: Arc<dyn RateLimiter>,
     challenges: Arc<dyn ChallengeStore>,
@@ -142,6 +148,11 @@ impl SharedStores {
                 ],
                 tokens,
                 versions: Arc::new(InMemoryAccountVersions::new()),
+                // The CLI commands (an import, a new superuser) write the same database
+                // from another process, whose moves this process's versions never see: a
+                // copy lives one second, so their changes show within one.
+                copy_lifetime: Duration::from_secs(1),
+                redis: None,
                 sessions: Arc::new(InMemorySessionStore::new()),
                 limiter: Arc::new(InMemoryRateLimiter::new()),
                 challenges: Arc::new(InMemoryChallengeStore::new()),
@@ -153,6 +164,8 @@ impl SharedStores {
             probes: vec![database, Arc::new(RedisProbe::new(pool.clone()))],
             tokens: Arc::new(RedisTokenStore::new(pool.clone(), prefix.clone())),
             versions: Arc::new(RedisAccountVersions::new(pool.clone(), prefix.clone())),
+            copy_lifetime: COPY_LIFETIME,
+            redis: Some(pool.clone()),
             sessions: Arc::new(RedisSessionStore::new(pool.clone(), prefix.clone())),
             challenges: Arc::new(RedisChallengeStore::new(pool.clone(), prefix.clone())),
             limiter: Arc::new(RedisRateLimiter::new(pool, prefix)),
@@ -200,7 +213,12 @@ impl Core {
             stored.clone(),
             shared.versions,
             ACCOUNT_COPIES,
+            shared.copy_lifetime,
         ));
+        if let Some(pool) = &shared.redis {
+            let cache = account_cache.clone();
+            redis_adapter::on_reconnect(pool, move || cache.forget_all());
+        }
         let users: Arc<dyn UserRepository> =
             Arc::new(VersionedUserRepository::new(stored, account_cache.clone()));
         let hasher: Arc<dyn PasswordHasher> = Arc::new(BcryptHasher::new(

@@ -36,6 +36,9 @@ pub struct AccountCache {
     versions: Arc<dyn AccountVersions>,
     copies: Cache<UserId, (u64, Arc<User>)>,
     pages: Cache<(UserFilter, PageRequest), VersionedPage>,
+    /// Per account this instance is writing or wrote lately, the version its write started:
+    /// a version below it was read before the write, and is not served from (nor kept).
+    written: Cache<UserId, u64>,
 }
 
 /// A kept directory page: the directory's version when it was read, and its rows.
@@ -45,16 +48,24 @@ type VersionedPage = (u64, Arc<Vec<User>>);
 const PAGE_ROWS: u64 = 20_000;
 
 impl AccountCache {
-    /// Copies of at most `capacity` accounts read from `users`, checked against `versions`.
+    /// Copies of at most `capacity` accounts read from `users`, checked against `versions`,
+    /// each kept at most `lifetime` (at most [`COPY_LIFETIME`]; shorter when writers
+    /// elsewhere may not move `versions`, see the server's wiring).
     pub fn new(
         users: Arc<dyn UserRepository>,
         versions: Arc<dyn AccountVersions>,
         capacity: u64,
+        lifetime: Duration,
     ) -> Self {
+        let lifetime = lifetime.min(COPY_LIFETIME);
         Self {
             users,
             versions,
             copies: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(lifetime)
+                .build(),
+            written: Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(COPY_LIFETIME)
                 .build(),
@@ -63,9 +74,17 @@ impl AccountCache {
                     u32::try_from(rows.len()).unwrap_or(u32::MAX).max(1)
                 })
                 .max_capacity(PAGE_ROWS)
-                .time_to_live(COPY_LIFETIME)
+                .time_to_live(lifetime)
                 .build(),
         }
+    }
+
+    /// Forgets every copy and page: for when the shared versions may have gone back (the
+    /// connection to Redis was re-established: a restart or a failover may have lost the
+    /// latest moves).
+    pub fn forget_all(&self) {
+        self.copies.invalidate_all();
+        self.pages.invalidate_all();
     }
 
     /// A page of the directory (see [`UserRepository::page`]): this instance's copy while
@@ -100,7 +119,14 @@ impl AccountCache {
             Some(version) => version,
             None => self.versions.current(id).await?,
         };
-        if let Some((copied_at, user)) = self.copies.get(&id)
+        // A version from before this instance's own latest write of the account (the
+        // writing request reading back, or a request that began before it): the store.
+        let stale = self
+            .written
+            .get(&id)
+            .is_some_and(|started| version < started);
+        if !stale
+            && let Some((copied_at, user)) = self.copies.get(&id)
             && copied_at == version
         {
             return Ok(Some(user));
@@ -113,30 +139,35 @@ impl AccountCache {
             return Ok(None);
         };
         let user = Arc::new(user);
-        self.copies.insert(id, (version, user.clone()));
+        if !stale {
+            self.copies.insert(id, (version, user.clone()));
+        }
         Ok(Some(user))
     }
 
-    /// Says that the account changed in a way its repository did not see (its credits).
-    pub async fn changed(&self, id: UserId) -> anyhow::Result<()> {
-        self.after_write(&[id]).await
+    /// Says that the account changed in a way its repository did not see (its credits),
+    /// after the change was made: the move cannot fail the change (see
+    /// [`AccountCache::after_write`]).
+    pub async fn changed(self: &Arc<Self>, id: UserId) {
+        Pending::new(self.clone(), vec![id]).finish().await;
     }
 
     /// Before a write of accounts `ids` (or of a new account): moves their versions and the
     /// directory's, so copies read so far are not current once the write is done, even if
-    /// the moves after it fail.
+    /// the moves after it fail; and makes this instance refuse versions from before.
     async fn before_write(&self, ids: &[UserId]) -> anyhow::Result<()> {
         self.versions.bump_directory().await?;
         for id in ids {
-            self.versions.bump(*id).await?;
+            let started = self.versions.bump(*id).await?;
+            self.written.insert(*id, started);
+            self.copies.invalidate(id);
         }
         Ok(())
     }
 
     /// After a write of accounts `ids` (or of a new account): drops this instance's copies
-    /// (the request that wrote may read the account again under the version its credential
-    /// came with) and moves the versions, which every other instance reads before it
-    /// serves a copy.
+    /// and pages and moves the versions, which every other instance reads before it serves
+    /// a copy.
     async fn after_write(&self, ids: &[UserId]) -> anyhow::Result<()> {
         for id in ids {
             self.copies.invalidate(id);
@@ -145,6 +176,63 @@ impl AccountCache {
         self.pages.invalidate_all();
         self.versions.bump_directory().await
     }
+}
+
+/// The moves owed after a write. Made by the write's request once the write returns; if
+/// that fails (the shared store is away) they are retried in the background for a copy's
+/// lifetime, and if the request is dropped mid-write (a client that went away) they are
+/// made in the background too: a write that may have committed is never left unannounced,
+/// and what the write did (revocations, audit) never depends on them.
+struct Pending {
+    cache: Arc<AccountCache>,
+    ids: Vec<UserId>,
+    done: bool,
+}
+
+impl Pending {
+    fn new(cache: Arc<AccountCache>, ids: Vec<UserId>) -> Self {
+        Self {
+            cache,
+            ids,
+            done: false,
+        }
+    }
+
+    async fn finish(mut self) {
+        self.done = true;
+        if let Err(error) = self.cache.after_write(&self.ids).await {
+            tracing::warn!(error = %error, "account version move failed; retrying");
+            retry_in_background(self.cache.clone(), std::mem::take(&mut self.ids));
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if !self.done {
+            retry_in_background(self.cache.clone(), std::mem::take(&mut self.ids));
+        }
+    }
+}
+
+/// Makes the moves after a write until they succeed or a copy's lifetime has passed (every
+/// copy they were to retire is gone by then).
+fn retry_in_background(cache: Arc<AccountCache>, ids: Vec<UserId>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    runtime.spawn(async move {
+        let deadline = tokio::time::Instant::now() + COPY_LIFETIME;
+        let mut pause = Duration::from_millis(50);
+        while tokio::time::Instant::now() < deadline {
+            if cache.after_write(&ids).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
+        tracing::error!("account versions not moved after a write; copies expire on their own");
+    });
 }
 
 /// A [`UserRepository`] whose writes move the account's version before and after they go
@@ -162,13 +250,14 @@ impl VersionedUserRepository {
         Self { inner, cache }
     }
 
-    /// Runs `write` between two moves of the versions of `ids` and of the directory. A failed first move stops the write
-    /// (it would go unseen); a failed second move fails the request after the write, and
-    /// the copies read meanwhile live at most [`COPY_LIFETIME`].
+    /// Runs `write` between two moves of the versions of `ids` and of the directory. A
+    /// failed first move stops the write (it would go unseen); the second is owed whatever
+    /// happens to the request (see [`Pending`]).
     async fn around<T>(&self, ids: &[UserId], write: impl Future<Output = T>) -> anyhow::Result<T> {
         self.cache.before_write(ids).await?;
+        let pending = Pending::new(self.cache.clone(), ids.to_vec());
         let written = write.await;
-        self.cache.after_write(ids).await?;
+        pending.finish().await;
         Ok(written)
     }
 }
@@ -327,7 +416,7 @@ mod tests {
             .expect_find_by_id()
             .times(2)
             .returning(move |_| Ok(Some(copy.clone())));
-        let cache = AccountCache::new(Arc::new(users), Arc::new(versions_at(0)), 10);
+        let cache = AccountCache::new(Arc::new(users), Arc::new(versions_at(0)), 10, COPY_LIFETIME);
         for _ in 0..3 {
             let served = cache.current(id, Some(4)).await.unwrap().unwrap();
             assert_eq!(served.id, id);
@@ -348,7 +437,7 @@ mod tests {
             .returning(move |_| Ok(Some(stored.clone())));
         let mut versions = MockAccountVersions::new();
         versions.expect_current().times(2).returning(|_| Ok(9));
-        let cache = AccountCache::new(Arc::new(users), Arc::new(versions), 10);
+        let cache = AccountCache::new(Arc::new(users), Arc::new(versions), 10, COPY_LIFETIME);
         cache.current(id, None).await.unwrap();
         cache.current(id, None).await.unwrap();
     }
@@ -367,10 +456,15 @@ mod tests {
             .returning(move |_| Ok(reads.pop()));
         inner.expect_mark_verified().returning(|_, _| Ok(true));
         let mut versions = versions_at(0);
-        versions.expect_bump().returning(|_| Ok(()));
+        versions.expect_bump().returning(|_| Ok(5));
         versions.expect_bump_directory().returning(|| Ok(()));
         let inner: Arc<dyn UserRepository> = Arc::new(inner);
-        let cache = Arc::new(AccountCache::new(inner.clone(), Arc::new(versions), 10));
+        let cache = Arc::new(AccountCache::new(
+            inner.clone(),
+            Arc::new(versions),
+            10,
+            COPY_LIFETIME,
+        ));
         let users = VersionedUserRepository::new(inner, cache.clone());
         let read = cache.current(id, Some(4)).await.unwrap().unwrap();
         assert_eq!(read.first_name, "");
@@ -391,7 +485,7 @@ mod tests {
         versions
             .expect_directory()
             .returning(move || Ok(directory.pop().unwrap_or(8)));
-        let cache = AccountCache::new(Arc::new(users), Arc::new(versions), 10);
+        let cache = AccountCache::new(Arc::new(users), Arc::new(versions), 10, COPY_LIFETIME);
         let request = PageRequest {
             from: None,
             limit: 10,
@@ -400,6 +494,80 @@ mod tests {
             let page = cache.page(&UserFilter::default(), &request).await.unwrap();
             assert_eq!(page.len(), 1);
         }
+    }
+
+    /// Versions that count their moves, refusing the first `refusals` of them after the
+    /// first (the store goes away between a write's two moves).
+    #[derive(Default)]
+    struct Flaky {
+        moves: std::sync::Mutex<(u64, u32)>,
+        refusals: u32,
+    }
+
+    #[async_trait]
+    impl AccountVersions for Flaky {
+        async fn current(&self, _: UserId) -> anyhow::Result<u64> {
+            Ok(self.moves.lock().unwrap().0)
+        }
+        async fn bump(&self, _: UserId) -> anyhow::Result<u64> {
+            let mut moves = self.moves.lock().unwrap();
+            if moves.0 >= 1 && moves.1 < self.refusals {
+                moves.1 += 1;
+                anyhow::bail!("the shared store is away");
+            }
+            moves.0 += 1;
+            Ok(moves.0)
+        }
+        async fn directory(&self) -> anyhow::Result<u64> {
+            Ok(0)
+        }
+        async fn bump_directory(&self) -> anyhow::Result<()> {
+            Ok(())
+        }
+    }
+
+    async fn moves_after(versions: &Flaky, wait: Duration) -> u64 {
+        tokio::time::sleep(wait).await;
+        versions.moves.lock().unwrap().0
+    }
+
+    #[tokio::test]
+    async fn a_move_refused_after_the_write_neither_fails_it_nor_is_lost() {
+        let versions = Arc::new(Flaky {
+            refusals: 3,
+            ..Flaky::default()
+        });
+        let mut inner = MockUserRepository::new();
+        inner.expect_mark_verified().returning(|_, _| Ok(true));
+        let inner: Arc<dyn UserRepository> = Arc::new(inner);
+        let cache = AccountCache::new(inner.clone(), versions.clone(), 10, COPY_LIFETIME);
+        let users = VersionedUserRepository::new(inner, Arc::new(cache));
+        let id = user("flaky@example.com", "flaky").id;
+        assert!(
+            users.mark_verified(id, NOW).await.unwrap(),
+            "the write stands"
+        );
+        assert_eq!(
+            moves_after(&versions, Duration::from_secs(2)).await,
+            2,
+            "retried"
+        );
+    }
+
+    #[tokio::test]
+    async fn moves_owed_by_a_write_whose_request_went_away_are_still_made() {
+        let versions = Arc::new(Flaky::default());
+        let users: Arc<dyn UserRepository> = Arc::new(MockUserRepository::new());
+        let cache = Arc::new(AccountCache::new(
+            users,
+            versions.clone(),
+            10,
+            COPY_LIFETIME,
+        ));
+        let id = user("gone@example.com", "gone").id;
+        // The request future is dropped between the write and its moves.
+        drop(Pending::new(cache, vec![id]));
+        assert_eq!(moves_after(&versions, Duration::from_millis(500)).await, 1);
     }
 
     #[tokio::test]
@@ -414,7 +582,7 @@ mod tests {
             .expect_bump_directory()
             .returning(|| Err(anyhow::anyhow!("the shared store is away")));
         let inner: Arc<dyn UserRepository> = Arc::new(inner);
-        let cache = AccountCache::new(inner.clone(), Arc::new(versions), 10);
+        let cache = AccountCache::new(inner.clone(), Arc::new(versions), 10, COPY_LIFETIME);
         let users = VersionedUserRepository::new(inner, Arc::new(cache));
         let id = user("unseen@example.com", "unseen").id;
         assert!(users.mark_verified(id, NOW).await.is_err());
@@ -435,7 +603,7 @@ mod tests {
             .expect_bump()
             .times(1)
             .in_sequence(&mut sequence)
-            .returning(|_| Ok(()));
+            .returning(|_| Ok(5));
         inner
             .expect_mark_verified()
             .times(1)
@@ -445,14 +613,14 @@ mod tests {
             .expect_bump()
             .times(1)
             .in_sequence(&mut sequence)
-            .returning(|_| Ok(()));
+            .returning(|_| Ok(5));
         versions
             .expect_bump_directory()
             .times(1)
             .in_sequence(&mut sequence)
             .returning(|| Ok(()));
         let inner: Arc<dyn UserRepository> = Arc::new(inner);
-        let cache = AccountCache::new(inner.clone(), Arc::new(versions), 10);
+        let cache = AccountCache::new(inner.clone(), Arc::new(versions), 10, COPY_LIFETIME);
         let users = VersionedUserRepository::new(inner, Arc::new(cache));
         assert!(users.mark_verified(id, NOW).await.unwrap());
     }

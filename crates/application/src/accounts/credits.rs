@@ -114,7 +114,7 @@ impl CreditService {
             CreditError::Unavailable(e) => AppError::Unavailable(e),
         })?;
         // The balance is part of the account users read as theirs.
-        self.accounts.account_changed(user).await?;
+        self.accounts.account_changed(user).await;
         self.audit
             .record(
                 AuditEventType::CreditsChanged,

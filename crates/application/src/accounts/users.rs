@@ -80,12 +80,12 @@ impl UserService {
     }
 
     /// Says that `user`'s account changed outside the repository (its credits), so no
-    /// instance serves a copy from before.
-    pub async fn account_changed(&self, user: UserId) -> Result<(), AppError> {
+    /// instance serves a copy from before. Made after the change, it cannot fail it: a move
+    /// the shared store refuses is retried in the background.
+    pub async fn account_changed(&self, user: UserId) {
         if let Some(cache) = &self.cache {
-            cache.changed(user).await?;
+            cache.changed(user).await;
         }
-        Ok(())
     }
 
     /// Self-service registration: a regular, unverified user.

@@ -31,17 +31,21 @@ end
 return version
 "#;
 
-/// Moves a version (starting it when there is none). KEYS: the version. ARGV: how long it is
-/// remembered (ms; 0: for ever).
+/// Moves a version to the next one or to the server's clock, whichever is higher (so a
+/// version is never handed out twice, also after a failover lost the latest moves), and
+/// returns it. KEYS: the version. ARGV: how long it is remembered (ms; 0: for ever).
 const BUMP: &str = r#"
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('SET', KEYS[1], version_origin())
+local now = version_origin()
+local version = redis.call('GET', KEYS[1])
+if version and tonumber(version) >= tonumber(now) then
+  redis.call('INCR', KEYS[1])
+else
+  redis.call('SET', KEYS[1], now)
 end
-redis.call('INCR', KEYS[1])
 if tonumber(ARGV[1]) > 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
-return 1
+return redis.call('GET', KEYS[1])
 "#;
 
 /// The key of `user`'s account version under `prefix`. The user's id is its hash tag: on a
@@ -64,7 +68,8 @@ fn directory_version_key(prefix: &str) -> String {
 
 /// [`AccountVersions`] on Redis, shared by every instance: one counter per account, which
 /// expires [`VERSIONS_REMEMBERED_FOR`] after the account's last write, and one for the
-/// directory. A counter that is missing starts from the server's clock (see [`ORIGIN`]).
+/// directory. A counter that is missing starts from the server's clock (see [`ORIGIN`]), and
+/// a move never goes below it.
 pub struct RedisAccountVersions {
     pool: Pool,
     prefix: String,
@@ -92,13 +97,13 @@ impl RedisAccountVersions {
         version.parse().context("malformed version")
     }
 
-    async fn bump_key(&self, key: String, remembered_ms: u128) -> anyhow::Result<()> {
-        let _: i64 = self
+    async fn bump_key(&self, key: String, remembered_ms: u128) -> anyhow::Result<u64> {
+        let version: String = self
             .bump
             .evalsha_with_reload(self.pool.next(), vec![key], vec![remembered_ms.to_string()])
             .await
             .context("Redis version bump failed")?;
-        Ok(())
+        version.parse().context("malformed version")
     }
 }
 
@@ -109,7 +114,7 @@ impl AccountVersions for RedisAccountVersions {
         self.read(key, VERSIONS_REMEMBERED_FOR.as_millis()).await
     }
 
-    async fn bump(&self, user: UserId) -> anyhow::Result<()> {
+    async fn bump(&self, user: UserId) -> anyhow::Result<u64> {
         let key = account_version_key(&self.prefix, user);
         self.bump_key(key, VERSIONS_REMEMBERED_FOR.as_millis())
             .await
@@ -120,6 +125,8 @@ impl AccountVersions for RedisAccountVersions {
     }
 
     async fn bump_directory(&self) -> anyhow::Result<()> {
-        self.bump_key(directory_version_key(&self.prefix), 0).await
+        self.bump_key(directory_version_key(&self.prefix), 0)
+            .await?;
+        Ok(())
     }
 }

@@ -9,6 +9,8 @@ mod token_store;
 
 pub use account_versions::RedisAccountVersions;
 pub use challenge_store::RedisChallengeStore;
+/// The shared connection pool the adapters are built on.
+pub use fred::prelude::Pool as RedisPool;
 pub use rate_limiter::RedisRateLimiter;
 pub use session_store::RedisSessionStore;
 pub use token_store::RedisTokenStore;
@@ -60,6 +62,21 @@ pub async fn connect(url: &str, size: usize) -> anyhow::Result<Pool> {
         .context("cannot build the Redis pool")?;
     pool.init().await.context("cannot connect to Redis")?;
     Ok(pool)
+}
+
+/// Calls `forget` whenever a connection of `pool` is re-established (Redis restarted, failed
+/// over, or the network came back): what this process keeps on the strength of what Redis
+/// said (copies of accounts checked against their versions) must not outlive a Redis that
+/// may have lost its latest writes. Must be called inside a Tokio runtime.
+pub fn on_reconnect(pool: &Pool, forget: impl Fn() + Send + Sync + 'static) {
+    let forget = std::sync::Arc::new(forget);
+    for client in pool.clients() {
+        let forget = forget.clone();
+        let _listener = fred::interfaces::EventInterface::on_reconnect(client, move |_| {
+            forget();
+            async { Ok(()) }
+        });
+    }
 }
 
 /// A cluster URL as the contract writes it (`redis-cluster://a:1,b:2`) in the form fred reads

@@ -19,8 +19,10 @@ pub trait AccountVersions: Send + Sync {
     /// store starts it from its clock, so a copy taken before it was lost never matches.
     async fn current(&self, user: UserId) -> anyhow::Result<u64>;
 
-    /// Moves the account's version forward.
-    async fn bump(&self, user: UserId) -> anyhow::Result<()>;
+    /// Moves the account's version forward; the version it moved to. A shared store never
+    /// hands out a version twice, also after it lost its latest moves (a failover to a
+    /// replica that had not seen them): it moves to at least its clock in microseconds.
+    async fn bump(&self, user: UserId) -> anyhow::Result<u64>;
 
     /// The directory's version: what tells an instance that a page of users it keeps is
     /// still the page. Moved by every write of any account and by every new account.
