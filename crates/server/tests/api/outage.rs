@@ -61,15 +61,7 @@ async fn a_redis_outage_fails_closed_and_recovers_by_itself() {
 
     // The new Redis is empty (no persistence): old sessions are gone, new logins work.
     redis.restart().await;
-    let mut recovered = false;
-    for _ in 0..50 {
-        if app.get("/health").await.status() == StatusCode::OK {
-            recovered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(recovered, "the service did not reconnect to Redis");
+    wait_until_healthy(&app).await;
     let again = app.session_login("outage", None).await;
     assert_eq!(again.status(), StatusCode::OK);
     let fresh: Value = app
@@ -131,15 +123,18 @@ async fn copies_of_accounts_do_not_outlive_a_reconnection_to_redis() {
             .expect("redis-cli runs")
     };
     redis_cli(&["SET", &key, &version]);
-    let mut recovered = false;
+    wait_until_healthy(&app).await;
+    let me: Value = app.me(&access).await.json().await.unwrap();
+    assert_eq!(me["first_name"], "Changed");
+}
+
+/// Waits until `/health` is green again (the service reconnected to Redis by itself).
+async fn wait_until_healthy(app: &TestApp) {
     for _ in 0..50 {
         if app.get("/health").await.status() == StatusCode::OK {
-            recovered = true;
-            break;
+            return;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(recovered, "the service did not reconnect to Redis");
-    let me: Value = app.me(&access).await.json().await.unwrap();
-    assert_eq!(me["first_name"], "Changed");
+    panic!("the service did not reconnect to Redis");
 }
