@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use gatehouse_application::ports::{
-    RefreshFamily, RefreshTokenState, Rotation, RotationRequest, TokenStore,
+    AccessTokenCheck, RefreshFamily, RefreshTokenState, Rotation, RotationRequest, TokenStore,
 };
 use gatehouse_domain::{DeviceId, SecurityStamp, UserId};
 use time::OffsetDateTime;
@@ -223,18 +223,18 @@ impl TokenStore for InMemoryTokenStore {
         })
     }
 
-    async fn is_access_token_revoked(
+    async fn check_access_token(
         &self,
         user: UserId,
         device: Option<DeviceId>,
         token_id: Uuid,
         issued_at: OffsetDateTime,
         stamp: SecurityStamp,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<AccessTokenCheck> {
         // The device instant is compared to the millisecond, as tokens carry it, and a token
         // of the revocation's own millisecond is revoked.
         let issued_ms = issued_at.unix_timestamp_nanos() / 1_000_000;
-        self.with(|s| {
+        let revoked = self.with(|s| {
             let device_cutoff = device.and_then(|d| s.device_revoked_before.get(&d));
             s.denied.contains_key(&token_id)
                 || s.stamp_floors
@@ -243,6 +243,11 @@ impl TokenStore for InMemoryTokenStore {
                 || device_cutoff.is_some_and(|(before, _)| {
                     issued_ms <= before.unix_timestamp_nanos() / 1_000_000
                 })
+        })?;
+        // This process's versions live beside it (`InMemoryAccountVersions`), not here.
+        Ok(AccessTokenCheck {
+            revoked,
+            account_version: None,
         })
     }
 }

@@ -236,8 +236,8 @@ fn retry_in_background(cache: Arc<AccountCache>, ids: Vec<UserId>) {
 }
 
 /// A [`UserRepository`] whose writes move the account's version before and after they go
-/// to the store, and drop this instance's copy (see the module docs). Reads pass through untouched: use cases that read to
-/// decide a write want the stored account, not a copy.
+/// to the store, and drop this instance's copy (see the module docs). Reads pass through
+/// untouched: use cases that read to decide a write want the stored account, not a copy.
 pub struct VersionedUserRepository {
     inner: Arc<dyn UserRepository>,
     cache: Arc<AccountCache>,

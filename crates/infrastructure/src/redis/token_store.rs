@@ -378,20 +378,6 @@ impl TokenStore for RedisTokenStore {
         Ok(())
     }
 
-    async fn is_access_token_revoked(
-        &self,
-        user: UserId,
-        device: Option<DeviceId>,
-        token_id: Uuid,
-        issued_at: OffsetDateTime,
-        stamp: SecurityStamp,
-    ) -> anyhow::Result<bool> {
-        let check = self
-            .check_access_token(user, device, token_id, issued_at, stamp)
-            .await?;
-        Ok(check.revoked)
-    }
-
     async fn check_access_token(
         &self,
         user: UserId,

@@ -1,5 +1,5 @@
 //! The Redis keys Gatehouse records revocations under. They must match Gatehouse's token
-//! store (`gatehouse-infrastructure`, `redis/token_store.rs`, `is_access_token_revoked` and
+//! store (`gatehouse-infrastructure`, `redis/token_store.rs`, `check_access_token` and
 //! the key functions it calls) exactly, key for key: a name that drifts silently turns
 //! every revocation off for this service. The tests in `revocation` pin them.
 

@@ -96,7 +96,7 @@ impl RedisRevocation {
 }
 
 /// Gatehouse's rule, on the values of the keys above in their order (the device's last,
-/// when the token has one). It mirrors `is_access_token_revoked` exactly, comparisons
+/// when the token has one). It mirrors `check_access_token` exactly, comparisons
 /// included (a token of a revocation's own millisecond is revoked), and adds the grant
 /// change Gatehouse records for services like this one, which trust the token's grant.
 fn revoked(values: &[Option<String>], claims: &Claims) -> bool {

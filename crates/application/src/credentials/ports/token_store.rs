@@ -153,19 +153,9 @@ pub trait TokenStore: Send + Sync {
     ) -> anyhow::Result<()>;
 
     /// Whether an access token was denied, carries a stamp below its user's floor, or was
-    /// issued at or before its device's revocation instant.
-    async fn is_access_token_revoked(
-        &self,
-        user: UserId,
-        device: Option<DeviceId>,
-        token_id: Uuid,
-        issued_at: OffsetDateTime,
-        stamp: SecurityStamp,
-    ) -> anyhow::Result<bool>;
-
-    /// [`TokenStore::is_access_token_revoked`], and the account's version (see
+    /// issued at or before its device's revocation instant; and the account's version (see
     /// [`crate::accounts::ports::AccountVersions`]) when this store keeps it and reads it in
-    /// the same step. A store that does not keeps the default: no version.
+    /// the same step (`None` from a store that does not).
     async fn check_access_token(
         &self,
         user: UserId,
@@ -173,15 +163,7 @@ pub trait TokenStore: Send + Sync {
         token_id: Uuid,
         issued_at: OffsetDateTime,
         stamp: SecurityStamp,
-    ) -> anyhow::Result<AccessTokenCheck> {
-        let revoked = self
-            .is_access_token_revoked(user, device, token_id, issued_at, stamp)
-            .await?;
-        Ok(AccessTokenCheck {
-            revoked,
-            account_version: None,
-        })
-    }
+    ) -> anyhow::Result<AccessTokenCheck>;
 }
 
 /// What [`TokenStore::check_access_token`] found.
